@@ -1,0 +1,5 @@
+"""The `mianshen` command: one entry point for every job."""
+
+from mianshen.cli.main import main
+
+__all__ = ["main"]

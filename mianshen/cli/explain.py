@@ -1,0 +1,57 @@
+"""`mianshen explain`: why one enterprise does or does not qualify, condition by condition."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+from mianshen.cli.main import cli
+from mianshen.errors import InputError
+from mianshen.rules.evaluate import evaluate
+from mianshen.rules.loader import load_policy
+from mianshen.rules.profile import load_profile
+from mianshen.rules.trace import RESULT_LABELS, STATUS_LABELS, Result, Trace
+
+
+@cli.command()
+@click.option("--policy", "policy_path", required=True, type=click.Path(), help="政策文件。")
+@click.option("--profile", "profile_path", required=True, type=click.Path(), help="企业档案（JSON）。")
+@click.option("--as-of", "as_of", default=None, help="评估日期，默认今天，如 2025-06-30。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出追踪树。")
+def explain(policy_path: str, profile_path: str, as_of: str | None, as_json: bool) -> None:
+    """逐条说明一家企业是否符合一项政策、金额如何计算。"""
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError as exc:
+        raise InputError(f"--as-of “{as_of}”不是有效日期（如 2025-06-30）") from exc
+    policy = load_policy(policy_path)
+    profile = load_profile(profile_path)
+    result = evaluate(policy, profile, day)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(result))
+
+
+def render_text(result: Result) -> str:
+    amount = f"，金额 {result.amount:,.2f}元" if result.amount is not None else ""
+    lines = [f"《{result.title}》（{result.policy_id} 第{result.version}版），评估日 {result.as_of}",
+             f"结论：{STATUS_LABELS[result.status]}{amount}"]
+    for trace in result.conditions:
+        lines.extend(_lines(trace, 1))
+    if result.amount_trace:
+        lines.append("金额计算：")
+        lines.extend("  " + step for step in result.amount_trace.steps)
+    if result.unknown:
+        lines.append(f"待补充数据的条件：{'、'.join(result.unknown)}")
+    return "\n".join(lines)
+
+
+def _lines(trace: Trace, depth: int) -> list[str]:
+    mark = {True: "✔", False: "✘", None: "？"}[trace.result]
+    out = [f"{'  ' * depth}{mark} [{RESULT_LABELS[trace.result]}] {trace.text}"]
+    for child in trace.children:
+        out.extend(_lines(child, depth + 1))
+    return out

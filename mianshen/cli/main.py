@@ -1,0 +1,31 @@
+"""Top-level command group; bad input becomes one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mianshen.errors import MianshenError
+
+
+class FriendlyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MianshenError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mianshen")
+def cli() -> None:
+    """免申即享平台（mianshen）：惠企政策“政策找企、应享尽享、免申即享”。"""
+
+
+def main() -> None:
+    from mianshen.cli import explain, fields, policy  # noqa: F401  (registers commands)
+
+    cli(prog_name="mianshen")

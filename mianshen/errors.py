@@ -1,0 +1,68 @@
+"""One root error class; subclasses carry where the problem is and how to fix it.
+
+Every error a user can cause is a subclass of `MianshenError`, so the CLI can print it as one
+clear line and exit non-zero instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int = 0  # 1-based; 0 when unknown
+    column: int = 0  # 1-based; 0 when unknown
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.column}"
+        return self.file
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in a file, with its place and a hint for fixing it."""
+
+    location: Location
+    message: str
+    hint: str = ""
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        kind = "错误" if self.severity == "error" else "警告"
+        text = f"{self.location}: {kind}: {self.message}"
+        if self.hint:
+            text += f"。{self.hint}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.location.file,
+            "line": self.location.line,
+            "column": self.location.column,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class MianshenError(Exception):
+    """Root of every error caused by input: shown to the user as a message, never a traceback."""
+
+
+class PolicyFileError(MianshenError):
+    """A policy file could not be loaded; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(str(d) for d in diagnostics))
+
+
+class InputError(MianshenError):
+    """Bad input other than a policy file: a profile, a date, a command-line value."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)

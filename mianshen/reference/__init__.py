@@ -1,0 +1,1 @@
+"""National standards the platform rests on (reference data shipped inside the package)."""

@@ -1,0 +1,212 @@
+"""The typed syntax tree of a policy: one tree, two backends (Python evaluator, SQL compiler)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Union
+
+from mianshen.catalogue import FieldType
+from mianshen.errors import Location
+
+Scalar = Union[Decimal, int, bool, str, dt.date]
+
+COMPARE_OPS = ("eq", "ne", "gt", "ge", "lt", "le")
+SET_OPS = ("in", "not_in")
+CODE_OPS = ("within", "not_within")
+TAG_OPS = ("has", "has_any", "has_all", "lacks")
+LEAF_OPS = COMPARE_OPS + SET_OPS + CODE_OPS + TAG_OPS
+RESERVED_IDS = ("in-force", "subject", "listed", "amount")
+
+
+# --- bounds: what a condition compares against -------------------------------------------------
+@dataclass(frozen=True)
+class Literal:
+    value: Scalar
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class RelativeDate:
+    """A date relative to the evaluation date: `amount` units before it (0 = the date itself)."""
+
+    unit: str  # "years" | "months" | "days"
+    amount: int
+
+
+Bound = Union[Literal, ParamRef, RelativeDate]
+
+
+# --- formulas -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Num:
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str  # a field, a derived field or a parameter
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # "+", "-", "*", "/"
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Call:
+    fn: str  # "min" | "max"
+    args: tuple[Expr, ...]
+
+
+Expr = Union[Num, Ref, BinOp, Call]
+
+
+# --- conditions ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Test:
+    op: str
+    operand: Bound | tuple[str, ...]  # tuple for set, code and tag operations
+
+
+@dataclass(frozen=True)
+class Leaf:
+    id: str
+    label: str
+    field: str
+    tests: tuple[Test, ...]  # one test, or two comparison tests forming an interval
+    loc: Location
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    label: str
+    kind: str  # "all" | "any" | "not"
+    children: tuple[Condition, ...]
+    loc: Location
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class Implicit:
+    """A condition every policy carries: in force on the date, subject type, on the list."""
+
+    id: str
+    label: str
+    loc: Location
+
+
+Condition = Union[Leaf, Group, Implicit]
+
+
+# --- parameters, derived fields, amount ---------------------------------------------------------
+@dataclass(frozen=True)
+class ParamValue:
+    start: dt.date
+    value: Decimal
+    basis: str
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    label: str
+    type: FieldType
+    values: tuple[ParamValue, ...]  # sorted by start
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Derived:
+    name: str
+    label: str
+    type: FieldType
+    formula: Expr
+    source: str
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Tier:
+    when: Condition | None  # None: the `else` tier
+    formula: Expr
+    source: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Amount:
+    label: str
+    tiers: tuple[Tier, ...]
+    cap: Bound | None
+    floor: Bound | None
+    round_places: int  # 2 (fen) or 0 (yuan)
+    loc: Location
+
+
+@dataclass(frozen=True)
+class PolicyTest:
+    name: str
+    as_of: dt.date
+    profile: dict[str, object]
+    status: str
+    amount: Decimal | None
+    failed: frozenset[str] | None
+    unknown: frozenset[str] | None
+    loc: Location
+
+
+@dataclass
+class Policy:
+    id: str
+    version: int
+    title: str
+    department: str
+    kind: str  # 条件类 | 名单类 | 暂难数据化类
+    level: str
+    region: str
+    legal_basis: list[dict[str, str]]
+    valid_from: dt.date
+    valid_to: dt.date | None
+    subjects: tuple[str, ...]
+    budget: Decimal | None
+    publicity_days: int
+    objection_days: int
+    confirm_days: int
+    commitment: str
+    parameters: dict[str, Parameter]
+    derived: dict[str, Derived]
+    conditions: tuple[Condition, ...]  # the top-level "all", implicit conditions first
+    amount: Amount
+    guide: dict[str, object]
+    tests: list[PolicyTest]
+    path: str
+    loc: Location
+    raw: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @property
+    def doc_numbers(self) -> list[str]:
+        return [b.get("doc", "") for b in self.legal_basis]
+
+
+def spine(conditions: tuple[Condition, ...]) -> list[Condition]:
+    """The conjuncts: top-level conditions with nested `all` groups expanded (not through any/not).
+
+    These are the conditions reported as failed or unknown for a policy.
+    """
+    out: list[Condition] = []
+    for cond in conditions:
+        if isinstance(cond, Group) and cond.kind == "all":
+            out.extend(spine(cond.children))
+        else:
+            out.append(cond)
+    return out

@@ -1,0 +1,109 @@
+"""Formulas (算式) such as `ui_premium_paid_last_year * 60%`, parsed with Python's own parser.
+
+Python's `ast` gives a well-tested expression grammar; we accept only numbers, names, the four
+operations, parentheses, `min` and `max`, and read every number from its source text so that
+no binary float ever enters the computation.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from decimal import Decimal
+
+from mianshen.rules.ast import BinOp, Call, Expr, Num, Ref
+from mianshen.rules.numbers import NumberError, parse_number
+
+_UNIT_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|万元|亿元|万|亿|元)")
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_FUNCTIONS = ("min", "max")
+
+
+class FormulaError(ValueError):
+    """The formula text is not valid; the message says what and, if known, the column."""
+
+    def __init__(self, message: str, column: int = 0) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+def _expand_units(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        return str(parse_number(match.group(0)))
+
+    return _UNIT_NUMBER.sub(replace, text)
+
+
+def parse_formula(text: str) -> Expr:
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError("算式为空")
+    try:
+        source = _expand_units(text.replace("×", "*").replace("÷", "/"))
+        tree = ast.parse(source.strip(), mode="eval")
+    except NumberError as exc:
+        raise FormulaError(str(exc)) from exc
+    except SyntaxError as exc:
+        raise FormulaError(f"算式语法错误：{exc.msg}", exc.offset or 0) from exc
+    return _convert(tree.body, source.strip())
+
+
+def _convert(node: ast.expr, source: str) -> Expr:
+    col = getattr(node, "col_offset", 0) + 1
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(
+        node.value, bool
+    ):
+        segment = ast.get_source_segment(source, node) or repr(node.value)
+        try:
+            return Num(parse_number(segment))
+        except NumberError as exc:
+            raise FormulaError(str(exc), col) from exc
+    if isinstance(node, ast.Name):
+        return Ref(node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        inner = _convert(node.operand, source)
+        if isinstance(node.op, ast.UAdd):
+            return inner
+        if isinstance(inner, Num):
+            return Num(-inner.value)
+        return BinOp("-", Num(Decimal(0)), inner)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left = _convert(node.left, source)
+        right = _convert(node.right, source)
+        op = _OPS[type(node.op)]
+        if op == "/" and isinstance(right, Num) and right.value == 0:
+            raise FormulaError("算式除以零", col)
+        return BinOp(op, left, right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if node.func.id not in _FUNCTIONS or node.keywords or not node.args:
+            raise FormulaError(f"不支持的函数 {node.func.id}（只能用 min、max）", col)
+        return Call(node.func.id, tuple(_convert(a, source) for a in node.args))
+    raise FormulaError(f"算式中不能使用“{ast.get_source_segment(source, node)}”", col)
+
+
+def references(expr: Expr) -> list[str]:
+    if isinstance(expr, Ref):
+        return [expr.name]
+    if isinstance(expr, BinOp):
+        return references(expr.left) + references(expr.right)
+    if isinstance(expr, Call):
+        return [name for arg in expr.args for name in references(arg)]
+    return []
+
+
+def formula_text(expr: Expr, labels: dict[str, str] | None = None) -> str:
+    """The formula written back, with Chinese labels for names when given."""
+    labels = labels or {}
+    if isinstance(expr, Num):
+        return format(expr.value.normalize(), "f")
+    if isinstance(expr, Ref):
+        return labels.get(expr.name, expr.name)
+    if isinstance(expr, Call):
+        inner = "，".join(formula_text(a, labels) for a in expr.args)
+        return f"{'较小值' if expr.fn == 'min' else '较大值'}（{inner}）"
+    sign = {"+": " + ", "-": " − ", "*": " × ", "/": " ÷ "}[expr.op]
+    left, right = formula_text(expr.left, labels), formula_text(expr.right, labels)
+    if isinstance(expr.right, BinOp) and expr.op in "*/-":
+        right = f"（{right}）"
+    if isinstance(expr.left, BinOp) and expr.op in "*/" and expr.left.op in "+-":
+        left = f"（{left}）"
+    return left + sign + right

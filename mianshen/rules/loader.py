@@ -1,0 +1,245 @@
+"""Loading policy files: YAML → typed `Policy`, with every problem located and explained."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from mianshen.catalogue import Catalogue, load_catalogue
+from mianshen.errors import Diagnostic, Location, PolicyFileError
+from mianshen.rules.ast import Condition, Implicit, Policy, PolicyTest, spine
+from mianshen.rules.checker import check_policy
+from mianshen.rules.conditions import parse_condition
+from mianshen.rules.context import ParseContext
+from mianshen.rules.numbers import NumberError, parse_number
+from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
+from mianshen.rules.values import ValueError_, coerce, parse_date
+from mianshen.rules.yamlsource import load_yaml, value_location
+
+KINDS = {"条件类": "条件类", "名单类": "名单类", "暂难数据化类": "暂难数据化类",
+         "condition": "条件类", "list": "名单类", "application": "暂难数据化类"}
+STATUSES = {"eligible": "eligible", "ineligible": "ineligible", "unknown": "unknown",
+            "符合": "eligible", "不符合": "ineligible", "待补充数据": "unknown"}
+_KEYS = ("id", "version", "title", "summary", "department", "level", "region", "legal_basis", "kind",
+         "valid_from", "valid_to", "subjects", "budget", "publicity_days", "objection_days",
+         "confirm_days", "commitment", "parameters", "derived", "conditions", "amount", "guide", "tests")
+_REQUIRED = ("id", "title", "department", "legal_basis", "kind", "valid_from", "subjects", "amount")
+
+
+def load_policy(path: str | Path, catalogue: Catalogue | None = None) -> Policy:
+    """The policy in `path`, or PolicyFileError listing every problem (warnings are kept on it)."""
+    policy, diagnostics = read_policy(path, catalogue)
+    if policy is None or any(d.severity == "error" for d in diagnostics):
+        raise PolicyFileError(diagnostics)
+    return policy
+
+
+def read_policy(path: str | Path, catalogue: Catalogue | None = None) -> tuple[Policy | None, list[Diagnostic]]:
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Diagnostic(Location(name), f"无法读取文件：{exc}", "政策文件须为 UTF-8 编码的 YAML")]
+    doc, diags = load_yaml(text, name)
+    if diags:
+        return None, diags
+    ctx = ParseContext(name, catalogue or load_catalogue())
+    if not isinstance(doc, Mapping):
+        ctx.error(Location(name, 1, 1), "政策文件的顶层应为映射（id: …、title: … 等）")
+        return None, ctx.diagnostics
+    policy = _parse(ctx, doc)
+    if policy is not None and not ctx.has_errors:
+        check_policy(ctx, policy)
+    return (policy if not ctx.has_errors else None), ctx.diagnostics
+
+
+def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
+    top = Location(ctx.path, 1, 1)
+    for key in doc:
+        if key not in _KEYS:
+            close = difflib.get_close_matches(str(key), _KEYS, n=1)
+            ctx.error(ctx.at_key(doc, key), f"未知的键“{key}”", f'是否想写 "{close[0]}"？' if close else "")
+    for key in _REQUIRED:
+        if key not in doc:
+            ctx.error(top, f"缺少必填项 {key}")
+    if ctx.has_errors:
+        return None
+    pid = ctx.check_id(doc["id"], ctx.at(doc, "id"), "政策") or ""
+    kind = KINDS.get(str(doc["kind"]))
+    if kind is None:
+        ctx.error(ctx.at(doc, "kind"), f"政策类型“{doc['kind']}”无效", "应为 条件类、名单类 或 暂难数据化类")
+    valid_from = _date(ctx, doc, "valid_from")
+    valid_to = _date(ctx, doc, "valid_to") if doc.get("valid_to") is not None else None
+    if valid_from and valid_to and valid_to < valid_from:
+        ctx.error(ctx.at(doc, "valid_to"), f"有效期结束日 {valid_to} 早于开始日 {valid_from}")
+    subjects = _subjects(ctx, doc)
+    basis = _legal_basis(ctx, doc)
+    params = parse_parameters(ctx, doc.get("parameters"))
+    derived = parse_derived(ctx, doc.get("derived"), params)
+    conditions = _conditions(ctx, doc, kind)
+    amount = parse_amount(ctx, doc.get("amount"), params, set(derived))
+    if ctx.has_errors or amount is None or kind is None or valid_from is None:
+        return None
+    policy = Policy(
+        id=pid, version=_int(ctx, doc, "version", 1), title=str(doc["title"]),
+        department=str(doc["department"]), kind=kind, level=str(doc.get("level", "省级")),
+        region=str(doc.get("region", "410000")), legal_basis=basis, valid_from=valid_from,
+        valid_to=valid_to, subjects=subjects, budget=_money(ctx, doc, "budget"),
+        publicity_days=_int(ctx, doc, "publicity_days", 5), objection_days=_int(ctx, doc, "objection_days", 5),
+        confirm_days=_int(ctx, doc, "confirm_days", 15), commitment=str(doc.get("commitment", "")),
+        parameters=params, derived=derived, conditions=conditions, amount=amount,
+        guide=dict(doc.get("guide") or {}), tests=[], path=ctx.path, loc=top, raw=doc,
+    )
+    policy.tests = _tests(ctx, doc, policy)
+    return policy
+
+
+def _conditions(ctx: ParseContext, doc: Any, kind: str | None) -> tuple[Condition, ...]:
+    top = Location(ctx.path, 1, 1)
+    implicit: list[Condition] = [
+        Implicit("in-force", "评估日在政策有效期内", top),
+        Implicit("subject", "主体类型属于适用范围", ctx.at(doc, "subjects")),
+    ]
+    if kind == "名单类":
+        implicit.append(Implicit("listed", "在政策执行部门上传的名单中", top))
+    raw = doc.get("conditions")
+    if raw is None:
+        if kind != "名单类":
+            ctx.error(top, "缺少 conditions", "条件类和暂难数据化类政策须写出条件")
+        return tuple(implicit)
+    if not isinstance(raw, list):
+        ctx.error(ctx.at(doc, "conditions"), "conditions 应为条件列表（全部满足）")
+        return tuple(implicit)
+    parsed = [parse_condition(ctx, item, ctx.at(raw, i)) for i, item in enumerate(raw)]
+    return tuple(implicit + [c for c in parsed if c is not None])
+
+
+def _subjects(ctx: ParseContext, doc: Any) -> tuple[str, ...]:
+    raw = doc.get("subjects")
+    allowed = ctx.catalogue.fields["subject_type"].values
+    if not isinstance(raw, list) or not raw:
+        ctx.error(ctx.at(doc, "subjects"), "subjects 应为非空列表", f"可选：{'、'.join(allowed)}")
+        return ()
+    for i, item in enumerate(raw):
+        if item not in allowed:
+            ctx.error(ctx.at(raw, i), f"主体类型“{item}”无效", f"可选：{'、'.join(allowed)}")
+    return tuple(str(s) for s in raw)
+
+
+def _legal_basis(ctx: ParseContext, doc: Any) -> list[dict[str, str]]:
+    raw = doc.get("legal_basis")
+    if not isinstance(raw, list) or not raw:
+        ctx.error(ctx.at(doc, "legal_basis"), "legal_basis 应为非空列表", "每项写 {doc: 文号, title: 文件名}")
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not str(item.get("doc", "")).strip():
+            ctx.error(ctx.at(raw, i), "政策依据缺少文号 doc", "例如 doc: 豫政办〔2022〕14号")
+            continue
+        out.append({str(k): str(v) for k, v in item.items()})
+    return out
+
+
+def _date(ctx: ParseContext, node: Any, key: str) -> Any:
+    try:
+        return parse_date(node[key])
+    except ValueError_ as exc:
+        ctx.error(ctx.at(node, key), f"{key} 日期错误：{exc}")
+        return None
+
+
+def _int(ctx: ParseContext, doc: Any, key: str, default: int) -> int:
+    raw = doc.get(key, default)
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= 10000:
+        ctx.error(ctx.at(doc, key), f"{key} 应为 0 到 10000 的整数")
+        return default
+    return raw
+
+
+def _money(ctx: ParseContext, doc: Any, key: str) -> Decimal | None:
+    if doc.get(key) is None:
+        return None
+    try:
+        return parse_number(doc[key])
+    except NumberError as exc:
+        ctx.error(ctx.at(doc, key), f"{key} 应为金额（元）：{exc}")
+        return None
+
+
+def _tests(ctx: ParseContext, doc: Any, policy: Policy) -> list[PolicyTest]:
+    raw = doc.get("tests") or []
+    if not raw:
+        ctx.warn(Location(ctx.path, 1, 1), "政策没有测试", "在 tests 中写出至少 4 个测试（含边界值和缺数据）")
+    known = {c.id for c in spine(policy.conditions)} | {"amount"}
+    out = []
+    for i, item in enumerate(raw):
+        loc = ctx.at(raw, i)
+        if not isinstance(item, Mapping) or not isinstance(item.get("profile"), Mapping) or not isinstance(item.get("expect"), Mapping):
+            ctx.error(loc, "测试应写成 {name, as_of, profile: {…}, expect: {status, amount, failed, unknown}}")
+            continue
+        profile = {}
+        for key, value in item["profile"].items():
+            field = ctx.catalogue.get(str(key))
+            if field is None:
+                ctx.error(ctx.at_key(item["profile"], key), f"测试档案中有未知字段 “{key}”", ctx.catalogue.suggest(str(key)))
+                continue
+            try:
+                profile[str(key)] = coerce(field, value) if value is not None else None
+            except ValueError_ as exc:
+                ctx.error(ctx.at(item["profile"], key), str(exc))
+        expect = item["expect"]
+        status = STATUSES.get(str(expect.get("status")))
+        if status is None:
+            ctx.error(ctx.at(expect, "status") if "status" in expect else loc, "expect.status 应为 eligible、ineligible 或 unknown")
+            continue
+        amount = None
+        if expect.get("amount") is not None:
+            try:
+                amount = parse_number(expect["amount"])
+            except NumberError as exc:
+                ctx.error(ctx.at(expect, "amount"), f"expect.amount 有误：{exc}")
+        ids = {}
+        for key in ("failed", "unknown"):
+            if key in expect:
+                listed = expect[key] or []
+                for j, cid in enumerate(listed):
+                    if cid not in known:
+                        ctx.error(ctx.at(listed, j), f"expect.{key} 中的条件 id “{cid}”不存在或不在顶层“全部满足”链上",
+                                  f"可用：{'、'.join(sorted(known))}")
+                ids[key] = frozenset(str(c) for c in listed)
+        as_of = _date(ctx, item, "as_of") if "as_of" in item else policy.valid_from
+        out.append(PolicyTest(str(item.get("name", f"测试{i + 1}")), as_of or policy.valid_from, profile, status,
+                              amount, ids.get("failed"), ids.get("unknown"), loc))
+    return out
+
+
+def policy_files(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+        else:
+            files.append(path)
+    return files
+
+
+def read_policies(paths: Iterable[str | Path], catalogue: Catalogue | None = None) -> tuple[list[Policy], list[Diagnostic]]:
+    """Every policy under `paths` (files or folders), with diagnostics including duplicate ids."""
+    policies: list[Policy] = []
+    diagnostics: list[Diagnostic] = []
+    seen: dict[str, str] = {}
+    for path in policy_files(paths):
+        policy, diags = read_policy(path, catalogue)
+        diagnostics.extend(diags)
+        if policy is None:
+            continue
+        if policy.id in seen:
+            diagnostics.append(Diagnostic(value_location(str(path), policy.raw, "id"), f"政策 id “{policy.id}”与 {seen[policy.id]} 重复", "每项政策的 id 在目录中必须唯一"))
+            continue
+        seen[policy.id] = str(path)
+        policies.append(policy)
+    return policies, diagnostics

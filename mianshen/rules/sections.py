@@ -1,0 +1,173 @@
+"""Reading the numeric sections of a policy: dated parameters, derived fields and the amount."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from mianshen.catalogue import Field, FieldType
+from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Parameter, ParamRef, ParamValue, Tier
+from mianshen.rules.conditions import parse_condition
+from mianshen.rules.context import ParseContext
+from mianshen.rules.formula import FormulaError, parse_formula, references
+from mianshen.rules.numbers import NumberError, parse_number
+from mianshen.rules.values import ValueError_, parse_date
+
+_NUMERIC = {t.value: t for t in FieldType if t.numeric}
+
+
+def formula_name(name: str) -> str:
+    """Names in formulas use underscores where ids use hyphens."""
+    return name.replace("-", "_")
+
+
+def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
+    out: dict[str, Parameter] = {}
+    if node is None:
+        return out
+    if not isinstance(node, Mapping):
+        ctx.error(ctx.at_key(node, 0), "parameters 应为映射：参数名 → {label, type, values}")
+        return out
+    for name, spec in node.items():
+        loc = ctx.at_key(node, name)
+        if ctx.check_id(name, loc, "参数") is None or not isinstance(spec, Mapping):
+            continue
+        kind = _NUMERIC.get(str(spec.get("type", "")))
+        if kind is None:
+            ctx.error(ctx.at(spec, "type") if "type" in spec else loc, "参数 type 应为 integer、decimal、money 或 ratio")
+            continue
+        values = []
+        for i, item in enumerate(spec.get("values") or []):
+            at = ctx.at(spec["values"], i)
+            try:
+                start = parse_date(item["from"])
+                value = parse_number(item["value"])
+            except (KeyError, TypeError):
+                ctx.error(at, "参数值应写成 {from: 日期, value: 数值, basis: 文号}")
+                continue
+            except (ValueError_, NumberError) as exc:
+                ctx.error(at, f"参数“{name}”的值有误：{exc}")
+                continue
+            values.append(ParamValue(start, value, str(item.get("basis", ""))))
+        if not values:
+            ctx.error(loc, f"参数“{name}”没有任何取值", "至少写一个 {from: 日期, value: 数值}")
+            continue
+        values.sort(key=lambda v: v.start)
+        if len({v.start for v in values}) != len(values):
+            ctx.error(loc, f"参数“{name}”有两个值从同一天生效")
+        out[name] = Parameter(name, str(spec.get("label", name)), kind, tuple(values), loc)
+        ctx.param_types[name] = kind
+    return out
+
+
+def parse_derived(ctx: ParseContext, node: Any, params: dict[str, Parameter]) -> dict[str, Derived]:
+    out: dict[str, Derived] = {}
+    if node is None:
+        return out
+    if not isinstance(node, Mapping):
+        ctx.error(ctx.at_key(node, 0), "derived 应为映射：字段名 → {label, type, formula}")
+        return out
+    for name, spec in node.items():
+        loc = ctx.at_key(node, name)
+        if ctx.check_id(name, loc, "派生字段") is None or not isinstance(spec, Mapping):
+            continue
+        if formula_name(name) in ctx.catalogue:
+            ctx.error(loc, f"派生字段“{name}”与字段目录中的字段重名", "换一个名字")
+            continue
+        kind = _NUMERIC.get(str(spec.get("type", "")))
+        if kind is None:
+            ctx.error(loc, "派生字段 type 应为 integer、decimal、money 或 ratio")
+            continue
+        expr = parse_expr(ctx, spec, "formula", params, set(out))
+        if expr is None:
+            continue
+        label = str(spec.get("label", name))
+        out[name] = Derived(formula_name(name), label, kind, expr, str(spec["formula"]), loc)
+        ctx.derived_fields[formula_name(name)] = Field(formula_name(name), label, kind, source="派生")
+    return out
+
+
+def parse_expr(ctx: ParseContext, node: Any, key: Any, params: dict[str, Parameter], derived: set[str]) -> Expr | None:
+    loc = ctx.at(node, key)
+    raw = node.get(key) if isinstance(node, Mapping) else node[key]
+    if isinstance(raw, int | Decimal) or type(raw).__name__ == "NumberText":
+        raw = str(raw)
+    try:
+        expr = parse_formula(raw)
+    except FormulaError as exc:
+        ctx.error(loc, f"算式有误：{exc}", "算式可用 + - * / ( ) min max、数字（可写 60%、20万）和字段名")
+        return None
+    ok = True
+    params_by_formula = {formula_name(p) for p in params}
+    derived_by_formula = {formula_name(d) for d in derived}
+    for name in references(expr):
+        field = ctx.catalogue.get(name)
+        if name in params_by_formula or name in derived_by_formula:
+            continue
+        if field is None:
+            ctx.error(loc, f"算式中有未知名称 “{name}”", ctx.suggest_field(name) + "（派生字段须先定义后引用）")
+            ok = False
+        elif not field.type.numeric:
+            ctx.error(loc, f"类型不匹配：{field.label}是{field.type.label}，不能参与计算")
+            ok = False
+    return expr if ok else None
+
+
+def parse_amount(ctx: ParseContext, node: Any, params: dict[str, Parameter], derived: set[str]) -> Amount | None:
+    loc = ctx.at_key(node, "amount") if node is not None else ctx.at_key({}, 0)
+    if not isinstance(node, Mapping):
+        ctx.error(loc, "amount 应为映射（formula / fixed / tiers + else）")
+        return None
+    tiers: list[Tier] = []
+    label = str(node.get("label", "金额"))
+    if "fixed" in node or "formula" in node:
+        key = "fixed" if "fixed" in node else "formula"
+        expr = parse_expr(ctx, node, key, params, derived)
+        if expr is None:
+            return None
+        tiers.append(Tier(None, expr, str(node[key]), label))
+    elif "tiers" in node:
+        for i, item in enumerate(node["tiers"] or []):
+            at = ctx.at(node["tiers"], i)
+            if not isinstance(item, Mapping) or "when" not in item or "formula" not in item:
+                ctx.error(at, "档位应写成 {when: 条件, formula: 算式, label: 说明}")
+                return None
+            when = parse_condition(ctx, item["when"], ctx.at(item, "when"), need_id=False)
+            expr = parse_expr(ctx, item, "formula", params, derived)
+            if when is None or expr is None:
+                return None
+            tiers.append(Tier(when, expr, str(item["formula"]), str(item.get("label", ""))))
+        if "else" not in node:
+            ctx.error(loc, "tiers 必须以 else 结束", "加一行 else: 算式（不满足任何档位时的金额，可为 0）")
+            return None
+        expr = parse_expr(ctx, node, "else", params, derived)
+        if expr is None:
+            return None
+        tiers.append(Tier(None, expr, str(node["else"]), "其他情形"))
+    else:
+        ctx.error(loc, "amount 须有 formula、fixed 或 tiers 之一")
+        return None
+    cap = _money_bound(ctx, node, "cap")
+    floor = _money_bound(ctx, node, "floor")
+    places = {"fen": 2, "分": 2, "yuan": 0, "元": 0}.get(str(node.get("round", "fen")))
+    if places is None:
+        ctx.error(ctx.at(node, "round"), "round 应为 fen（分）或 yuan（元）")
+        return None
+    return Amount(label, tuple(tiers), cap, floor, places, loc)
+
+
+def _money_bound(ctx: ParseContext, node: Mapping[str, Any], key: str) -> Bound | None:
+    if key not in node:
+        return None
+    raw = node[key]
+    if isinstance(raw, Mapping) and "param" in raw:
+        if raw["param"] not in ctx.param_types:
+            ctx.error(ctx.at(node, key), f"未定义的参数 “{raw['param']}”")
+            return None
+        return ParamRef(raw["param"])
+    try:
+        return Literal(parse_number(raw))
+    except NumberError as exc:
+        ctx.error(ctx.at(node, key), f"{key} 应为金额（元）：{exc}")
+        return None
