@@ -54,7 +54,7 @@ def parse_condition(ctx: ParseContext, node: Any, loc: Location, need_id: bool =
         ctx.error(loc, "条件必须且只能有 field、all、any、not 之一")
         return None
     if groups:
-        return _group(ctx, node, groups[0], cid, label, basis, loc)
+        return _group(ctx, node, groups[0], cid, label, basis, loc, need_id)
     return _leaf(ctx, node, cid, label, basis, loc)
 
 
@@ -65,15 +65,16 @@ def _op_hint(key: str) -> str:
     return f"可用的运算：{', '.join(LEAF_OPS)}"
 
 
-def _group(ctx: ParseContext, node: Any, kind: str, cid: str, label: str, basis: str, loc: Location) -> Group | None:
+def _group(ctx: ParseContext, node: Any, kind: str, cid: str, label: str, basis: str, loc: Location,
+           need_id: bool) -> Group | None:
     body = node[kind]
     if kind == "not":
-        child = parse_condition(ctx, body, ctx.at(node, kind))
+        child = parse_condition(ctx, body, ctx.at(node, kind), need_id)
         return Group(cid, label, kind, (child,), loc, basis) if child else None
     if not isinstance(body, list) or not body:
         ctx.error(ctx.at(node, kind), f"{kind} 后应为非空的条件列表")
         return None
-    children = [parse_condition(ctx, item, ctx.at(body, i)) for i, item in enumerate(body)]
+    children = [parse_condition(ctx, item, ctx.at(body, i), need_id) for i, item in enumerate(body)]
     if any(c is None for c in children):
         return None
     return Group(cid, label, kind, tuple(c for c in children if c), loc, basis)
@@ -112,7 +113,7 @@ def _leaf(ctx: ParseContext, node: Any, cid: str, label: str, basis: str, loc: L
         if operand is None:
             return None
         tests.append(Test(op, operand))
-    return Leaf(cid, label, field.name, tuple(tests), loc, basis)
+    return Leaf(cid, label, field.name, tuple(tests), loc, basis)  # field.name: the canonical spelling
 
 
 def _allowed(field: Field) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from mianshen.rules.ast import RESERVED_IDS
 from mianshen.rules.yamlsource import key_location, value_location
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")  # parameters and derived fields
 
 
 @dataclass
@@ -36,18 +37,17 @@ class ParseContext:
         return key_location(self.path, container, key)
 
     def field(self, name: str) -> Field | None:
-        return self.derived_fields.get(name) or self.catalogue.get(name)
+        # a derived field may be written with hyphens (its id) or underscores (as in formulas)
+        return self.derived_fields.get(name.replace("-", "_")) or self.catalogue.get(name)
 
     def suggest_field(self, name: str) -> str:
         return self.catalogue.suggest(name, list(self.derived_fields))
 
     def check_id(self, raw: object, loc: Location, what: str = "条件") -> str | None:
-        if not isinstance(raw, str) or not ID_PATTERN.match(raw):
-            self.error(
-                loc,
-                f"{what} id {raw!r} 不合规",
-                "id 只能用小写英文字母、数字和连字符（-），以字母或数字开头，最长 64 个字符",
-            )
+        pattern = ID_PATTERN if what in ("条件", "政策") else NAME_PATTERN
+        if not isinstance(raw, str) or not pattern.match(raw):
+            allowed = "小写英文字母、数字和连字符（-）" + ("" if pattern is ID_PATTERN else "、下划线（_）")
+            self.error(loc, f"{what} id {raw!r} 不合规", f"id 只能用{allowed}，以字母开头，最长 64 个字符")
             return None
         if what == "条件":
             if raw in RESERVED_IDS:
