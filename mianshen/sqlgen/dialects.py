@@ -77,17 +77,21 @@ class Dialect:
         """a / b rounded half away from zero to SCALE places, in 128-bit integers."""
         big = exp.DataType.build("HUGEINT", dialect="duckdb")
         scale = exp.Literal.number(_TEN_POW)
-        ai = exp.cast(exp.Mul(this=a, expression=scale), big)
-        bi = exp.cast(exp.Mul(this=b, expression=scale), big)
-        num = exp.Mul(this=ai, expression=exp.cast(scale, big))
         two = exp.Literal.number(2)
+
+        def p(e: exp.Expression) -> exp.Expression:  # generated trees are not re-parenthesised
+            return exp.Paren(this=e)
+
+        ai = exp.cast(p(exp.Mul(this=a, expression=scale)), big)
+        bi = exp.cast(p(exp.Mul(this=b, expression=scale)), big)
+        num = p(exp.Mul(this=ai, expression=exp.cast(scale, big)))
         quotient = exp.IntDiv(
-            this=exp.Add(this=exp.Mul(this=exp.Abs(this=num), expression=two), expression=exp.Abs(this=bi)),
-            expression=exp.Mul(this=exp.Abs(this=bi), expression=two),
+            this=p(exp.Add(this=exp.Mul(this=exp.Abs(this=num), expression=two), expression=exp.Abs(this=bi))),
+            expression=p(exp.Mul(this=exp.Abs(this=bi), expression=two)),
         )
-        signed = exp.Mul(this=exp.Mul(this=exp.Sign(this=num), expression=exp.Sign(this=bi)), expression=quotient)
+        signed = exp.Mul(this=exp.Mul(this=exp.Sign(this=num), expression=exp.Sign(this=bi)), expression=p(quotient))
         result = exp.Mul(
-            this=exp.cast(signed, exp.DataType.build("DECIMAL(38, 0)")),
+            this=exp.cast(p(signed), exp.DataType.build("DECIMAL(38, 0)")),
             expression=exp.cast(exp.Literal.string("0." + "0" * (SCALE - 1) + "1"), exp.DataType.build(f"DECIMAL(38, {SCALE})")),
         )
         return exp.Case(ifs=[exp.If(this=exp.EQ(this=b, expression=exp.Literal.number(0)), true=exp.null())], default=result)

@@ -1,0 +1,132 @@
+"""Running compiled policies on real engines: DuckDB, SQLite (stdlib) and PostgreSQL (psycopg).
+
+SQLite has no exact decimal type, so decimals travel as text and the arithmetic the compiler
+emits (`ms_add`, `ms_mul`, …) is registered here as deterministic functions on the connection,
+implemented with the same `numbers` module the Python evaluator uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from mianshen.catalogue import Catalogue, FieldType, load_catalogue
+from mianshen.rules import numbers
+from mianshen.sqlgen.compile import CompiledPolicy
+from mianshen.sqlgen.dialects import DIALECTS
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    id: str
+    status: str
+    amount: Decimal | None
+    failed: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else numbers.to_decimal(value)
+
+
+def _binary(fn: Any) -> Any:
+    def call(a: Any, b: Any) -> str | None:
+        x, y = _dec(a), _dec(b)
+        if x is None or y is None:
+            return None
+        result = fn(x, y)
+        return None if result is None else format(result, "f")
+
+    return call
+
+
+def _cmp(a: Any, b: Any) -> int | None:
+    x, y = _dec(a), _dec(b)
+    if x is None or y is None:
+        return None
+    return (x > y) - (x < y)
+
+
+def _round(a: Any, places: int) -> str | None:
+    x = _dec(a)
+    return None if x is None else format(numbers.quantize(x, int(places)), "f")
+
+
+def sqlite_connect(path: str = ":memory:") -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    register_sqlite_functions(conn)
+    return conn
+
+
+def register_sqlite_functions(conn: sqlite3.Connection) -> None:
+    for name, fn in (("ms_add", numbers.add), ("ms_sub", numbers.sub), ("ms_mul", numbers.mul), ("ms_div", numbers.div)):
+        conn.create_function(name, 2, _binary(fn), deterministic=True)
+    conn.create_function("ms_cmp", 2, _cmp, deterministic=True)
+    conn.create_function("ms_round", 2, _round, deterministic=True)
+
+
+def duckdb_connect(path: str = ":memory:") -> Any:
+    import duckdb
+
+    # Never try to download an extension: fail at once instead (no internet at run time).
+    return duckdb.connect(path, config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+
+
+def storage_value(value: Any, kind: FieldType, dialect: str) -> Any:
+    """A typed profile value as the engine stores it for batch evaluation."""
+    if value is None:
+        return None
+    if kind == FieldType.TAGS:
+        return "|" + "|".join(sorted(value)) + "|"
+    if dialect == "sqlite":
+        if kind == FieldType.BOOLEAN:
+            return int(value)
+        if kind.numeric and kind != FieldType.INTEGER:
+            return format(Decimal(value), "f")
+        if kind == FieldType.DATE:
+            return value.isoformat()
+    return value
+
+
+def load_profiles(conn: Any, dialect: str, table: str, fields: Sequence[str],
+                  rows: Iterable[tuple[str, Mapping[str, Any]]], catalogue: Catalogue | None = None) -> None:
+    """(Re)create `table` with an id column and `fields`, and insert (id, values) rows."""
+    catalogue = catalogue or load_catalogue()
+    d = DIALECTS[dialect]
+    kinds = [catalogue.fields[f].type for f in fields]
+    columns = ", ".join(["id TEXT PRIMARY KEY"] + [f"{f} {d.column_type(k)}" for f, k in zip(fields, kinds, strict=True)])
+    marks = ", ".join(["%s" if dialect == "postgres" else "?"] * (len(fields) + 1))
+    cur = conn.cursor()
+    cur.execute(f"DROP TABLE IF EXISTS {table}")
+    cur.execute(f"CREATE TABLE {table} ({columns})")
+    data = [
+        (ident, *[storage_value(values.get(f), k, dialect) for f, k in zip(fields, kinds, strict=True)])
+        for ident, values in rows
+    ]
+    if data:
+        cur.executemany(f"INSERT INTO {table} VALUES ({marks})", data)
+
+
+def run_compiled(conn: Any, compiled: CompiledPolicy) -> list[MatchRow]:
+    cur = conn.cursor()
+    cur.execute(compiled.sql)
+    out = []
+    for ident, status, amount, failed_mask, unknown_mask in cur.fetchall():
+        out.append(MatchRow(
+            str(ident), str(status),
+            None if amount is None else numbers.quantize(numbers.to_decimal(amount), 2),
+            _ids(compiled.condition_ids, failed_mask), _ids(compiled.condition_ids, unknown_mask),
+        ))
+    return out
+
+
+def _ids(ids: tuple[str, ...], mask: Any) -> tuple[str, ...]:
+    bits = int(mask or 0)
+    return tuple(cid for i, cid in enumerate(ids) if bits >> i & 1)
+
+
+__all__ = ["MatchRow", "duckdb_connect", "load_profiles", "run_compiled", "sqlite_connect", "dt"]

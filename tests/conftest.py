@@ -1,0 +1,44 @@
+"""Shared fixtures: engines to run compiled SQL on, and the shipped policies."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mianshen.rules.ast import Policy
+from mianshen.rules.loader import read_policies
+from mianshen.sqlgen.engines import duckdb_connect, sqlite_connect
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("MIANSHEN_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def shipped_policies() -> list[Policy]:
+    policies, diagnostics = read_policies([ROOT / "policies"])
+    assert not [d for d in diagnostics if d.severity == "error"], diagnostics
+    return policies
+
+
+def _postgres() -> Any:
+    import psycopg
+
+    url = POSTGRES_URL or ""
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+ENGINES = ["duckdb", "sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(scope="session")
+def engines() -> Iterator[dict[str, Any]]:
+    conns: dict[str, Any] = {"duckdb": duckdb_connect(), "sqlite": sqlite_connect()}
+    if POSTGRES_URL:
+        conns["postgres"] = _postgres()
+    yield conns
+    for conn in conns.values():
+        conn.close()
