@@ -16,7 +16,9 @@ from .conftest import ENGINES
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_shipped_policy_tests_agree_on_every_engine(engine: str, engines: dict[str, Any], shipped_policies: list[Policy]) -> None:
+def test_shipped_policy_tests_agree_on_every_engine(
+    engine: str, engines: dict[str, Any], shipped_policies: list[Policy]
+) -> None:
     conn = engines[engine]
     checked = 0
     for policy in shipped_policies:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 
 import yaml
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     INTEGER = "integer"
     DECIMAL = "decimal"
     MONEY = "money"

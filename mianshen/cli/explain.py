@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import click
 
@@ -22,10 +23,7 @@ from mianshen.rules.trace import RESULT_LABELS, STATUS_LABELS, Result, Trace
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出追踪树。")
 def explain(policy_path: str, profile_path: str, as_of: str | None, as_json: bool) -> None:
     """逐条说明一家企业是否符合一项政策、金额如何计算。"""
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    except ValueError as exc:
-        raise InputError(f"--as-of “{as_of}”不是有效日期（如 2025-06-30）") from exc
+    day = parse_as_of(as_of)
     policy = load_policy(policy_path)
     profile = load_profile(profile_path)
     result = evaluate(policy, profile, day)
@@ -35,10 +33,24 @@ def explain(policy_path: str, profile_path: str, as_of: str | None, as_json: boo
         click.echo(render_text(result))
 
 
+def parse_as_of(text: str | None) -> dt.date:
+    """The evaluation date: YYYY-MM-DD exactly (no other spellings), today when not given."""
+    if text is None:
+        return dt.date.today()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--as-of “{text}”不是有效日期（应写成 2025-06-30）") from exc
+
+
 def render_text(result: Result) -> str:
     amount = f"，金额 {result.amount:,.2f}元" if result.amount is not None else ""
-    lines = [f"《{result.title}》（{result.policy_id} 第{result.version}版），评估日 {result.as_of}",
-             f"结论：{STATUS_LABELS[result.status]}{amount}"]
+    lines = [
+        f"《{result.title}》（{result.policy_id} 第{result.version}版），评估日 {result.as_of}",
+        f"结论：{STATUS_LABELS[result.status]}{amount}",
+    ]
     for trace in result.conditions:
         lines.extend(_lines(trace, 1))
     if result.amount_trace:

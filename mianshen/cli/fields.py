@@ -16,8 +16,17 @@ def fields(as_json: bool) -> None:
     """列出字段目录：名称、中文标签、类型、单位、来源部门、更新周期。"""
     catalogue = load_catalogue()
     rows = [
-        {"name": f.name, "label": f.label, "type": f.type.value, "unit": f.unit, "source": f.source,
-         "refresh": f.refresh, "basis": f.basis, "hierarchy": f.hierarchy, "values": list(f.values)}
+        {
+            "name": f.name,
+            "label": f.label,
+            "type": f.type.value,
+            "unit": f.unit,
+            "source": f.source,
+            "refresh": f.refresh,
+            "basis": f.basis,
+            "hierarchy": f.hierarchy,
+            "values": list(f.values),
+        }
         for f in catalogue.fields.values()
     ]
     if as_json:

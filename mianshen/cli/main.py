@@ -7,13 +7,16 @@ from typing import Any
 
 import click
 
-from mianshen.errors import MianshenError
+from mianshen.errors import MianshenError, PolicyFileError
 
 
 class FriendlyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except PolicyFileError as exc:
+            click.echo(str(exc), err=True)  # each line is already "file:line:col: 错误: …"
+            sys.exit(2)
         except MianshenError as exc:
             click.echo(f"错误：{exc}", err=True)
             sys.exit(2)

@@ -25,8 +25,13 @@ def check(paths: tuple[str, ...], as_json: bool) -> None:
     policies, diagnostics = read_policies(paths)
     errors = [d for d in diagnostics if d.severity == "error"]
     if as_json:
-        click.echo(json.dumps({"policies": [p.id for p in policies], "diagnostics": [d.as_dict() for d in diagnostics]},
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"policies": [p.id for p in policies], "diagnostics": [d.as_dict() for d in diagnostics]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         for diag in diagnostics:
             click.echo(str(diag), err=diag.severity == "error")

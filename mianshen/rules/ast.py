@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Union
+from typing import Any
 
 from mianshen.catalogue import FieldType
 from mianshen.errors import Location
 
-Scalar = Union[Decimal, int, bool, str, dt.date]
+Scalar = Decimal | int | bool | str | dt.date
 
 COMPARE_OPS = ("eq", "ne", "gt", "ge", "lt", "le")
 SET_OPS = ("in", "not_in")
@@ -39,7 +39,7 @@ class RelativeDate:
     amount: int
 
 
-Bound = Union[Literal, ParamRef, RelativeDate]
+Bound = Literal | ParamRef | RelativeDate
 
 
 # --- formulas -----------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ class Call:
     args: tuple[Expr, ...]
 
 
-Expr = Union[Num, Ref, BinOp, Call]
+Expr = Num | Ref | BinOp | Call
 
 
 # --- conditions ---------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ class Implicit:
     loc: Location
 
 
-Condition = Union[Leaf, Group, Implicit]
+Condition = Leaf | Group | Implicit
 
 
 # --- parameters, derived fields, amount ---------------------------------------------------------
@@ -141,6 +141,7 @@ class Tier:
     formula: Expr
     source: str
     label: str
+    loc: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class Amount:
 class PolicyTest:
     name: str
     as_of: dt.date
-    profile: dict[str, object]
+    profile: dict[str, Any]
     status: str
     amount: Decimal | None
     failed: frozenset[str] | None

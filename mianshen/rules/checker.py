@@ -22,9 +22,13 @@ class Interval:
     hi_closed: bool = True
 
     def narrow(self, test: Test, value: Any) -> Interval:
-        if test.op in ("gt", "ge", "eq") and (self.lo is None or value > self.lo or (value == self.lo and test.op == "gt")):
+        if test.op in ("gt", "ge", "eq") and (
+            self.lo is None or value > self.lo or (value == self.lo and test.op == "gt")
+        ):
             self = replace(self, lo=value, lo_closed=test.op != "gt")
-        if test.op in ("lt", "le", "eq") and (self.hi is None or value < self.hi or (value == self.hi and test.op == "lt")):
+        if test.op in ("lt", "le", "eq") and (
+            self.hi is None or value < self.hi or (value == self.hi and test.op == "lt")
+        ):
             self = replace(self, hi=value, hi_closed=test.op != "lt")
         return self
 
@@ -43,19 +47,27 @@ class Interval:
 def _show(value: Any) -> str:
     if value is None:
         return "∞"
+    if isinstance(value, bool):
+        return "是" if value else "否"
     return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 
 def check_policy(ctx: ParseContext, policy: Policy) -> None:
     for name, param in policy.parameters.items():
         if param.values[0].start > policy.valid_from:
-            ctx.error(param.loc, f"参数“{name}”在政策生效日 {policy.valid_from} 没有取值",
-                      f"最早的取值从 {param.values[0].start} 起；补一个 from 不晚于 {policy.valid_from} 的值")
+            ctx.error(
+                param.loc,
+                f"参数“{name}”在政策生效日 {policy.valid_from} 没有取值",
+                f"最早的取值从 {param.values[0].start} 起；补一个 from 不晚于 {policy.valid_from} 的值",
+            )
     dates = sorted({v.start for p in policy.parameters.values() for v in p.values} | {policy.valid_from})
     for when in dates:
         values = {name: p.values for name, p in policy.parameters.items()}
         resolved = {n: next((v.value for v in reversed(vs) if v.start <= when), None) for n, vs in values.items()}
         _check_group(ctx, "all", list(policy.conditions), resolved, policy)
+        for tier in policy.amount.tiers:
+            if tier.when is not None:
+                _check_group(ctx, "all", [tier.when], resolved, policy)
     _check_tiers(ctx, policy)
 
 
@@ -67,7 +79,9 @@ def _bound_value(test: Test, params: dict[str, Decimal | None]) -> Any:
     return None  # relative dates and sets are not intervals
 
 
-def _check_group(ctx: ParseContext, kind: str, children: list[Condition], params: dict[str, Decimal | None], policy: Policy) -> None:
+def _check_group(
+    ctx: ParseContext, kind: str, children: list[Condition], params: dict[str, Decimal | None], policy: Policy
+) -> None:
     intervals: dict[str, Interval] = {}
     sets: dict[str, set[str]] = {}
     for child in children:
@@ -92,8 +106,12 @@ def _check_group(ctx: ParseContext, kind: str, children: list[Condition], params
             if value is not None and test.op in ("gt", "ge", "lt", "le", "eq"):
                 merged = merged.narrow(test, value)
         if merged.empty:
-            _once(ctx, child, f"条件“{child.id}”与同一组中对 {child.field} 的其他条件矛盾（合并区间 {merged.text()} 为空），整组永远不会成立",
-                  "删去或改正其中一个条件")
+            _once(
+                ctx,
+                child,
+                f"条件“{child.id}”与同一组中对 {child.field} 的其他条件矛盾（合并区间 {merged.text()} 为空），整组永远不会成立",
+                "删去或改正其中一个条件",
+            )
         intervals[child.field] = merged
         for test in child.tests:
             if test.op in ("in", "eq") and isinstance(test.operand, tuple | Literal):
@@ -101,7 +119,12 @@ def _check_group(ctx: ParseContext, kind: str, children: list[Condition], params
                 allowed = set(policy.subjects) if child.field == "subject_type" else None
                 current = sets.get(child.field, allowed if allowed is not None else values)
                 if not (current & values):
-                    _once(ctx, child, f"条件“{child.id}”要求 {child.field} 取 {'、'.join(sorted(values))}，与同组其他条件或适用主体矛盾，永远不会成立")
+                    _once(
+                        ctx,
+                        child,
+                        f"条件“{child.id}”要求 {child.field} 取 {'、'.join(sorted(values))}，与同组其他条件或适用主体矛盾，永远不会成立",
+                        "删去矛盾的条件；若本意是“满足其一”，请放进 any",
+                    )
                 sets[child.field] = current & values
 
 
@@ -124,5 +147,9 @@ def _check_tiers(ctx: ParseContext, policy: Policy) -> None:
     for i, tier in enumerate(policy.amount.tiers[:-1]):
         shape = _shape(tier.when)
         if shape in seen:
-            ctx.error(policy.amount.loc, f"金额第 {i + 1} 档的条件与前面某档相同，永远不会用到", "删去重复的档位")
+            ctx.error(
+                tier.loc or policy.amount.loc,
+                f"金额第 {i + 1} 档的条件与前面某档相同，永远不会用到",
+                "删去重复的档位或改正它的条件",
+            )
         seen.append(shape)

@@ -65,8 +65,9 @@ def _op_hint(key: str) -> str:
     return f"可用的运算：{', '.join(LEAF_OPS)}"
 
 
-def _group(ctx: ParseContext, node: Any, kind: str, cid: str, label: str, basis: str, loc: Location,
-           need_id: bool) -> Group | None:
+def _group(
+    ctx: ParseContext, node: Any, kind: str, cid: str, label: str, basis: str, loc: Location, need_id: bool
+) -> Group | None:
     body = node[kind]
     if kind == "not":
         child = parse_condition(ctx, body, ctx.at(node, kind), need_id)
@@ -173,14 +174,22 @@ def _bound(ctx: ParseContext, field: Field, raw: Any, loc: Location) -> Bound | 
             ctx.error(loc, f"未定义的参数 “{name}”", f"在 parameters 中定义它；已定义：{known}")
             return None
         if not field.type.numeric or not kind.numeric:
-            ctx.error(loc, f"类型不匹配：参数“{name}”（{kind.label}）不能与{field.label}（{field.type.label}）比较")
+            ctx.error(
+                loc,
+                f"类型不匹配：参数“{name}”（{kind.label}）不能与{field.label}（{field.type.label}）比较",
+                "参数只能作数值阈值；日期阈值请写日期或 {years_before: N}",
+            )
             return None
         return ParamRef(name)
     if field.type == FieldType.DATE:
         return _date_bound(ctx, raw, loc)
     if field.type.numeric:
         if isinstance(raw, Mapping) or hasattr(raw, "isoformat") or _looks_like_date(raw):
-            ctx.error(loc, f"类型不匹配：{field.label}是{field.type.label}，不能与日期或对象比较")
+            ctx.error(
+                loc,
+                f"类型不匹配：{field.label}是{field.type.label}，不能与日期或对象比较",
+                "写一个数字，如 le: 300；或改用日期字段",
+            )
             return None
         try:
             return Literal(parse_number(raw))
@@ -205,7 +214,11 @@ def _date_bound(ctx: ParseContext, raw: Any, loc: Location) -> Bound | None:
         keys = [k for k in raw if k in _RELATIVE]
         amount = raw.get(keys[0]) if len(keys) == 1 and len(raw) == 1 else None
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= 200:
-            ctx.error(loc, "相对日期写法有误", "写 {years_before: 1}、{months_before: 6} 或 {days_before: 30}（0 到 200 的整数）")
+            ctx.error(
+                loc,
+                "相对日期写法有误",
+                "写 {years_before: 1}、{months_before: 6} 或 {days_before: 30}（0 到 200 的整数）",
+            )
             return None
         return RelativeDate(_RELATIVE[keys[0]], amount)
     try:

@@ -47,7 +47,11 @@ class ParseContext:
         pattern = ID_PATTERN if what in ("条件", "政策") else NAME_PATTERN
         if not isinstance(raw, str) or not pattern.match(raw):
             allowed = "小写英文字母、数字和连字符（-）" + ("" if pattern is ID_PATTERN else "、下划线（_）")
-            self.error(loc, f"{what} id {raw!r} 不合规", f"id 只能用{allowed}，以字母开头，最长 64 个字符")
+            self.error(
+                loc,
+                f"{what} id {raw!r} 不合规",
+                f"id 只能用{allowed}，以字母{'或数字' if pattern is ID_PATTERN else ''}开头，最长 64 个字符",
+            )
             return None
         if what == "条件":
             if raw in RESERVED_IDS:

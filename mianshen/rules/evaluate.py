@@ -17,7 +17,7 @@ from mianshen.rules.ast import Condition, Group, Implicit, Leaf, Literal, ParamR
 from mianshen.rules.formulas_eval import FormulaEnv
 from mianshen.rules.profile import Profile
 from mianshen.rules.render import group_sentence, leaf_sentence, show_bound
-from mianshen.rules.trace import Actual, BoundInfo, Result, Trace
+from mianshen.rules.trace import BoundInfo, Result, Trace
 from mianshen.rules.values import show
 
 
@@ -68,8 +68,15 @@ def evaluate_condition(cond: Condition, env: FormulaEnv) -> Trace:
             result = kleene_any(results)
         else:
             result = None if results[0] is None else not results[0]
-        return Trace(cond.id, cond.label, cond.kind, result, group_sentence(cond.kind, cond.label, result),
-                     basis=cond.basis, children=children)
+        return Trace(
+            cond.id,
+            cond.label,
+            cond.kind,
+            result,
+            group_sentence(cond.kind, cond.label, result),
+            basis=cond.basis,
+            children=children,
+        )
     return _leaf(cond, env)
 
 
@@ -77,10 +84,10 @@ def _implicit(cond: Implicit, env: FormulaEnv) -> Trace:
     policy, as_of = env.policy, env.as_of
     if cond.id == "in-force":
         end = policy.valid_to
-        result = policy.valid_from <= as_of and (end is None or as_of <= end)
+        in_force = policy.valid_from <= as_of and (end is None or as_of <= end)
         window = f"{policy.valid_from} 至 {end or '长期'}"
-        text = f"评估日 {as_of} {'在' if result else '不在'}政策有效期（{window}）内"
-        return Trace(cond.id, cond.label, "implicit", result, text)
+        text = f"评估日 {as_of} {'在' if in_force else '不在'}政策有效期（{window}）内"
+        return Trace(cond.id, cond.label, "implicit", in_force, text)
     name = "subject_type" if cond.id == "subject" else "on_list"
     field = env.catalogue.fields[name]
     value = env.profile.values.get(name)
@@ -99,12 +106,26 @@ def _leaf(leaf: Leaf, env: FormulaEnv) -> Trace:
     result: bool | None = None
     distance: Decimal | int | None = None
     if value is not None and all(b.value is not None for b in bounds):
-        results = [_test(op.op, value, b.value, field) for op, b in zip(leaf.tests, bounds, strict=True)]
+        results: list[bool | None] = [
+            _test(op.op, value, b.value, field) for op, b in zip(leaf.tests, bounds, strict=True)
+        ]
         result = kleene_all(results)
         distance = _distance(value, bounds, field)
-    text = leaf_sentence(field, value, result, bounds, distance, env.profile.sources.get(leaf.field, ""))
-    return Trace(leaf.id, leaf.label, "leaf", result, text, leaf.field, field.label, bounds,
-                 env.actual(leaf.field), distance, leaf.basis)
+    reason = env.why_missing(leaf.field) if value is None else ""
+    text = leaf_sentence(field, value, result, bounds, distance, env.profile.sources.get(leaf.field, ""), reason)
+    return Trace(
+        leaf.id,
+        leaf.label,
+        "leaf",
+        result,
+        text,
+        leaf.field,
+        field.label,
+        bounds,
+        env.actual(leaf.field),
+        distance,
+        leaf.basis,
+    )
 
 
 def _bound_info(op: str, operand: Any, field: Field, env: FormulaEnv) -> BoundInfo:
@@ -119,7 +140,11 @@ def _bound_info(op: str, operand: Any, field: Field, env: FormulaEnv) -> BoundIn
         return BoundInfo(op, found.value, text, operand.name, found.start, found.basis)
     if isinstance(operand, RelativeDate):
         day = resolve_date(operand, env.as_of)
-        words = "评估日" if operand.amount == 0 else f"评估日前{operand.amount}{ {'years': '年', 'months': '个月', 'days': '天'}[operand.unit] }"
+        words = (
+            "评估日"
+            if operand.amount == 0
+            else f"评估日前{operand.amount}{ {'years': '年', 'months': '个月', 'days': '天'}[operand.unit] }"
+        )
         return BoundInfo(op, day, f"{day}（{words}）")
     assert isinstance(operand, Literal)
     return BoundInfo(op, operand.value, show_bound(operand.value, field))
@@ -128,7 +153,8 @@ def _bound_info(op: str, operand: Any, field: Field, env: FormulaEnv) -> BoundIn
 def resolve_date(rel: RelativeDate, as_of: dt.date) -> dt.date:
     from dateutil.relativedelta import relativedelta
 
-    return as_of - relativedelta(**{rel.unit: rel.amount})
+    step = {"years": relativedelta(years=rel.amount), "months": relativedelta(months=rel.amount)}
+    return as_of - step.get(rel.unit, relativedelta(days=rel.amount))
 
 
 def _test(op: str, value: Any, bound: Any, field: Field) -> bool:
@@ -171,7 +197,7 @@ def _distance(value: Any, bounds: list[BoundInfo], field: Field) -> Decimal | in
         gaps = [numbers.sub(Decimal(value), Decimal(b.value)) for b in ordered]
     else:
         return None
-    return min(gaps, key=abs)
+    return min(gaps, key=lambda gap: abs(Decimal(gap)))
 
 
 __all__ = ["evaluate", "evaluate_condition", "kleene_all", "kleene_any", "resolve_date", "show"]

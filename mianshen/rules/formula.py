@@ -49,9 +49,7 @@ def parse_formula(text: str) -> Expr:
 
 def _convert(node: ast.expr, source: str) -> Expr:
     col = getattr(node, "col_offset", 0) + 1
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(
-        node.value, bool
-    ):
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
         segment = ast.get_source_segment(source, node) or repr(node.value)
         try:
             return Num(parse_number(segment))
@@ -70,7 +68,7 @@ def _convert(node: ast.expr, source: str) -> Expr:
         left = _convert(node.left, source)
         right = _convert(node.right, source)
         op = _OPS[type(node.op)]
-        if op == "/" and isinstance(right, Num) and right.value == 0:
+        if op == "/" and not references(right) and _constant(right) == 0:
             raise FormulaError("算式除以零", col)
         return BinOp(op, left, right)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -78,6 +76,25 @@ def _convert(node: ast.expr, source: str) -> Expr:
             raise FormulaError(f"不支持的函数 {node.func.id}（只能用 min、max）", col)
         return Call(node.func.id, tuple(_convert(a, source) for a in node.args))
     raise FormulaError(f"算式中不能使用“{ast.get_source_segment(source, node)}”", col)
+
+
+def _constant(expr: Expr) -> Decimal | None:
+    """The value of an expression without names (None if it divides by zero itself)."""
+    from mianshen.rules import numbers
+
+    if isinstance(expr, Num):
+        return expr.value
+    if isinstance(expr, Call):
+        args = [_constant(a) for a in expr.args]
+        if any(a is None for a in args):
+            return None
+        return min(args) if expr.fn == "min" else max(args)  # type: ignore[type-var]
+    assert isinstance(expr, BinOp)
+    left, right = _constant(expr.left), _constant(expr.right)
+    if left is None or right is None:
+        return None
+    ops = {"+": numbers.add, "-": numbers.sub, "*": numbers.mul, "/": numbers.div}
+    return ops[expr.op](left, right)
 
 
 def references(expr: Expr) -> list[str]:

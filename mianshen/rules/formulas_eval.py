@@ -55,8 +55,9 @@ class FormulaEnv:
         if derived is not None:
             return Actual(self.value(name), f"派生：{derived.source}", self.as_of)
         spec = self.catalogue.fields[name]
-        return Actual(self.profile.values.get(name), self.profile.sources.get(name, spec.source),
-                      self.profile.as_of.get(name))
+        return Actual(
+            self.profile.values.get(name), self.profile.sources.get(name, spec.source), self.profile.as_of.get(name)
+        )
 
     def ref(self, name: str) -> Decimal | None:
         if name in self._params:
@@ -87,6 +88,19 @@ class FormulaEnv:
         if expr.op == "*":
             return numbers.mul(left, right)
         return numbers.div(left, right)
+
+    def why_missing(self, name: str) -> str:
+        """For a derived field without a value: which inputs are missing, or a zero divisor."""
+        from mianshen.rules.formula import references
+
+        derived = self._derived(name)
+        if derived is None:
+            return ""
+        labels = self.labels()
+        missing = [labels.get(r, r) for r in dict.fromkeys(references(derived.formula)) if self.ref(r) is None]
+        if missing:
+            return f"算式 {derived.source} 的输入缺数据：{'、'.join(missing)}"
+        return f"算式 {derived.source} 的除数为零，无法计算"
 
     def labels(self) -> dict[str, str]:
         out = {name: f.label for name, f in self.catalogue.fields.items()}

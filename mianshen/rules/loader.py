@@ -19,13 +19,47 @@ from mianshen.rules.sections import parse_amount, parse_derived, parse_parameter
 from mianshen.rules.values import ValueError_, coerce, parse_date
 from mianshen.rules.yamlsource import load_yaml, value_location
 
-KINDS = {"条件类": "条件类", "名单类": "名单类", "暂难数据化类": "暂难数据化类",
-         "condition": "条件类", "list": "名单类", "application": "暂难数据化类"}
-STATUSES = {"eligible": "eligible", "ineligible": "ineligible", "unknown": "unknown",
-            "符合": "eligible", "不符合": "ineligible", "待补充数据": "unknown"}
-_KEYS = ("id", "version", "title", "summary", "department", "level", "region", "legal_basis", "kind",
-         "valid_from", "valid_to", "subjects", "budget", "publicity_days", "objection_days",
-         "confirm_days", "commitment", "parameters", "derived", "conditions", "amount", "guide", "tests")
+KINDS = {
+    "条件类": "条件类",
+    "名单类": "名单类",
+    "暂难数据化类": "暂难数据化类",
+    "condition": "条件类",
+    "list": "名单类",
+    "application": "暂难数据化类",
+}
+STATUSES = {
+    "eligible": "eligible",
+    "ineligible": "ineligible",
+    "unknown": "unknown",
+    "符合": "eligible",
+    "不符合": "ineligible",
+    "待补充数据": "unknown",
+}
+_KEYS = (
+    "id",
+    "version",
+    "title",
+    "summary",
+    "department",
+    "level",
+    "region",
+    "legal_basis",
+    "kind",
+    "valid_from",
+    "valid_to",
+    "subjects",
+    "budget",
+    "publicity_days",
+    "objection_days",
+    "confirm_days",
+    "commitment",
+    "parameters",
+    "derived",
+    "conditions",
+    "amount",
+    "guide",
+    "tests",
+)
 _REQUIRED = ("id", "title", "department", "legal_basis", "kind", "valid_from", "subjects", "amount")
 
 
@@ -74,7 +108,11 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
     valid_from = _date(ctx, doc, "valid_from")
     valid_to = _date(ctx, doc, "valid_to") if doc.get("valid_to") is not None else None
     if valid_from and valid_to and valid_to < valid_from:
-        ctx.error(ctx.at(doc, "valid_to"), f"有效期结束日 {valid_to} 早于开始日 {valid_from}")
+        ctx.error(
+            ctx.at(doc, "valid_to"),
+            f"有效期结束日 {valid_to} 早于开始日 {valid_from}",
+            "检查两个日期是否写反；长期有效的政策可省略 valid_to",
+        )
     subjects = _subjects(ctx, doc)
     basis = _legal_basis(ctx, doc)
     params = parse_parameters(ctx, doc.get("parameters"))
@@ -84,14 +122,31 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
     if ctx.has_errors or amount is None or kind is None or valid_from is None:
         return None
     policy = Policy(
-        id=pid, version=_int(ctx, doc, "version", 1), title=str(doc["title"]),
-        department=str(doc["department"]), kind=kind, level=str(doc.get("level", "省级")),
-        region=str(doc.get("region", "410000")), legal_basis=basis, valid_from=valid_from,
-        valid_to=valid_to, subjects=subjects, budget=_money(ctx, doc, "budget"),
-        publicity_days=_int(ctx, doc, "publicity_days", 5), objection_days=_int(ctx, doc, "objection_days", 5),
-        confirm_days=_int(ctx, doc, "confirm_days", 15), commitment=str(doc.get("commitment", "")),
-        parameters=params, derived=derived, conditions=conditions, amount=amount,
-        guide=dict(doc.get("guide") or {}), tests=[], path=ctx.path, loc=top, raw=doc,
+        id=pid,
+        version=_int(ctx, doc, "version", 1),
+        title=str(doc["title"]),
+        department=str(doc["department"]),
+        kind=kind,
+        level=str(doc.get("level", "省级")),
+        region=str(doc.get("region", "410000")),
+        legal_basis=basis,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        subjects=subjects,
+        budget=_money(ctx, doc, "budget"),
+        publicity_days=_int(ctx, doc, "publicity_days", 5),
+        objection_days=_int(ctx, doc, "objection_days", 5),
+        confirm_days=_int(ctx, doc, "confirm_days", 15),
+        commitment=str(doc.get("commitment", "")),
+        parameters=params,
+        derived=derived,
+        conditions=conditions,
+        amount=amount,
+        guide=_guide(ctx, doc),
+        tests=[],
+        path=ctx.path,
+        loc=top,
+        raw=doc,
     )
     policy.tests = _tests(ctx, doc, policy)
     return policy
@@ -136,7 +191,7 @@ def _legal_basis(ctx: ParseContext, doc: Any) -> list[dict[str, str]]:
         return []
     out = []
     for i, item in enumerate(raw):
-        if not isinstance(item, Mapping) or not str(item.get("doc", "")).strip():
+        if not isinstance(item, Mapping) or not isinstance(item.get("doc"), str) or not item["doc"].strip():
             ctx.error(ctx.at(raw, i), "政策依据缺少文号 doc", "例如 doc: 豫政办〔2022〕14号")
             continue
         out.append({str(k): str(v) for k, v in item.items()})
@@ -169,22 +224,43 @@ def _money(ctx: ParseContext, doc: Any, key: str) -> Decimal | None:
         return None
 
 
+def _guide(ctx: ParseContext, doc: Any) -> dict[str, object]:
+    raw = doc.get("guide") or {}
+    if not isinstance(raw, Mapping):
+        ctx.error(
+            ctx.at(doc, "guide"),
+            "guide（办事指南）应为映射",
+            "写 conditions_text、materials、time_limit、process、contact",
+        )
+        return {}
+    return dict(raw)
+
+
 def _tests(ctx: ParseContext, doc: Any, policy: Policy) -> list[PolicyTest]:
     raw = doc.get("tests") or []
+    if not isinstance(raw, list):
+        ctx.error(ctx.at(doc, "tests"), "tests 应为测试列表", "每个测试写 - {name, as_of, profile, expect}")
+        return []
     if not raw:
         ctx.warn(Location(ctx.path, 1, 1), "政策没有测试", "在 tests 中写出至少 4 个测试（含边界值和缺数据）")
     known = {c.id for c in spine(policy.conditions)} | {"amount"}
     out = []
     for i, item in enumerate(raw):
         loc = ctx.at(raw, i)
-        if not isinstance(item, Mapping) or not isinstance(item.get("profile"), Mapping) or not isinstance(item.get("expect"), Mapping):
+        if (
+            not isinstance(item, Mapping)
+            or not isinstance(item.get("profile"), Mapping)
+            or not isinstance(item.get("expect"), Mapping)
+        ):
             ctx.error(loc, "测试应写成 {name, as_of, profile: {…}, expect: {status, amount, failed, unknown}}")
             continue
         profile = {}
         for key, value in item["profile"].items():
             field = ctx.catalogue.get(str(key))
             if field is None:
-                ctx.error(ctx.at_key(item["profile"], key), f"测试档案中有未知字段 “{key}”", ctx.catalogue.suggest(str(key)))
+                ctx.error(
+                    ctx.at_key(item["profile"], key), f"测试档案中有未知字段 “{key}”", ctx.catalogue.suggest(str(key))
+                )
                 continue
             try:
                 profile[str(key)] = coerce(field, value) if value is not None else None
@@ -193,7 +269,10 @@ def _tests(ctx: ParseContext, doc: Any, policy: Policy) -> list[PolicyTest]:
         expect = item["expect"]
         status = STATUSES.get(str(expect.get("status")))
         if status is None:
-            ctx.error(ctx.at(expect, "status") if "status" in expect else loc, "expect.status 应为 eligible、ineligible 或 unknown")
+            ctx.error(
+                ctx.at(expect, "status") if "status" in expect else loc,
+                "expect.status 应为 eligible、ineligible 或 unknown",
+            )
             continue
         amount = None
         if expect.get("amount") is not None:
@@ -205,14 +284,30 @@ def _tests(ctx: ParseContext, doc: Any, policy: Policy) -> list[PolicyTest]:
         for key in ("failed", "unknown"):
             if key in expect:
                 listed = expect[key] or []
+                if not isinstance(listed, list):
+                    ctx.error(ctx.at(expect, key), f"expect.{key} 应为条件 id 列表", f"例如 {key}: [ui-months]")
+                    continue
                 for j, cid in enumerate(listed):
                     if cid not in known:
-                        ctx.error(ctx.at(listed, j), f"expect.{key} 中的条件 id “{cid}”不存在或不在顶层“全部满足”链上",
-                                  f"可用：{'、'.join(sorted(known))}")
+                        ctx.error(
+                            ctx.at(listed, j),
+                            f"expect.{key} 中的条件 id “{cid}”不存在或不在顶层“全部满足”链上",
+                            f"可用：{'、'.join(sorted(known))}",
+                        )
                 ids[key] = frozenset(str(c) for c in listed)
         as_of = _date(ctx, item, "as_of") if "as_of" in item else policy.valid_from
-        out.append(PolicyTest(str(item.get("name", f"测试{i + 1}")), as_of or policy.valid_from, profile, status,
-                              amount, ids.get("failed"), ids.get("unknown"), loc))
+        out.append(
+            PolicyTest(
+                str(item.get("name", f"测试{i + 1}")),
+                as_of or policy.valid_from,
+                profile,
+                status,
+                amount,
+                ids.get("failed"),
+                ids.get("unknown"),
+                loc,
+            )
+        )
     return out
 
 
@@ -227,7 +322,9 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def read_policies(paths: Iterable[str | Path], catalogue: Catalogue | None = None) -> tuple[list[Policy], list[Diagnostic]]:
+def read_policies(
+    paths: Iterable[str | Path], catalogue: Catalogue | None = None
+) -> tuple[list[Policy], list[Diagnostic]]:
     """Every policy under `paths` (files or folders), with diagnostics including duplicate ids."""
     policies: list[Policy] = []
     diagnostics: list[Diagnostic] = []
@@ -238,7 +335,13 @@ def read_policies(paths: Iterable[str | Path], catalogue: Catalogue | None = Non
         if policy is None:
             continue
         if policy.id in seen:
-            diagnostics.append(Diagnostic(value_location(str(path), policy.raw, "id"), f"政策 id “{policy.id}”与 {seen[policy.id]} 重复", "每项政策的 id 在目录中必须唯一"))
+            diagnostics.append(
+                Diagnostic(
+                    value_location(str(path), policy.raw, "id"),
+                    f"政策 id “{policy.id}”与 {seen[policy.id]} 重复",
+                    "每项政策的 id 在目录中必须唯一",
+                )
+            )
             continue
         seen[policy.id] = str(path)
         policies.append(policy)

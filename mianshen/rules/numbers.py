@@ -16,7 +16,7 @@ MAX_DIGITS = 15
 _CONTEXT = Context(prec=80, rounding=ROUND_HALF_UP)
 
 _UNITS = {"%": Decimal("0.01"), "万": Decimal(10000), "亿": Decimal(100000000)}
-_NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(%|万元|亿元|万|亿|元)?\s*$")
+_NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(%|万元|亿元|万|亿|元)?\s*$")
 
 
 class NumberError(ValueError):
@@ -30,8 +30,10 @@ def parse_number(raw: object) -> Decimal:
     if isinstance(raw, int):
         value = Decimal(raw)
     elif isinstance(raw, float):
-        if raw != raw or raw in (float("inf"), float("-inf")):
-            raise NumberError(f"{raw!r} 不是有限数字")
+        if raw != raw:
+            raise NumberError("NaN 不是数字")
+        if raw in (float("inf"), float("-inf")):
+            raise NumberError(f"{raw!r} 超出允许范围（绝对值须小于 10^15）")
         value = Decimal(repr(raw))  # the shortest repr is the literal as written
     elif isinstance(raw, Decimal):
         value = raw
@@ -45,7 +47,12 @@ def parse_number(raw: object) -> Decimal:
             value = value * _UNITS[unit]
     else:
         raise NumberError(f"{raw!r} 不是数字")
-    return check_range(value)
+    try:
+        return check_range(value)
+    except NumberError as exc:
+        if isinstance(raw, str):  # quote the number as the user wrote it
+            raise NumberError(str(exc).replace(str(value), f"“{raw.strip()}”", 1)) from exc
+        raise
 
 
 def check_range(value: Decimal) -> Decimal:

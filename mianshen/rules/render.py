@@ -53,9 +53,18 @@ def requirement(field: Field, op: str, bounds: list[BoundInfo]) -> str:
     return f"{words[op]} {bound.text}"
 
 
-def leaf_sentence(field: Field, value: Any, result: bool | None, bounds: list[BoundInfo],
-                  distance: Decimal | int | None, source: str) -> str:
+def leaf_sentence(
+    field: Field,
+    value: Any,
+    result: bool | None,
+    bounds: list[BoundInfo],
+    distance: Decimal | int | None,
+    source: str,
+    reason: str = "",
+) -> str:
     need = requirement(field, bounds[0].op, bounds)
+    if result is None and reason:
+        return f"{field.label}：{reason}，无法判断是否{need}"
     if result is None:
         origin = f"（应由{source or field.source}提供）" if (source or field.source) else ""
         if value is None:
@@ -76,7 +85,11 @@ def _gap(field: Field, bounds: list[BoundInfo], value: Any, result: bool, distan
     amount = abs(Decimal(distance))
     if amount == 0:
         return "（恰好等于界限）"
-    shown = number_with_unit(amount, field.type, field.unit) if field.type != FieldType.RATIO else f"{format((amount * 100).normalize(), 'f')}个百分点"
+    shown = (
+        number_with_unit(amount, field.type, field.unit)
+        if field.type != FieldType.RATIO
+        else f"{format((amount * 100).normalize(), 'f')}个百分点"
+    )
     if result:
         return f"（距界限 {shown}）"
     return f"（{'超出' if Decimal(distance) > 0 else '差'} {shown}）"

@@ -31,14 +31,29 @@ def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
         return out
     for name, spec in node.items():
         loc = ctx.at_key(node, name)
-        if ctx.check_id(name, loc, "参数") is None or not isinstance(spec, Mapping):
+        if ctx.check_id(name, loc, "参数") is None:
+            continue
+        if not isinstance(spec, Mapping):
+            ctx.error(
+                loc, f"参数“{name}”应为映射", "写成 {label: 说明, type: ratio, values: [{from: 日期, value: 数值}]}"
+            )
             continue
         kind = _NUMERIC.get(str(spec.get("type", "")))
         if kind is None:
-            ctx.error(ctx.at(spec, "type") if "type" in spec else loc, "参数 type 应为 integer、decimal、money 或 ratio")
+            ctx.error(
+                ctx.at(spec, "type") if "type" in spec else loc, "参数 type 应为 integer、decimal、money 或 ratio"
+            )
             continue
-        values = []
-        for i, item in enumerate(spec.get("values") or []):
+        values: list[ParamValue] = []
+        raw_values = spec.get("values") or []
+        if not isinstance(raw_values, list):
+            ctx.error(
+                ctx.at(spec, "values"),
+                f"参数“{name}”的 values 应为列表",
+                "写成 - {from: 2025-01-01, value: 5.5%, basis: 文号}",
+            )
+            continue
+        for i, item in enumerate(raw_values):
             at = ctx.at(spec["values"], i)
             try:
                 start = parse_date(item["from"])
@@ -70,7 +85,10 @@ def parse_derived(ctx: ParseContext, node: Any, params: dict[str, Parameter]) ->
         return out
     for name, spec in node.items():
         loc = ctx.at_key(node, name)
-        if ctx.check_id(name, loc, "派生字段") is None or not isinstance(spec, Mapping):
+        if ctx.check_id(name, loc, "派生字段") is None:
+            continue
+        if not isinstance(spec, Mapping) or "formula" not in spec:
+            ctx.error(loc, f"派生字段“{name}”应为映射并含 formula", "写成 {label: 说明, type: ratio, formula: 算式}")
             continue
         if formula_name(name) in ctx.catalogue:
             ctx.error(loc, f"派生字段“{name}”与字段目录中的字段重名", "换一个名字")
@@ -93,6 +111,9 @@ def parse_expr(ctx: ParseContext, node: Any, key: Any, params: dict[str, Paramet
     raw = node.get(key) if isinstance(node, Mapping) else node[key]
     if isinstance(raw, int | Decimal) or type(raw).__name__ == "NumberText":
         raw = str(raw)
+    if not isinstance(raw, str):
+        ctx.error(loc, "算式应为文字，如 ui_premium_paid_last_year * 60%")
+        return None
     try:
         expr = parse_formula(raw)
     except FormulaError as exc:
@@ -128,7 +149,10 @@ def parse_amount(ctx: ParseContext, node: Any, params: dict[str, Parameter], der
             return None
         tiers.append(Tier(None, expr, str(node[key]), label))
     elif "tiers" in node:
-        for i, item in enumerate(node["tiers"] or []):
+        if not isinstance(node["tiers"], list) or not node["tiers"]:
+            ctx.error(ctx.at(node, "tiers"), "tiers 应为非空列表", "每档写 - {when: 条件, formula: 算式, label: 说明}")
+            return None
+        for i, item in enumerate(node["tiers"]):
             at = ctx.at(node["tiers"], i)
             if not isinstance(item, Mapping) or "when" not in item or "formula" not in item:
                 ctx.error(at, "档位应写成 {when: 条件, formula: 算式, label: 说明}")
@@ -137,7 +161,7 @@ def parse_amount(ctx: ParseContext, node: Any, params: dict[str, Parameter], der
             expr = parse_expr(ctx, item, "formula", params, derived)
             if when is None or expr is None:
                 return None
-            tiers.append(Tier(when, expr, str(item["formula"]), str(item.get("label", ""))))
+            tiers.append(Tier(when, expr, str(item["formula"]), str(item.get("label", "")), at))
         if "else" not in node:
             ctx.error(loc, "tiers 必须以 else 结束", "加一行 else: 算式（不满足任何档位时的金额，可为 0）")
             return None

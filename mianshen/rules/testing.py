@@ -26,7 +26,9 @@ def run_test(policy: Policy, test: PolicyTest) -> TestOutcome:
     result = evaluate(policy, Profile(test.name, dict(test.profile)), test.as_of)
     problems = []
     if result.status != test.status:
-        problems.append(f"状态应为 {test.status}（{STATUS_LABELS[test.status]}），实际为 {result.status}（{STATUS_LABELS[result.status]}）")
+        problems.append(
+            f"状态应为 {test.status}（{STATUS_LABELS[test.status]}），实际为 {result.status}（{STATUS_LABELS[result.status]}）"
+        )
     if test.amount is not None and result.amount != test.amount:
         got = money_text(result.amount) if result.amount is not None else "无"
         problems.append(f"金额应为 {money_text(test.amount)}，实际为 {got}")

@@ -56,12 +56,19 @@ class Trace:
             "field": self.field,
             "field_label": self.field_label,
             "bounds": [
-                {"op": b.op, "value": _json(b.value), "text": b.text, "param": b.param,
-                 "param_from": _json(b.param_from), "basis": b.basis}
+                {
+                    "op": b.op,
+                    "value": _json(b.value),
+                    "text": b.text,
+                    "param": b.param,
+                    "param_from": _json(b.param_from),
+                    "basis": b.basis,
+                }
                 for b in self.bounds
             ],
-            "actual": None if self.actual is None else {
-                "value": _json(self.actual.value), "source": self.actual.source, "as_of": _json(self.actual.as_of)},
+            "actual": None
+            if self.actual is None
+            else {"value": _json(self.actual.value), "source": self.actual.source, "as_of": _json(self.actual.as_of)},
             "distance": _json(self.distance),
             "basis": self.basis,
             "children": [c.as_dict() for c in self.children],

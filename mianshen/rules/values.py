@@ -99,6 +99,6 @@ def number_with_unit(value: Decimal, kind: FieldType, unit: str) -> str:
     if kind == FieldType.RATIO:
         return f"{format((value * 100).normalize(), 'f')}%"
     if kind == FieldType.MONEY:
-        return f"{value:,.2f}元" if value == value.quantize(Decimal('0.01')) else f"{value:,}元"
+        return f"{value:,.2f}元" if value == value.quantize(Decimal("0.01")) else f"{value:,}元"
     text = format(value.normalize(), "f")
     return f"{text}{unit}" if unit else text

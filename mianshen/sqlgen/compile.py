@@ -9,11 +9,13 @@ predicates), parameters and relative dates are resolved to typed literals at com
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlglot import exp
 
-from mianshen.catalogue import Catalogue, Field, load_catalogue
+from mianshen.catalogue import Catalogue, Field, FieldType, load_catalogue
 from mianshen.rules.ast import (
     Amount,
     BinOp,
@@ -35,6 +37,8 @@ from mianshen.rules.ast import (
 from mianshen.rules.evaluate import resolve_date
 from mianshen.rules.formula import references
 from mianshen.sqlgen.dialects import DIALECTS, Dialect
+
+_MONEY = Field("amount", "金额", FieldType.MONEY)
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,9 @@ class _Compiler:
             end = self.policy.valid_to
             return self.d.boolean(self.policy.valid_from <= self.as_of and (end is None or self.as_of <= end))
         if cond.id == "subject":
-            return exp.In(this=exp.column("subject_type"), expressions=[exp.Literal.string(s) for s in self.policy.subjects])
+            return exp.In(
+                this=exp.column("subject_type"), expressions=[exp.Literal.string(s) for s in self.policy.subjects]
+            )
         return exp.EQ(this=exp.column("on_list"), expression=self.d.boolean(True))
 
     def leaf(self, leaf: Leaf) -> exp.Expression:
@@ -147,14 +153,20 @@ class _Compiler:
             return exp.Not(this=exp.Paren(this=result)) if op == "not_in" else result
         if op in ("within", "not_within"):
             tests = [
-                exp.EQ(this=exp.Substring(this=col, start=exp.Literal.number(1), length=exp.Literal.number(len(p))),
-                       expression=exp.Literal.string(p))
+                exp.EQ(
+                    this=exp.Substring(this=col, start=exp.Literal.number(1), length=exp.Literal.number(len(p))),
+                    expression=exp.Literal.string(p),
+                )
                 for p in values
             ]
             result = exp.Paren(this=exp.or_(*tests))
             return exp.Not(this=result) if op == "not_within" else result
-        has = [exp.GT(this=exp.StrPosition(this=col, substr=exp.Literal.string(f"|{t}|")), expression=exp.Literal.number(0))
-               for t in values]
+        has = [
+            exp.GT(
+                this=exp.StrPosition(this=col, substr=exp.Literal.string(f"|{t}|")), expression=exp.Literal.number(0)
+            )
+            for t in values
+        ]
         if op == "lacks":
             return exp.Not(this=exp.Paren(this=has[0]))
         if op == "has_all":
@@ -176,9 +188,14 @@ class _Compiler:
         value: exp.Expression = exp.Case(ifs=ifs, default=default) if ifs else default
         for bound, op in ((amount.floor, "lt"), (amount.cap, "gt")):
             if bound is not None:
-                limit = self.param(bound.name) if isinstance(bound, ParamRef) else self.d.number(bound.value)  # type: ignore[arg-type]
-                value = exp.Case(ifs=[exp.If(this=exp.Is(this=limit, expression=exp.null()), true=exp.null()),
-                                      exp.If(this=self.d.compare(op, value, limit, True), true=limit)], default=value)
+                limit = self.param(bound.name) if isinstance(bound, ParamRef) else self.bound(bound, _MONEY)
+                value = exp.Case(
+                    ifs=[
+                        exp.If(this=exp.Is(this=limit, expression=exp.null()), true=exp.null()),
+                        exp.If(this=self.d.compare(op, value, limit, True), true=limit),
+                    ],
+                    default=value,
+                )
         return self.d.round(value, amount.round_places)
 
     # --- the query -----------------------------------------------------------------------------
@@ -196,12 +213,14 @@ class _Compiler:
         amt = exp.column("amt")
         amt_null = exp.Is(this=amt, expression=exp.null())
         status = exp.Case(
-            ifs=[exp.If(this=exp.and_(root, exp.Not(this=amt_null)), true=exp.Literal.string("eligible")),
-                 exp.If(this=exp.Not(this=root), true=exp.Literal.string("ineligible"))],
+            ifs=[
+                exp.If(this=exp.and_(root, exp.Not(this=amt_null)), true=exp.Literal.string("eligible")),
+                exp.If(this=exp.Not(this=root), true=exp.Literal.string("ineligible")),
+            ],
             default=exp.Literal.string("unknown"),
         )
 
-        def mask(tests: list[exp.Expression]) -> exp.Expression:
+        def mask(tests: Sequence[exp.Expression]) -> exp.Expression:
             terms: list[exp.Expression] = [
                 exp.Case(ifs=[exp.If(this=t, true=exp.Literal.number(1 << i))], default=exp.Literal.number(0))
                 for i, t in enumerate(tests)
@@ -212,17 +231,15 @@ class _Compiler:
             return total
 
         failed = mask([exp.Not(this=c) for c in cs])
-        unknown = mask([exp.Is(this=c, expression=exp.null()) for c in cs] + [exp.and_(root, amt_null)])
-        return (
-            exp.select(
-                exp.column("id"),
-                exp.alias_(status, "status"),
-                exp.alias_(exp.Case(ifs=[exp.If(this=root, true=amt)], default=exp.null()), "amount"),
-                exp.alias_(failed, "failed_mask"),
-                exp.alias_(unknown, "unknown_mask"),
-            )
-            .from_(inner.subquery("c"))
-        )
+        unknown_tests: list[exp.Expression] = [exp.Is(this=c, expression=exp.null()) for c in cs]
+        unknown = mask([*unknown_tests, cast(exp.Expression, exp.and_(root, amt_null))])
+        return exp.select(
+            exp.column("id"),
+            exp.alias_(status, "status"),
+            exp.alias_(exp.Case(ifs=[exp.If(this=root, true=amt)], default=exp.null()), "amount"),
+            exp.alias_(failed, "failed_mask"),
+            exp.alias_(unknown, "unknown_mask"),
+        ).from_(inner.subquery("c"))
 
 
 def needed_fields(policy: Policy) -> tuple[str, ...]:
@@ -249,8 +266,9 @@ def needed_fields(policy: Policy) -> tuple[str, ...]:
     return tuple(sorted(names - params - derived))
 
 
-def compile_policy(policy: Policy, as_of: dt.date, dialect: str, table: str = "profiles",
-                   catalogue: Catalogue | None = None) -> CompiledPolicy:
+def compile_policy(
+    policy: Policy, as_of: dt.date, dialect: str, table: str = "profiles", catalogue: Catalogue | None = None
+) -> CompiledPolicy:
     compiler = _Compiler(policy, as_of, DIALECTS[dialect], catalogue or load_catalogue())
     sql = compiler.query(table).sql(dialect=dialect)
     ids = tuple(c.id for c in spine(policy.conditions)) + ("amount",)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from sqlglot import exp
 
@@ -70,7 +71,9 @@ class Dialect:
             return self.round(exp.Mul(this=a, expression=b), SCALE)
         if self.name == "postgres":
             wide = exp.cast(a, exp.DataType.build("NUMERIC(70, 30)"))
-            return self.round(exp.Div(this=wide, expression=exp.Nullif(this=b, expression=exp.Literal.number(0))), SCALE)
+            return self.round(
+                exp.Div(this=wide, expression=exp.Nullif(this=b, expression=exp.Literal.number(0))), SCALE
+            )
         return self._duckdb_div(a, b)
 
     def _duckdb_div(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
@@ -92,9 +95,13 @@ class Dialect:
         signed = exp.Mul(this=exp.Mul(this=exp.Sign(this=num), expression=exp.Sign(this=bi)), expression=p(quotient))
         result = exp.Mul(
             this=exp.cast(p(signed), exp.DataType.build("DECIMAL(38, 0)")),
-            expression=exp.cast(exp.Literal.string("0." + "0" * (SCALE - 1) + "1"), exp.DataType.build(f"DECIMAL(38, {SCALE})")),
+            expression=exp.cast(
+                exp.Literal.string("0." + "0" * (SCALE - 1) + "1"), exp.DataType.build(f"DECIMAL(38, {SCALE})")
+            ),
         )
-        return exp.Case(ifs=[exp.If(this=exp.EQ(this=b, expression=exp.Literal.number(0)), true=exp.null())], default=result)
+        return exp.Case(
+            ifs=[exp.If(this=exp.EQ(this=b, expression=exp.Literal.number(0)), true=exp.null())], default=result
+        )
 
     def round(self, e: exp.Expression, places: int) -> exp.Expression:
         if self.name == "sqlite":
@@ -105,8 +112,10 @@ class Dialect:
         """A three-valued comparison (NULL when either side is NULL)."""
         if numeric and self.name == "sqlite":
             a, b = exp.Anonymous(this="ms_cmp", expressions=[a, b]), exp.Literal.number(0)
-        cls = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "ge": exp.GTE, "lt": exp.LT, "le": exp.LTE}[op]
-        return cls(this=a, expression=b)
+        cls: type[exp.Binary] = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "ge": exp.GTE, "lt": exp.LT, "le": exp.LTE}[
+            op
+        ]
+        return cast(exp.Expression, cls(this=a, expression=b))
 
     def boolean(self, value: bool) -> exp.Expression:
         return exp.true() if value else exp.false()

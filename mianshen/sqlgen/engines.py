@@ -63,7 +63,12 @@ def sqlite_connect(path: str = ":memory:") -> sqlite3.Connection:
 
 
 def register_sqlite_functions(conn: sqlite3.Connection) -> None:
-    for name, fn in (("ms_add", numbers.add), ("ms_sub", numbers.sub), ("ms_mul", numbers.mul), ("ms_div", numbers.div)):
+    for name, fn in (
+        ("ms_add", numbers.add),
+        ("ms_sub", numbers.sub),
+        ("ms_mul", numbers.mul),
+        ("ms_div", numbers.div),
+    ):
         conn.create_function(name, 2, _binary(fn), deterministic=True)
     conn.create_function("ms_cmp", 2, _cmp, deterministic=True)
     conn.create_function("ms_round", 2, _round, deterministic=True)
@@ -92,13 +97,21 @@ def storage_value(value: Any, kind: FieldType, dialect: str) -> Any:
     return value
 
 
-def load_profiles(conn: Any, dialect: str, table: str, fields: Sequence[str],
-                  rows: Iterable[tuple[str, Mapping[str, Any]]], catalogue: Catalogue | None = None) -> None:
+def load_profiles(
+    conn: Any,
+    dialect: str,
+    table: str,
+    fields: Sequence[str],
+    rows: Iterable[tuple[str, Mapping[str, Any]]],
+    catalogue: Catalogue | None = None,
+) -> None:
     """(Re)create `table` with an id column and `fields`, and insert (id, values) rows."""
     catalogue = catalogue or load_catalogue()
     d = DIALECTS[dialect]
     kinds = [catalogue.fields[f].type for f in fields]
-    columns = ", ".join(["id TEXT PRIMARY KEY"] + [f"{f} {d.column_type(k)}" for f, k in zip(fields, kinds, strict=True)])
+    columns = ", ".join(
+        ["id TEXT PRIMARY KEY"] + [f"{f} {d.column_type(k)}" for f, k in zip(fields, kinds, strict=True)]
+    )
     marks = ", ".join(["%s" if dialect == "postgres" else "?"] * (len(fields) + 1))
     cur = conn.cursor()
     cur.execute(f"DROP TABLE IF EXISTS {table}")
@@ -108,7 +121,8 @@ def load_profiles(conn: Any, dialect: str, table: str, fields: Sequence[str],
         for ident, values in rows
     ]
     if data:
-        cur.executemany(f"INSERT INTO {table} VALUES ({marks})", data)
+        names = ", ".join(["id", *fields])
+        cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", data)
 
 
 def run_compiled(conn: Any, compiled: CompiledPolicy) -> list[MatchRow]:
@@ -116,11 +130,15 @@ def run_compiled(conn: Any, compiled: CompiledPolicy) -> list[MatchRow]:
     cur.execute(compiled.sql)
     out = []
     for ident, status, amount, failed_mask, unknown_mask in cur.fetchall():
-        out.append(MatchRow(
-            str(ident), str(status),
-            None if amount is None else numbers.quantize(numbers.to_decimal(amount), 2),
-            _ids(compiled.condition_ids, failed_mask), _ids(compiled.condition_ids, unknown_mask),
-        ))
+        out.append(
+            MatchRow(
+                str(ident),
+                str(status),
+                None if amount is None else numbers.quantize(numbers.to_decimal(amount), 2),
+                _ids(compiled.condition_ids, failed_mask),
+                _ids(compiled.condition_ids, unknown_mask),
+            )
+        )
     return out
 
 
