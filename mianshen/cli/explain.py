@@ -63,7 +63,12 @@ def render_text(result: Result) -> str:
 
 def _lines(trace: Trace, depth: int) -> list[str]:
     mark = {True: "✔", False: "✘", None: "？"}[trace.result]
-    out = [f"{'  ' * depth}{mark} [{RESULT_LABELS[trace.result]}] {trace.text}"]
+    provenance = ""
+    if trace.actual is not None and trace.actual.value is not None and trace.kind == "leaf":
+        origin = trace.actual.source
+        as_of = f"，截至 {trace.actual.as_of}" if trace.actual.as_of else ""
+        provenance = f"〔数据来源：{origin}{as_of}〕" if origin else ""
+    out = [f"{'  ' * depth}{mark} [{RESULT_LABELS[trace.result]}] {trace.text}{provenance}"]
     for child in trace.children:
         out.extend(_lines(child, depth + 1))
     return out

@@ -1,0 +1,29 @@
+# 快速开始：`make demo`（安装并运行主流程，SQLite 内嵌默认），`make test`（运行全部测试）。
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint setup clean
+
+demo: setup
+	$(BIN)/mianshen demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check mianshen tests
+	$(BIN)/ruff format --check mianshen tests
+	$(BIN)/mypy
+	$(BIN)/mianshen policy check policies/
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

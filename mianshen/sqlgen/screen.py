@@ -1,0 +1,75 @@
+"""Screening (筛查): run every screenable policy over a population on one SQL engine.
+
+名单类 policies are not screened: their beneficiaries come from the department's uploaded list.
+Each policy is one compiled query over a shared profile table; evaluating all policies in a
+single pass is the performance work of a later stage (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from mianshen.rules.ast import Policy
+from mianshen.rules.profile import Profile
+from mianshen.sqlgen.compile import compile_policy
+from mianshen.sqlgen.engines import MatchRow, load_profiles, run_compiled
+
+
+@dataclass
+class PolicySummary:
+    policy: Policy
+    rows: list[MatchRow] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((r.amount for r in self.rows if r.status == "eligible" and r.amount is not None), Decimal(0))
+
+    def missing(self) -> dict[str, int]:
+        """How many enterprises are unknown because of each condition (what data to ask for)."""
+        counts: dict[str, int] = {}
+        for row in self.rows:
+            if row.status == "unknown":
+                for cid in row.unknown:
+                    counts[cid] = counts.get(cid, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def screenable(policies: Iterable[Policy]) -> list[Policy]:
+    return [p for p in policies if p.kind != "名单类"]
+
+
+def screen(conn: Any, engine: str, policies: list[Policy], profiles: list[Profile], as_of: dt.date,
+           table: str = "screen_profiles") -> list[PolicySummary]:
+    chosen = screenable(policies)
+    compiled = [compile_policy(p, as_of, engine, table) for p in chosen]
+    fields = sorted({f for c in compiled for f in c.fields})
+    load_profiles(conn, engine, table, fields, [(p.id, p.values) for p in profiles])
+    return [PolicySummary(p, run_compiled(conn, c)) for p, c in zip(chosen, compiled, strict=True)]
+
+
+def save_results(conn: Any, engine: str, summaries: list[PolicySummary], as_of: dt.date) -> int:
+    """Write the results to `screen_results` (replaced on every run); returns the row count."""
+    mark = "%s" if engine == "postgres" else "?"
+    cur = conn.cursor()
+    cur.execute("DROP TABLE IF EXISTS screen_results")
+    cur.execute(
+        "CREATE TABLE screen_results (policy_id TEXT, policy_version INTEGER, enterprise_id TEXT, as_of TEXT, "
+        "status TEXT, amount TEXT, failed TEXT, unknown TEXT, PRIMARY KEY (policy_id, enterprise_id))"
+    )
+    data = [
+        (s.policy.id, s.policy.version, r.id, as_of.isoformat(), r.status,
+         None if r.amount is None else format(r.amount, "f"), ",".join(r.failed), ",".join(r.unknown))
+        for s in summaries for r in s.rows
+    ]
+    if data:
+        cur.executemany(f"INSERT INTO screen_results VALUES ({', '.join([mark] * 8)})", data)
+    if hasattr(conn, "commit"):
+        conn.commit()
+    return len(data)
