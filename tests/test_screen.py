@@ -25,7 +25,9 @@ AS_OF = dt.date(2025, 6, 30)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_screening_equals_one_by_one_evaluation(engine: str, engines: dict[str, Any], shipped_policies: list[Policy]) -> None:
+def test_screening_equals_one_by_one_evaluation(
+    engine: str, engines: dict[str, Any], shipped_policies: list[Policy]
+) -> None:
     profiles, rejected = read_population(EXAMPLES)
     assert not rejected and len(profiles) == 20
     summaries = screen(engines[engine], engine, shipped_policies, profiles, AS_OF)
@@ -37,7 +39,11 @@ def test_screening_equals_one_by_one_evaluation(engine: str, engines: dict[str, 
             expected = evaluate(summary.policy, profile, AS_OF)
             row = by_id[profile.id]
             assert (row.status, row.amount, list(row.failed), list(row.unknown)) == (
-                expected.status, expected.amount, expected.failed, expected.unknown)
+                expected.status,
+                expected.amount,
+                expected.failed,
+                expected.unknown,
+            )
             statuses.add(row.status)
     assert statuses == {"eligible", "ineligible", "unknown"}  # the examples exercise all three outcomes
 
@@ -47,9 +53,23 @@ def test_screen_reports_bad_lines_with_their_number(tmp_path: Path) -> None:
     broken = json.loads(lines[1])
     broken["fields"]["employees"] = "很多"
     population = tmp_path / "p.jsonl"
-    population.write_text("\n".join([lines[0], json.dumps(broken, ensure_ascii=False), "{not json", lines[0]]) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["screen", "--profiles", str(population), "--as-of", "2025-06-30",
-                                      "--db", str(tmp_path / "s.sqlite"), "--policies", str(ROOT / "policies")])
+    population.write_text(
+        "\n".join([lines[0], json.dumps(broken, ensure_ascii=False), "{not json", lines[0]]) + "\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "screen",
+            "--profiles",
+            str(population),
+            "--as-of",
+            "2025-06-30",
+            "--db",
+            str(tmp_path / "s.sqlite"),
+            "--policies",
+            str(ROOT / "policies"),
+        ],
+    )
     assert result.exit_code == 1
     assert f"{population}:2: 已拒收：" in result.output and "从业人员应为数字" in result.output
     assert f"{population}:3: 已拒收：不是有效的 JSON" in result.output
@@ -58,8 +78,21 @@ def test_screen_reports_bad_lines_with_their_number(tmp_path: Path) -> None:
 
 
 def test_screen_json_summary_counts_every_enterprise(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["screen", "--profiles", str(EXAMPLES), "--as-of", "2025-06-30", "--json",
-                                      "--db", str(tmp_path / "s.sqlite"), "--policies", str(ROOT / "policies")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "screen",
+            "--profiles",
+            str(EXAMPLES),
+            "--as-of",
+            "2025-06-30",
+            "--json",
+            "--db",
+            str(tmp_path / "s.sqlite"),
+            "--policies",
+            str(ROOT / "policies"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["enterprises"] == 20

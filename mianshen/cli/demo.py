@@ -19,9 +19,18 @@ def demo(ctx: click.Context, as_of: str) -> None:
     steps = [
         ("1. 检查政策文件（mianshen policy check policies/）", check, {"paths": ("policies",), "as_json": False}),
         ("2. 运行政策测试（mianshen policy test policies/）", test_cmd, {"paths": ("policies",), "verbose": False}),
-        ("3. 用 SQLite 筛查示例企业（mianshen screen --profiles examples/enterprises.jsonl）", screen_cmd,
-         {"policy_paths": ("policies",), "profiles_path": "examples/enterprises.jsonl", "as_of": as_of,
-          "engine": "sqlite", "db": "var/demo.sqlite", "as_json": False}),
+        (
+            "3. 用 SQLite 筛查示例企业（mianshen screen --profiles examples/enterprises.jsonl）",
+            screen_cmd,
+            {
+                "policy_paths": ("policies",),
+                "profiles_path": "examples/enterprises.jsonl",
+                "as_of": as_of,
+                "engine": "sqlite",
+                "db": "var/demo.sqlite",
+                "as_json": False,
+            },
+        ),
     ]
     for title, command, kwargs in steps:
         click.secho(f"\n== {title}", bold=True)
@@ -29,8 +38,13 @@ def demo(ctx: click.Context, as_of: str) -> None:
     click.secho("\n== 4. 解释一家企业为何符合（mianshen explain）", bold=True)
     with open("var/demo-profile.json", "w", encoding="utf-8") as out:
         out.write(_first_profile("examples/enterprises.jsonl"))
-    ctx.invoke(explain, policy_path="policies/wengang-fanhuan.yaml", profile_path="var/demo-profile.json",
-               as_of=as_of, as_json=False)
+    ctx.invoke(
+        explain,
+        policy_path="policies/wengang-fanhuan.yaml",
+        profile_path="var/demo-profile.json",
+        as_of=as_of,
+        as_json=False,
+    )
 
 
 def _first_profile(path: str) -> str:

@@ -30,7 +30,9 @@ def connect(engine: str, db: str | None) -> Any:
         return duckdb_connect(db or ":memory:")
     url = db or os.environ.get("MIANSHEN_DATABASE_URL")
     if not url:
-        raise InputError("PostgreSQL 需要 --db 或环境变量 MIANSHEN_DATABASE_URL（如 postgresql://postgres@127.0.0.1:5432/test）")
+        raise InputError(
+            "PostgreSQL 需要 --db 或环境变量 MIANSHEN_DATABASE_URL（如 postgresql://postgres@127.0.0.1:5432/test）"
+        )
     import psycopg
 
     try:
@@ -40,13 +42,19 @@ def connect(engine: str, db: str | None) -> Any:
 
 
 @cli.command("screen")
-@click.option("--policies", "policy_paths", multiple=True, default=("policies",), show_default=True, help="政策文件或目录。")
-@click.option("--profiles", "profiles_path", required=True, type=click.Path(), help="企业档案（JSON Lines，每行一家）。")
+@click.option(
+    "--policies", "policy_paths", multiple=True, default=("policies",), show_default=True, help="政策文件或目录。"
+)
+@click.option(
+    "--profiles", "profiles_path", required=True, type=click.Path(), help="企业档案（JSON Lines，每行一家）。"
+)
 @click.option("--as-of", "as_of", default=None, help="评估日期，如 2025-06-30；默认今天。")
 @click.option("--engine", type=click.Choice(ENGINES), default="sqlite", show_default=True, help="在哪个数据库中筛查。")
 @click.option("--db", default=None, help="SQLite/DuckDB 文件路径或 PostgreSQL 连接串。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总。")
-def screen_cmd(policy_paths: tuple[str, ...], profiles_path: str, as_of: str | None, engine: str, db: str | None, as_json: bool) -> None:
+def screen_cmd(
+    policy_paths: tuple[str, ...], profiles_path: str, as_of: str | None, engine: str, db: str | None, as_json: bool
+) -> None:
     """按评估日筛查全部企业：每项在有效期内的条件类、暂难数据化类政策，得出符合 / 不符合 / 待补充数据。"""
     day = parse_as_of(as_of)
     policies, diagnostics = read_policies(policy_paths)
@@ -75,19 +83,30 @@ def _as_json(summaries: list[PolicySummary], day: Any, n: int, rejected: list[An
         "enterprises": n,
         "rejected": [{"line": r.line, "reason": r.reason} for r in rejected],
         "policies": [
-            {"id": s.policy.id, "title": s.policy.title, "eligible": s.count("eligible"), "ineligible": s.count("ineligible"),
-             "unknown": s.count("unknown"), "total_amount": format(s.total, "f"), "missing": s.missing()}
+            {
+                "id": s.policy.id,
+                "title": s.policy.title,
+                "eligible": s.count("eligible"),
+                "ineligible": s.count("ineligible"),
+                "unknown": s.count("unknown"),
+                "total_amount": format(s.total, "f"),
+                "missing": s.missing(),
+            }
             for s in summaries
         ],
     }
 
 
-def _print(summaries: list[PolicySummary], day: Any, n: int, rejected: int, skipped: list[Any], engine: str, saved: int) -> None:
+def _print(
+    summaries: list[PolicySummary], day: Any, n: int, rejected: int, skipped: list[Any], engine: str, saved: int
+) -> None:
     click.echo(f"评估日 {day}，{n} 家企业（拒收 {rejected} 行），引擎 {engine}")
     click.echo(f"{'政策':<28}{'符合':>6}{'不符合':>7}{'待补数据':>8}{'金额合计（元）':>18}")
     for s in summaries:
         title = s.policy.title if len(s.policy.title) <= 14 else s.policy.title[:13] + "…"
-        click.echo(f"{title:<28}{s.count('eligible'):>6}{s.count('ineligible'):>7}{s.count('unknown'):>8}{s.total:>18,.2f}")
+        click.echo(
+            f"{title:<28}{s.count('eligible'):>6}{s.count('ineligible'):>7}{s.count('unknown'):>8}{s.total:>18,.2f}"
+        )
         for cid, count in list(s.missing().items())[:3]:
             click.echo(f"    待补充：条件 {cid} 缺数据 {count} 家")
     for p in skipped:

@@ -45,7 +45,10 @@ def evaluate_amount(amount: Amount, env: FormulaEnv) -> AmountTrace:
         if value is None:
             steps.append(f"{amount.label} = {written}：输入缺数据或除数为零，无法计算（{inputs}）")
             return AmountTrace(None, tier.label, steps)
-        steps.append(f"{amount.label} = {written} = {numbers.money_text(value) if value == numbers.quantize(value, 2) else show(value) + '元'}" + (f"（{inputs}）" if inputs else ""))
+        steps.append(
+            f"{amount.label} = {written} = {numbers.money_text(value) if value == numbers.quantize(value, 2) else show(value) + '元'}"
+            + (f"（{inputs}）" if inputs else "")
+        )
         return AmountTrace(_finish(value, amount, env, steps), tier.label, steps)
     return AmountTrace(None, "", steps + ["没有适用的档位"])
 

@@ -45,8 +45,14 @@ def screenable(policies: Iterable[Policy]) -> list[Policy]:
     return [p for p in policies if p.kind != "名单类"]
 
 
-def screen(conn: Any, engine: str, policies: list[Policy], profiles: list[Profile], as_of: dt.date,
-           table: str = "screen_profiles") -> list[PolicySummary]:
+def screen(
+    conn: Any,
+    engine: str,
+    policies: list[Policy],
+    profiles: list[Profile],
+    as_of: dt.date,
+    table: str = "screen_profiles",
+) -> list[PolicySummary]:
     chosen = screenable(policies)
     compiled = [compile_policy(p, as_of, engine, table) for p in chosen]
     fields = sorted({f for c in compiled for f in c.fields})
@@ -64,9 +70,18 @@ def save_results(conn: Any, engine: str, summaries: list[PolicySummary], as_of: 
         "status TEXT, amount TEXT, failed TEXT, unknown TEXT, PRIMARY KEY (policy_id, enterprise_id))"
     )
     data = [
-        (s.policy.id, s.policy.version, r.id, as_of.isoformat(), r.status,
-         None if r.amount is None else format(r.amount, "f"), ",".join(r.failed), ",".join(r.unknown))
-        for s in summaries for r in s.rows
+        (
+            s.policy.id,
+            s.policy.version,
+            r.id,
+            as_of.isoformat(),
+            r.status,
+            None if r.amount is None else format(r.amount, "f"),
+            ",".join(r.failed),
+            ",".join(r.unknown),
+        )
+        for s in summaries
+        for r in s.rows
     ]
     if data:
         cur.executemany(f"INSERT INTO screen_results VALUES ({', '.join([mark] * 8)})", data)
