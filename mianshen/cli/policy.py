@@ -61,3 +61,40 @@ def test_cmd(paths: tuple[str, ...], verbose: bool) -> None:
     click.echo(f"{passed} passed, {failed} failed")
     if failed:
         sys.exit(1)
+
+
+@policy.command()
+@click.argument("path", type=click.Path())
+@click.option("--as-of", "as_of", default=None, help="按哪一天的参数值说明，默认今天。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+def show(path: str, as_of: str | None, as_json: bool) -> None:
+    """用中文展示一项政策：依据、条件、金额、办事指南（政策清单与办事指南清单使用同一文字）。"""
+    from mianshen.cli.explain import parse_as_of
+    from mianshen.rules.describe import describe_policy
+    from mianshen.rules.loader import load_policy
+
+    info = describe_policy(load_policy(path), parse_as_of(as_of))
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"《{info['title']}》（{info['kind']}，{info['department']}）")
+    click.echo(f"政策依据：{'；'.join(info['legal_basis'])}")
+    click.echo(f"有效期：{info['valid']}" + (f"；预算 {info['budget']}" if info["budget"] else ""))
+    click.echo("享受条件：")
+    for line in info["conditions"]:
+        click.echo(f"  {line}")
+    click.echo(f"{info['amount_label']}：")
+    for line in info["amount"]:
+        click.echo(f"  {line}")
+    click.echo(f"公示 {info['publicity_days']} 个工作日，异议期 {info['objection_days']} 个工作日")
+    guide = info["guide"]
+    for key, title in (
+        ("conditions_text", "办理条件"),
+        ("materials", "所需材料"),
+        ("time_limit", "办理时限"),
+        ("process", "办理流程"),
+        ("contact", "咨询方式"),
+    ):
+        if key in guide:
+            value = guide[key]
+            click.echo(f"{title}：{'；'.join(map(str, value)) if isinstance(value, list) else value}")

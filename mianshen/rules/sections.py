@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from mianshen.catalogue import Field, FieldType
+from mianshen.errors import Location
 from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Parameter, ParamRef, ParamValue, Tier
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
@@ -22,22 +23,29 @@ def formula_name(name: str) -> str:
     return name.replace("-", "_")
 
 
-def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
-    out: dict[str, Parameter] = {}
+def _named_specs(
+    ctx: ParseContext, node: Any, section: str, what: str, example: str
+) -> Iterator[tuple[str, Mapping[str, Any], Location]]:
+    """The (name, spec, place) entries of a `name → {…}` section, reporting malformed ones."""
     if node is None:
-        return out
+        return
     if not isinstance(node, Mapping):
-        ctx.error(ctx.at_key(node, 0), "parameters 应为映射：参数名 → {label, type, values}")
-        return out
+        ctx.error(ctx.at_key(node, 0), f"{section} 应为映射：名称 → {example}")
+        return
     for name, spec in node.items():
         loc = ctx.at_key(node, name)
-        if ctx.check_id(name, loc, "参数") is None:
+        if ctx.check_id(name, loc, what) is None:
             continue
         if not isinstance(spec, Mapping):
-            ctx.error(
-                loc, f"参数“{name}”应为映射", "写成 {label: 说明, type: ratio, values: [{from: 日期, value: 数值}]}"
-            )
+            ctx.error(loc, f"{what}“{name}”应为映射", f"写成 {example}")
             continue
+        yield name, spec, loc
+
+
+def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
+    out: dict[str, Parameter] = {}
+    example = "{label: 说明, type: ratio, values: [{from: 日期, value: 数值}]}"
+    for name, spec, loc in _named_specs(ctx, node, "parameters", "参数", example):
         kind = _NUMERIC.get(str(spec.get("type", "")))
         if kind is None:
             ctx.error(
@@ -78,17 +86,10 @@ def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
 
 def parse_derived(ctx: ParseContext, node: Any, params: dict[str, Parameter]) -> dict[str, Derived]:
     out: dict[str, Derived] = {}
-    if node is None:
-        return out
-    if not isinstance(node, Mapping):
-        ctx.error(ctx.at_key(node, 0), "derived 应为映射：字段名 → {label, type, formula}")
-        return out
-    for name, spec in node.items():
-        loc = ctx.at_key(node, name)
-        if ctx.check_id(name, loc, "派生字段") is None:
-            continue
-        if not isinstance(spec, Mapping) or "formula" not in spec:
-            ctx.error(loc, f"派生字段“{name}”应为映射并含 formula", "写成 {label: 说明, type: ratio, formula: 算式}")
+    example = "{label: 说明, type: ratio, formula: 算式}"
+    for name, spec, loc in _named_specs(ctx, node, "derived", "派生字段", example):
+        if "formula" not in spec:
+            ctx.error(loc, f"派生字段“{name}”缺少 formula", f"写成 {example}")
             continue
         if formula_name(name) in ctx.catalogue:
             ctx.error(loc, f"派生字段“{name}”与字段目录中的字段重名", "换一个名字")
