@@ -102,3 +102,30 @@ def number_with_unit(value: Decimal, kind: FieldType, unit: str) -> str:
         return f"{value:,.2f}元" if value == value.quantize(Decimal("0.01")) else f"{value:,}元"
     text = format(value.normalize(), "f")
     return f"{text}{unit}" if unit else text
+
+
+def to_text(value: Value, kind: FieldType) -> str:
+    """The canonical text of a typed value, as stored in observations."""
+    if kind == FieldType.BOOLEAN:
+        return "true" if value else "false"
+    if kind == FieldType.TAGS:
+        return "|" + "|".join(sorted(value)) + "|"  # type: ignore[arg-type]
+    if kind == FieldType.DATE:
+        return value.isoformat()  # type: ignore[union-attr]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def from_text(text: str, kind: FieldType) -> Value:
+    if kind == FieldType.BOOLEAN:
+        return text == "true"
+    if kind == FieldType.TAGS:
+        return frozenset(t for t in text.split("|") if t)
+    if kind == FieldType.DATE:
+        return dt.date.fromisoformat(text)
+    if kind == FieldType.INTEGER:
+        return int(text)
+    if kind.numeric:
+        return Decimal(text)
+    return text

@@ -1,0 +1,111 @@
+"""`mianshen data …` and `mianshen profile show`: the data manager's and the auditor's view of 企业画像库."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import click
+
+from mianshen.cli.explain import parse_as_of
+from mianshen.cli.main import cli
+from mianshen.profiles.imports import ImportReport, import_file
+from mianshen.profiles.sources import list_sources, load_source_file, register_source
+from mianshen.store.db import open_store
+
+DB_OPTION = click.option("--db", default=None, help="数据库地址，默认环境变量 MIANSHEN_DATABASE_URL 或 sqlite:///var/mianshen.sqlite。")
+
+
+@cli.group()
+def data() -> None:
+    """企业画像库：数据源、导入、数据质量。"""
+
+
+@data.command("sources")
+@click.argument("definition", required=False, type=click.Path())
+@DB_OPTION
+def sources_cmd(definition: str | None, db: str | None) -> None:
+    """登记数据源（给出定义文件时），并列出已登记的数据源。"""
+    engine = open_store(db)
+    with engine.begin() as conn:
+        if definition:
+            for source in load_source_file(definition):
+                register_source(conn, source)
+        for source in list_sources(conn):
+            click.echo(f"{source.id:<12} {source.department}·{source.name}  更新{source.refresh}，"
+                       f"时效 {source.freshness_days} 天，优先级 {source.priority}，字段：{'、'.join(source.fields)}")
+
+
+@data.command("import")
+@click.option("--source", "source_id", required=True, help="数据源 id。")
+@click.option("--as-of", "as_of", default=None, help="数据日期（文件无日期列时用），默认今天。")
+@click.option("--rejects", "rejects_path", default=None, type=click.Path(), help="拒收报告 CSV 的保存路径。")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@DB_OPTION
+def import_cmd(source_id: str, as_of: str | None, rejects_path: str | None, files: tuple[str, ...], db: str | None) -> None:
+    """导入数据文件（CSV、XLSX、Parquet、JSON Lines）为导入批次；坏行写入拒收报告。"""
+    engine = open_store(db)
+    day = parse_as_of(as_of)
+    for file in files:
+        report = import_file(engine, source_id, file, day)
+        _print_report(report, file)
+        if report.rejects:
+            target = Path(rejects_path or f"var/rejects/batch-{report.batch_id}.csv")
+            write_reject_report(report, target)
+            click.echo(f"  拒收报告：{target}")
+
+
+def _print_report(report: ImportReport, file: str) -> None:
+    if report.duplicate_of is not None:
+        click.echo(f"{file}：与批次 {report.duplicate_of} 是同一文件，已导入过，本次不做任何改动")
+        return
+    click.echo(f"{file}：批次 {report.batch_id}，读取 {report.rows_read} 行，接收 {report.accepted} 行"
+               f"（观测值 {report.observations} 个），拒收 {report.rejected} 行，警告 {report.warnings} 行")
+    for reject in report.rejects[:20]:
+        kind = "拒收" if reject["severity"] == "error" else "警告"
+        click.echo(f"  第 {reject['row_number']} 行 {kind}：{reject['reason']}")
+    if len(report.rejects) > 20:
+        click.echo(f"  ……另有 {len(report.rejects) - 20} 行，见拒收报告")
+
+
+def write_reject_report(report: ImportReport, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8-sig", newline="") as handle:  # BOM: opens in Excel
+        writer = csv.writer(handle)
+        writer.writerow(["行号", "类别", "统一社会信用代码", "原因", "原始内容"])
+        for r in report.rejects:
+            writer.writerow([r["row_number"], "拒收" if r["severity"] == "error" else "警告", r["uscc"] or "", r["reason"], r["raw"]])
+
+
+@cli.group()
+def profile() -> None:
+    """企业画像：按日期查看一家企业的全部字段及来源。"""
+
+
+@profile.command("show")
+@click.argument("uscc")
+@click.option("--as-of", "as_of", default=None, help="查看哪一天的画像，默认今天。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@DB_OPTION
+def profile_show(uscc: str, as_of: str | None, as_json: bool, db: str | None) -> None:
+    """显示企业画像：每个字段的值、来源、数据日期和导入批次；来源不一致时列出冲突。"""
+    from mianshen.profiles.current import read_profile
+    from mianshen.catalogue import load_catalogue
+    from mianshen.rules.values import show
+
+    catalogue = load_catalogue()
+    engine = open_store(db)
+    with engine.connect() as conn:
+        stored = read_profile(conn, uscc, parse_as_of(as_of))
+    if as_json:
+        click.echo(json.dumps(stored.as_dict(), ensure_ascii=False, indent=2))
+        return
+    status = {"valid": "校验通过", "check_failed": "校验未通过，待人工核定", "overridden": "校验未通过，已人工核定"}
+    click.echo(f"{stored.name or ''}（{stored.uscc}，统一社会信用代码{status.get(stored.uscc_status, stored.uscc_status)}），画像日期 {stored.as_of}")
+    for name, item in sorted(stored.fields.items()):
+        origin = "派生" if item.derived else f"批次 {item.batch_id}"
+        spec = catalogue.get(name)
+        click.echo(f"  {item.label}（{name}）：{show(item.value, spec)}  〔{item.source}，截至 {item.as_of}，{origin}〕")
+        for source, text in item.conflicts:
+            click.echo(f"      ⚠ 来源不一致：{source} 报 {text}（按来源优先级采用上一行）")

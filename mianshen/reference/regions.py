@@ -1,0 +1,182 @@
+"""行政区划 (GB/T 2260, NBS 统计用区划代码 2022): look a code or name up, walk province → city → county.
+
+Old data still carries codes of counties that have since been turned into districts or cities
+(撤县设区/撤县设市). Such a code resolves to today's code *with a note*, so an enterprise
+registered under the old code is still found and the official sees why the code changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from mianshen.errors import InputError
+
+LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "地级", "county": "县级"}
+
+# Henan codes abolished by 撤县设区/撤县设市 that still appear in old registrations (domain.md §4):
+# old code, old name, current code (the old codes are those of the NBS lists before each change).
+HISTORICAL: tuple[tuple[str, str, str], ...] = (
+    ("410381", "偃师市", "410307"),
+    ("410322", "孟津县", "410308"),
+    ("410224", "开封县", "410212"),
+    ("411023", "许昌县", "411003"),
+    ("411222", "陕县", "411203"),
+    ("411626", "淮阳县", "411603"),
+    ("410728", "长垣县", "410783"),
+)
+
+# USCCs issued by national-level registration authorities carry 100000 as their region part;
+# it is not a row of the区划 table, but it is not an error either.
+NATIONAL_CODE = "100000"
+NATIONAL_NAME = "全国（国家级登记管理机关）"
+
+# Places Henan's provincial documents address on their own, next to the 17 地级市 (domain.md §4).
+_NOTES = {
+    "410173": "郑州航空港经济综合实验区：河南省级文件中通常与各地级市并列单独列出",
+    "419001": "济源市（济源产城融合示范区）：省直辖县级市，河南省级文件中与17个地级市并列",
+}
+
+# Rows that group counties without being a place of their own: left out of a full place name.
+_GROUPING = {"市辖区", "省直辖县级行政区划", "自治区直辖县级行政区划", "县"}
+
+_CODE = re.compile(r"^\d{6}$")
+
+
+@dataclass(frozen=True)
+class RegionNode:
+    code: str
+    name: str
+    level: str  # national / province / city / county
+    parent: str | None
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "name": self.name, "level": self.level_name}
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    query: str
+    node: RegionNode
+    path: tuple[RegionNode, ...]  # province → city → county, down to the node itself
+    historical_code: str | None = None  # the abolished code the query used, if any
+    note: str = ""
+
+    @property
+    def code(self) -> str:
+        return self.node.code
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def full_name(self) -> str:
+        """河南省洛阳市偃师区 — the path without grouping rows such as 市辖区."""
+        return "".join(n.name for n in self.path if n.name not in _GROUPING)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "code": self.node.code,
+            "name": self.node.name,
+            "full_name": self.full_name,
+            "level": self.node.level_name,
+            "path": [n.as_dict() for n in self.path],
+            "historical_code": self.historical_code,
+            "note": self.note,
+        }
+
+
+@lru_cache(maxsize=1)
+def _nodes() -> dict[str, RegionNode]:
+    path = resources.files("mianshen.reference") / "data" / "regions.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    out = {r["code"]: RegionNode(r["code"], r["name"], r["level"], r["parent_code"] or None) for r in rows}
+    out[NATIONAL_CODE] = RegionNode(NATIONAL_CODE, NATIONAL_NAME, "national", None)
+    return out
+
+
+def _historical_by_code() -> dict[str, tuple[str, str]]:
+    return {old: (name, new) for old, name, new in HISTORICAL}
+
+
+def region_path(code: str) -> tuple[RegionNode, ...]:
+    """Province → city → county down to `code` (a current code); InputError when unknown."""
+    nodes = _nodes()
+    node = nodes.get(code.strip())
+    if node is None:
+        raise InputError(f"行政区划代码“{code.strip()}”不在统计用区划代码（2022）中")
+    chain = [node]
+    while chain[-1].parent is not None:
+        chain.append(nodes[chain[-1].parent])
+    return tuple(reversed(chain))
+
+
+def find_region(code: str) -> RegionInfo | None:
+    """A 6-digit code, current or one of the known abolished codes; None when neither."""
+    text = code.strip()
+    node = _nodes().get(text)
+    if node is not None:
+        return RegionInfo(text, node, region_path(text), note=_NOTES.get(text, ""))
+    old = _historical_by_code().get(text)
+    if old is not None:
+        name, new = old
+        current = _nodes()[new]
+        note = f"{text} {name} 为已撤销的旧代码，现为 {new} {current.name}"
+        return RegionInfo(text, current, region_path(new), historical_code=text, note=note)
+    return None
+
+
+def lookup_region(code: str) -> RegionInfo:
+    """By 6-digit code (old codes resolve with a note); InputError with a Chinese reason otherwise."""
+    text = code.strip()
+    if not _CODE.match(text):
+        raise InputError(f"行政区划代码“{text}”应为 6 位数字（如 410307）")
+    info = find_region(text)
+    if info is None:
+        raise InputError(f"行政区划代码“{text}”不在统计用区划代码（2022）中，也不是已知的旧代码")
+    return info
+
+
+def find_regions_by_name(name: str) -> list[RegionInfo]:
+    """Every region with exactly this name (names repeat: 鼓楼区, 市辖区), plus old names.
+
+    When nothing matches exactly, names that begin with the query (`洛阳` → 洛阳市 …) are returned
+    so a user who leaves off 市/县/区 still finds the place.
+    """
+    text = name.strip()
+    nodes = _nodes()
+    found = [RegionInfo(text, n, region_path(n.code), note=_NOTES.get(n.code, "")) for n in nodes.values() if n.name == text]
+    for old, old_name, new in HISTORICAL:
+        if old_name == text:
+            note = f"{old_name}（旧代码 {old}）已撤销，现为 {new} {nodes[new].name}"
+            found.append(RegionInfo(text, nodes[new], region_path(new), historical_code=old, note=note))
+    if not found and text:
+        found = [
+            RegionInfo(text, n, region_path(n.code), note=_NOTES.get(n.code, ""))
+            for n in nodes.values()
+            if n.name.startswith(text)
+        ]
+    return found
+
+
+def lookup_region_any(query: str) -> list[RegionInfo]:
+    """A code (one result) or a name (one or more results); InputError when nothing matches."""
+    text = query.strip()
+    if not text:
+        raise InputError("行政区划代码或名称不能为空")
+    if text.isdigit():
+        return [lookup_region(text)]
+    found = find_regions_by_name(text)
+    if not found:
+        raise InputError(f"没有名为“{text}”的行政区划（统计用区划代码 2022）")
+    return found

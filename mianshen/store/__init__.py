@@ -1,0 +1,1 @@
+"""The operational store: SQLAlchemy Core over SQLite (embedded default, WAL) or PostgreSQL."""

@@ -1,0 +1,51 @@
+"""Opening the store: one URL (SQLite file by default, or PostgreSQL), migrated to the latest schema."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from mianshen.errors import InputError
+
+DEFAULT_URL = "sqlite:///var/mianshen.sqlite"
+
+
+def database_url(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("MIANSHEN_DATABASE_URL") or DEFAULT_URL
+
+
+def _normalise(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def open_store(url: str | None = None, migrate: bool = True) -> Engine:
+    """An engine on the store at `url`, with the schema brought up to date."""
+    target = _normalise(database_url(url))
+    if target.startswith("sqlite:///") and not target.startswith("sqlite:///:memory:"):
+        Path(target[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(target, future=True)
+    except Exception as exc:  # a malformed URL or a missing driver
+        raise InputError(f"数据库地址无效：{target}（{exc}）") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if migrate:
+        from mianshen.store.migrate import upgrade
+
+        upgrade(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL: the server, the CLI and the scheduler write at once; a killed writer leaves the store
+    # as it was (its transaction is rolled back from the journal on next open).
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
