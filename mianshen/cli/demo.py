@@ -25,6 +25,7 @@ def demo(ctx: click.Context, as_of: str) -> None:
             {
                 "policy_paths": ("policies",),
                 "profiles_path": "examples/enterprises.jsonl",
+                "store_url": None,
                 "as_of": as_of,
                 "engine": "sqlite",
                 "db": "var/demo.sqlite",

@@ -46,14 +46,27 @@ def connect(engine: str, db: str | None) -> Any:
     "--policies", "policy_paths", multiple=True, default=("policies",), show_default=True, help="政策文件或目录。"
 )
 @click.option(
-    "--profiles", "profiles_path", required=True, type=click.Path(), help="企业档案（JSON Lines，每行一家）。"
+    "--profiles",
+    "profiles_path",
+    default=None,
+    type=click.Path(),
+    help="企业档案（JSON Lines）；不给出时读企业画像库。",
+)
+@click.option(
+    "--store", "store_url", default=None, help="企业画像库地址（不给出 --profiles 时），默认 MIANSHEN_DATABASE_URL。"
 )
 @click.option("--as-of", "as_of", default=None, help="评估日期，如 2025-06-30；默认今天。")
 @click.option("--engine", type=click.Choice(ENGINES), default="sqlite", show_default=True, help="在哪个数据库中筛查。")
 @click.option("--db", default=None, help="SQLite/DuckDB 文件路径或 PostgreSQL 连接串。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总。")
 def screen_cmd(
-    policy_paths: tuple[str, ...], profiles_path: str, as_of: str | None, engine: str, db: str | None, as_json: bool
+    policy_paths: tuple[str, ...],
+    profiles_path: str | None,
+    store_url: str | None,
+    as_of: str | None,
+    engine: str,
+    db: str | None,
+    as_json: bool,
 ) -> None:
     """按评估日筛查全部企业：每项在有效期内的条件类、暂难数据化类政策，得出符合 / 不符合 / 待补充数据。"""
     day = parse_as_of(as_of)
@@ -62,7 +75,10 @@ def screen_cmd(
     if errors:
         raise PolicyFileError(errors)
     in_force = [p for p in policies if p.valid_from <= day and (p.valid_to is None or day <= p.valid_to)]
-    profiles, rejected = read_population(profiles_path)
+    if profiles_path is not None:
+        profiles, rejected = read_population(profiles_path)
+    else:
+        profiles, rejected = _from_store(store_url, day, in_force), []
     for bad in rejected:
         click.echo(f"{profiles_path}:{bad.line}: 已拒收：{bad.reason}", err=True)
     conn = connect(engine, db)
@@ -75,6 +91,16 @@ def screen_cmd(
         _print(summaries, day, len(profiles), len(rejected), [p for p in policies if p not in in_force], engine, saved)
     if rejected:
         sys.exit(1)
+
+
+def _from_store(url: str | None, day: Any, policies: list[Any]) -> list[Any]:
+    from mianshen.profiles.current import read_population as read_store_population
+    from mianshen.sqlgen.compile import needed_fields
+    from mianshen.store.db import open_store
+
+    wanted = {f for p in policies for f in needed_fields(p)}
+    with open_store(url).connect() as conn:
+        return [p.to_profile() for p in read_store_population(conn, day, wanted)]
 
 
 def _as_json(summaries: list[PolicySummary], day: Any, n: int, rejected: list[Any]) -> dict[str, Any]:

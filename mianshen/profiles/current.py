@@ -8,13 +8,16 @@ is kept as a conflict, shown to the user); a later batch of the same source repl
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Select, select
 
 from mianshen.catalogue import load_catalogue
 from mianshen.errors import InputError
+from mianshen.profiles.derive import add_derived
 from mianshen.rules.profile import Profile
 from mianshen.rules.values import Value, from_text
 from mianshen.store.schema import data_sources, enterprises, observations
@@ -29,7 +32,7 @@ class FieldValue:
     source: str  # department and source name
     as_of: dt.date
     batch_id: int | None
-    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (source, value text) disagreeing
+    conflicts: list[tuple[str, str]] = dc_field(default_factory=list)  # (source, value text) disagreeing
     derived: bool = False
 
 
@@ -54,42 +57,99 @@ class StoredProfile:
         from mianshen.rules.trace import _json
 
         return {
-            "uscc": self.uscc, "name": self.name, "uscc_status": self.uscc_status, "as_of": self.as_of.isoformat(),
+            "uscc": self.uscc,
+            "name": self.name,
+            "uscc_status": self.uscc_status,
+            "as_of": self.as_of.isoformat(),
             "fields": {
-                k: {"label": v.label, "value": _json(v.value), "source": v.source, "source_id": v.source_id,
-                    "as_of": v.as_of.isoformat(), "batch": v.batch_id, "derived": v.derived,
-                    "conflicts": [{"source": s, "value": t} for s, t in v.conflicts]}
+                k: {
+                    "label": v.label,
+                    "value": _json(v.value),
+                    "source": v.source,
+                    "source_id": v.source_id,
+                    "as_of": v.as_of.isoformat(),
+                    "batch": v.batch_id,
+                    "derived": v.derived,
+                    "conflicts": [{"source": s, "value": t} for s, t in v.conflicts],
+                }
                 for k, v in self.fields.items()
             },
         }
+
+
+def _observation_query(as_of: dt.date) -> Select[Any]:
+    return (
+        select(
+            observations.c.uscc,
+            observations.c.field,
+            observations.c.value,
+            observations.c.source_id,
+            observations.c.as_of,
+            observations.c.batch_id,
+            data_sources.c.priority,
+            data_sources.c.name,
+            data_sources.c.department,
+        )
+        .join(data_sources, data_sources.c.id == observations.c.source_id)
+        .where(observations.c.as_of <= as_of)
+    )
+
+
+def _precedence(r: Any) -> tuple[Any, ...]:
+    return (r.field, -r.as_of.toordinal(), r.priority, -r.batch_id)
+
+
+def choose(rows: Iterable[Any]) -> dict[str, FieldValue]:
+    """Apply the rule of this module to one enterprise's observations."""
+    catalogue = load_catalogue()
+    chosen: dict[str, FieldValue] = {}
+    for r in sorted(rows, key=_precedence):
+        spec = catalogue.get(r.field)
+        if spec is None:
+            continue  # a field retired from the catalogue: kept in observations, not in profiles
+        current = chosen.get(r.field)
+        if current is None:
+            chosen[r.field] = FieldValue(
+                r.field,
+                spec.label,
+                from_text(r.value, spec.type),
+                r.source_id,
+                f"{r.department}·{r.name}",
+                r.as_of,
+                r.batch_id,
+            )
+        elif (
+            r.as_of == current.as_of
+            and r.source_id != current.source_id
+            and from_text(r.value, spec.type) != current.value
+        ):
+            current.conflicts.append((f"{r.department}·{r.name}", r.value))
+    return chosen
 
 
 def read_profile(conn: Connection, uscc: str, as_of: dt.date) -> StoredProfile:
     firm = conn.execute(select(enterprises).where(enterprises.c.uscc == uscc.strip().upper())).mappings().first()
     if firm is None:
         raise InputError(f"企业画像库中没有统一社会信用代码为 {uscc} 的企业")
-    query = (
-        select(observations.c.field, observations.c.value, observations.c.source_id, observations.c.as_of,
-               observations.c.batch_id, data_sources.c.priority, data_sources.c.name, data_sources.c.department)
-        .join(data_sources, data_sources.c.id == observations.c.source_id)
-        .where(and_(observations.c.uscc == firm["uscc"], observations.c.as_of <= as_of))
-    )
-    rows = sorted(conn.execute(query).all(), key=lambda r: (r.field, -r.as_of.toordinal(), r.priority, -r.batch_id))
-    catalogue = load_catalogue()
-    chosen: dict[str, FieldValue] = {}
-    for r in rows:
-        spec = catalogue.get(r.field)
-        if spec is None:
-            continue  # a field retired from the catalogue: kept in observations, not in profiles
-        current = chosen.get(r.field)
-        if current is None:
-            chosen[r.field] = FieldValue(r.field, spec.label, from_text(r.value, spec.type), r.source_id,
-                                         f"{r.department}·{r.name}", r.as_of, r.batch_id)
-        elif r.as_of == current.as_of and r.source_id != current.source_id:
-            if from_text(r.value, spec.type) != current.value:
-                current.conflicts.append((f"{r.department}·{r.name}", r.value))
-    profile = StoredProfile(firm["uscc"], firm["name"], firm["uscc_status"], as_of, chosen)
-    from mianshen.profiles.derive import add_derived
-
+    rows = conn.execute(_observation_query(as_of).where(observations.c.uscc == firm["uscc"])).all()
+    profile = StoredProfile(firm["uscc"], firm["name"], firm["uscc_status"], as_of, choose(rows))
     add_derived(profile)
     return profile
+
+
+def read_population(conn: Connection, as_of: dt.date, fields: Iterable[str] | None = None) -> Iterator[StoredProfile]:
+    """Every enterprise's profile as of the date, streamed in USCC order (one query)."""
+    query = _observation_query(as_of)
+    if fields is not None:
+        query = query.where(observations.c.field.in_(sorted(set(fields))))
+    firms = conn.execute(
+        select(enterprises.c.uscc, enterprises.c.name, enterprises.c.uscc_status).order_by(enterprises.c.uscc)
+    ).all()
+    rows = conn.execute(query.order_by(observations.c.uscc)).all()
+    by_firm: dict[str, list[Any]] = {}
+    for r in rows:
+        by_firm.setdefault(r.uscc, []).append(r)
+    for firm in firms:
+        profile = StoredProfile(firm.uscc, firm.name, firm.uscc_status, as_of, choose(by_firm.get(firm.uscc, [])))
+        add_derived(profile)
+        yield profile

@@ -5,7 +5,10 @@ Placeholder until the reference standards land: subject type from the USCC and e
 
 from __future__ import annotations
 
-from mianshen.profiles.current import StoredProfile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mianshen.profiles.current import StoredProfile
 
 
 def add_derived(profile: StoredProfile) -> None:

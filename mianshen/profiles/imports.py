@@ -54,16 +54,26 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
         source = get_source(conn, source_id)
         rows = read_rows(file)  # raises a clear error for a missing or unreadable file
         earlier = conn.execute(
-            select(import_batches.c.id).where(import_batches.c.source_id == source_id, import_batches.c.file_sha256 == digest)
+            select(import_batches.c.id).where(
+                import_batches.c.source_id == source_id, import_batches.c.file_sha256 == digest
+            )
         ).scalar()
         if earlier is not None:
             report.duplicate_of = earlier
             return report
-        batch_id = conn.execute(
-            import_batches.insert().values(source_id=source_id, file_name=file.name, file_sha256=digest, as_of=as_of,
-                                           rows_read=0, rows_accepted=0, rows_rejected=0, warnings=0,
-                                           imported_at=dt.datetime.now(dt.UTC))
-        ).inserted_primary_key[0]
+        batch_id: int = conn.execute(
+            import_batches.insert().values(
+                source_id=source_id,
+                file_name=file.name,
+                file_sha256=digest,
+                as_of=as_of,
+                rows_read=0,
+                rows_accepted=0,
+                rows_rejected=0,
+                warnings=0,
+                imported_at=dt.datetime.now(dt.UTC),
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
         report.batch_id = batch_id
         seen: set[str] = set()
         pending: list[tuple[CheckedRow, dict[str, Any]]] = []
@@ -76,14 +86,27 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
                 _write(conn, batch_id, source_id, pending, seen, report)
                 pending = []
         _write(conn, batch_id, source_id, pending, seen, report)
-        conn.execute(import_batches.update().where(import_batches.c.id == batch_id).values(
-            rows_read=report.rows_read, rows_accepted=report.accepted, rows_rejected=report.rejected,
-            warnings=report.warnings))
+        conn.execute(
+            import_batches.update()
+            .where(import_batches.c.id == batch_id)
+            .values(
+                rows_read=report.rows_read,
+                rows_accepted=report.accepted,
+                rows_rejected=report.rejected,
+                warnings=report.warnings,
+            )
+        )
     return report
 
 
-def _write(conn: Connection, batch_id: int, source_id: str, pending: list[tuple[CheckedRow, dict[str, Any]]],
-           seen: set[str], report: ImportReport) -> None:
+def _write(
+    conn: Connection,
+    batch_id: int,
+    source_id: str,
+    pending: list[tuple[CheckedRow, dict[str, Any]]],
+    seen: set[str],
+    report: ImportReport,
+) -> None:
     if not pending:
         return
     obs: list[dict[str, Any]] = []
@@ -94,21 +117,50 @@ def _write(conn: Connection, batch_id: int, source_id: str, pending: list[tuple[
         text = json.dumps(raw, ensure_ascii=False, default=str)
         if checked.errors:
             report.rejected += 1
-            rejects.append({"batch_id": batch_id, "row_number": checked.number, "severity": "error",
-                            "uscc": checked.uscc, "reason": "；".join(checked.errors + checked.warnings), "raw": text})
+            rejects.append(
+                {
+                    "batch_id": batch_id,
+                    "row_number": checked.number,
+                    "severity": "error",
+                    "uscc": checked.uscc,
+                    "reason": "；".join(checked.errors + checked.warnings),
+                    "raw": text,
+                }
+            )
             continue
         assert checked.uscc is not None and checked.as_of is not None
         seen.add(checked.uscc)
         report.accepted += 1
         if checked.warnings:
             report.warnings += 1
-            rejects.append({"batch_id": batch_id, "row_number": checked.number, "severity": "warning",
-                            "uscc": checked.uscc, "reason": "；".join(checked.warnings), "raw": text})
-        firms[checked.uscc] = {"uscc": checked.uscc, "name": checked.name, "first_batch_id": batch_id,
-                               "uscc_status": "check_failed" if checked.warnings else "valid",
-                               "uscc_problems": "；".join(checked.warnings) or None}
-        obs.extend({"uscc": checked.uscc, "field": name, "value": value, "source_id": source_id,
-                    "as_of": checked.as_of, "batch_id": batch_id} for name, value in checked.values.items())
+            rejects.append(
+                {
+                    "batch_id": batch_id,
+                    "row_number": checked.number,
+                    "severity": "warning",
+                    "uscc": checked.uscc,
+                    "reason": "；".join(checked.warnings),
+                    "raw": text,
+                }
+            )
+        firms[checked.uscc] = {
+            "uscc": checked.uscc,
+            "name": checked.name,
+            "first_batch_id": batch_id,
+            "uscc_status": "check_failed" if checked.warnings else "valid",
+            "uscc_problems": "；".join(checked.warnings) or None,
+        }
+        obs.extend(
+            {
+                "uscc": checked.uscc,
+                "field": name,
+                "value": value,
+                "source_id": source_id,
+                "as_of": checked.as_of,
+                "batch_id": batch_id,
+            }
+            for name, value in checked.values.items()
+        )
     _add_enterprises(conn, list(firms.values()))
     if obs:
         conn.execute(observations.insert(), obs)

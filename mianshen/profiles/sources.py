@@ -62,8 +62,16 @@ def parse_source(spec: Mapping[str, Any], where: str) -> DataSource:
         columns.append(ColumnMap(str(column), str(field), scale))
     if not any(c.field == "uscc" for c in columns):
         raise InputError("columns 中须有一列映射到 uscc（统一社会信用代码）", where)
-    return DataSource(sid, name, department, str(spec.get("refresh", "")), int(spec.get("freshness_days", 365)),
-                      int(spec.get("priority", 100)), tuple(columns), spec.get("as_of_column"))
+    return DataSource(
+        sid,
+        name,
+        department,
+        str(spec.get("refresh", "")),
+        int(spec.get("freshness_days", 365)),
+        int(spec.get("priority", 100)),
+        tuple(columns),
+        spec.get("as_of_column"),
+    )
 
 
 def load_source_file(path: str | Path) -> list[DataSource]:
@@ -79,10 +87,16 @@ def load_source_file(path: str | Path) -> list[DataSource]:
 
 def _to_row(source: DataSource) -> dict[str, Any]:
     columns = [{"column": c.column, "field": c.field, "scale": str(c.scale)} for c in source.columns]
-    return {"id": source.id, "name": source.name, "department": source.department, "refresh": source.refresh,
-            "freshness_days": source.freshness_days, "priority": source.priority,
-            "mapping": json.dumps({"columns": columns, "as_of_column": source.as_of_column}, ensure_ascii=False),
-            "registered_at": dt.datetime.now(dt.UTC)}
+    return {
+        "id": source.id,
+        "name": source.name,
+        "department": source.department,
+        "refresh": source.refresh,
+        "freshness_days": source.freshness_days,
+        "priority": source.priority,
+        "mapping": json.dumps({"columns": columns, "as_of_column": source.as_of_column}, ensure_ascii=False),
+        "registered_at": dt.datetime.now(dt.UTC),
+    }
 
 
 def register_source(conn: Connection, source: DataSource) -> None:
@@ -106,8 +120,16 @@ def list_sources(conn: Connection) -> list[DataSource]:
     return [_from_row(r) for r in conn.execute(select(data_sources).order_by(data_sources.c.priority)).mappings()]
 
 
-def _from_row(row: Mapping[str, Any]) -> DataSource:
+def _from_row(row: Any) -> DataSource:
     spec = json.loads(row["mapping"])
     columns = tuple(ColumnMap(c["column"], c["field"], Decimal(c["scale"])) for c in spec["columns"])
-    return DataSource(row["id"], row["name"], row["department"], row["refresh"], row["freshness_days"],
-                      row["priority"], columns, spec.get("as_of_column"))
+    return DataSource(
+        row["id"],
+        row["name"],
+        row["department"],
+        row["refresh"],
+        row["freshness_days"],
+        row["priority"],
+        columns,
+        spec.get("as_of_column"),
+    )

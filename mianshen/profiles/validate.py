@@ -61,7 +61,9 @@ def check_row(source: DataSource, number: int, raw: dict[str, Any], batch_as_of:
             continue  # missing data stays unknown: no observation is written
         spec = catalogue.fields[column.field]
         try:
-            typed: Value = _scaled(value, column.scale) if spec.type.numeric and column.scale != 1 else coerce(spec, value)
+            typed: Value = (
+                _scaled(value, column.scale) if spec.type.numeric and column.scale != 1 else coerce(spec, value)
+            )
             if spec.type == FieldType.INTEGER and isinstance(typed, Decimal):
                 if typed != typed.to_integral_value():
                     raise ValueError_(f"{spec.label}应为整数，实际是 {value}")

@@ -67,6 +67,7 @@ class RegionInfo:
     node: RegionNode
     path: tuple[RegionNode, ...]  # province → city → county, down to the node itself
     historical_code: str | None = None  # the abolished code the query used, if any
+    historical_name: str | None = None  # its name before the change (偃师市)
     note: str = ""
 
     @property
@@ -91,6 +92,7 @@ class RegionInfo:
             "level": self.node.level_name,
             "path": [n.as_dict() for n in self.path],
             "historical_code": self.historical_code,
+            "historical_name": self.historical_name,
             "note": self.note,
         }
 
@@ -132,7 +134,14 @@ def find_region(code: str) -> RegionInfo | None:
         name, new = old
         current = _nodes()[new]
         note = f"{text} {name} 为已撤销的旧代码，现为 {new} {current.name}"
-        return RegionInfo(text, current, region_path(new), historical_code=text, note=note)
+        return RegionInfo(text, current, region_path(new), text, name, note)
+    city = _nodes().get(text[:4] + "00")
+    if text.endswith("01") and city is not None and city.level == "city":
+        # GB/T 2260 keeps xxxx01 "市辖区" as the code of a city's districts taken together; registries
+        # (e.g. 广州 440101) still issue it, while the statistical list leaves it out.
+        node = RegionNode(text, "市辖区", "county", city.code)
+        note = f"{text} 为 GB/T 2260 中{city.name}“市辖区”的汇总代码，统计用区划代码不单列，按{city.name}处理"
+        return RegionInfo(text, node, (*region_path(city.code), node), note=note)
     return None
 
 
@@ -155,11 +164,13 @@ def find_regions_by_name(name: str) -> list[RegionInfo]:
     """
     text = name.strip()
     nodes = _nodes()
-    found = [RegionInfo(text, n, region_path(n.code), note=_NOTES.get(n.code, "")) for n in nodes.values() if n.name == text]
+    found = [
+        RegionInfo(text, n, region_path(n.code), note=_NOTES.get(n.code, "")) for n in nodes.values() if n.name == text
+    ]
     for old, old_name, new in HISTORICAL:
         if old_name == text:
             note = f"{old_name}（旧代码 {old}）已撤销，现为 {new} {nodes[new].name}"
-            found.append(RegionInfo(text, nodes[new], region_path(new), historical_code=old, note=note))
+            found.append(RegionInfo(text, nodes[new], region_path(new), old, old_name, note))
     if not found and text:
         found = [
             RegionInfo(text, n, region_path(n.code), note=_NOTES.get(n.code, ""))

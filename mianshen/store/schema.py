@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-
     Column,
     Date,
     DateTime,
@@ -93,4 +92,3 @@ observations = Table(
     Index("ix_observations_lookup", "uscc", "field", "as_of"),
     Index("ix_observations_field", "field"),
 )
-
