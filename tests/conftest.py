@@ -42,3 +42,6 @@ def engines() -> Iterator[dict[str, Any]]:
     yield conns
     for conn in conns.values():
         conn.close()
+
+
+from .store_fixtures import store  # noqa: E402,F401  (a fresh store per test, on SQLite and PostgreSQL)

@@ -16,8 +16,6 @@ from mianshen.profiles.overrides import override_uscc
 from mianshen.profiles.sources import load_source_file, register_source
 from mianshen.store.schema import enterprises, import_batches, import_rejects, observations, uscc_overrides
 
-from .store_fixtures import store  # noqa: F401  (fixture)
-
 SOURCES = """\
 sources:
   - id: market

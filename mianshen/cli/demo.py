@@ -1,53 +1,97 @@
-"""`mianshen demo`: the main job on the embedded default, start to end, on the shipped examples."""
+"""`mianshen demo`: the main job on the embedded default (SQLite), start to end.
+
+Policy catalogue checked and tested → a Henan-like population generated as departmental files →
+imported through the real path into 企业画像库 → data quality → screening from the store → one
+enterprise's profile and explanation.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+from sqlalchemy import text
 
 from mianshen.cli.main import cli
 
+DEMO_DB = "var/demo.sqlite"
+
 
 @cli.command()
+@click.option("--enterprises", default=20000, show_default=True, type=click.IntRange(min=100), help="演示企业数量。")
 @click.option("--as-of", "as_of", default="2025-06-30", show_default=True, help="评估日期。")
-@click.pass_context
-def demo(ctx: click.Context, as_of: str) -> None:
-    """演示：检查并测试政策目录，用 SQLite 筛查示例企业，再逐条解释一家企业的结果。"""
-    from mianshen.cli.explain import explain
+def demo(enterprises: int, as_of: str) -> None:
+    """演示：政策检查与测试 → 生成演示数据 → 导入企业画像库 → 数据质量 → 筛查 → 解释一家企业。"""
+    from mianshen.cli.data import import_cmd, quality_cmd, sources_cmd
+    from mianshen.cli.explain import explain, parse_as_of
     from mianshen.cli.policy import check, test_cmd
     from mianshen.cli.screen import screen_cmd
+    from mianshen.profiles.demo_data import generate
 
-    steps = [
-        ("1. 检查政策文件（mianshen policy check policies/）", check, {"paths": ("policies",), "as_json": False}),
-        ("2. 运行政策测试（mianshen policy test policies/）", test_cmd, {"paths": ("policies",), "verbose": False}),
-        (
-            "3. 用 SQLite 筛查示例企业（mianshen screen --profiles examples/enterprises.jsonl）",
-            screen_cmd,
-            {
-                "policy_paths": ("policies",),
-                "profiles_path": "examples/enterprises.jsonl",
-                "store_url": None,
-                "as_of": as_of,
-                "engine": "sqlite",
-                "db": "var/demo.sqlite",
-                "as_json": False,
-            },
-        ),
-    ]
-    for title, command, kwargs in steps:
-        click.secho(f"\n== {title}", bold=True)
-        ctx.invoke(command, **kwargs)
-    click.secho("\n== 4. 解释一家企业为何符合（mianshen explain）", bold=True)
-    with open("var/demo-profile.json", "w", encoding="utf-8") as out:
-        out.write(_first_profile("examples/enterprises.jsonl"))
+    ctx = click.get_current_context()
+    day = parse_as_of(as_of)
+    url = f"sqlite:///{DEMO_DB}"
+    Path(DEMO_DB).unlink(missing_ok=True)  # the demo starts from an empty store every time
+    _step("1. 检查政策目录（mianshen policy check policies/）")
+    ctx.invoke(check, paths=("policies",), as_json=False)
+    _step("2. 运行政策测试（mianshen policy test policies/）")
+    ctx.invoke(test_cmd, paths=("policies",), verbose=False)
+    _step(f"3. 生成 {enterprises:,} 家企业的各部门数据文件（mianshen demo-data）")
+    summary = generate(enterprises, "var/demo-data", 1, day, progress=lambda line: None)
+    for f in summary.files:
+        click.echo(f"  {f['source']:<10}{f['file']:<18}{f['rows']:>9,} 行")
+    _step("4. 登记数据源并导入（mianshen data sources / data import）")
+    ctx.invoke(sources_cmd, definition=str(summary.out / "sources.yaml"), db=url)
+    for f in summary.files:
+        ctx.invoke(
+            import_cmd,
+            source_id=f["source"],
+            as_of=as_of,
+            rejects_path=None,
+            files=(str(summary.out / f["file"]),),
+            db=url,
+        )
+    _step("5. 数据质量（mianshen data quality）")
+    ctx.invoke(quality_cmd, as_of=as_of, policy_paths=("policies",), as_json=False, db=url)
+    _step("6. 从企业画像库筛查全部企业（mianshen screen）")
     ctx.invoke(
-        explain,
-        policy_path="policies/wengang-fanhuan.yaml",
-        profile_path="var/demo-profile.json",
+        screen_cmd,
+        policy_paths=("policies",),
+        profiles_path=None,
+        store_url=url,
         as_of=as_of,
+        engine="sqlite",
+        db=DEMO_DB,
         as_json=False,
     )
+    uscc = _an_eligible_enterprise(url, "wengang-fanhuan")
+    if uscc:
+        _step(f"7. 解释一家企业（mianshen explain --policy policies/wengang-fanhuan.yaml --uscc {uscc}）")
+        ctx.invoke(
+            explain,
+            policy_path="policies/wengang-fanhuan.yaml",
+            profile_path=None,
+            uscc=uscc,
+            db=url,
+            as_of=as_of,
+            as_json=False,
+        )
+    click.echo(f"\n演示数据库：{DEMO_DB}；可继续用 mianshen profile show / profile gaps / explain --uscc … --db {url}")
 
 
-def _first_profile(path: str) -> str:
-    with open(path, encoding="utf-8") as handle:
-        return handle.readline()
+def _step(title: str) -> None:
+    click.secho(f"\n== {title}", bold=True)
+
+
+def _an_eligible_enterprise(url: str, policy_id: str) -> str | None:
+    from mianshen.store.db import open_store
+
+    with open_store(url, migrate=False).connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT enterprise_id FROM screen_results WHERE policy_id = :p AND status = 'eligible' "
+                "ORDER BY enterprise_id LIMIT 1"
+            ),
+            {"p": policy_id},
+        ).first()
+    return None if row is None else str(row[0])

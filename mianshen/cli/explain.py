@@ -18,14 +18,27 @@ from mianshen.rules.trace import RESULT_LABELS, STATUS_LABELS, Result, Trace
 
 @cli.command()
 @click.option("--policy", "policy_path", required=True, type=click.Path(), help="政策文件。")
-@click.option("--profile", "profile_path", required=True, type=click.Path(), help="企业档案（JSON）。")
+@click.option("--profile", "profile_path", default=None, type=click.Path(), help="企业档案（JSON）。")
+@click.option("--uscc", default=None, help="或：企业画像库中的统一社会信用代码。")
+@click.option("--db", default=None, help="企业画像库地址（与 --uscc 一起用），默认 MIANSHEN_DATABASE_URL。")
 @click.option("--as-of", "as_of", default=None, help="评估日期，默认今天，如 2025-06-30。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出追踪树。")
-def explain(policy_path: str, profile_path: str, as_of: str | None, as_json: bool) -> None:
+def explain(
+    policy_path: str, profile_path: str | None, uscc: str | None, db: str | None, as_of: str | None, as_json: bool
+) -> None:
     """逐条说明一家企业是否符合一项政策、金额如何计算。"""
     day = parse_as_of(as_of)
     policy = load_policy(policy_path)
-    profile = load_profile(profile_path)
+    if (profile_path is None) == (uscc is None):
+        raise InputError("请给出 --profile 档案文件或 --uscc 统一社会信用代码（二选一）")
+    if profile_path is not None:
+        profile = load_profile(profile_path)
+    else:
+        from mianshen.profiles.current import read_profile
+        from mianshen.store.db import open_store
+
+        with open_store(db).connect() as conn:
+            profile = read_profile(conn, uscc or "", day).to_profile()
     result = evaluate(policy, profile, day)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))

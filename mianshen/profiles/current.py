@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, select
 
 from mianshen.catalogue import load_catalogue
 from mianshen.errors import InputError
-from mianshen.profiles.derive import add_derived
+from mianshen.profiles.derive import add_derived, with_inputs
 from mianshen.rules.profile import Profile
 from mianshen.rules.values import Value, from_text
 from mianshen.store.schema import data_sources, enterprises, observations
@@ -141,7 +141,7 @@ def read_population(conn: Connection, as_of: dt.date, fields: Iterable[str] | No
     """Every enterprise's profile as of the date, streamed in USCC order (one query)."""
     query = _observation_query(as_of)
     if fields is not None:
-        query = query.where(observations.c.field.in_(sorted(set(fields))))
+        query = query.where(observations.c.field.in_(sorted(with_inputs(set(fields)))))
     firms = conn.execute(
         select(enterprises.c.uscc, enterprises.c.name, enterprises.c.uscc_status).order_by(enterprises.c.uscc)
     ).all()

@@ -10,8 +10,10 @@ while writing it.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,9 +67,16 @@ class OutFile:
         raise NotImplementedError
 
     def summary(self) -> dict[str, Any]:
-        return {"file": self.path.name, "rows": self.rows, "rejects": self.rejects, "warnings": self.warnings,
-                "missing_values": self.missing, "stale_rows": self.stale, "conflicts": self.conflicts,
-                "defects": dict(sorted(self.corruptions.done.items()))}
+        return {
+            "file": self.path.name,
+            "rows": self.rows,
+            "rejects": self.rejects,
+            "warnings": self.warnings,
+            "missing_values": self.missing,
+            "stale_rows": self.stale,
+            "conflicts": self.conflicts,
+            "defects": dict(sorted(self.corruptions.done.items())),
+        }
 
 
 class CsvFile(OutFile):
@@ -100,8 +109,10 @@ class ParquetFile(CsvFile):
         conn = duckdb_connect()
         try:
             # all_varchar: the staged text is typed here, once; bad text stays in VARCHAR columns on purpose
-            conn.execute(f"COPY (SELECT {casts} FROM read_csv('{self.path}', header=true, all_varchar=true)) "
-                         f"TO '{self.target}' (FORMAT parquet, COMPRESSION zstd)")
+            conn.execute(
+                f"COPY (SELECT {casts} FROM read_csv('{self.path}', header=true, all_varchar=true)) "
+                f"TO '{self.target}' (FORMAT parquet, COMPRESSION zstd)"
+            )
         finally:
             conn.close()
         self.path.unlink()
@@ -114,8 +125,8 @@ class JsonlFile(OutFile):
         self.handle: IO[str] = path.open("w", encoding="utf-8")
 
     def write(self, values: list[Any]) -> None:
-        record = {k: v for k, v in zip(self.header, values, strict=True) if v is not None}
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # every key is written, null when unknown: a missing key is a reject ("缺少列"), null is just unknown
+        self.handle.write(json.dumps(dict(zip(self.header, values, strict=True)), ensure_ascii=False) + "\n")
 
     def write_broken(self, values: list[Any]) -> None:
         """An export cut off mid-line: the import must reject exactly this line."""
@@ -142,3 +153,27 @@ class XlsxFile(OutFile):
 
     def close(self) -> None:
         self.book.save(self.path)
+
+
+@dataclass
+class DemoSummary:
+    enterprises: int
+    seed: int
+    as_of: dt.date
+    out: Path
+    seconds: float
+    files: list[dict[str, Any]]
+    bad_uscc: dict[str, str]  # deliberately check-failing code → "outer" / "inner"
+
+    @property
+    def rejects(self) -> int:
+        return sum(f["rejects"] for f in self.files)
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "enterprises": self.enterprises,
+            "seed": self.seed,
+            "as_of": self.as_of.isoformat(),
+            "files": self.files,
+            "bad_uscc": self.bad_uscc,
+        }

@@ -34,11 +34,38 @@ TECH = ("C", "I", "M")
 
 BRAND = list("鑫源华泰恒达盛隆兴宏瑞通顺豪嘉德信诚利丰祥安康宇中金天龙富明新科创博远航锦豫嵩洛汴宛")
 SURNAMES = list("王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
-COMPANY_WORDS = {"A": "农业科技", "B": "矿业", "C": "机械制造", "D": "能源", "E": "建筑工程", "F": "商贸",
-                 "G": "物流", "H": "餐饮管理", "I": "信息技术", "J": "投资", "K": "置业", "L": "企业管理咨询",
-                 "M": "科技", "N": "环保科技", "O": "家政服务", "P": "教育科技", "Q": "医疗管理", "R": "文化传媒"}
-SHOP_WORDS = {"F": "商行", "H": "饭店", "O": "便民服务部", "G": "货运部", "A": "家庭农场", "C": "加工坊",
-              "R": "文化工作室", "E": "装修队", "I": "电脑维修部", "L": "信息服务部"}
+COMPANY_WORDS = {
+    "A": "农业科技",
+    "B": "矿业",
+    "C": "机械制造",
+    "D": "能源",
+    "E": "建筑工程",
+    "F": "商贸",
+    "G": "物流",
+    "H": "餐饮管理",
+    "I": "信息技术",
+    "J": "投资",
+    "K": "置业",
+    "L": "企业管理咨询",
+    "M": "科技",
+    "N": "环保科技",
+    "O": "家政服务",
+    "P": "教育科技",
+    "Q": "医疗管理",
+    "R": "文化传媒",
+}
+SHOP_WORDS = {
+    "F": "商行",
+    "H": "饭店",
+    "O": "便民服务部",
+    "G": "货运部",
+    "A": "家庭农场",
+    "C": "加工坊",
+    "R": "文化工作室",
+    "E": "装修队",
+    "I": "电脑维修部",
+    "L": "信息服务部",
+}
 SOCIAL_WORDS = {"S": "商会", "P": "培训学校", "R": "文化协会", "Q": "康复中心", "M": "科技协会", "O": "志愿者协会"}
 
 
@@ -165,6 +192,20 @@ def generate(n: int, rng: random.Random, as_of: dt.date, bad_checks: dict[int, s
         size = sizes[subject].pick(rng)
         employees, revenue, assets = draw_size(rng, industry, size)
         insured = status == "存续" and rng.random() < INSURED_SHARE[subject]
-        yield Entity(index, uscc, _name(rng, subject, industry[0], county_names[region]), subject, region, industry,
-                     established, status, size, employees, revenue, assets, insured,
-                     _tags(rng, subject, industry, size, revenue, status), problem)
+        yield Entity(
+            index,
+            uscc,
+            _name(rng, subject, industry[0], county_names[region]),
+            subject,
+            region,
+            industry,
+            established,
+            status,
+            size,
+            employees,
+            revenue,
+            assets,
+            insured,
+            _tags(rng, subject, industry, size, revenue, status),
+            problem,
+        )

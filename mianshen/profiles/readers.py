@@ -57,7 +57,8 @@ def _xlsx(file: Path) -> Iterator[Row]:
     for number, values in enumerate(rows, start=2):
         if all(v is None for v in values):
             continue
-        yield number, {h: _cell(v) for h, v in zip(header, values, strict=False) if h}
+        padded = list(values) + [None] * (len(header) - len(values))  # Excel omits trailing empty cells
+        yield number, {h: _cell(v) for h, v in zip(header, padded, strict=False) if h}
     book.close()
 
 

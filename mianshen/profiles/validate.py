@@ -60,6 +60,8 @@ def check_row(source: DataSource, number: int, raw: dict[str, Any], batch_as_of:
         if _blank(value):
             continue  # missing data stays unknown: no observation is written
         spec = catalogue.fields[column.field]
+        if spec.type == FieldType.TAGS and isinstance(value, str):  # "a,b" or "a，b" from CSV/XLSX
+            value = [t.strip() for t in value.replace("，", ",").split(",") if t.strip()]
         try:
             typed: Value = (
                 _scaled(value, column.scale) if spec.type.numeric and column.scale != 1 else coerce(spec, value)
@@ -68,8 +70,6 @@ def check_row(source: DataSource, number: int, raw: dict[str, Any], batch_as_of:
                 if typed != typed.to_integral_value():
                     raise ValueError_(f"{spec.label}应为整数，实际是 {value}")
                 typed = int(typed)
-            if spec.type == FieldType.TAGS and isinstance(value, str):
-                typed = coerce(spec, [t for t in value.replace("，", ",").split(",") if t.strip()])
             row.values[column.field] = to_text(typed, spec.type)
         except (ValueError_, NumberError) as exc:
             row.errors.append(f"列“{column.column}”：{exc}")

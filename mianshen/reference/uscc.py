@@ -86,8 +86,11 @@ def describe_kind(code: str) -> tuple[str | None, str | None]:
     return DEPARTMENTS.get(text[:1]), KINDS.get(text[:2]) if len(text) >= 2 else None
 
 
+_VALUE = {c: i for i, c in enumerate(CHARSET)}
+
+
 def check_char(first17: str) -> str:
-    total = sum(CHARSET.index(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
+    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=True))
     return CHARSET[(31 - total % 31) % 31]
 
 

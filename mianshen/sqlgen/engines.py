@@ -7,8 +7,11 @@ implemented with the same `numbers` module the Python evaluator uses.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import os
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -120,9 +123,36 @@ def load_profiles(
         (ident, *[storage_value(values.get(f), k, dialect) for f, k in zip(fields, kinds, strict=True)])
         for ident, values in rows
     ]
-    if data:
+    if data and dialect == "duckdb":
+        _duckdb_bulk_load(conn, table, data)
+    elif data:
         names = ", ".join(["id", *fields])
         cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", data)
+
+
+_NULL = "\\N"
+
+
+def _duckdb_bulk_load(conn: Any, table: str, data: list[tuple[Any, ...]]) -> None:
+    """DuckDB inserts row by row slowly (25 s for 20k rows); a CSV COPY of the same values takes well under 1 s."""
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="utf-8", newline="", delete=False) as handle:
+        writer = csv.writer(handle)
+        for row in data:
+            writer.writerow([_NULL if v is None else _csv_text(v) for v in row])
+    try:
+        conn.execute(f"COPY {table} FROM '{handle.name}' (FORMAT csv, HEADER false, NULLSTR '{_NULL}', QUOTE '\"')")
+    finally:
+        os.unlink(handle.name)
+
+
+def _csv_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def run_compiled(conn: Any, compiled: CompiledPolicy) -> list[MatchRow]:
