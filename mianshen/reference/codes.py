@@ -1,67 +1,37 @@
-"""Hierarchical codes: GB/T 4754-2017 industries and GB/T 2260 regions.
+"""Hierarchical codes as the policy language compares them: by prefix.
 
-Both are compared by prefix: industry `C` covers `C3011`, region `410000` covers `410102`.
-Industry codes are normalised to section letter + digits (`3011` → `C3011`) so that the prefix
-test works the same in Python and SQL.
+Industry `C` covers `C3011`; region `410000` covers `410102`. Industry codes are normalised to
+section letter + digits (`3011` → `C3011`), and an abolished region code to the current one
+(偃师市 410381 → 410307), so that the prefix test works the same in Python and SQL. The standards
+themselves live in `industries.py` and `regions.py`.
 """
 
 from __future__ import annotations
 
-import csv
-import re
-from functools import lru_cache
-from importlib import resources
-
-_DIVISION = re.compile(r"^\d{2,4}$")
-_SECTIONED = re.compile(r"^[A-T](\d{2,4})?$")
-_REGION = re.compile(r"^\d{6}$")
-
-
-@lru_cache(maxsize=1)
-def _industry_rows() -> dict[str, tuple[str, str]]:
-    """code → (name, section letter)."""
-    path = resources.files("mianshen.reference") / "data" / "industries_gbt4754_2017.csv"
-    with path.open(encoding="utf-8") as handle:
-        return {row["code"]: (row["name"], row["section"]) for row in csv.DictReader(handle)}
+from mianshen.reference.industries import find_industry
+from mianshen.reference.regions import find_region
 
 
 def normalize_industry(code: str) -> str | None:
     """`3011` or `C3011` → `C3011`; `C` → `C`; None when the code is not in GB/T 4754-2017."""
-    text = code.strip().upper()
-    rows = _industry_rows()
-    if _SECTIONED.match(text):
-        digits = text[1:]
-        key = digits or text
-        if key in rows and rows[key][1] == text[0]:
-            return text
-        return None
-    if _DIVISION.match(text) and text in rows:
-        return rows[text][1] + text
-    return None
+    node = find_industry(code)
+    return node.code if node else None
 
 
 def industry_name(code: str) -> str | None:
-    normal = normalize_industry(code)
-    if normal is None:
-        return None
-    key = normal[1:] or normal
-    return _industry_rows()[key][0]
-
-
-@lru_cache(maxsize=1)
-def _region_rows() -> dict[str, str]:
-    path = resources.files("mianshen.reference") / "data" / "regions.csv"
-    with path.open(encoding="utf-8") as handle:
-        return {row["code"]: row["name"] for row in csv.DictReader(handle)}
+    node = find_industry(code)
+    return node.name if node else None
 
 
 def normalize_region(code: str) -> str | None:
-    text = code.strip()
-    return text if _REGION.match(text) else None
+    """The current 6-digit code (old Henan codes map to their successors); None when unknown."""
+    info = find_region(code)
+    return info.node.code if info else None
 
 
 def region_name(code: str) -> str | None:
-    return _region_rows().get(code)
+    info = find_region(code)
+    return info.node.name if info else None
 
 
 def region_prefix(code: str) -> str:
