@@ -29,6 +29,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from mianshen.cli import data, demo, demo_data, explain, fields, policy, reference, screen  # noqa: F401  (registers commands)
+    from mianshen.cli import bench, data, demo, demo_data, explain, fields, policy, reference, screen  # noqa: F401  (registers commands)
 
     cli(prog_name="mianshen")

@@ -15,6 +15,8 @@ from dateutil.relativedelta import relativedelta
 
 from mianshen.catalogue import load_catalogue
 from mianshen.reference.enterprise_size import classify_size
+from mianshen.reference.industries import industry_path
+from mianshen.reference.regions import region_path
 from mianshen.reference.small_low_profit import check_small_low_profit
 from mianshen.reference.uscc import check_uscc
 
@@ -34,6 +36,8 @@ INPUTS = {
     ),
     "enterprise_age_years": ("established_on",),
     "subject_type": (),
+    "region_path": ("region_code",),
+    "industry_path": ("industry_code",),
 }
 
 
@@ -48,6 +52,8 @@ def add_derived(profile: StoredProfile) -> None:
         ("size_class", _size_class),
         ("small_low_profit", _small_low_profit),
         ("enterprise_age_years", _age),
+        ("region_path", _region_path),
+        ("industry_path", _industry_path),
     ):
         if name not in profile.fields:
             found = derive(profile)
@@ -114,3 +120,19 @@ def _age(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:
         return None
     years = relativedelta(profile.as_of, established).years
     return years, f"成立日期 {established} 至 {profile.as_of} 满 {years} 年", list(INPUTS["enterprise_age_years"])
+
+
+def _region_path(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:
+    code = _get(profile, "region_code")
+    if code is None:
+        return None
+    names = " / ".join(node.name for node in region_path(code))
+    return names, "GB/T 2260 行政区划层级", list(INPUTS["region_path"])
+
+
+def _industry_path(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:
+    code = _get(profile, "industry_code")
+    if code is None:
+        return None
+    names = " / ".join(f"{node.code} {node.name}" for node in industry_path(code))
+    return names, "GB/T 4754-2017 行业层级", list(INPUTS["industry_path"])

@@ -1,0 +1,90 @@
+"""`mianshen bench …`: benchmarks (never timed tests). Numbers go to docs/benchmarks.md.
+
+So far: the import path of 企业画像库. Each import runs as its own process, as a data manager
+would run it, so the peak memory reported is that of one import, not of the generator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from mianshen.cli.main import cli
+
+
+@cli.group()
+def bench() -> None:
+    """基准测试（结果写入 docs/benchmarks.md）。"""
+
+
+@bench.command("import")
+@click.option("--enterprises", default=100000, show_default=True, type=click.IntRange(min=100), help="企业数量。")
+@click.option("--dir", "workdir", default="var/bench", show_default=True, help="数据与数据库目录。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+def bench_import(enterprises: int, workdir: str, as_json: bool) -> None:
+    """生成演示数据并经真实导入路径导入全新的 SQLite 画像库，报告吞吐与峰值内存。"""
+    from mianshen.profiles.demo_data import generate
+
+    root = Path(workdir)
+    data_dir, db = root / f"data-{enterprises}", root / f"import-{enterprises}.sqlite"
+    root.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    summary = generate(enterprises, data_dir, 1, dt.date(2025, 6, 30), progress=lambda _: None)
+    generate_seconds = time.perf_counter() - started
+    db.unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    exe = str(Path(sys.executable).parent / "mianshen")
+    subprocess.run(
+        [exe, "data", "sources", str(data_dir / "sources.yaml"), "--db", url], check=True, capture_output=True
+    )
+    rows = sum(f["rows"] for f in summary.files)
+    started = time.perf_counter()
+    for f in summary.files:
+        subprocess.run(
+            [
+                exe,
+                "data",
+                "import",
+                "--source",
+                f["source"],
+                str(data_dir / f["file"]),
+                "--as-of",
+                "2025-06-30",
+                "--db",
+                url,
+                "--rejects",
+                str(root / f"rejects-{f['source']}.csv"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux reports KiB
+    result = {
+        "enterprises": enterprises,
+        "files": len(summary.files),
+        "rows": rows,
+        "generate_seconds": round(generate_seconds, 1),
+        "import_seconds": round(seconds, 1),
+        "rows_per_second": round(rows / seconds),
+        "peak_import_mib": round(peak_mib),
+        "store_mib": round(os.path.getsize(db) / 2**20),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "command": f"mianshen bench import --enterprises {enterprises}",
+    }
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"| {enterprises:,} | {len(summary.files)} | {rows:,} | {generate_seconds:.1f} s | {seconds:.1f} s | "
+        f"{rows / seconds:,.0f} | {peak_mib:,.0f} MiB | {result['store_mib']} MiB |"
+    )
