@@ -92,3 +92,265 @@ observations = Table(
     Index("ix_observations_lookup", "uscc", "field", "as_of"),
     Index("ix_observations_field", "field"),
 )
+
+# --- 政策库与匹配库 (policy versions, match runs, matches) ---------------------------------------
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("department", Text, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("budget", Text),  # exact decimal text, 元
+    Column("sha256", String(64), nullable=False),
+    Column("source_yaml", Text, nullable=False),  # the file as published: decisions replay on it
+    Column("state", String(16), nullable=False),  # published | retired
+    Column("published_by", Text, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("policy_id", "version", name="uq_policy_version"),
+)
+
+match_runs = Table(
+    "match_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("as_of", Date, nullable=False),
+    Column("scope", String(16), nullable=False),  # full | incremental
+    Column("policy_filter", Text),
+    Column("last_batch_id", Integer),  # observations up to this batch were seen by the run
+    Column("evaluated", Integer, nullable=False),
+    Column("changed", Integer, nullable=False),
+    Column("cases_created", Integer, nullable=False),
+    Column("data_requests", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("policy_id", String(64), primary_key=True),
+    Column("policy_version", Integer, primary_key=True),
+    Column("uscc", String(18), primary_key=True),
+    Column("status", String(16), nullable=False),  # eligible | ineligible | unknown
+    Column("amount", Text),
+    Column("failed", Text, nullable=False),  # comma-separated condition ids
+    Column("unknown", Text, nullable=False),
+    Column("input_hash", String(64), nullable=False),
+    Column("profile_as_of", Date, nullable=False),
+    Column("run_id", Integer, ForeignKey("match_runs.id"), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+match_changes = Table(
+    "match_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("match_runs.id"), nullable=False, index=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("uscc", String(18), nullable=False),
+    Column("old_status", String(16)),
+    Column("new_status", String(16), nullable=False),
+    Column("old_amount", Text),
+    Column("new_amount", Text),
+)
+
+data_requests = Table(
+    "data_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("uscc", String(18), nullable=False),
+    Column("fields", Text, nullable=False),  # comma-separated catalogue fields still missing
+    Column("opened_run", Integer, ForeignKey("match_runs.id")),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    UniqueConstraint("policy_id", "uscc", name="uq_data_request"),
+)
+
+# --- 案件 (cases) ----------------------------------------------------------------------------------
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("uscc", String(18), nullable=False),
+    Column("period", String(16), nullable=False),  # the benefit period, e.g. "2025"
+    Column("origin", String(16), nullable=False),  # match | list | application
+    Column("state", String(24), nullable=False),
+    Column("amount", Text),  # proposed amount (exact decimal text)
+    Column("confirmed_amount", Text),
+    Column("bank_account", Text),  # SM4-encrypted, never shown unmasked
+    Column("commitment_signed_at", DateTime(timezone=True)),
+    Column("commitment_actor", Text),
+    Column("deadline", Date),  # of the current step (confirmation, review, 公示 …)
+    Column("publicity_from", Date),
+    Column("publicity_to", Date),
+    Column("reason", Text),  # rejection, decline, block or clawback reason
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("policy_id", "uscc", "period", name="uq_case_once"),  # never the same case twice
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("from_state", String(24)),
+    Column("to_state", String(24), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("role", String(24), nullable=False),
+    Column("note", Text),
+    Column("data", Text),  # JSON
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+objections = Table(
+    "objections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("raised_by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("resolution", String(16)),  # upheld | dismissed
+    Column("resolved_by", Text),
+    Column("resolution_reason", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+)
+
+onsite_checks = Table(
+    "onsite_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("inspector", Text, nullable=False),
+    Column("result", String(16), nullable=False),  # passed | failed
+    Column("note", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+dishonesty_records = Table(
+    "dishonesty_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uscc", String(18), nullable=False, index=True),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("reason", Text, nullable=False),
+    Column("recorded_by", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+list_uploads = Table(
+    "list_uploads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("file_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by", Text, nullable=False),
+    Column("rows_accepted", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("policy_id", "sha256", name="uq_list_file"),
+)
+
+list_rejects = Table(
+    "list_rejects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upload_id", Integer, ForeignKey("list_uploads.id"), nullable=False, index=True),
+    Column("row_number", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),
+    Column("form", Text, nullable=False),  # JSON of the form fields
+    Column("attachments", Text, nullable=False),  # JSON list of {name, sha256, size, path}
+    Column("submitted_by", Text, nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- 资金拨付 (payments) ---------------------------------------------------------------------------
+payment_batches = Table(
+    "payment_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # open | exported | paid
+    Column("total", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", Integer, ForeignKey("payment_batches.id"), nullable=False, index=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),  # each case paid at most once
+    Column("amount", Text, nullable=False),
+    Column("paid_at", DateTime(timezone=True)),
+)
+
+# --- 通知与审计 (outbox, portal messages, audit log) ------------------------------------------------
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("uscc", String(18), nullable=False),
+    Column("step", String(48), nullable=False),  # the case step (or reminder key) this message belongs to
+    Column("channel", String(16), nullable=False),  # console | sms | portal
+    Column("template", String(48), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("uscc", "step", "channel", name="uq_outbox_once"),  # at most one message per step
+)
+
+portal_messages = Table(
+    "portal_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uscc", String(18), nullable=False, index=True),
+    Column("case_id", Integer, ForeignKey("cases.id")),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("role", String(24), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", Text, nullable=False),
+    Column("before", Text),  # JSON
+    Column("after", Text),  # JSON
+    Column("data_hash", String(64)),  # hash of the data the action was decided on (e.g. a profile)
+    Column("algorithm", String(16), nullable=False),  # sm3 (recorded per row so it can change)
+    Column("prev_hash", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+)

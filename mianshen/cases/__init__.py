@@ -1,0 +1,1 @@
+"""案件: one benefit for one enterprise, from match / list / application to paid and archived."""

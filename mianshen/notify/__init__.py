@@ -1,0 +1,1 @@
+"""通知: an outbox written in the same transaction as the change it announces, and its sender."""
