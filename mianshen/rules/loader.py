@@ -10,13 +10,14 @@ from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
 from mianshen.errors import Diagnostic, Location, PolicyFileError
-from mianshen.rules.ast import Condition, Implicit, Policy, PolicyTest, spine
+from mianshen.rules.ast import Condition, Implicit, Policy
 from mianshen.rules.checker import check_policy
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
+from mianshen.rules.expectations import parse_tests
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
-from mianshen.rules.values import ValueError_, coerce, parse_date
+from mianshen.rules.values import ValueError_, parse_date
 from mianshen.rules.yamlsource import load_yaml, value_location
 
 KINDS = {
@@ -26,14 +27,6 @@ KINDS = {
     "condition": "条件类",
     "list": "名单类",
     "application": "暂难数据化类",
-}
-STATUSES = {
-    "eligible": "eligible",
-    "ineligible": "ineligible",
-    "unknown": "unknown",
-    "符合": "eligible",
-    "不符合": "ineligible",
-    "待补充数据": "unknown",
 }
 _KEYS = (
     "id",
@@ -148,7 +141,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
         loc=top,
         raw=doc,
     )
-    policy.tests = _tests(ctx, doc, policy)
+    policy.tests = parse_tests(ctx, doc, policy)
     return policy
 
 
@@ -234,81 +227,6 @@ def _guide(ctx: ParseContext, doc: Any) -> dict[str, object]:
         )
         return {}
     return dict(raw)
-
-
-def _tests(ctx: ParseContext, doc: Any, policy: Policy) -> list[PolicyTest]:
-    raw = doc.get("tests") or []
-    if not isinstance(raw, list):
-        ctx.error(ctx.at(doc, "tests"), "tests 应为测试列表", "每个测试写 - {name, as_of, profile, expect}")
-        return []
-    if not raw:
-        ctx.warn(Location(ctx.path, 1, 1), "政策没有测试", "在 tests 中写出至少 4 个测试（含边界值和缺数据）")
-    known = {c.id for c in spine(policy.conditions)} | {"amount"}
-    out = []
-    for i, item in enumerate(raw):
-        loc = ctx.at(raw, i)
-        if (
-            not isinstance(item, Mapping)
-            or not isinstance(item.get("profile"), Mapping)
-            or not isinstance(item.get("expect"), Mapping)
-        ):
-            ctx.error(loc, "测试应写成 {name, as_of, profile: {…}, expect: {status, amount, failed, unknown}}")
-            continue
-        profile = {}
-        for key, value in item["profile"].items():
-            field = ctx.catalogue.get(str(key))
-            if field is None:
-                ctx.error(
-                    ctx.at_key(item["profile"], key), f"测试档案中有未知字段 “{key}”", ctx.catalogue.suggest(str(key))
-                )
-                continue
-            try:
-                profile[str(key)] = coerce(field, value) if value is not None else None
-            except ValueError_ as exc:
-                ctx.error(ctx.at(item["profile"], key), str(exc))
-        expect = item["expect"]
-        status = STATUSES.get(str(expect.get("status")))
-        if status is None:
-            ctx.error(
-                ctx.at(expect, "status") if "status" in expect else loc,
-                "expect.status 应为 eligible、ineligible 或 unknown",
-            )
-            continue
-        amount = None
-        if expect.get("amount") is not None:
-            try:
-                amount = parse_number(expect["amount"])
-            except NumberError as exc:
-                ctx.error(ctx.at(expect, "amount"), f"expect.amount 有误：{exc}")
-        ids = {}
-        for key in ("failed", "unknown"):
-            if key in expect:
-                listed = expect[key] or []
-                if not isinstance(listed, list):
-                    ctx.error(ctx.at(expect, key), f"expect.{key} 应为条件 id 列表", f"例如 {key}: [ui-months]")
-                    continue
-                for j, cid in enumerate(listed):
-                    if cid not in known:
-                        ctx.error(
-                            ctx.at(listed, j),
-                            f"expect.{key} 中的条件 id “{cid}”不存在或不在顶层“全部满足”链上",
-                            f"可用：{'、'.join(sorted(known))}",
-                        )
-                ids[key] = frozenset(str(c) for c in listed)
-        as_of = _date(ctx, item, "as_of") if "as_of" in item else policy.valid_from
-        out.append(
-            PolicyTest(
-                str(item.get("name", f"测试{i + 1}")),
-                as_of or policy.valid_from,
-                profile,
-                status,
-                amount,
-                ids.get("failed"),
-                ids.get("unknown"),
-                loc,
-            )
-        )
-    return out
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
