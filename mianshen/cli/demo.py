@@ -23,10 +23,13 @@ DEMO_DB = "var/demo.sqlite"
 def demo(enterprises: int, as_of: str) -> None:
     """演示：政策检查与测试 → 生成演示数据 → 导入企业画像库 → 数据质量 → 筛查 → 解释一家企业。"""
     from mianshen.cli.data import import_cmd, quality_cmd, sources_cmd
+    from mianshen.cli.demo_case import walk_one_case
     from mianshen.cli.explain import explain, parse_as_of
+    from mianshen.cli.match import match_cmd, publish_cmd
     from mianshen.cli.policy import check, test_cmd
     from mianshen.cli.screen import screen_cmd
     from mianshen.profiles.demo_data import generate
+    from mianshen.store.db import open_store
 
     ctx = click.get_current_context()
     day = parse_as_of(as_of)
@@ -64,9 +67,13 @@ def demo(enterprises: int, as_of: str) -> None:
         db=DEMO_DB,
         as_json=False,
     )
+    engine = open_store(url)
+    _step("7. 发布政策版本并匹配（mianshen policy publish / mianshen match）")
+    ctx.invoke(publish_cmd, paths=("policies",), actor="政策管理员（演示）", db=url)
+    ctx.invoke(match_cmd, policy_id=None, as_of=as_of, full=False, as_json=False, db=url)
     uscc = _an_eligible_enterprise(url, "wengang-fanhuan")
     if uscc:
-        _step(f"7. 解释一家企业（mianshen explain --policy policies/wengang-fanhuan.yaml --uscc {uscc}）")
+        _step(f"8. 逐条解释一家企业（mianshen explain --policy policies/wengang-fanhuan.yaml --uscc {uscc}）")
         ctx.invoke(
             explain,
             policy_path="policies/wengang-fanhuan.yaml",
@@ -76,6 +83,8 @@ def demo(enterprises: int, as_of: str) -> None:
             as_of=as_of,
             as_json=False,
         )
+    _step("9. 一件稳岗返还从匹配到拨付（通知 → 确认 → 审核 → 公示 → 批准 → 拨付），审计链校验")
+    walk_one_case(engine, "wengang-fanhuan", day)
     click.echo(f"\n演示数据库：{DEMO_DB}；可继续用 mianshen profile show / profile gaps / explain --uscc … --db {url}")
 
 

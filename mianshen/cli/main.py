@@ -29,6 +29,22 @@ def cli() -> None:
 
 
 def main() -> None:
-    from mianshen.cli import bench, data, demo, demo_data, explain, fields, policy, reference, screen  # noqa: F401  (registers commands)
+    from mianshen.cli import (  # noqa: F401  (registers commands)
+        audit,
+        bench,
+        case,
+        data,
+        demo,
+        demo_data,
+        explain,
+        fields,
+        match,
+        notify,
+        pay,
+        policy,
+        reference,
+        screen,
+        worker,
+    )
 
     cli(prog_name="mianshen")

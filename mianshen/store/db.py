@@ -34,6 +34,7 @@ def open_store(url: str | None = None, migrate: bool = True) -> Engine:
         raise InputError(f"数据库地址无效：{target}（{exc}）") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     if migrate:
         from mianshen.store.migrate import upgrade
 
@@ -49,3 +50,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+    # Python's sqlite3 starts transactions on its own schedule (and a SAVEPOINT as the first
+    # statement commits on release); let SQLAlchemy say BEGIN itself so transactions and
+    # nested savepoints mean what they say (SQLAlchemy's documented recipe for pysqlite).
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")

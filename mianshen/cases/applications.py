@@ -1,0 +1,121 @@
+"""暂难数据化类: an enterprise applies online (form + materials) under the policy's promised time limit.
+
+Attachments are stored under a files directory by their SHA-256 (content-addressed, so a file
+resubmitted is stored once and any later change to a stored file is detectable), and the
+application row keeps name, hash and size for the reviewer. The case opens (origin "application"),
+is accepted (受理) at once — the enterprise has asked, there is nobody to notify first — and, when
+the form carries the account and the signed commitment, confirmed in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from mianshen.audit.log import SYSTEM, Actor, record
+from mianshen.cases import transitions as tr
+from mianshen.cases.open import open_case
+from mianshen.cases.review import lock_policy
+from mianshen.reference.workdays import add_working_days
+from mianshen.store.schema import applications
+
+DEFAULT_LIMIT_DAYS = 60  # 快申快享: paid within 60 working days where the policy states no number
+FILES_DIR = Path("var/files")
+_DAYS = re.compile(r"(\d+)\s*个工作日")
+
+
+def time_limit_days(policy: tr.PolicySettings) -> int:
+    """The policy's promised time limit in working days, from its service guide (`guide.time_limit`)."""
+    guide = policy.raw.get("guide") or {}
+    found = _DAYS.findall(str(guide.get("time_limit", ""))) if isinstance(guide, dict) else []
+    return max(int(n) for n in found) if found else DEFAULT_LIMIT_DAYS
+
+
+def store_attachment(path: Path, files_dir: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise tr.CaseError(f"附件不存在：{path}")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    sha = digest.hexdigest()
+    target = files_dir / sha[:2] / f"{sha}{path.suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".part")
+        shutil.copyfile(path, tmp)
+        tmp.replace(target)  # atomic: a crash never leaves a half-copied file under its hash
+    return {"name": path.name, "sha256": sha, "size": path.stat().st_size, "path": str(target)}
+
+
+def _amount(policy: tr.PolicySettings, form: dict[str, Any]) -> Decimal | None:
+    """The fixed amount the policy grants, else the amount applied for (checked at review)."""
+    spec = policy.raw.get("amount") or {}
+    if isinstance(spec, dict) and spec.get("fixed") is not None:
+        return Decimal(str(spec["fixed"])).quantize(Decimal("0.01"))
+    if form.get("amount") not in (None, ""):
+        return Decimal(str(form["amount"])).quantize(Decimal("0.01"))
+    return None
+
+
+def submit_application(
+    conn: Connection,
+    policy_id: str,
+    uscc: str,
+    form: dict[str, Any],
+    attachments: list[Path],
+    actor: Actor,
+    *,
+    files_dir: Path = FILES_DIR,
+    period: str | None = None,
+    on: dt.date | None = None,
+) -> int:
+    """The new case's id; raises when the benefit already has a case or the actor may not apply."""
+    day = on or dt.date.today()
+    policy = tr.policy_settings(conn, policy_id)
+    if policy.kind != "暂难数据化类":
+        raise tr.CaseError(f"政策“{policy.title}”是{policy.kind}，无需申请（平台主动推送）")
+    if actor.role != "enterprise" or actor.uscc != uscc:
+        raise tr.NotAllowed("只有企业本身（法定代表人或授权经办人）可以为本企业申请")
+    stored = [store_attachment(Path(p), files_dir) for p in attachments]
+    amount = _amount(policy, form)
+    deadline = add_working_days(day, time_limit_days(policy)).date
+    year = period or str(day.year)
+    # A write before open_case: on SQLite (pysqlite's implicit transactions) a SAVEPOINT issued as the
+    # first statement commits on release, which would leave a case without its application row.
+    lock_policy(conn, policy_id)
+    case_id = open_case(
+        conn,
+        policy_id=policy_id,
+        version=policy.version,
+        uscc=uscc,
+        period=year,
+        origin="application",
+        amount=amount,
+        actor=actor,
+    )
+    if case_id is None:
+        raise tr.CaseError(f"本企业本期（{year}）已申请或已享受“{policy.title}”，不能重复申请")
+    public_form = {k: v for k, v in form.items() if k not in ("bank_account", "commitment")}
+    conn.execute(
+        applications.insert().values(
+            case_id=case_id,
+            form=json.dumps(public_form, ensure_ascii=False, default=str),
+            attachments=json.dumps(stored, ensure_ascii=False),
+            submitted_by=actor.name,
+            submitted_at=dt.datetime.now(dt.UTC),
+        )
+    )
+    record(conn, actor, "application.submit", "case", case_id, None, {"form": public_form, "attachments": stored})
+    tr.notify(conn, case_id, SYSTEM, deadline)  # 受理: the deadline is the promised 兑现 time limit
+    if form.get("bank_account") and form.get("commitment") and amount is not None:
+        tr.confirm(conn, case_id, actor, amount, str(form["bank_account"]), str(form["commitment"]))
+    return case_id

@@ -1,0 +1,273 @@
+"""Department review (免申不免审): data freshness re-check, on-site check, 公示, objections, budget.
+
+Each function here decides, then calls one transition; all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import OperationalError
+
+from mianshen.audit.log import SYSTEM, Actor, record
+from mianshen.cases import transitions as tr
+from mianshen.errors import InputError
+from mianshen.profiles.current import read_profile
+from mianshen.profiles.sources import get_source
+from mianshen.reference.workdays import add_working_days
+from mianshen.store.schema import case_events, cases, dishonesty_records, objections, onsite_checks, policy_versions
+
+COMMITTED = ("approved", "in_payment", "paid", "archived")  # amounts that count against the budget
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def case_amount(case: dict[str, Any]) -> Decimal:
+    return Decimal(case["confirmed_amount"] or case["amount"] or "0").quantize(Decimal("0.01"))
+
+
+# --- 数据时效复核 ----------------------------------------------------------------------------------
+
+
+def policy_fields(conn: Connection, policy_id: str, version: int) -> tuple[str, ...]:
+    """The profile fields the published policy reads (parsed from the stored YAML, as published)."""
+    from mianshen.rules.loader import load_policy
+    from mianshen.sqlgen.compile import needed_fields
+
+    source = conn.execute(
+        select(policy_versions.c.source_yaml).where(
+            policy_versions.c.policy_id == policy_id, policy_versions.c.version == version
+        )
+    ).scalar_one()
+    with tempfile.TemporaryDirectory() as tmp:  # the loader reads files, so locations point at a file
+        path = Path(tmp) / f"{policy_id}.yaml"
+        path.write_text(source, encoding="utf-8")
+        return needed_fields(load_policy(path))
+
+
+def freshness(conn: Connection, case: dict[str, Any], on: dt.date) -> dict[str, Any]:
+    """Each field the policy reads: its as-of date against its source's freshness_days."""
+    fields = policy_fields(conn, case["policy_id"], case["policy_version"])
+    try:
+        profile = read_profile(conn, case["uscc"], on)
+    except InputError:
+        return {"checked": [], "stale": [], "missing": list(fields), "as_of": on.isoformat()}
+    checked, stale, missing = [], [], []
+    for name in fields:
+        value = profile.fields.get(name)
+        if value is None:
+            missing.append(name)
+            continue
+        if value.derived:
+            continue  # its inputs are checked in their own right
+        limit = get_source(conn, value.source_id).freshness_days
+        age = (on - value.as_of).days
+        checked.append({"field": name, "as_of": value.as_of.isoformat(), "age_days": age, "limit_days": limit})
+        if age > limit:
+            stale.append(name)
+    return {"checked": checked, "stale": stale, "missing": missing, "as_of": on.isoformat()}
+
+
+def is_seriously_dishonest(conn: Connection, uscc: str, on: dt.date) -> bool:
+    """On the 严重失信主体名单 according to the profile library (信用中国 data)."""
+    try:
+        value = read_profile(conn, uscc, on).fields.get("serious_dishonesty")
+    except InputError:
+        return False
+    return bool(value is not None and value.value is True)
+
+
+def guard_blocklist(conn: Connection, case: dict[str, Any], on: dt.date) -> bool:
+    """Block the case (as the system) when the enterprise is listed; True when it was blocked."""
+    if not is_seriously_dishonest(conn, case["uscc"], on):
+        return False
+    tr.block(conn, case["id"], SYSTEM, "企业列入严重失信主体名单，依规暂停办理")
+    return True
+
+
+def begin_review(conn: Connection, case_id: int, actor: Actor, on: dt.date | None = None) -> dict[str, Any]:
+    """confirmed → under review, with the freshness re-check recorded on the event."""
+    day = on or today()
+    case = tr.load_case(conn, case_id)
+    report = freshness(conn, case, day)
+    result = tr.start_review(conn, case_id, actor, report)
+    if guard_blocklist(conn, result, day):
+        return tr.load_case(conn, case_id)
+    return result | {"freshness": report}
+
+
+def last_freshness(conn: Connection, case_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        select(case_events.c.data)
+        .where(case_events.c.case_id == case_id, case_events.c.to_state == "under_review")
+        .order_by(case_events.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return dict(json.loads(row).get("freshness") or {}) if row else {}
+
+
+# --- 现场核验 -------------------------------------------------------------------------------------
+
+
+def record_onsite(conn: Connection, case_id: int, actor: Actor, passed: bool, note: str = "") -> int:
+    case = tr.load_case(conn, case_id)
+    tr.authorize(tr.TRANSITIONS["start_publicity"], actor, case, tr.policy_settings(conn, case["policy_id"]))
+    if case["state"] != "under_review":
+        raise tr.StaleState(f"案件 {case_id} 不在审核中，不能登记现场核验")
+    result = "passed" if passed else "failed"
+    values = {
+        "case_id": case_id,
+        "inspector": actor.name,
+        "result": result,
+        "note": note,
+        "at": dt.datetime.now(dt.UTC),
+    }
+    check_id = int(conn.execute(onsite_checks.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
+    record(conn, actor, "case.onsite_check", "case", case_id, None, {"result": result, "note": note})
+    return check_id
+
+
+# --- 公示 ---------------------------------------------------------------------------------------
+
+
+def publicity_end(start: dt.date, days: int) -> dt.date:
+    """The last day of a 公示 that starts on `start` and lasts `days` working days (start not counted)."""
+    return add_working_days(start, days).date
+
+
+def open_publicity(
+    conn: Connection, case_id: int, actor: Actor, start: dt.date | None = None, stale_reason: str = ""
+) -> dict[str, Any]:
+    """under review → 公示; refused while data is stale (unless explained) or the on-site check failed."""
+    case = tr.load_case(conn, case_id)
+    check = last_freshness(conn, case_id)
+    if check.get("stale") and not stale_reason.strip():
+        raise tr.CaseError(f"数据已超过时效：{'、'.join(check['stale'])}；请更新数据后重新复核，或写明理由后继续")
+    failed = conn.execute(
+        select(onsite_checks.c.id)
+        .where(onsite_checks.c.case_id == case_id)
+        .order_by(onsite_checks.c.id.desc())
+        .limit(1)
+        .where(onsite_checks.c.result == "failed")
+    ).scalar()
+    if failed is not None:
+        raise tr.CaseError("现场核验未通过，不能进入公示；请不予通过并写明理由")
+    days = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).publicity_days
+    first = start or today()
+    return tr.start_publicity(conn, case_id, actor, first, publicity_end(first, days))
+
+
+# --- 异议 ---------------------------------------------------------------------------------------
+
+
+def object_to(conn: Connection, case_id: int, actor: Actor, reason: str) -> int:
+    if not reason.strip():
+        raise tr.CaseError("提出异议须写明理由")
+    tr.raise_objection(conn, case_id, actor, reason)
+    values = {"case_id": case_id, "raised_by": actor.name, "reason": reason, "raised_at": dt.datetime.now(dt.UTC)}
+    return int(conn.execute(objections.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def resolve(conn: Connection, case_id: int, actor: Actor, upheld: bool, reason: str) -> dict[str, Any]:
+    """Upheld → rejected; dismissed → back to 公示 (the original end date stands)."""
+    if not reason.strip():
+        raise tr.CaseError("异议处理须写明理由")
+    result = (tr.uphold_objection if upheld else tr.dismiss_objection)(conn, case_id, actor, reason)
+    conn.execute(
+        objections.update()
+        .where(objections.c.case_id == case_id, objections.c.resolution.is_(None))
+        .values(
+            resolution="upheld" if upheld else "dismissed",
+            resolved_by=actor.name,
+            resolution_reason=reason,
+            resolved_at=dt.datetime.now(dt.UTC),
+        )
+    )
+    return result
+
+
+# --- 批准与预算 -----------------------------------------------------------------------------------
+
+
+def lock_policy(conn: Connection, policy_id: str) -> None:
+    """Serialise budget decisions of one policy: the sum read must not change before the write."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(policy_id.encode()).digest()[:7], "big")
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    else:  # SQLite has one writer: any write takes the lock, and later reads see the latest data
+        try:
+            conn.execute(
+                policy_versions.update()
+                .where(policy_versions.c.policy_id == policy_id)
+                .values(state=policy_versions.c.state)
+            )
+        except OperationalError as exc:  # another writer committed after this transaction's snapshot
+            raise tr.StaleState(f"政策 {policy_id} 正由他人同时审批，请刷新后重试") from exc
+
+
+def budget_used(conn: Connection, policy_id: str) -> Decimal:
+    rows = conn.execute(
+        select(cases.c.confirmed_amount, cases.c.amount).where(
+            cases.c.policy_id == policy_id, cases.c.state.in_(COMMITTED)
+        )
+    )
+    return sum((Decimal(c or a or "0") for c, a in rows), Decimal(0))
+
+
+def decide(conn: Connection, case_id: int, actor: Actor, on: dt.date | None = None) -> dict[str, Any]:
+    """After 公示: approve within the budget, else budget_wait; blocked if now on the 严重失信 list."""
+    day = on or today()
+    case = tr.load_case(conn, case_id)
+    if case["state"] == "publicity" and case["publicity_to"] and day <= case["publicity_to"]:
+        raise tr.CaseError(f"公示期至 {case['publicity_to']} 止，期满后方可批准")
+    tr.authorize(
+        tr.TRANSITIONS["approve"], actor, case, tr.policy_settings(conn, case["policy_id"], case["policy_version"])
+    )
+    lock_policy(conn, case["policy_id"])
+    if guard_blocklist(conn, case, day):
+        return tr.load_case(conn, case_id)
+    limit = tr.policy_settings(conn, case["policy_id"]).budget  # a top-up is published as a new version
+    used, amount = budget_used(conn, case["policy_id"]), case_amount(case)
+    budget = {"budget": limit, "used": used, "amount": amount}
+    over = limit is not None and used + amount > limit
+    if case["state"] == "budget_wait":
+        if over:
+            raise tr.CaseError(f"预算仍不足（预算 {limit}，已批准 {used}，本案 {amount}），请追加预算后再批准")
+        return tr.resume_budget(conn, case_id, actor, budget)
+    return (tr.wait_budget if over else tr.approve)(conn, case_id, actor, budget)
+
+
+def approve_due(conn: Connection, on: dt.date | None = None, actor: Actor = SYSTEM) -> list[int]:
+    """Scheduled: approve every case whose 公示 ended without objection (idempotent)."""
+    day = on or today()
+    due = conn.execute(
+        select(cases.c.id).where(cases.c.state == "publicity", cases.c.publicity_to < day).order_by(cases.c.id)
+    ).scalars()
+    return [cid for cid in list(due) if decide(conn, cid, actor, day)["state"] == "approved"]
+
+
+def clawback(conn: Connection, case_id: int, actor: Actor, reason: str) -> int:
+    """A commitment proved false: the case goes to clawback and a dishonesty record is written."""
+    case = tr.claw_back(conn, case_id, actor, reason)
+    values = {"uscc": case["uscc"], "case_id": case_id, "reason": reason, "recorded_by": actor.name}
+    rid = conn.execute(dishonesty_records.insert().values(**values, at=dt.datetime.now(dt.UTC))).inserted_primary_key
+    record(conn, actor, "dishonesty.record", "enterprise", case["uscc"], None, {"case": case_id, "reason": reason})
+    return int(rid[0])  # type: ignore[index]
+
+
+def expire_due(conn: Connection, on: dt.date | None = None) -> list[int]:
+    """Scheduled: notified cases past their confirmation deadline expire (idempotent)."""
+    day = on or today()
+    due = conn.execute(
+        select(cases.c.id).where(cases.c.state == "notified", cases.c.deadline < day).order_by(cases.c.id)
+    ).scalars()
+    return [tr.expire(conn, cid)["id"] for cid in list(due)]

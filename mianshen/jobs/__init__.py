@@ -1,0 +1,1 @@
+"""调度任务: the scheduled jobs `mianshen worker` runs; each is idempotent, so any pass may repeat."""

@@ -1,0 +1,178 @@
+"""Channel adapters: console/file (the embedded default), an HTTP SMS gateway, and in-portal messages.
+
+Every adapter gets the outbox row (`Delivery`) and its rendered text and either returns or raises
+`ChannelError`; `permanent=True` means retrying cannot help (a 4xx from the gateway, no recipient),
+so the sender gives up at once instead of burning attempts.
+
+The portal and file channels are local: they run inside the transaction that marks the row sent
+(the portal insert commits with the mark, exactly once). The SMS gateway is remote and cannot be
+rolled back; see sender.py for how it is claimed before the call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import string
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from mianshen.notify.templates import Rendered, mask_uscc
+from mianshen.store.schema import portal_messages
+
+ENV_SMS_URL = "MIANSHEN_SMS_URL"
+ENV_SMS_TEMPLATE = "MIANSHEN_SMS_TEMPLATE"
+ENV_SMS_TIMEOUT = "MIANSHEN_SMS_TIMEOUT"
+ENV_LOG = "MIANSHEN_OUTBOX_LOG"
+DEFAULT_LOG = "var/outbox.log"
+# Field names differ between gateways (mobile/phone, content/text, requestId …), so the request
+# body is a template; $-placeholders are replaced by JSON-escaped values.
+DEFAULT_SMS_TEMPLATE = '{"phone": "$phone", "uscc": "$uscc", "text": "$text", "idempotency_key": "$key"}'
+
+
+class ChannelError(Exception):
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbox row as a channel sees it."""
+
+    id: int
+    uscc: str
+    case_id: int | None
+    step: str
+    channel: str
+    template: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        # Stable across retries of the same row: a gateway that deduplicates on it sends once.
+        return f"mianshen-outbox-{self.id}"
+
+
+class Channel(Protocol):
+    name: str
+    remote: bool  # True: a network call — claimed and committed first, marked sent after (sender.py)
+
+    def send(self, conn: Connection, item: Delivery, message: Rendered) -> None: ...
+
+
+@dataclass
+class ConsoleChannel:
+    """One line per message to a file (default var/outbox.log) or stdout ("-"): the embedded default."""
+
+    path: str = DEFAULT_LOG
+    label: str = "console"
+    name: str = "console"
+    remote: bool = False
+
+    def send(self, conn: Connection, item: Delivery, message: Rendered) -> None:
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        line = (
+            f"{now}\t#{item.id}\t{self.label}\t{mask_uscc(item.uscc)}\t{item.step}\t{message.title}\t{message.text}\n"
+        )
+        if self.path == "-":
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            return
+        target = Path(self.path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+        except OSError as exc:
+            raise ChannelError(f"无法写入通知日志 {target}：{exc.strerror}") from exc
+
+
+@dataclass
+class PortalChannel:
+    """A row in portal_messages, shown to the enterprise (or department) after login."""
+
+    name: str = "portal"
+    remote: bool = False
+
+    def send(self, conn: Connection, item: Delivery, message: Rendered) -> None:
+        conn.execute(
+            portal_messages.insert().values(
+                uscc=item.uscc,
+                case_id=item.case_id,
+                title=message.title,
+                body=message.text,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+
+@dataclass
+class HttpSmsChannel:
+    """JSON POST to an SMS gateway; the outbox id is sent as the idempotency key (body and header)."""
+
+    url: str
+    template: str = DEFAULT_SMS_TEMPLATE
+    timeout: float = 10.0
+    name: str = "sms"
+    remote: bool = True
+
+    def body(self, item: Delivery, message: Rendered) -> bytes:
+        values = {
+            "phone": str(item.payload.get("phone") or ""),
+            "uscc": item.uscc,
+            "text": message.text,
+            "key": item.idempotency_key,
+            "title": message.title,
+        }
+        escaped = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in values.items()}
+        try:
+            text = string.Template(self.template).substitute(escaped)
+            json.loads(text)  # a template that does not yield JSON is a configuration error
+        except (KeyError, ValueError) as exc:
+            raise ChannelError(f"短信请求模板（{ENV_SMS_TEMPLATE}）无效：{exc}", permanent=True) from exc
+        return text.encode("utf-8")
+
+    def send(self, conn: Connection, item: Delivery, message: Rendered) -> None:
+        request = urllib.request.Request(
+            self.url,
+            data=self.body(item, message),
+            method="POST",
+            headers={"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": item.idempotency_key},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            # 4xx: the gateway refused this request as such (bad number, bad template) — except 408/429,
+            # which say "later"; 5xx and network errors are worth retrying.
+            permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
+            raise ChannelError(f"短信网关返回 HTTP {exc.code}", permanent=permanent) from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ChannelError(f"短信网关不可达：{reason}") from exc
+
+
+def channels_from_env(env: dict[str, str] | None = None) -> dict[str, Channel]:
+    """The adapters per outbox channel name, from the environment.
+
+    Without MIANSHEN_SMS_URL, "sms" rows go to the console/file log marked "sms→console", so the
+    embedded installation works end to end without any gateway.
+    """
+    env = dict(os.environ) if env is None else env
+    log = env.get(ENV_LOG) or DEFAULT_LOG
+    url = env.get(ENV_SMS_URL)
+    sms: Channel
+    if url:
+        timeout = float(env.get(ENV_SMS_TIMEOUT) or 10)
+        sms = HttpSmsChannel(url, env.get(ENV_SMS_TEMPLATE) or DEFAULT_SMS_TEMPLATE, timeout)
+    else:
+        sms = ConsoleChannel(log, label="sms→console", name="sms")
+    return {"console": ConsoleChannel(log), "sms": sms, "portal": PortalChannel()}

@@ -1,0 +1,175 @@
+"""应享未享 reminders: the daily job that keeps eligible benefits from being left unclaimed.
+
+Three kinds, each enqueued through the outbox (so the sender retries and the unique key
+(recipient, step, channel) holds):
+
+1. 确认提醒 — cases `notified` whose confirmation deadline is within N working days: remind the
+   enterprise. Step `remind:c<case>:<deadline>`: one reminder per deadline (a new deadline, a new one).
+2. 数据请求 — open data_requests (matches that are 未知 for want of data): remind the *department*
+   that holds the missing field, not the enterprise, which can do nothing about it. One message
+   per (department, policy) per ISO week, step `data:<week>:<policy>`.
+3. 申报邀请 — 暂难数据化类 policies cannot be decided from data alone, so an enterprise whose
+   match is eligible but has no case is invited to apply (`invite:<policy>:v<version>`), and
+   reminded again when the policy's valid_to is within N working days (`invite-due:<policy>:<date>`).
+
+Every step key is fixed by a date window (the deadline, the week), so rerunning on the same day
+enqueues nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, and_, select
+
+from mianshen.catalogue import load_catalogue
+from mianshen.notify.outbox import enqueue
+from mianshen.reference.workdays import working_days_between
+from mianshen.rules.loader import KINDS
+from mianshen.store.schema import cases, data_requests, matches, policy_versions
+
+KIND_HARD_TO_DIGITISE = "暂难数据化类"
+HARD_KINDS = sorted({k for k, v in KINDS.items() if v == KIND_HARD_TO_DIGITISE} | {KIND_HARD_TO_DIGITISE})
+STEP_MAX = 48  # outbox.step is String(48)
+ENTERPRISE_CHANNELS = ("sms", "portal")
+DEPARTMENT_CHANNELS = ("console", "portal")  # departments read the platform, not SMS
+
+
+@dataclass
+class ReminderReport:
+    confirmations: int = 0
+    data_requests: int = 0
+    invitations: int = 0
+
+    def summary(self) -> str:
+        return f"确认提醒 {self.confirmations} 条，数据请求 {self.data_requests} 条，申报邀请 {self.invitations} 条"
+
+
+def step_key(*parts: object) -> str:
+    """Join parts with ':'; too long for the column → keep the prefix, hash the rest (still stable)."""
+    key = ":".join(str(p) for p in parts)
+    if len(key) <= STEP_MAX:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{str(parts[0])[: STEP_MAX - 17]}:{digest}"
+
+
+def department_recipient(department: str) -> str:
+    """The outbox/portal recipient id of a department (the column is an 18-character USCC slot)."""
+    return "DEPT-" + hashlib.sha256(department.encode()).hexdigest()[:13]
+
+
+def _within(today: dt.date, deadline: dt.date | None, window: int) -> bool:
+    return deadline is not None and today <= deadline and working_days_between(today, deadline).days <= window
+
+
+def remind_confirmations(conn: Connection, today: dt.date, window: int) -> int:
+    query = (
+        select(cases.c.id, cases.c.uscc, cases.c.amount, cases.c.deadline, policy_versions.c.title)
+        .join(
+            policy_versions,
+            and_(policy_versions.c.policy_id == cases.c.policy_id, policy_versions.c.version == cases.c.policy_version),
+        )
+        .where(cases.c.state == "notified", cases.c.deadline.is_not(None), cases.c.deadline >= today)
+        .order_by(cases.c.id)
+    )
+    count = 0
+    for r in conn.execute(query).mappings():
+        if not _within(today, r["deadline"], window):
+            continue
+        payload = {"title": r["title"], "amount": r["amount"] or "0", "deadline": r["deadline"].isoformat()}
+        step = step_key("remind", f"c{r['id']}", r["deadline"].isoformat())
+        count += bool(enqueue(conn, r["uscc"], step, "confirm_reminder", payload, r["id"], ENTERPRISE_CHANNELS))
+    return count
+
+
+def remind_data_departments(conn: Connection, today: dt.date) -> int:
+    """One message per (department, policy): how many enterprises wait for which of its fields."""
+    catalogue = load_catalogue()
+    titles = dict(
+        conn.execute(
+            select(policy_versions.c.policy_id, policy_versions.c.title).order_by(policy_versions.c.version)
+        ).all()
+    )  # the latest version's title wins (ordered by version)
+    waiting: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for policy_id, uscc, fields in conn.execute(
+        select(data_requests.c.policy_id, data_requests.c.uscc, data_requests.c.fields).where(
+            data_requests.c.resolved_at.is_(None)
+        )
+    ):
+        for name in filter(None, (f.strip() for f in fields.split(","))):
+            spec = catalogue.fields.get(name)
+            department = (spec.source if spec else "") or "数据主管部门"
+            waiting[(department, policy_id)][spec.label if spec else name].add(uscc)
+    year, week, _ = today.isocalendar()
+    count = 0
+    for (department, policy_id), by_field in sorted(waiting.items()):
+        enterprises = set().union(*by_field.values())
+        payload = {
+            "department": department,
+            "title": titles.get(policy_id, policy_id),
+            "count": len(enterprises),
+            "fields": "、".join(sorted(by_field)),
+        }
+        step = step_key("data", f"{year}-W{week:02d}", policy_id)
+        created = enqueue(
+            conn, department_recipient(department), step, "data_request", payload, None, DEPARTMENT_CHANNELS
+        )
+        count += bool(created)
+    return count
+
+
+def invite_hard_to_digitise(conn: Connection, today: dt.date, window: int) -> int:
+    has_case = (
+        select(cases.c.id).where(cases.c.policy_id == matches.c.policy_id, cases.c.uscc == matches.c.uscc).exists()
+    )
+    query = (
+        select(
+            matches.c.policy_id,
+            matches.c.policy_version,
+            matches.c.uscc,
+            policy_versions.c.title,
+            policy_versions.c.valid_to,
+        )
+        .join(
+            policy_versions,
+            and_(
+                policy_versions.c.policy_id == matches.c.policy_id,
+                policy_versions.c.version == matches.c.policy_version,
+            ),
+        )
+        .where(
+            policy_versions.c.kind.in_(HARD_KINDS),
+            policy_versions.c.state == "published",
+            matches.c.status == "eligible",
+            ~has_case,
+        )
+        .order_by(matches.c.policy_id, matches.c.uscc)
+    )
+    count = 0
+    for r in conn.execute(query).mappings():
+        valid_to: dt.date | None = r["valid_to"]
+        if valid_to is not None and valid_to < today:
+            continue  # the policy has ended; expire_policies retires it
+        deadline = valid_to.isoformat() if valid_to else "政策有效期结束"
+        payload = {"title": r["title"], "deadline": deadline}
+        steps = [(step_key("invite", r["policy_id"], f"v{r['policy_version']}"), "invite_apply")]
+        if _within(today, valid_to, window):
+            steps.append((step_key("invite-due", r["policy_id"], deadline), "invite_deadline"))
+        for step, template in steps:
+            count += bool(enqueue(conn, r["uscc"], step, template, payload, None, ENTERPRISE_CHANNELS))
+    return count
+
+
+def run_reminders(engine: Engine, today: dt.date | None = None, window: int = 3) -> ReminderReport:
+    """All three reminder kinds in one transaction (a failure enqueues none of them, so a rerun is clean)."""
+    today = today or dt.date.today()
+    with engine.begin() as conn:
+        return ReminderReport(
+            confirmations=remind_confirmations(conn, today, window),
+            data_requests=remind_data_departments(conn, today),
+            invitations=invite_hard_to_digitise(conn, today, window),
+        )
