@@ -44,6 +44,8 @@ def main() -> None:
         policy,
         reference,
         screen,
+        serve,
+        user,
         worker,
     )
 

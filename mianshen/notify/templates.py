@@ -63,6 +63,9 @@ TEMPLATES: dict[str, Template] = {
         "{department}：《{title}》有 {count} 家企业因缺少“{fields}”无法判定是否符合，请尽快提供数据",
     ),
 }
+TEMPLATES["login_code"] = Template(
+    "登录验证码", "登录验证码 {code}，{minutes} 分钟内有效。请勿告诉他人，工作人员不会索要验证码"
+)
 TEMPLATES["matched"] = TEMPLATES["notified"] = TEMPLATES["case_notified"]
 
 

@@ -354,3 +354,51 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("row_hash", String(64), nullable=False),
 )
+
+# --- 用户与会话 (accounts, sessions, SMS sign-in codes) ------------------------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("role", String(24), nullable=False),  # platform_admin | department | data_manager | finance | auditor
+    Column("department", Text),  # for department staff: the policies' department they act for
+    Column("region", String(6)),  # reach: department × region (a 郑州 bureau acts on 郑州 only)
+    Column("active", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+enterprise_contacts = Table(
+    "enterprise_contacts",
+    metadata,
+    Column("uscc", String(18), primary_key=True),
+    Column("contact_name", Text, nullable=False),
+    Column("phone", Text, nullable=False),  # SM4-encrypted; SMS codes and notices go here
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # only the hash of the cookie value is stored
+    Column("user_id", Integer, ForeignKey("users.id")),
+    Column("uscc", String(18)),  # for an enterprise session
+    Column("role", String(24), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+sms_codes = Table(
+    "sms_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uscc", String(18), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("consumed_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,76 @@
+"""The FastAPI application: pages and JSON API over the same service functions as the CLI."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mianshen.errors import MianshenError
+from mianshen.store.db import open_store
+from mianshen.web import errors
+from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(url: str | None = None) -> FastAPI:
+    app = FastAPI(
+        title="免申即享平台 API", description="惠企政策免申即享：政策清单、企业画像、匹配与兑现", version="0.1.0"
+    )
+    app.state.engine = open_store(url)
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.filters["money"] = _money
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_exception_handler(errors.WebError, errors.web_error_handler)
+    app.add_exception_handler(MianshenError, errors.domain_error_handler)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
+    app.add_exception_handler(RequestValidationError, errors.validation_error_handler)
+
+    @app.middleware("http")
+    async def csrf_cookie(request: Request, call_next: Any) -> Any:
+        # Every visitor gets a random CSRF cookie; forms echo it back (double submit).
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        request.state.csrf = token
+        response = await call_next(request)
+        if CSRF_COOKIE not in request.cookies:
+            response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure_cookies(request))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    from mianshen.web.routes import login, public
+
+    for module in (public, login):
+        app.include_router(module.router)
+    _include_optional(app)
+    return app
+
+
+def _include_optional(app: FastAPI) -> None:
+    """Routers of the portal, console, dashboard and audit views, where present."""
+    import importlib
+
+    for name in ("enterprise", "console", "dashboard", "audit", "api"):
+        try:
+            module = importlib.import_module(f"mianshen.web.routes.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"mianshen.web.routes.{name}":
+                raise
+            continue
+        app.include_router(module.router)
+
+
+def _money(value: Any) -> str:
+    from decimal import Decimal
+
+    if value in (None, ""):
+        return "—"
+    return f"{Decimal(str(value)):,.2f}"

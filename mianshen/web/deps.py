@@ -1,0 +1,64 @@
+"""Request-scoped helpers: the store, the signed-in user, role checks, CSRF, page rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import Engine
+
+from mianshen.audit.log import Actor
+from mianshen.web.errors import WebError
+from mianshen.web.sessions import Session, check_csrf, current_session
+
+ROLE_LABELS = {
+    "platform_admin": "平台管理员",
+    "department": "政策执行部门",
+    "data_manager": "数据管理员",
+    "finance": "财政拨付",
+    "auditor": "审计监督",
+    "enterprise": "企业",
+}
+
+
+def engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def session(request: Request) -> Session | None:
+    if not hasattr(request.state, "session"):
+        request.state.session = current_session(engine(request), request)
+    return request.state.session  # type: ignore[no-any-return]
+
+
+def require(request: Request, *roles: str) -> Session:
+    """The signed-in session if its role is one of `roles`: 401 when signed out, 403 otherwise."""
+    found = session(request)
+    if found is None:
+        raise WebError(401, "unauthenticated", "请先登录")
+    if roles and found.role not in roles:
+        raise WebError(403, "forbidden", "您的角色无权访问此页面")
+    return found
+
+
+def actor(s: Session) -> Actor:
+    return Actor(s.name, s.role, s.department, s.uscc)
+
+
+async def require_csrf(request: Request) -> None:
+    """Every state-changing request echoes the CSRF cookie: a form field or the X-CSRF-Token header."""
+    submitted = request.headers.get("x-csrf-token")
+    if submitted is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        submitted = value if isinstance(value, str) else None
+    if not check_csrf(request, submitted):
+        raise WebError(403, "csrf", "页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
+
+
+def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    base = {"session": session(request), "csrf_token": request.state.csrf, "role_labels": ROLE_LABELS}
+    return request.app.state.templates.TemplateResponse(request, template, {**base, **context}, status_code=status)  # type: ignore[no-any-return]

@@ -1,0 +1,67 @@
+"""One error type for pages and API alike: a stable code, an HTTP status and a Chinese message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from mianshen.errors import MianshenError
+
+
+class WebError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def not_found(what: str = "页面") -> WebError:
+    return WebError(404, "not_found", f"{what}不存在")
+
+
+def forbidden(message: str = "无权访问") -> WebError:
+    return WebError(403, "forbidden", message)
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def render_error(request: Request, status: int, code: str, message: str) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    templates: Any = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "code": code, "message": message}, status_code=status
+    )
+
+
+async def web_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WebError)
+    return render_error(request, exc.status, exc.code, exc.message)
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> Response:
+    """Bad input caught by the services (a MianshenError) is the user's to fix: 400 with the reason."""
+    return render_error(request, 400, "bad_request", str(exc))
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    status = int(getattr(exc, "status_code", 500))
+    messages = {404: "页面不存在", 405: "不支持该请求方法", 401: "请先登录", 403: "无权访问"}
+    return render_error(
+        request,
+        status,
+        {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error"),
+        messages.get(status, str(getattr(exc, "detail", "请求错误"))),
+    )
+
+
+async def validation_error_handler(request: Request, exc: Exception) -> Response:
+    errors: list[dict[str, Any]] = getattr(exc, "errors", lambda: [])()
+    where = "；".join(f"{'.'.join(str(p) for p in e.get('loc', []))}：{e.get('msg', '')}" for e in errors[:5])
+    return render_error(request, 422, "invalid_input", f"输入有误：{where}")
+
+
+__all__ = ["MianshenError", "WebError", "forbidden", "not_found"]

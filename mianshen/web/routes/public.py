@@ -1,0 +1,285 @@
+"""Public pages: 惠企政策清单, 办事指南清单, a page per policy, 公示 with objections, exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import select
+
+from mianshen.audit.log import Actor
+from mianshen.notify.templates import mask_uscc
+from mianshen.store.schema import cases, enterprises
+from mianshen.web import catalog
+from mianshen.web.deps import engine, page, require_csrf
+from mianshen.web.errors import not_found
+
+router = APIRouter()
+KINDS = ("条件类", "名单类", "暂难数据化类")
+
+
+def _filters(request: Request) -> dict[str, str]:
+    keys = ("q", "department", "kind", "subject", "industry", "region", "status")
+    return {k: request.query_params.get(k, "").strip() for k in keys}
+
+
+def _matches(item: catalog.Listed, f: dict[str, str], today: dt.date, substring: bool) -> bool:
+    p = item.policy
+    text = " ".join([p.title, p.department, *p.doc_numbers, str(p.guide.get("conditions_text", ""))])
+    if substring and f["q"] and not all(word in text for word in f["q"].split()):
+        return False
+    if f["department"] and f["department"] != p.department:
+        return False
+    if f["kind"] and f["kind"] != p.kind:
+        return False
+    if f["subject"] and f["subject"] not in p.subjects:
+        return False
+    if f["status"] == "in_force" and not item.in_force(today):
+        return False
+    if f["status"] == "expired" and item.in_force(today):
+        return False
+    for field, key in (("industry_code", "industry"), ("region_code", "region")):
+        prefixes = item.codes(field)
+        if f[key] and prefixes and not any(f[key].startswith(x) or x.startswith(f[key]) for x in prefixes):
+            return False
+    return True
+
+
+def policy_list(request: Request) -> tuple[list[catalog.Listed], dict[str, str]]:
+    today = dt.date.today()
+    items = catalog.published(engine(request))
+    f = _filters(request)
+    ranked = _search(f["q"], items) if f["q"] else None
+    candidates = items if ranked is None else ranked
+    return [i for i in candidates if _matches(i, f, today, substring=ranked is None)], f
+
+
+def _search(query: str, items: list[catalog.Listed]) -> list[catalog.Listed] | None:
+    """Ranked Chinese full-text search (with synonyms) when the search index is installed; None otherwise."""
+    try:
+        from mianshen.search.index import search_policies  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    ids = [hit.policy_id for hit in search_policies([i.policy for i in items], query)]
+    by_id = {i.policy.id: i for i in items}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request) -> Response:
+    items = catalog.published(engine(request))
+    return page(
+        request, "home.html", {"count": len(items), "in_force": sum(i.in_force(dt.date.today()) for i in items)}
+    )
+
+
+@router.get("/policies", include_in_schema=False)
+def policies_page(request: Request) -> Response:
+    items, f = policy_list(request)
+    every = catalog.published(engine(request))
+    return page(
+        request,
+        "policies.html",
+        {
+            "items": items,
+            "filters": f,
+            "kinds": KINDS,
+            "today": dt.date.today(),
+            "departments": sorted({i.policy.department for i in every}),
+            "subjects": sorted({s for i in every for s in i.policy.subjects}),
+        },
+    )
+
+
+@router.get("/api/policies", tags=["公开"])
+def policies_api(request: Request) -> dict[str, Any]:
+    """惠企政策清单（可按 q、department、kind、subject、industry、region、status 筛选）。"""
+    items, f = policy_list(request)
+    today = dt.date.today()
+    return {
+        "filters": f,
+        "policies": [
+            {
+                "id": i.policy.id,
+                "version": i.version,
+                "title": i.policy.title,
+                "kind": i.policy.kind,
+                "department": i.policy.department,
+                "legal_basis": i.policy.doc_numbers,
+                "in_force": i.in_force(today),
+                "valid_from": i.policy.valid_from.isoformat(),
+                "valid_to": i.policy.valid_to.isoformat() if i.policy.valid_to else None,
+            }
+            for i in items
+        ],
+    }
+
+
+@router.get("/policies/{policy_id}", include_in_schema=False)
+def policy_page(request: Request, policy_id: str) -> Response:
+    item = catalog.find(engine(request), policy_id)
+    if item is None:
+        raise not_found("政策")
+    info = catalog.describe(item, dt.date.today())
+    return page(request, "policy.html", {"item": item, "info": info, "related": _related(request, item)})
+
+
+@router.get("/api/policies/{policy_id}", tags=["公开"])
+def policy_api(request: Request, policy_id: str) -> dict[str, Any]:
+    item = catalog.find(engine(request), policy_id)
+    if item is None:
+        raise not_found("政策")
+    return {"version": item.version, **catalog.describe(item, dt.date.today())}
+
+
+def _related(request: Request, item: catalog.Listed) -> list[catalog.Listed]:
+    try:
+        from mianshen.search.index import related_policies  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    every = catalog.published(engine(request))
+    ids = related_policies([i.policy for i in every], item.policy.id)
+    return [i for i in every if i.policy.id in ids][:3]
+
+
+@router.get("/guides", include_in_schema=False)
+def guides_page(request: Request) -> Response:
+    items, f = policy_list(request)
+    return page(request, "guides.html", {"items": items, "filters": f})
+
+
+@router.get("/publicity", include_in_schema=False)
+def publicity_page(request: Request) -> Response:
+    return page(request, "publicity.html", {"rows": publicity_rows(request)})
+
+
+def publicity_rows(request: Request) -> list[dict[str, Any]]:
+    titles = {i.policy.id: i.policy.title for i in catalog.published(engine(request))}
+    with engine(request).connect() as conn:
+        rows = (
+            conn.execute(
+                select(
+                    cases.c.id,
+                    cases.c.policy_id,
+                    cases.c.uscc,
+                    cases.c.amount,
+                    cases.c.confirmed_amount,
+                    cases.c.publicity_from,
+                    cases.c.publicity_to,
+                    enterprises.c.name,
+                )
+                .join(enterprises, enterprises.c.uscc == cases.c.uscc, isouter=True)
+                .where(cases.c.state == "publicity")
+                .order_by(cases.c.publicity_to, cases.c.id)
+            )
+            .mappings()
+            .all()
+        )
+    return [
+        {
+            "case_id": r["id"],
+            "policy": titles.get(r["policy_id"], r["policy_id"]),
+            "name": catalog.mask_name(r["name"]),
+            "uscc": mask_uscc(r["uscc"]),
+            "amount": r["confirmed_amount"] or r["amount"],
+            "from": r["publicity_from"],
+            "to": r["publicity_to"],
+        }
+        for r in rows
+    ]
+
+
+@router.get("/api/publicity", tags=["公开"])
+def publicity_api(request: Request) -> dict[str, Any]:
+    """公示名单（名称、信用代码已脱敏）。"""
+    return {
+        "rows": [
+            {**r, "amount": r["amount"], "from": str(r["from"]), "to": str(r["to"])} for r in publicity_rows(request)
+        ]
+    }
+
+
+@router.post("/publicity/{case_id}/objection", include_in_schema=False)
+async def objection(request: Request, case_id: int) -> Response:
+    await require_csrf(request)
+    form = await request.form()
+    reason = str(form.get("reason", "")).strip()
+    contact = str(form.get("contact", "")).strip()
+    if len(reason) < 5:
+        return page(request, "message.html", {"title": "异议未提交", "message": "请写明异议理由（至少 5 个字）"}, 400)
+    from mianshen.cases.review import object_to
+
+    with engine(request).begin() as conn:
+        object_to(conn, case_id, Actor(f"公众（{contact or '匿名'}）", "public"), reason)
+    return page(
+        request, "message.html", {"title": "异议已受理", "message": "政策执行部门将核实处理，处理结果在公示页更新。"}
+    )
+
+
+@router.get("/export/policies.xlsx", include_in_schema=False)
+def export_policies(request: Request) -> Response:
+    return _xlsx(
+        "惠企政策清单",
+        ["政策", "类型", "部门", "政策依据", "有效期", "享受条件", "金额"],
+        [
+            [
+                i.policy.title,
+                i.policy.kind,
+                i.policy.department,
+                "；".join(i.policy.doc_numbers),
+                catalog.describe(i, dt.date.today())["valid"],
+                str(i.policy.guide.get("conditions_text", "")),
+                "；".join(catalog.describe(i, dt.date.today())["amount"]),
+            ]
+            for i in policy_list(request)[0]
+        ],
+    )
+
+
+@router.get("/export/guides.xlsx", include_in_schema=False)
+def export_guides(request: Request) -> Response:
+    def text(value: Any) -> str:
+        return "；".join(map(str, value)) if isinstance(value, list) else str(value or "")
+
+    rows = [
+        [
+            i.policy.title,
+            text(g.get("conditions_text")),
+            text(g.get("materials")),
+            text(g.get("time_limit")),
+            text(g.get("process")),
+            text(g.get("contact")),
+        ]
+        for i in policy_list(request)[0]
+        for g in [i.policy.guide]
+    ]
+    return _xlsx("办事指南清单", ["事项", "办理条件", "所需材料", "办理时限", "办理流程", "咨询方式"], rows)
+
+
+def _xlsx(title: str, header: list[str], rows: list[list[str]]) -> Response:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    sheet.append(header)
+    for row in rows:
+        sheet.append([str(v) for v in row])  # text cells: exact, no float conversion
+    buffer = io.BytesIO()
+    book.save(buffer)
+    buffer.seek(0)
+    disposition = f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{_quote(title)}.xlsx"
+    return StreamingResponse(
+        buffer,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": disposition},
+    )
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text)

@@ -1,0 +1,113 @@
+"""Sessions and CSRF: a random cookie whose hash is stored with an expiry; forms carry a token.
+
+Only the SHA-256 of the session cookie is stored, so a copy of the database cannot be replayed
+as a login. CSRF uses the double-submit pattern: a random `ms_csrf` cookie that every form and
+state-changing API call must echo back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from sqlalchemy import Engine, delete, select
+
+from mianshen.store.schema import sessions, users
+
+SESSION_COOKIE = "ms_session"
+CSRF_COOKIE = "ms_csrf"
+LIFETIME = dt.timedelta(hours=int(os.environ.get("MIANSHEN_SESSION_HOURS", "2")))
+
+
+@dataclass(frozen=True)
+class Session:
+    role: str
+    name: str
+    user_id: int | None = None
+    uscc: str | None = None
+    department: str | None = None
+    region: str | None = None
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def secure_cookies(request: Request) -> bool:
+    """Secure cookies over HTTPS (production); plain HTTP is accepted only for a local demo."""
+    setting = os.environ.get("MIANSHEN_COOKIE_SECURE", "auto")
+    return request.url.scheme == "https" if setting == "auto" else setting == "1"
+
+
+def start_session(
+    engine: Engine, response: Response, request: Request, role: str, user_id: int | None = None, uscc: str | None = None
+) -> None:
+    token = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(delete(sessions).where(sessions.c.expires_at < now))  # housekeeping
+        conn.execute(
+            sessions.insert().values(
+                token_hash=_hash(token),
+                user_id=user_id,
+                uscc=uscc,
+                role=role,
+                csrf_token=secrets.token_urlsafe(16),
+                created_at=now,
+                expires_at=now + LIFETIME,
+            )
+        )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
+
+
+def end_session(engine: Engine, request: Request, response: Response) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with engine.begin() as conn:
+            conn.execute(delete(sessions).where(sessions.c.token_hash == _hash(token)))
+    response.delete_cookie(SESSION_COOKIE)
+
+
+def current_session(engine: Engine, request: Request) -> Session | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                select(sessions, users.c.display_name, users.c.department, users.c.region, users.c.active)
+                .outerjoin(users, users.c.id == sessions.c.user_id)
+                .where(sessions.c.token_hash == _hash(token))
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        return None
+    expires = row["expires_at"] if row["expires_at"].tzinfo else row["expires_at"].replace(tzinfo=dt.UTC)
+    if expires < now or (row["user_id"] is not None and not row["active"]):
+        return None
+    name = row["display_name"] or f"企业 {row['uscc']}"
+    return Session(row["role"], name, row["user_id"], row["uscc"], row["department"], row["region"])
+
+
+def csrf_token(request: Request) -> str:
+    """The token for forms on this page (the cookie is set by the middleware when missing)."""
+    return str(request.state.csrf)
+
+
+def check_csrf(request: Request, submitted: str | None) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    return bool(cookie and submitted and secrets.compare_digest(cookie, submitted))
