@@ -24,6 +24,7 @@ from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
 from mianshen.cases.open import open_case
 from mianshen.cases.review import lock_policy
+from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.schema import applications
 
@@ -79,7 +80,7 @@ def submit_application(
     on: dt.date | None = None,
 ) -> int:
     """The new case's id; raises when the benefit already has a case or the actor may not apply."""
-    day = on or dt.date.today()
+    day = on or clock_today()
     policy = tr.policy_settings(conn, policy_id)
     if policy.kind != "暂难数据化类":
         raise tr.CaseError(f"政策“{policy.title}”是{policy.kind}，无需申请（平台主动推送）")

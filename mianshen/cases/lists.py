@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
 from mianshen.cases.open import open_case
+from mianshen.clock import today as clock_today
 from mianshen.profiles.readers import read_rows
 from mianshen.reference.uscc import check_uscc
 from mianshen.reference.workdays import add_working_days
@@ -93,7 +94,7 @@ def upload_list(
     on: dt.date | None = None,
 ) -> ListReport:
     """Validate and take the list in one transaction (the caller's)."""
-    day = on or dt.date.today()
+    day = on or clock_today()
     policy = tr.policy_settings(conn, policy_id)
     if policy.kind != "名单类":
         raise tr.CaseError(f"政策“{policy.title}”是{policy.kind}，只有名单类政策可以上传名单")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
+from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.profiles.current import read_profile
 from mianshen.profiles.sources import get_source
@@ -28,7 +29,7 @@ COMMITTED = ("approved", "in_payment", "paid", "archived")  # amounts that count
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    return clock_today()
 
 
 def case_amount(case: dict[str, Any]) -> Decimal:

@@ -7,7 +7,6 @@ both go through the same role checks in `mianshen.cases.transitions`.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -23,6 +22,7 @@ from mianshen.cases.states import STATES
 from mianshen.cli.actor import actor_options, parse_day
 from mianshen.cli.data import DB_OPTION
 from mianshen.cli.main import cli
+from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.store.db import open_store
 from mianshen.store.schema import case_events, cases, objections, onsite_checks
@@ -128,7 +128,7 @@ def _notify(conn: Any, case_id: int, actor: Actor, _reason: str) -> Any:
     days = tr.policy_settings(conn, row["policy_id"], row["policy_version"]).confirm_days
     from mianshen.reference.workdays import add_working_days
 
-    return tr.notify(conn, case_id, actor, add_working_days(dt.date.today(), days).date)
+    return tr.notify(conn, case_id, actor, add_working_days(clock_today(), days).date)
 
 
 _simple("notify", "通知企业确认（确认期限按政策的工作日计算）。", "department", False, _notify)

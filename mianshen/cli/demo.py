@@ -7,6 +7,7 @@ enterprise's profile and explanation.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -20,14 +21,17 @@ DEMO_DB = "var/demo.sqlite"
 @cli.command()
 @click.option("--enterprises", default=20000, show_default=True, type=click.IntRange(min=100), help="演示企业数量。")
 @click.option("--as-of", "as_of", default="2025-06-30", show_default=True, help="评估日期。")
-def demo(enterprises: int, as_of: str) -> None:
+@click.option("--serve/--no-serve", "serve_after", default=True, show_default=True, help="最后启动网站。")
+@click.option("--port", default=8000, show_default=True, type=int, help="网站端口。")
+def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     """演示：政策检查与测试 → 生成演示数据 → 导入企业画像库 → 数据质量 → 筛查 → 解释一家企业。"""
     from mianshen.cli.data import import_cmd, quality_cmd, sources_cmd
-    from mianshen.cli.demo_case import walk_one_case
+    from mianshen.cli.demo_case import show_accounts, walk_one_case
     from mianshen.cli.explain import explain, parse_as_of
     from mianshen.cli.match import match_cmd, publish_cmd
     from mianshen.cli.policy import check, test_cmd
     from mianshen.cli.screen import screen_cmd
+    from mianshen.cli.serve import serve
     from mianshen.profiles.demo_data import generate
     from mianshen.store.db import open_store
 
@@ -85,6 +89,13 @@ def demo(enterprises: int, as_of: str) -> None:
         )
     _step("9. 一件稳岗返还从匹配到拨付（通知 → 确认 → 审核 → 公示 → 批准 → 拨付），审计链校验")
     walk_one_case(engine, "wengang-fanhuan", day)
+    _step("10. 演示账号（每个角色一个）")
+    show_accounts(engine, day)
+    if serve_after:
+        # The shipped policies were in force in 2025: the demo site runs as of the demo date.
+        os.environ["MIANSHEN_TODAY"] = day.isoformat()
+        click.echo(f"\n网站按平台日期 {day} 运行（环境变量 MIANSHEN_TODAY）。")
+        ctx.invoke(serve, host="127.0.0.1", port=port, db=url, send=True)
     click.echo(f"\n演示数据库：{DEMO_DB}；可继续用 mianshen profile show / profile gaps / explain --uscc … --db {url}")
 
 

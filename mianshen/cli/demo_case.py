@@ -112,3 +112,29 @@ def _dates(result: object) -> str:
     if isinstance(result, dict) and result.get("publicity_to"):
         return f"（公示至 {result['publicity_to']}，按工作日计算）"
     return ""
+
+
+def show_accounts(engine: Engine, as_of: dt.date) -> None:
+    """One account of each role; an enterprise with a benefit waiting for its confirmation."""
+    from mianshen.web.accounts import demo_accounts, set_contact
+
+    with engine.begin() as conn:
+        settings = tr.policy_settings(conn, "wengang-fanhuan")
+        made = demo_accounts(conn, settings.department)
+        waiting = conn.execute(
+            select(cases.c.id, cases.c.uscc)
+            .where(cases.c.policy_id == "wengang-fanhuan", cases.c.state == "matched")
+            .order_by(cases.c.id)
+            .limit(1)
+        ).first()
+        if waiting is not None:
+            tr.notify(conn, waiting.id, SYSTEM, add_working_days(as_of, settings.confirm_days).date)
+            set_contact(conn, waiting.uscc, "演示联系人", "13800138000")
+    for label, username, password in made:
+        click.echo(f"  {label}：用户名 {username}  密码 {password}")
+    if waiting is not None:
+        click.echo(
+            f"  企业（法定代表人）：统一社会信用代码 {waiting.uscc}，短信验证码见 var/outbox.log"
+            "（未配置短信网关时写入该文件）"
+        )
+    click.echo("  公众：无需登录，可查看政策清单、办事指南和公示并提出异议")

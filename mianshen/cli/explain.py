@@ -9,6 +9,7 @@ import re
 import click
 
 from mianshen.cli.main import cli
+from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.loader import load_policy
@@ -49,7 +50,7 @@ def explain(
 def parse_as_of(text: str | None) -> dt.date:
     """The evaluation date: YYYY-MM-DD exactly (no other spellings), today when not given."""
     if text is None:
-        return dt.date.today()
+        return clock_today()
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             raise ValueError

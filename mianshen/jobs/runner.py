@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.jobs.tasks import JOBS, Outcome
 
@@ -45,7 +46,7 @@ def select_jobs(names: Iterable[str] | None) -> list[str]:
 
 def run_once(engine: Engine, today: dt.date | None = None, names: Iterable[str] | None = None) -> list[JobResult]:
     """One pass of the chosen jobs (all by default), in order."""
-    day = today or dt.date.today()
+    day = today or clock_today()
     results = []
     for name in select_jobs(names):
         started = time.monotonic()

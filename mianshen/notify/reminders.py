@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, and_, select
 
 from mianshen.catalogue import load_catalogue
+from mianshen.clock import today as clock_today
 from mianshen.notify.outbox import enqueue
 from mianshen.reference.workdays import working_days_between
 from mianshen.rules.loader import KINDS
@@ -166,7 +167,7 @@ def invite_hard_to_digitise(conn: Connection, today: dt.date, window: int) -> in
 
 def run_reminders(engine: Engine, today: dt.date | None = None, window: int = 3) -> ReminderReport:
     """All three reminder kinds in one transaction (a failure enqueues none of them, so a rerun is clean)."""
-    today = today or dt.date.today()
+    today = today or clock_today()
     with engine.begin() as conn:
         return ReminderReport(
             confirmations=remind_confirmations(conn, today, window),

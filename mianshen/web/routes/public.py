@@ -11,6 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
 from mianshen.audit.log import Actor
+from mianshen.clock import today as clock_today
 from mianshen.notify.templates import mask_uscc
 from mianshen.store.schema import cases, enterprises
 from mianshen.web import catalog
@@ -49,7 +50,7 @@ def _matches(item: catalog.Listed, f: dict[str, str], today: dt.date, substring:
 
 
 def policy_list(request: Request) -> tuple[list[catalog.Listed], dict[str, str]]:
-    today = dt.date.today()
+    today = clock_today()
     items = catalog.published(engine(request))
     f = _filters(request)
     ranked = _search(f["q"], items) if f["q"] else None
@@ -71,9 +72,7 @@ def _search(query: str, items: list[catalog.Listed]) -> list[catalog.Listed] | N
 @router.get("/", include_in_schema=False)
 def home(request: Request) -> Response:
     items = catalog.published(engine(request))
-    return page(
-        request, "home.html", {"count": len(items), "in_force": sum(i.in_force(dt.date.today()) for i in items)}
-    )
+    return page(request, "home.html", {"count": len(items), "in_force": sum(i.in_force(clock_today()) for i in items)})
 
 
 @router.get("/policies", include_in_schema=False)
@@ -87,7 +86,7 @@ def policies_page(request: Request) -> Response:
             "items": items,
             "filters": f,
             "kinds": KINDS,
-            "today": dt.date.today(),
+            "today": clock_today(),
             "departments": sorted({i.policy.department for i in every}),
             "subjects": sorted({s for i in every for s in i.policy.subjects}),
         },
@@ -98,7 +97,7 @@ def policies_page(request: Request) -> Response:
 def policies_api(request: Request) -> dict[str, Any]:
     """惠企政策清单（可按 q、department、kind、subject、industry、region、status 筛选）。"""
     items, f = policy_list(request)
-    today = dt.date.today()
+    today = clock_today()
     return {
         "filters": f,
         "policies": [
@@ -123,7 +122,7 @@ def policy_page(request: Request, policy_id: str) -> Response:
     item = catalog.find(engine(request), policy_id)
     if item is None:
         raise not_found("政策")
-    info = catalog.describe(item, dt.date.today())
+    info = catalog.describe(item, clock_today())
     return page(request, "policy.html", {"item": item, "info": info, "related": _related(request, item)})
 
 
@@ -132,7 +131,7 @@ def policy_api(request: Request, policy_id: str) -> dict[str, Any]:
     item = catalog.find(engine(request), policy_id)
     if item is None:
         raise not_found("政策")
-    return {"version": item.version, **catalog.describe(item, dt.date.today())}
+    return {"version": item.version, **catalog.describe(item, clock_today())}
 
 
 def _related(request: Request, item: catalog.Listed) -> list[catalog.Listed]:
@@ -230,9 +229,9 @@ def export_policies(request: Request) -> Response:
                 i.policy.kind,
                 i.policy.department,
                 "；".join(i.policy.doc_numbers),
-                catalog.describe(i, dt.date.today())["valid"],
+                catalog.describe(i, clock_today())["valid"],
                 str(i.policy.guide.get("conditions_text", "")),
-                "；".join(catalog.describe(i, dt.date.today())["amount"]),
+                "；".join(catalog.describe(i, clock_today())["amount"]),
             ]
             for i in policy_list(request)[0]
         ],
