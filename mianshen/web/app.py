@@ -54,6 +54,25 @@ def create_app(url: str | None = None) -> FastAPI:
     return app
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """/docs with Swagger UI served from the installed `swagger-ui-bundle`: no CDN on a government network."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="免申即享平台 API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+
 def _include_optional(app: FastAPI) -> None:
     """Routers of the portal, console, dashboard and audit views, where present."""
     import importlib
