@@ -22,8 +22,13 @@ HERE = Path(__file__).resolve().parent
 
 def create_app(url: str | None = None) -> FastAPI:
     app = FastAPI(
-        title="免申即享平台 API", description="惠企政策免申即享：政策清单、企业画像、匹配与兑现", version="0.1.0"
+        title="免申即享平台 API",
+        description="惠企政策免申即享：政策清单、企业画像、匹配与兑现",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
     )
+    _offline_docs(app)
     app.state.engine = open_store(url)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates.env.filters["money"] = _money
