@@ -23,6 +23,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	@# ECharts from the npm registry into the package (install time only; the dashboard works without it)
+	@[ -f mianshen/web/static/vendor/echarts.min.js ] || sh scripts/vendor-echarts.sh || echo "未能获取 ECharts（需要 npm）：监督问效页将只显示表格"
 	touch $@
 
 clean:

@@ -1,0 +1,224 @@
+"""Console routes for policies: write or upload a file, check it, run its tests, simulate, publish;
+upload the list of a 名单类 policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from starlette.datastructures import UploadFile
+
+from mianshen.cases.lists import upload_list
+from mianshen.matching.publish import list_versions, publish_policy
+from mianshen.store.schema import cases, list_rejects, list_uploads
+from mianshen.web.console import scope
+from mianshen.web.console.simulate import check_text, simulate
+from mianshen.web.deps import actor, engine, page, require_csrf
+from mianshen.web.errors import WebError
+from mianshen.web.sessions import Session
+
+router = APIRouter()
+EDITORS = ("department", "platform_admin")
+
+
+def policy_list(request: Request, s: Session) -> list[dict[str, Any]]:
+    with engine(request).connect() as conn:
+        visible = scope.visible_policy_ids(conn, s)
+        rows = [r for r in list_versions(conn) if r.policy_id in visible]
+        grouped = conn.execute(select(cases.c.policy_id, func.count()).group_by(cases.c.policy_id))
+        counts: dict[str, int] = {str(pid): int(n) for pid, n in grouped}
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:  # newest version first per policy
+        item = out.setdefault(
+            r.policy_id,
+            {"id": r.policy_id, "title": r.title, "kind": r.kind, "department": r.department, "versions": []},
+        )
+        item["versions"].append({"version": r.version, "state": r.state, "published_at": str(r.published_at)})
+        item.setdefault("budget", r.budget)
+    for item in out.values():
+        item["cases"] = int(counts.get(item["id"], 0))
+    return list(out.values())
+
+
+@router.get("/console", include_in_schema=False)
+def console_home(request: Request) -> Response:
+    s = scope.staff(request, *scope.CONSOLE_HOME)
+    policies = policy_list(request, s) if s.role in scope.STAFF_READ else []
+    return page(request, "console.html", {"policies": policies})
+
+
+@router.get("/api/console/policies", tags=["工作台"])
+def policies_api(request: Request) -> dict[str, Any]:
+    """本部门可见的政策及其版本。"""
+    s = scope.staff(request, *scope.STAFF_READ)
+    return {"policies": policy_list(request, s)}
+
+
+@router.get("/console/policies/new", include_in_schema=False)
+def editor(request: Request) -> Response:
+    s = scope.staff(request, *scope.STAFF_READ)
+    source, base = "", request.query_params.get("from", "")
+    if base:
+        with engine(request).connect() as conn:
+            source = scope.own_policy(conn, s, base).source_yaml
+    return page(request, "console_policy_edit.html", {"source": source, "as_of": dt.date.today().isoformat()})
+
+
+async def _source(request: Request) -> tuple[dict[str, Any], str, str]:
+    data = await scope.params(request)
+    upload = data.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read()
+        try:
+            return data, raw.decode("utf-8"), str(upload.filename)
+        except UnicodeDecodeError as exc:
+            raise WebError(400, "bad_request", "政策文件须为 UTF-8 编码的 YAML") from exc
+    text = str(data.get("source") or "")
+    if not text.strip():
+        raise WebError(400, "bad_request", "请填写或上传政策文件")
+    return data, text, str(data.get("filename") or "policy.yaml")
+
+
+def _as_of(data: dict[str, Any]) -> dt.date:
+    raw = str(data.get("as_of") or "").strip()
+    try:
+        return dt.date.fromisoformat(raw) if raw else dt.date.today()
+    except ValueError as exc:
+        raise WebError(400, "bad_request", f"评估日“{raw}”不是有效日期（YYYY-MM-DD）") from exc
+
+
+def _own(s: Session, checked: dict[str, Any], request: Request) -> None:
+    policy = checked["policy"]
+    if policy is None:
+        return
+    if s.role == "department" and policy.department != s.department:
+        raise WebError(403, "forbidden", f"只能办理本部门（{s.department}）的政策，文件中的部门为 {policy.department}")
+    with engine(request).connect() as conn:
+        existing = scope.policy_row(conn, policy.id)
+    if existing is not None and s.role == "department" and existing.department != s.department:
+        raise WebError(403, "forbidden", f"政策编号 {policy.id} 已属于 {existing.department}")
+
+
+def _shown(checked: dict[str, Any]) -> dict[str, Any]:
+    policy = checked["policy"]
+    info = None if policy is None else {"id": policy.id, "version": policy.version, "title": policy.title}
+    return {**{k: v for k, v in checked.items() if k != "policy"}, "policy": info}
+
+
+async def _step(request: Request, step: str) -> Response | dict[str, Any]:
+    await require_csrf(request)
+    s = scope.writer(request, *EDITORS)
+    data, text, filename = await _source(request)
+    checked = check_text(text, filename)
+    _own(s, checked, request)
+    result: dict[str, Any] = {"check": _shown(checked), "simulation": None, "published": None}
+    day = _as_of(data)
+    if step in ("simulate", "publish") and checked["ok"]:
+        with engine(request).connect() as conn:
+            result["simulation"] = simulate(conn, checked["policy"], day)
+    status = 200 if checked["ok"] else 422
+    if step == "publish":
+        if not checked["ok"] or not checked["tests_passed"]:
+            status = 422
+            result["error"] = "检查未通过或政策测试未全部通过，不能发布"
+        else:
+            result["published"] = _publish(request, s, text, checked["policy"].id)
+    if scope.is_api(request):
+        return _jsonable(result, status)
+    context = {"source": text, "filename": filename, "as_of": day.isoformat(), "step": step, **result}
+    return page(request, "console_policy_edit.html", context, status)
+
+
+def _publish(request: Request, s: Session, text: str, policy_id: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{policy_id}.yaml"
+        path.write_text(text, encoding="utf-8")
+        with engine(request).begin() as conn:
+            done = publish_policy(conn, path, actor(s))
+    return {"policy_id": done.policy_id, "version": done.version, "retired": done.retired, "unchanged": done.unchanged}
+
+
+def _jsonable(result: dict[str, Any], status: int) -> Response:
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(scope.as_json(result), status_code=status)
+
+
+@router.post("/console/policies/check", include_in_schema=False)
+@router.post("/api/console/policies/check", tags=["工作台"])
+async def check(request: Request) -> Any:
+    """检查政策文件（错误带行号）并运行其中的测试。"""
+    return await _step(request, "check")
+
+
+@router.post("/console/policies/simulate", include_in_schema=False)
+@router.post("/api/console/policies/simulate", tags=["工作台"])
+async def simulate_route(request: Request) -> Any:
+    """按当前企业画像模拟测算：符合/待定数量，按地区、行业、规模分布，总金额对预算，与上一版的差异。"""
+    return await _step(request, "simulate")
+
+
+@router.post("/console/policies/publish", include_in_schema=False)
+@router.post("/api/console/policies/publish", tags=["工作台"])
+async def publish_route(request: Request) -> Any:
+    """发布（须检查通过、测试全部通过）。"""
+    return await _step(request, "publish")
+
+
+def _uploads(request: Request, policy_id: str) -> list[dict[str, Any]]:
+    with engine(request).connect() as conn:
+        rows = conn.execute(
+            select(list_uploads).where(list_uploads.c.policy_id == policy_id).order_by(list_uploads.c.id.desc())
+        ).mappings()
+        out = [dict(r) for r in rows]
+        for u in out:
+            u["rejects"] = [
+                dict(r)
+                for r in conn.execute(select(list_rejects).where(list_rejects.c.upload_id == u["id"])).mappings()
+            ]
+    return out
+
+
+@router.get("/console/policies/{policy_id}", include_in_schema=False)
+def policy_page(request: Request, policy_id: str) -> Response:
+    s = scope.staff(request, *scope.STAFF_READ)
+    with engine(request).connect() as conn:
+        row = scope.own_policy(conn, s, policy_id)
+        versions = [r for r in list_versions(conn) if r.policy_id == policy_id]
+    context = {"row": row, "versions": versions, "uploads": _uploads(request, policy_id)}
+    return page(request, "console_policy.html", context)
+
+
+@router.post("/console/policies/{policy_id}/list", include_in_schema=False)
+@router.post("/api/console/policies/{policy_id}/list", tags=["工作台"])
+async def list_upload(request: Request, policy_id: str) -> Any:
+    """上传名单类政策的名单（CSV 或 XLSX：统一社会信用代码、金额、备注）。"""
+    await require_csrf(request)
+    s = scope.writer(request, "department")
+    with engine(request).connect() as conn:
+        scope.own_policy(conn, s, policy_id)
+    data = await scope.params(request)
+    upload = data.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise WebError(400, "bad_request", "请选择名单文件（CSV 或 XLSX）")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(str(upload.filename)).name
+        path.write_bytes(await upload.read())
+        with engine(request).begin() as conn:
+            report = upload_list(conn, policy_id, path, actor(s))
+    summary = {
+        "upload_id": report.upload_id,
+        "rows_read": report.rows_read,
+        "accepted": len(report.case_ids),
+        "rejected": len(report.rejects),
+        "duplicate_of": report.duplicate_of,
+        "warnings": report.warnings,
+    }
+    if scope.is_api(request):
+        return summary
+    return RedirectResponse(f"/console/policies/{policy_id}?uploaded={report.upload_id}", status_code=303)

@@ -1,0 +1,155 @@
+"""The review queue (审核队列): cases in reach, one case with its evidence, and the department's actions.
+
+Every action is one call of the case services (`mianshen.cases.review` / `transitions`) in one
+transaction; the services check the role, the department and the state again, so a stale page or
+a double click gets a clear message instead of a second change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from mianshen.cases import review
+from mianshen.cases import transitions as tr
+from mianshen.cases.states import FINAL, STATES
+from mianshen.reference.workdays import add_working_days
+from mianshen.store.schema import case_events, cases, enterprises, objections, onsite_checks, payments
+from mianshen.web.console import scope
+from mianshen.web.errors import WebError
+from mianshen.web.sessions import Session
+
+WAITING = frozenset({"matched", "notified", "confirmed", "under_review", "publicity", "objection", "budget_wait"})
+QUEUE_STATES = ("confirmed", "under_review", "publicity", "objection", "budget_wait")
+# Which actions each state offers the department (labels for buttons).
+ACTIONS = {
+    "matched": [("notify", "通知企业")],
+    "confirmed": [("review", "开始审核（数据时效复核）")],
+    "under_review": [("onsite", "登记现场核验"), ("publicity", "审核通过，进入公示"), ("reject", "不予通过")],
+    "publicity": [("decide", "公示期满，批准"), ("reject", "不予通过")],
+    "objection": [("resolve", "处理异议")],
+    "budget_wait": [("decide", "追加预算后批准"), ("reject", "不予通过")],
+}
+
+
+def is_overdue(row: Any, today: dt.date) -> bool:
+    """Past the deadline of its current step while still waiting on someone (not final, not paid)."""
+    return row["state"] in WAITING and row["deadline"] is not None and row["deadline"] < today
+
+
+def list_cases(conn: Connection, s: Session, state: str = "", policy_id: str = "") -> list[dict[str, Any]]:
+    visible = scope.visible_policy_ids(conn, s)
+    query = select(cases, enterprises.c.name).outerjoin(enterprises, enterprises.c.uscc == cases.c.uscc)
+    query = query.where(cases.c.state == state if state else cases.c.state.in_(QUEUE_STATES))
+    if policy_id:
+        query = query.where(cases.c.policy_id == policy_id)
+    rows = [dict(r) for r in conn.execute(query.order_by(cases.c.deadline, cases.c.id).limit(2000)).mappings()]
+    rows = [r for r in rows if r["policy_id"] in visible]
+    reach = scope.filter_region(conn, s, [r["uscc"] for r in rows])
+    today = dt.date.today()
+    out = []
+    for r in rows:
+        if r["uscc"] in reach:
+            out.append(_brief(r, today))
+    return out
+
+
+def _brief(r: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "policy_id": r["policy_id"],
+        "policy_version": r["policy_version"],
+        "uscc": r["uscc"],
+        "name": r.get("name") or "",
+        "state": r["state"],
+        "state_label": STATES.get(r["state"], r["state"]),
+        "amount": r["confirmed_amount"] or r["amount"],
+        "deadline": r["deadline"],
+        "publicity_from": r["publicity_from"],
+        "publicity_to": r["publicity_to"],
+        "overdue": is_overdue(r, today),
+        "final": r["state"] in FINAL,
+    }
+
+
+def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
+    case = scope.own_case(conn, s, case_id)
+    name = conn.execute(select(enterprises.c.name).where(enterprises.c.uscc == case["uscc"])).scalar()
+    events = [
+        dict(r)
+        for r in conn.execute(
+            select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.id)
+        ).mappings()
+    ]
+    for e in events:
+        e["data"] = json.loads(e["data"]) if e["data"] else {}
+        e["to_label"] = STATES.get(e["to_state"], e["to_state"])
+    checks = conn.execute(
+        select(onsite_checks).where(onsite_checks.c.case_id == case_id).order_by(onsite_checks.c.id)
+    ).mappings()
+    raised = conn.execute(
+        select(objections).where(objections.c.case_id == case_id).order_by(objections.c.id)
+    ).mappings()
+    paid = conn.execute(select(payments).where(payments.c.case_id == case_id)).mappings().first()
+    policy = tr.policy_settings(conn, case["policy_id"], case["policy_version"])
+    brief = _brief({**case, "name": name}, dt.date.today())
+    brief.pop("name")
+    return {
+        "case": {
+            **brief,
+            "name": name or "",
+            "origin": case["origin"],
+            "period": case["period"],
+            "reason": case["reason"],
+            "created_at": case["created_at"],
+        },
+        "policy": {
+            "id": policy.policy_id,
+            "title": policy.title,
+            "kind": policy.kind,
+            "department": policy.department,
+            "budget": policy.budget,
+        },
+        "freshness": review.last_freshness(conn, case_id),
+        "events": events,
+        "onsite": [dict(r) for r in checks],
+        "objections": [dict(r) for r in raised],
+        "payment": dict(paid) if paid else None,
+        "actions": ACTIONS.get(case["state"], []) if s.role == "department" else [],
+    }
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    return str(data.get(key) or "").strip()
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    return str(data.get(key, "")).lower() in ("1", "true", "yes", "on", "passed", "upheld")
+
+
+def act(conn: Connection, s: Session, case_id: int, action: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Carry out one department action on a case in reach; returns the case afterwards."""
+    from mianshen.web.deps import actor
+
+    case = scope.own_case(conn, s, case_id)
+    who = actor(s)
+    if action == "notify":
+        days = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).confirm_days
+        return tr.notify(conn, case_id, who, add_working_days(dt.date.today(), days).date)
+    if action == "review":
+        return review.begin_review(conn, case_id, who)
+    if action == "onsite":
+        review.record_onsite(conn, case_id, who, _flag(data, "passed"), _text(data, "note"))
+        return tr.load_case(conn, case_id)
+    if action == "publicity":
+        return review.open_publicity(conn, case_id, who, stale_reason=_text(data, "stale_reason"))
+    if action == "resolve":
+        return review.resolve(conn, case_id, who, _flag(data, "upheld"), _text(data, "reason"))
+    if action == "decide":
+        return review.decide(conn, case_id, who)
+    if action == "reject":
+        return tr.reject(conn, case_id, who, _text(data, "reason"))
+    raise WebError(404, "not_found", f"未知的办理操作“{action}”")

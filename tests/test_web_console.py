@@ -1,0 +1,119 @@
+"""Department console: check (errors at their lines), tests, simulation, publishing, lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from mianshen.store.schema import matches, policy_versions
+
+from . import matching_fixtures as fx
+from . import test_web_console_fixtures as wf
+from .conftest import ROOT
+from .matching_fixtures import AS_OF
+from .test_web_console_fixtures import HRSS, POLICY, api, login, post
+
+demo, populated, site, web_env = fx.demo, fx.populated, wf.site, wf.web_env
+
+SOURCE = (ROOT / "policies" / f"{POLICY}.yaml").read_text(encoding="utf-8")
+
+
+def test_typo_in_a_field_is_reported_at_its_line(site: Engine) -> None:
+    client = login(site, "hr")
+    bad = SOURCE.replace("field: qualified_youth_hires", "field: qualified_youth_hirse")
+    line = next(n for n, text in enumerate(bad.splitlines(), 1) if "qualified_youth_hirse" in text)
+    r = post(client, "/console/policies/check", {"source": bad})
+    assert r.status_code == 422
+    assert f"第 {line} 行" in r.text and "qualified_youth_hirse" in r.text
+    body = api(client, "/api/console/policies/check", {"source": bad}).json()
+    assert any(d["line"] == line and d["severity"] == "error" for d in body["check"]["diagnostics"])
+    ok = api(client, "/api/console/policies/check", {"source": SOURCE}).json()["check"]
+    assert ok["ok"] and ok["tests"] and ok["tests_passed"]
+
+
+def test_simulation_counts_budget_and_difference_from_the_published_version(site: Engine) -> None:
+    client = login(site, "hr")
+    same = api(client, "/api/console/policies/simulate", {"source": SOURCE, "as_of": str(AS_OF)}).json()["simulation"]
+    with site.connect() as conn:
+        matched = conn.execute(
+            select(func.count()).where(matches.c.policy_id == POLICY, matches.c.status == "eligible")
+        ).scalar_one()
+    assert same["eligible"] == matched > 0
+    assert same["eligible"] + same["unknown"] + same["ineligible"] == same["evaluated"]
+    for key in ("region", "industry", "size"):
+        assert sum(g["eligible"] for g in same["by"][key]) == same["eligible"]
+        assert sum(g["unknown"] for g in same["by"][key]) == same["unknown"]
+    assert same["previous"]["version"] == 1 and same["previous"]["delta_eligible"] == 0
+
+    raised = SOURCE.replace("version: 1", "version: 2").replace("* 1500", "* 2000").replace("1500.00", "2000.00")
+    raised = raised.replace('"10500.00"', '"14000.00"').replace("confirm_days: 15", "confirm_days: 15\nbudget: 1000")
+    sim = api(client, "/api/console/policies/simulate", {"source": raised, "as_of": str(AS_OF)}).json()
+    assert sim["check"]["ok"], sim["check"]["diagnostics"]
+    new = sim["simulation"]
+    assert new["eligible"] == same["eligible"]
+    assert float(new["total"]) == float(same["total"]) * 2000 / 1500
+    assert float(new["previous"]["delta_total"]) == float(new["total"]) - float(same["total"])
+    assert new["previous"]["amount_changed"] == same["eligible"]
+    assert new["budget"] == "1000" and new["over_budget"] is True
+
+    page = post(client, "/console/policies/simulate", {"source": raised, "as_of": str(AS_OF)})
+    assert page.status_code == 200
+    assert "与现行第 1 版比较" in page.text and "按地区（市）" in page.text and "按企业规模" in page.text
+    assert "超出预算" in page.text
+
+
+def test_publish_creates_a_new_version(site: Engine) -> None:
+    client = login(site, "hr")
+    v2 = SOURCE.replace("version: 1", "version: 2").replace(
+        "title: 一次性扩岗补助（2025年）", "title: 一次性扩岗补助（2025年修订）"
+    )
+    r = post(client, "/console/policies/publish", {"source": v2, "as_of": str(AS_OF)})
+    assert r.status_code == 200 and "已发布 kuogang-buzhu 第 2 版" in r.text
+    with site.connect() as conn:
+        rows = conn.execute(
+            select(policy_versions.c.version, policy_versions.c.state)
+            .where(policy_versions.c.policy_id == POLICY)
+            .order_by(policy_versions.c.version)
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, "retired"), (2, "published")]
+    again = api(client, "/api/console/policies/publish", {"source": v2}).json()
+    assert again["published"]["unchanged"] is True
+    failing = SOURCE.replace("version: 1", "version: 3").replace('amount: "1500.00"', 'amount: "1600.00"')
+    refused = api(client, "/api/console/policies/publish", {"source": failing})
+    assert refused.status_code == 422 and "测试未全部通过" in refused.json()["error"]
+
+
+def test_another_departments_policy_is_refused(site: Engine) -> None:
+    kj = login(site, "kj")
+    assert api(kj, "/api/console/policies/simulate", {"source": SOURCE}).status_code == 403
+    assert api(kj, "/api/console/policies/publish", {"source": SOURCE}).status_code == 403
+    assert kj.get(f"/console/policies/{POLICY}").status_code == 404
+    assert kj.get(f"/console/policies/new?from={POLICY}").status_code == 404
+    assert kj.get(f"/console/cases?policy={POLICY}").status_code == 404
+    assert POLICY not in kj.get("/api/console/policies").text
+    assert "gaoqi-rending-jiangli" in kj.get("/api/console/policies").text
+    assert HRSS not in kj.get("/console").text
+
+
+def test_list_upload_opens_cases_and_reports_rejects(site: Engine, tmp_path: Path) -> None:
+    from mianshen.reference.uscc import make_uscc
+
+    client = login(site, "kj")
+    good = make_uscc("9", "1", "410102", "00000077")
+    data = f"统一社会信用代码,金额,备注\n{good},300000,认定\n123,100,坏代码\n".encode()
+    files = {"file": ("名单.csv", data, "text/csv")}
+    r = client.post(
+        "/api/console/policies/gaoqi-rending-jiangli/list",
+        files=files,
+        data={"csrf_token": client.cookies["ms_csrf"]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1 and r.json()["rejected"] == 1
+    page = client.get("/console/policies/gaoqi-rending-jiangli")
+    assert "第 3 行" in page.text
+    hr = login(site, "hr")
+    forbidden = hr.post(
+        "/console/policies/gaoqi-rending-jiangli/list", files=files, data={"csrf_token": hr.cookies["ms_csrf"]}
+    )
+    assert forbidden.status_code == 404

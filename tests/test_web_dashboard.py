@@ -1,0 +1,107 @@
+"""监督问效: numbers equal counts from the tables; 兑现时长 in working days; charts optional; export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, func, select, update
+
+from mianshen.store.schema import case_events, cases, objections
+from mianshen.web.console.metrics import median, p90
+from mianshen.web.routes import dashboard
+
+from . import matching_fixtures as fx
+from . import test_web_console_fixtures as wf
+from .test_web_console_fixtures import POLICY, case_ids, enterprise_client, login, to_paid
+
+demo, populated, site, web_env = fx.demo, fx.populated, wf.site, wf.web_env
+
+
+def row(body: dict[str, object], policy_id: str = POLICY) -> dict[str, object]:
+    return next(p for p in body["policies"] if p["policy_id"] == policy_id)  # type: ignore[attr-defined,index]
+
+
+def test_median_and_p90() -> None:
+    assert median([]) is None and p90([]) is None
+    assert median([4, 9, 2]) == 4 and p90([4, 9, 2]) == 9
+    assert median([1, 2, 3, 4]) == 2.5 and p90(list(range(1, 11))) == 9 and p90(list(range(1, 12))) == 10
+
+
+def test_numbers_equal_the_tables_and_durations_are_working_days(site: Engine) -> None:
+    ids = case_ids(site)
+    paid = ids[:3]
+    to_paid(site, paid)
+    # known dates: 2025-09-01 → 09-05 is 4 working days, → 09-12 is 9, and 09-29 → 10-09 is 2 (国庆 holidays)
+    spans = [(dt.date(2025, 9, 1), dt.date(2025, 9, 5)), (dt.date(2025, 9, 1), dt.date(2025, 9, 12))]
+    spans.append((dt.date(2025, 9, 29), dt.date(2025, 10, 9)))
+    overdue = ids[3]
+    with site.begin() as conn:
+        for case_id, (made, done) in zip(paid, spans, strict=True):
+            conn.execute(
+                update(cases)
+                .where(cases.c.id == case_id)
+                .values(created_at=dt.datetime(made.year, made.month, made.day, 9, tzinfo=dt.UTC))
+            )
+            conn.execute(
+                update(case_events)
+                .where(case_events.c.case_id == case_id, case_events.c.to_state == "paid")
+                .values(at=dt.datetime(done.year, done.month, done.day, 15, tzinfo=dt.UTC))
+            )
+        conn.execute(update(cases).where(cases.c.id == overdue).values(state="notified", deadline=dt.date(2025, 1, 1)))
+    body = login(site, "hr").get("/api/dashboard").json()
+    mine = row(body)
+    with site.connect() as conn:
+        total = conn.execute(select(func.count()).where(cases.c.policy_id == POLICY)).scalar_one()
+        amounts = conn.execute(select(cases.c.confirmed_amount).where(cases.c.id.in_(paid))).scalars().all()
+        raised = conn.execute(select(func.count()).select_from(objections)).scalar_one()
+    assert mine["matched"] == total and mine["paid"] == 3 and mine["approved"] == 3 and mine["confirmed"] == 3
+    assert mine["notified"] == 3
+    from decimal import Decimal
+
+    assert Decimal(mine["paid_amount"]) == sum(Decimal(a) for a in amounts) == Decimal(mine["approved_amount"])
+    assert mine["median_days"] == 4 and mine["p90_days"] == 9
+    assert mine["overdue"] == 1 and mine["objections"] == raised == 0
+    assert mine["unclaimed"] == 0  # every eligible enterprise has a live case
+    dept = next(d for d in body["departments"] if d["department"] == wf.HRSS)
+    assert dept["matched"] >= mine["matched"] and dept["median_days"] == 4
+
+
+def test_department_sees_its_own_and_outsiders_are_refused(site: Engine) -> None:
+    body = login(site, "kj").get("/api/dashboard").json()
+    assert {p["department"] for p in body["policies"]} == {wf.KEJI}
+    assert {p["policy_id"] for p in login(site, "aud").get("/api/dashboard").json()["policies"]} >= {POLICY}
+    for url in ("/dashboard", "/api/dashboard", "/dashboard/export.xlsx", "/api/dashboard/export.xlsx"):
+        assert login(site, None).get(url).status_code == 401
+        assert login(site, "fin").get(url).status_code == 403
+        assert enterprise_client(site, "91410102000000001X").get(url).status_code == 403
+
+
+def test_page_charts_when_vendored_and_a_note_otherwise(
+    site: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    hr = login(site, "hr")
+    fake = tmp_path / "echarts.min.js"
+    fake.write_text("/* test */")
+    monkeypatch.setattr(dashboard, "ECHARTS", fake)
+    page = hr.get("/dashboard")
+    assert page.status_code == 200 and "/static/vendor/echarts.min.js" in page.text and "cdn" not in page.text.lower()
+    monkeypatch.setattr(dashboard, "ECHARTS", tmp_path / "absent.js")
+    page = hr.get("/dashboard")
+    assert "图表组件（ECharts）未安装" in page.text and "echarts.min.js" not in page.text
+    assert "一次性扩岗补助" in page.text
+    assert hr.get("/static/js/dashboard.js").status_code == 200
+
+
+def test_export_is_xlsx_with_text_cells(site: Engine) -> None:
+    r = login(site, "hr").get("/dashboard/export.xlsx")
+    assert r.status_code == 200
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "部门" and "兑现时长中位数（工作日）" in values[0]
+    assert any(v[1] == POLICY for v in values[1:])
+    assert all(isinstance(c, str) or c is None for v in values for c in v)
