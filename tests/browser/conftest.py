@@ -24,8 +24,15 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AS_OF = dt.date(2025, 6, 30)
 SHOTS = ROOT / "var" / "screenshots"
 PASSWORD = "演示密码-2025"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+]
 
 
 def _free_port() -> int:
@@ -41,6 +48,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     os.environ["MIANSHEN_FAST_HASH"] = "1"
     os.environ["MIANSHEN_TODAY"] = AS_OF.isoformat()
     import uvicorn
+    from sqlalchemy import select
 
     from mianshen.audit.log import SYSTEM, Actor
     from mianshen.cases import transitions as tr
@@ -55,7 +63,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from mianshen.store.schema import cases
     from mianshen.web.accounts import add_user, set_contact
     from mianshen.web.app import create_app
-    from sqlalchemy import select
 
     work = tmp_path_factory.mktemp("site")
     url = f"sqlite:///{work}/site.sqlite"
@@ -75,8 +82,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         add_user(conn, "hrss", PASSWORD, "department", "人社厅经办人", settings.department)
         add_user(conn, "finance", PASSWORD, "finance", "财政厅出纳")
         add_user(conn, "auditor", PASSWORD, "auditor", "审计员")
-        row = conn.execute(select(cases.c.id, cases.c.uscc, cases.c.amount).where(
-            cases.c.policy_id == "wengang-fanhuan", cases.c.state == "matched").order_by(cases.c.id).limit(1)).one()
+        row = conn.execute(
+            select(cases.c.id, cases.c.uscc, cases.c.amount)
+            .where(cases.c.policy_id == "wengang-fanhuan", cases.c.state == "matched")
+            .order_by(cases.c.id)
+            .limit(1)
+        ).one()
         tr.notify(conn, row.id, SYSTEM, add_working_days(AS_OF, settings.confirm_days).date)
         set_contact(conn, row.uscc, "测试联系人", "13800138000")
     app = create_app(url)
@@ -89,8 +100,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             break
         time.sleep(0.1)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    yield {"base": f"http://127.0.0.1:{port}", "engine": engine, "case_id": row.id, "uscc": row.uscc,
-           "amount": row.amount, "department": settings.department}
+    yield {
+        "base": f"http://127.0.0.1:{port}",
+        "engine": engine,
+        "case_id": row.id,
+        "uscc": row.uscc,
+        "amount": row.amount,
+        "department": settings.department,
+    }
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -133,6 +150,10 @@ def latest_code(engine: Any, uscc: str) -> str:
     from mianshen.store.schema import outbox
 
     with engine.connect() as conn:
-        payload = conn.execute(select(outbox.c.payload).where(outbox.c.uscc == uscc, outbox.c.template == "login_code")
-                               .order_by(outbox.c.id.desc()).limit(1)).scalar_one()
+        payload = conn.execute(
+            select(outbox.c.payload)
+            .where(outbox.c.uscc == uscc, outbox.c.template == "login_code")
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        ).scalar_one()
     return str(json.loads(payload)["code"])

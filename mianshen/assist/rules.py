@@ -1,0 +1,187 @@
+"""The pattern rules for numbers: comparisons, amounts (fixed, caps, per-person, rates), windows.
+
+Word rules (flags, subjects, tags, grades, industries) are in `words.py`; `read_sentence` runs both.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from mianshen.assist import words
+from mianshen.assist.bounds import bound_for, flip_for_age, range_between
+from mianshen.assist.extract import Candidate, DocContext, Note, Sentence
+from mianshen.assist.lexicon import NUMERIC, NumericField
+from mianshen.assist.numerals import Quantity, find_dates, find_quantities, normalise
+
+# Preambles state purposes and legal grounds, never conditions ("为支持小微企业…发展").
+_PREAMBLE = re.compile(
+    r"^(?:[一二三四五六七八九十]+、)?\s*(?:为了?(?:支持|进一步|加大|帮助|全面|贯彻|落实|充分|推动)|根据《|按照《|现就|现将)"
+)
+# A document's own title line ("关于…的公告") names the topic, not a condition.
+_TITLE = re.compile(r"^(?:[\u4e00-\u9fff ]{0,30})?关于[^,，。；;]*(?:通知|公告|意见|办法|细则|方案)$")
+_CLAUSE = re.compile(r"[,，:：;；]")
+_CUES = ("不超过", "不低于", "不高于", "以上", "以下", "以内", "不得", "除外", "须", "符合", "不含", "未满", "不足")
+_PER_PERSON = re.compile(r"每(?:招用|吸纳|新增|安置|录用)?\s*(?:1|一)\s*(?:人|名)\s*(?:不超过|最高|按|给予)?\s*$")
+_CAP = re.compile(r"(?:最高|最多|上限|封顶|最高不超过|最高可达)\s*(?:为|给予|补助|奖励|补贴)?\s*$")
+_FIXED_BEFORE = re.compile(r"(?:给予|发放|补贴|奖励|补助|奖补|资助|(?:补贴|补助|奖励)标准为)\s*(?:一次性)?\s*$")
+_FIXED_AFTER = re.compile(r"^\s*的?\s*(?:财政|一次性)?\s*(?:奖励|补贴|补助|奖补|资助)")
+_RATE_VERB = re.compile(r"返还|补助|补贴|贴息|奖励|税率|计入|计算|给予|征收|减免|减征")
+_SUFFIX_WORDS = re.compile(
+    r"\s*(?:[(（]\s*不?含\s*[)）])?\s*(?:及|或)?(?:以上|以下|以内|之内)(?:\s*[(（]\s*不?含\s*[)）])?"
+)
+_WINDOW_VERB = re.compile(r"执行|实施|有效|期限|延续|施行|期间")
+
+
+def clause_of(text: str, pos: int) -> tuple[int, int]:
+    start = max((m.end() for m in _CLAUSE.finditer(text, 0, pos)), default=0)
+    nxt = _CLAUSE.search(text, pos)
+    return start, nxt.start() if nxt else len(text)
+
+
+def read_sentence(s: Sentence, ctx: DocContext) -> tuple[list[Candidate], list[Note]]:
+    text = s.text
+    if _PREAMBLE.match(text) or _TITLE.match(text):
+        return [], []
+    cands: list[Candidate] = []
+    notes: list[Note] = []
+    quantities = find_quantities(text)
+    rest = _amounts(s, quantities, cands)
+    _windows(s, cands, notes)
+    _comparisons(s, ctx, rest, cands, notes)
+    words.read_words(s, ctx, cands, notes)
+    if not cands and not notes and any(c in text for c in _CUES):
+        notes.append(Note(text[:60], "含条件用语，但未识别出可映射的条件", text, s.article))
+    return cands, notes
+
+
+def _cand(s: Sentence, field: str, op: str, value: object, role: str, span: tuple[int, int], conf: float) -> Candidate:
+    return Candidate(field, op, value, role, s.text[span[0] : span[1]], s.text, span, conf, s.article)
+
+
+def _amounts(s: Sentence, quantities: list[Quantity], out: list[Candidate]) -> list[Quantity]:
+    """Amount items (fixed sum, cap, per person, rate); returns the quantities left for conditions."""
+    text = s.text
+    rest: list[Quantity] = []
+    for q in quantities:
+        lo, hi = clause_of(text, q.start)
+        before, after = text[max(lo, q.start - 12) : q.start], text[q.end : q.end + 8]
+        op = None
+        if q.kind == "money":
+            if _PER_PERSON.search(before) or re.match(r"^\s*/\s*人", after):
+                op = "per_person"
+            elif _CAP.search(before):
+                op = "cap"
+            elif _FIXED_BEFORE.search(before) or _FIXED_AFTER.match(after):
+                op = "fixed"
+        elif q.kind == "ratio" and re.search("按|比例", text[lo : q.start]) and _RATE_VERB.search(text[lo:hi]):
+            op = "rate"
+        if op is None:
+            rest.append(q)
+            continue
+        start = max(lo, q.start - 6)
+        out.append(_cand(s, "amount", op, normalise(q.value), "amount", (start, q.end), 0.7))
+    return rest
+
+
+def _windows(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
+    """自2023年1月1日至2027年12月31日 / 执行至… / 自…起施行 → the policy's validity window."""
+    text = s.text
+    days = [d for d in find_dates(text) if d.precision == "day"]
+    used: set[int] = set()
+    for a, b in zip(days, days[1:], strict=False):
+        if re.fullmatch(r"\s*起?\s*(?:至|到|—|-|～|~)\s*", text[a.end : b.start]) and (
+            "自" in text[max(0, a.start - 3) : a.start] or _WINDOW_VERB.search(text)
+        ):
+            out.append(_cand(s, "valid_from", "eq", a.value, "window", (a.start, b.end), 0.8))
+            out.append(_cand(s, "valid_to", "eq", b.value, "window", (a.start, b.end), 0.8))
+            used |= {a.start, b.start}
+    for d in days:
+        if d.start in used:
+            continue
+        before, after = text[max(0, d.start - 8) : d.start], text[d.end : d.end + 6]
+        if re.search(r"(?:执行|实施|延续|延长|有效期)[^，,。]{0,4}至\s*$", before):
+            out.append(_cand(s, "valid_to", "eq", d.value, "window", (d.start, d.end), 0.8))
+        elif re.match(r"^\s*(?:前)?\s*(?:截止|止)", after) and "于" in before[-2:]:
+            out.append(_cand(s, "valid_to", "eq", d.value, "window", (d.start, d.end), 0.7))
+        elif "自" in before[-3:] and re.match(r"^\s*起\s*[,，]?\s*(?:继续)?\s*(?:施行|执行|实施|生效)", after):
+            out.append(_cand(s, "valid_from", "eq", d.value, "window", (d.start, d.end), 0.8))
+
+
+def _keyword(text: str, lo: int, q: Quantity, ctx: DocContext) -> tuple[NumericField, str, int, int] | None:
+    """The catalogue field named nearest before `q` (after `lo`) whose kind fits the quantity."""
+    best: tuple[NumericField, str, int, int] | None = None
+    for nf in NUMERIC:
+        if q.kind not in nf.kinds:
+            continue
+        for word in nf.words:
+            at = text.rfind(word, lo, q.start)
+            if at >= 0 and (best is None or at + len(word) > best[3]):
+                field = nf.quarterly if ctx.quarterly and nf.quarterly else nf.field
+                best = (nf, field, at, at + len(word))
+    return best
+
+
+def _comparisons(
+    s: Sentence, ctx: DocContext, quantities: list[Quantity], out: list[Candidate], notes: list[Note]
+) -> None:
+    text = s.text
+    prev_end = 0
+    skip: set[int] = set()
+    for i, q in enumerate(quantities):
+        if i in skip:
+            continue
+        lo, _ = clause_of(text, q.start)
+        where = text[max(lo, q.start - 14) : min(len(text), q.end + 6)]
+        found = _keyword(text, max(lo, prev_end), q, ctx)
+        prev_end = q.end
+        if q.kind in ("days", "workdays", "times"):
+            continue  # time limits of the procedure and multiples are not eligibility conditions
+        if found is None:
+            notes.append(Note(where, f"数值“{q.text}”前没有可对应的目录字段", text, s.article))
+            continue
+        nf, field, kw_start, kw_end = found
+        after = text[q.end : q.end + 12]
+        if re.match(r"^\s*(?:[(（][^)）]*[)）])?\s*的部分", after):
+            notes.append(Note(where, "“…的部分”是计算基数，不是资格条件", text, s.article))
+            continue
+        if "或" in text[max(lo, kw_start - 6) : q.start]:
+            notes.append(Note(where, "含“或”的选择条件，需人工组合（any）", text, s.article))
+            continue
+        bounds: list[tuple[str, Quantity]] = []
+        nxt = quantities[i + 1] if i + 1 < len(quantities) else None
+        pair = (
+            range_between(text[q.end : nxt.start], text[nxt.end : nxt.end + 8]) if nxt and nxt.kind == q.kind else None
+        )
+        if pair and nxt is not None:
+            bounds = [(pair[0], q), (pair[1], nxt)]
+            skip.add(i + 1)
+            prev_end = nxt.end
+        else:
+            op = bound_for(text[kw_end : q.start], after)
+            if op is None:
+                notes.append(
+                    Note(where, f"“{text[kw_start:kw_end]}”后的数值没有比较词（或比较词矛盾）", text, s.article)
+                )
+                continue
+            bounds = [(op, q)]
+        for op, bq in bounds:
+            value = _value(field, bq)
+            if value is None:
+                notes.append(Note(where, f"“{bq.text}”的单位与字段不符", text, s.article))
+                continue
+            final_op = flip_for_age(op) if field == "established_on" else op
+            conf = 0.9 if q.start - kw_end <= 8 else 0.7
+            tail = _SUFFIX_WORDS.match(text, bq.end)
+            out.append(_cand(s, field, final_op, value, "condition", (kw_start, tail.end() if tail else bq.end), conf))
+
+
+def _value(field: str, q: Quantity) -> object:
+    if field == "established_on":
+        n = int(q.value)
+        return {"years_before": n} if q.kind == "years" else {"months_before": n}
+    if field == "ui_paid_months_last_year" and q.kind == "years":
+        return int(q.value * 12)
+    if q.kind in ("persons", "months") and q.value == q.value.to_integral_value():
+        return int(q.value)
+    return normalise(Decimal(q.value))

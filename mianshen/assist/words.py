@@ -1,0 +1,177 @@
+"""The pattern rules for words: yes/no fields, tags, size classes, subject types, tax grades, industries."""
+
+from __future__ import annotations
+
+import re
+
+from mianshen.assist.extract import Candidate, DocContext, Note, Sentence
+from mianshen.assist.lexicon import (
+    FLAGS,
+    INDUSTRIES,
+    SIZES,
+    SUBJECT_CUES,
+    SUBJECTS,
+    TAX_GRADES,
+    UNCODED_SUBJECTS,
+    FlagWord,
+)
+
+_CLAUSE = re.compile(r"[,，:：;；。]")
+_EXCLUDED_BEFORE = re.compile(r"(?:不含|不包括|除|非)[^,，;；]{0,3}$")
+_EXCLUDED_AFTER = re.compile(r"^[^,，;；]{0,4}[,，]?\s*(?:除外|不享受|不适用|不予|不属于|不在|不纳入)")
+_GRADE = re.compile(
+    r"纳税信用(?:等级|级别|评价)?(?:为|是|在|评定为|评价为|达到)?\s*"
+    r"(?P<g>[ABMCD](?:\s*级?\s*[、或和及,，]\s*[ABMCD])*)\s*级(?P<up>及以上|以上)?"
+)
+_GROUP_JOIN = re.compile(r"^[、和及或与]$")
+
+
+def _clause(text: str, pos: int) -> str:
+    start = max((m.end() for m in _CLAUSE.finditer(text, 0, pos)), default=0)
+    nxt = _CLAUSE.search(text, pos)
+    return text[start : nxt.start() if nxt else len(text)]
+
+
+def _excluded(text: str, start: int, end: int) -> bool:
+    return bool(_EXCLUDED_BEFORE.search(text[max(0, start - 6) : start]) or _EXCLUDED_AFTER.match(text[end : end + 12]))
+
+
+def _scan(text: str, table: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Longest-first matches of `table` words that do not overlap an earlier, longer match."""
+    taken = [False] * len(text)
+    found = []
+    for word, values in sorted(table, key=lambda t: -len(t[0])):
+        for m in re.finditer(re.escape(word), text):
+            if not any(taken[m.start() : m.end()]):
+                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+                found.append((m.start(), m.end(), values))
+    return sorted(found)
+
+
+def read_words(s: Sentence, ctx: DocContext, out: list[Candidate], notes: list[Note]) -> None:
+    _flags(s, ctx, out, notes)
+    _sizes(s, out)
+    _subjects(s, out, notes)
+    _grades(s, out)
+    _industries(s, out)
+    _regions(s, out, notes)
+
+
+def _add(s: Sentence, field: str, op: str, value: object, role: str, span: tuple[int, int], conf: float) -> Candidate:
+    return Candidate(field, op, value, role, s.text[span[0] : span[1]], s.text, span, conf, s.article)
+
+
+def _flags(s: Sentence, ctx: DocContext, out: list[Candidate], notes: list[Note]) -> None:
+    text = s.text
+    hits: list[tuple[int, int, FlagWord]] = []
+    for fw in FLAGS:
+        if any(term in ctx.defined for term in fw.words):
+            continue  # the document defines this term: its definition's conditions are drafted instead
+        for word in fw.words:
+            at = text.find(word)
+            if at < 0:
+                continue
+            if fw.needs and not any(n in _clause(text, at) or n in text[max(0, at - 4) : at] for n in fw.needs):
+                continue
+            if any(h[0] <= at < h[1] for h in hits):
+                break
+            cue = re.search(r"(?:不含|不包括|非|未被|不属于)$", text[max(0, at - 4) : at])
+            hits.append((at - len(cue.group(0)) if cue else at, at + len(word), fw))
+            break
+    groups = [h for h in hits if h[2].group]
+    listed = len({(g[2].field, str(g[2].value)) for g in groups}) > 1 and _joined(text, groups)
+    if listed:
+        first, last = min(g[0] for g in groups), max(g[1] for g in groups)
+        notes.append(Note(text[first:last], "并列的多类享受主体（任一即可），需人工组合为 any", text, s.article))
+    for start, end, fw in hits:
+        if listed and fw in [g[2] for g in groups]:
+            continue
+        out.append(_add(s, fw.field, fw.op, fw.value, "condition", (start, end), 0.8))
+
+
+def _joined(text: str, groups: list[tuple[int, int, FlagWord]]) -> bool:
+    """Are the group words one list (小规模纳税人、小型微利企业和个体工商户)?"""
+    spans = sorted(groups, key=lambda g: g[0])
+    for a, b in zip(spans, spans[1:], strict=False):
+        gap = text[a[1] : b[0]]
+        if len(gap) > 12 or re.search(r"[,，;；。]", gap):
+            return False
+    return True
+
+
+def _sizes(s: Sentence, out: list[Candidate]) -> None:
+    text = s.text
+    masked = text
+    for fw in FLAGS:  # 科技型中小企业 / 专精特新中小企业 are tags, not a size class
+        for word in fw.words:
+            masked = masked.replace(word, "＊" * len(word))
+    for start, end, values in _scan(masked, SIZES):
+        op = "not_in" if _excluded(text, start, end) else "in"
+        out.append(_add(s, "size_class", op, list(values), "condition", (start, end), 0.7))
+
+
+def _subjects(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
+    text = s.text
+    if not any(cue in text for cue in SUBJECT_CUES):
+        return
+    inc: list[str] = []
+    exc: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for start, end, values in _scan(text, SUBJECTS):
+        target = exc if _excluded(text, start, end) else inc
+        target.extend(v for v in values if v not in target)
+        spans.append((start, end))
+    for word in UNCODED_SUBJECTS:
+        if word in text:
+            notes.append(Note(word, "主体类型代码中无对应值（subject_type），需经办机构线下核定", text, s.article))
+    span = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else (0, 0)
+    if inc:
+        out.append(_add(s, "subject_type", "in", inc, "subjects", span, 0.8))
+    if exc:
+        out.append(_add(s, "subject_type", "not_in", exc, "subjects", span, 0.8))
+
+
+def _grades(s: Sentence, out: list[Candidate]) -> None:
+    for m in _GRADE.finditer(s.text):
+        grades = [g for g in TAX_GRADES if g in m.group("g")]
+        if m.group("up"):
+            worst = max(TAX_GRADES.index(g) for g in grades)
+            grades = list(TAX_GRADES[: worst + 1])
+        op = "not_in" if _excluded(s.text, m.start(), m.end()) else "in"
+        out.append(_add(s, "tax_credit_grade", op, grades, "condition", (m.start(), m.end()), 0.8))
+
+
+def _industries(s: Sentence, out: list[Candidate]) -> None:
+    text = s.text
+    inc: list[str] = []
+    exc: list[str] = []
+    spans = []
+    for start, end, codes in _scan(text, tuple((name, (code,)) for name, code in INDUSTRIES)):
+        (exc if _excluded(text, start, end) else inc).extend(codes)
+        spans.append((start, end))
+    if not spans:
+        return
+    span = (spans[0][0], spans[-1][1])
+    if inc:
+        out.append(_add(s, "industry_code", "within", sorted(set(inc)), "condition", span, 0.7))
+    if exc:
+        out.append(_add(s, "industry_code", "not_within", sorted(set(exc)), "condition", span, 0.7))
+
+
+_REGION = re.compile(
+    r"(?:在|注册地(?:为|在)?)(?P<n>[\u4e00-\u9fff]{2,8}?(?:省|市|县|区))(?:范围内|行政区域内|辖区内|内)"
+)
+
+
+def _regions(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
+    """在安阳市范围内 → region_code within 410500 (names from GB/T 2260, 统计用区划代码2022)."""
+    from mianshen.reference.regions import find_regions_by_name
+
+    for m in _REGION.finditer(s.text):
+        found = {r.code for r in find_regions_by_name(m.group("n"))}
+        if len(found) == 1:
+            out.append(_add(s, "region_code", "within", [found.pop()], "condition", m.span(), 0.8))
+        elif m.group("n") not in ("我市", "本市", "我省", "本省", "全省", "全市"):
+            notes.append(
+                Note(m.group(0), f"地名“{m.group('n')}”对应 {len(found)} 个行政区划，需人工指定", s.text, s.article)
+            )
