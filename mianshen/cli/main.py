@@ -30,6 +30,7 @@ def cli() -> None:
 
 def main() -> None:
     from mianshen.cli import (  # noqa: F401  (registers commands)
+        assist,
         audit,
         bench,
         case,

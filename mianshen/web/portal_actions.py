@@ -1,0 +1,221 @@
+"""The enterprise portal's actions, shared by its pages and its JSON API: confirm, decline, object,
+apply online with uploads, request a data correction, read messages.
+
+Each action takes the signed-in enterprise from the request and filters every case lookup by its
+USCC: another enterprise's case answers 404 (not 403), so case ids cannot be probed. Service errors
+become WebErrors with a stable code and the service's Chinese message; the transaction rolls back.
+
+Data correction requests have no table of their own: each is an audit event
+`data.correction_requested` (who, which field, the value claimed, why) plus a portal message to the
+department the field catalogue names as the field's source, which is who can correct it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Connection, func, select
+
+from mianshen.audit.log import record
+from mianshen.cases import transitions as tr
+from mianshen.cases.applications import submit_application
+from mianshen.cases.review import object_to
+from mianshen.catalogue import load_catalogue
+from mianshen.errors import MianshenError
+from mianshen.notify.reminders import department_recipient
+from mianshen.store.schema import cases, portal_messages
+from mianshen.web import catalog, portal
+from mianshen.web.deps import actor, engine, require
+from mianshen.web.errors import WebError, not_found
+from mianshen.web.sessions import Session
+
+UPLOAD_SUFFIXES = {".pdf", ".ofd", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".zip"}
+MAX_UPLOAD = 10 * 1024 * 1024  # per file
+MAX_FILES = 10
+
+
+def upload_dir() -> Path:
+    return Path(os.environ.get("MIANSHEN_UPLOAD_DIR", "var/uploads"))
+
+
+def me(request: Request) -> tuple[Session, str]:
+    s = require(request, "enterprise")
+    if not s.uscc:
+        raise WebError(403, "forbidden", "会话缺少企业信用代码，请重新登录")
+    return s, s.uscc
+
+
+def own_case(conn: Connection, uscc: str, case_id: int) -> dict[str, Any]:
+    row = conn.execute(select(cases).where(cases.c.id == case_id, cases.c.uscc == uscc)).mappings().first()
+    if row is None:
+        raise not_found("案件")  # another enterprise's case looks exactly like a missing one
+    return dict(row)
+
+
+def policy_item(request: Request, policy_id: str) -> catalog.Listed:
+    item = catalog.find(engine(request), policy_id)
+    if item is None:
+        raise not_found("政策")
+    return item
+
+
+@contextmanager
+def _acting() -> Iterator[None]:
+    """Service errors as stable web errors (the transaction rolls back as the error passes through)."""
+    try:
+        yield
+    except tr.NotAllowed as exc:
+        raise not_found("案件") from exc
+    except tr.StaleState as exc:
+        raise WebError(409, "stale_state", str(exc)) from exc
+    except MianshenError as exc:
+        raise WebError(400, "rejected_input", str(exc)) from exc
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+# --- actions shared by the pages and the API -----------------------------------------------------
+
+
+def confirm(request: Request, case_id: int, amount: str, bank_account: str, commitment: str) -> dict[str, Any]:
+    s, uscc = me(request)
+    try:
+        value = Decimal(amount.strip().replace(",", ""))
+    except InvalidOperation as exc:
+        raise WebError(400, "bad_amount", "确认金额应为数字，如 1500.00") from exc
+    with engine(request).begin() as conn, _acting():
+        case = own_case(conn, uscc, case_id)
+        promised = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).commitment
+        if not commitment.strip() or (promised and _squash(commitment) != _squash(promised)):
+            raise WebError(400, "commitment_required", "须勾选同意并签署本政策规定的信用承诺后方可确认")
+        tr.confirm(conn, case_id, actor(s), value, bank_account, commitment)
+        return portal.progress(conn, own_case(conn, uscc, case_id), dt.date.today())
+
+
+def decline(request: Request, case_id: int, reason: str) -> dict[str, Any]:
+    s, uscc = me(request)
+    with engine(request).begin() as conn, _acting():
+        own_case(conn, uscc, case_id)
+        tr.decline(conn, case_id, actor(s), reason.strip() or "企业放弃")
+        return portal.progress(conn, own_case(conn, uscc, case_id), dt.date.today())
+
+
+def object_case(request: Request, case_id: int, reason: str) -> dict[str, Any]:
+    s, uscc = me(request)
+    if len(reason.strip()) < 5:
+        raise WebError(400, "reason_required", "请写明异议理由（至少 5 个字）")
+    with engine(request).begin() as conn, _acting():
+        own_case(conn, uscc, case_id)
+        object_to(conn, case_id, actor(s), reason.strip())
+        return portal.progress(conn, own_case(conn, uscc, case_id), dt.date.today())
+
+
+async def apply(request: Request, policy_id: str, fields: dict[str, str], uploads: list[Any]) -> int:
+    """Save the uploads to a temporary folder under their own names, then submit through the service."""
+    s, uscc = me(request)
+    files = [u for u in uploads if getattr(u, "filename", None)]
+    if not files:
+        raise WebError(400, "files_required", "请上传申请材料（至少 1 个文件）")
+    if len(files) > MAX_FILES:
+        raise WebError(400, "too_many_files", f"一次最多上传 {MAX_FILES} 个文件")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, upload in enumerate(files):
+            name = Path(str(upload.filename).replace("\\", "/")).name
+            if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+                raise WebError(
+                    400, "bad_file_type", f"文件“{name}”类型不支持，请上传 PDF、OFD、图片、Word、Excel 或 ZIP"
+                )
+            data = await upload.read(MAX_UPLOAD + 1)
+            if len(data) > MAX_UPLOAD or not data:
+                raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 10MB")
+            target = Path(tmp) / str(i) / name
+            target.parent.mkdir()
+            target.write_bytes(data)
+            paths.append(target)
+        form = {k: v.strip() for k, v in fields.items() if v and v.strip()}
+        with engine(request).begin() as conn, _acting():
+            return submit_application(conn, policy_id, uscc, form, paths, actor(s), files_dir=upload_dir())
+
+
+def request_correction(request: Request, field: str, value: str, reason: str, policy_id: str = "") -> dict[str, Any]:
+    """A data correction request: an audit event plus a portal message to the department holding the field."""
+    s, uscc = me(request)
+    spec = load_catalogue().get(field)
+    if spec is None:
+        raise WebError(400, "unknown_field", f"数据项“{field}”不存在")
+    if len(reason.strip()) < 5 or len(reason) > 1000 or len(value) > 200:
+        raise WebError(400, "reason_required", "请写明更正理由（5–1000 字），正确的值不超过 200 字")
+    department = spec.source or "数据主管部门"
+    detail = {"field": field, "label": spec.label, "claimed": value.strip(), "reason": reason.strip()}
+    detail |= {"department": department, "policy": policy_id}
+    with engine(request).begin() as conn:
+        event = record(conn, actor(s), "data.correction_requested", "enterprise", uscc, None, detail)
+        body = f"企业 {uscc} 申请更正“{spec.label}”：应为“{value.strip() or '（未填写）'}”。理由：{reason.strip()}"
+        conn.execute(
+            portal_messages.insert().values(
+                uscc=department_recipient(department),
+                title=f"数据更正申请：{spec.label}",
+                body=body + f"（审计事件 {event}）",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    return {"id": event, "department": department, "field": field, "label": spec.label}
+
+
+def messages(request: Request) -> list[dict[str, Any]]:
+    _, uscc = me(request)
+    query = select(portal_messages).where(portal_messages.c.uscc == uscc).order_by(portal_messages.c.id.desc())
+    with engine(request).connect() as conn:
+        rows = [dict(r) for r in conn.execute(query.limit(200)).mappings()]
+    return [r | {"created_at": portal.local(r["created_at"])} for r in rows]
+
+
+def mark_read(request: Request, message_id: int) -> None:
+    _, uscc = me(request)
+    where = (portal_messages.c.id == message_id, portal_messages.c.uscc == uscc)
+    with engine(request).begin() as conn:
+        if conn.execute(select(portal_messages.c.id).where(*where)).scalar() is None:
+            raise not_found("消息")
+        conn.execute(
+            portal_messages.update()
+            .where(*where, portal_messages.c.read_at.is_(None))
+            .values(read_at=dt.datetime.now(dt.UTC))
+        )
+
+
+# --- reads (a profile read is audited, so these write and use a transaction) ---------------------
+
+
+def my_benefits(request: Request) -> dict[str, Any]:
+    s, uscc = me(request)
+    items = catalog.published(engine(request))
+    with engine(request).begin() as conn:
+        view = portal.benefits(conn, actor(s), uscc, items, dt.date.today())
+        unread = select(func.count()).where(portal_messages.c.uscc == uscc, portal_messages.c.read_at.is_(None))
+        return view | {"unread": conn.execute(unread).scalar_one()}
+
+
+def my_policy(request: Request, policy_id: str) -> dict[str, Any]:
+    s, uscc = me(request)
+    item = policy_item(request, policy_id)
+    with engine(request).begin() as conn:
+        if item.policy.kind == "名单类" and item.policy.id not in portal.own_cases(conn, uscc):
+            raise not_found("政策")  # 名单类 are decided by the list, not by data: shown only with a case
+        return portal.explanation(conn, actor(s), uscc, item, dt.date.today())
+
+
+def my_case(request: Request, case_id: int) -> dict[str, Any]:
+    _, uscc = me(request)
+    with engine(request).connect() as conn:
+        return portal.progress(conn, own_case(conn, uscc, case_id), dt.date.today())
