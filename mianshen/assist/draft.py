@@ -24,6 +24,7 @@ import yaml
 from mianshen.assist.document import Document, read_document
 from mianshen.assist.extract import Candidate, Note, extract, json_value
 from mianshen.assist.numerals import find_dates, normalise
+from mianshen.clock import today as clock_today
 from mianshen.rules.loader import read_policy
 
 CONDITION_OPS = ("eq", "ne", "gt", "ge", "lt", "le", "in", "not_in", "within", "not_within", "has", "lacks")
@@ -144,7 +145,7 @@ def _comment(text: str) -> str:
 def _issued(document: Document) -> dt.date:
     # Without a stated window the draft starts on the issue date (header 日期), else today.
     dates = find_dates(document.meta.get("日期", ""))
-    return dates[0].value if dates else dt.date.today()
+    return dates[0].value if dates else clock_today()
 
 
 def render(document: Document, cands: list[Candidate], notes: list[Note]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.reference.industries import find_industry, leaf_codes, lookup_industry
 from mianshen.rules.numbers import NumberError, parse_number, plain
@@ -244,7 +245,7 @@ def classify_size(
         "revenue": exact_number(revenue_wan, "营业收入"),
         "assets": exact_number(assets_wan, "资产总额"),
     }
-    day = as_of or dt.date.today()
+    day = as_of or clock_today()
     standard = standard_for(day)
     if standard is None:
         return SizeResult(UNKNOWN, code, None, None, "", "", f"{day} 没有有效的中小企业划型标准数据")

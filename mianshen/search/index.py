@@ -59,12 +59,18 @@ def _jieba() -> Any:
     return jieba
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+
+
 def tokens(text: str) -> list[str]:
     """Search words: jieba's search-mode cut, without punctuation, stop words and single digits."""
     words = _jieba().cut_for_search(text)
-    return [
+    kept = [
         w for w in (x.strip().lower() for x in words) if w and w not in _STOP and re.search(r"[\w\u4e00-\u9fff]", w)
     ]
+    # jieba keeps words such as 稳岗返还 whole; their two-character pieces let a user's 稳岗 find them.
+    pieces = [w[i : i + 2] for w in kept if len(w) >= 3 and _CJK.fullmatch(w) for i in range(len(w) - 1)]
+    return kept + [p for p in pieces if p not in _STOP]
 
 
 @lru_cache(maxsize=1)

@@ -29,6 +29,7 @@ from mianshen.cases import transitions as tr
 from mianshen.cases.applications import submit_application
 from mianshen.cases.review import object_to
 from mianshen.catalogue import load_catalogue
+from mianshen.clock import today as clock_today
 from mianshen.errors import MianshenError
 from mianshen.notify.reminders import department_recipient
 from mianshen.store.schema import cases, portal_messages
@@ -99,7 +100,7 @@ def confirm(request: Request, case_id: int, amount: str, bank_account: str, comm
         if not commitment.strip() or (promised and _squash(commitment) != _squash(promised)):
             raise WebError(400, "commitment_required", "须勾选同意并签署本政策规定的信用承诺后方可确认")
         tr.confirm(conn, case_id, actor(s), value, bank_account, commitment)
-        return portal.progress(conn, own_case(conn, uscc, case_id), dt.date.today())
+        return portal.progress(conn, own_case(conn, uscc, case_id), clock_today())
 
 
 def decline(request: Request, case_id: int, reason: str) -> dict[str, Any]:
@@ -107,7 +108,7 @@ def decline(request: Request, case_id: int, reason: str) -> dict[str, Any]:
     with engine(request).begin() as conn, _acting():
         own_case(conn, uscc, case_id)
         tr.decline(conn, case_id, actor(s), reason.strip() or "企业放弃")
-        return portal.progress(conn, own_case(conn, uscc, case_id), dt.date.today())
+        return portal.progress(conn, own_case(conn, uscc, case_id), clock_today())
 
 
 def object_case(request: Request, case_id: int, reason: str) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def object_case(request: Request, case_id: int, reason: str) -> dict[str, Any]:
     with engine(request).begin() as conn, _acting():
         own_case(conn, uscc, case_id)
         object_to(conn, case_id, actor(s), reason.strip())
-        return portal.progress(conn, own_case(conn, uscc, case_id), dt.date.today())
+        return portal.progress(conn, own_case(conn, uscc, case_id), clock_today())
 
 
 async def apply(request: Request, policy_id: str, fields: dict[str, str], uploads: list[Any]) -> int:
@@ -201,7 +202,7 @@ def my_benefits(request: Request) -> dict[str, Any]:
     s, uscc = me(request)
     items = catalog.published(engine(request))
     with engine(request).begin() as conn:
-        view = portal.benefits(conn, actor(s), uscc, items, dt.date.today())
+        view = portal.benefits(conn, actor(s), uscc, items, clock_today())
         unread = select(func.count()).where(portal_messages.c.uscc == uscc, portal_messages.c.read_at.is_(None))
         return view | {"unread": conn.execute(unread).scalar_one()}
 
@@ -212,10 +213,10 @@ def my_policy(request: Request, policy_id: str) -> dict[str, Any]:
     with engine(request).begin() as conn:
         if item.policy.kind == "名单类" and item.policy.id not in portal.own_cases(conn, uscc):
             raise not_found("政策")  # 名单类 are decided by the list, not by data: shown only with a case
-        return portal.explanation(conn, actor(s), uscc, item, dt.date.today())
+        return portal.explanation(conn, actor(s), uscc, item, clock_today())
 
 
 def my_case(request: Request, case_id: int) -> dict[str, Any]:
     _, uscc = me(request)
     with engine(request).connect() as conn:
-        return portal.progress(conn, own_case(conn, uscc, case_id), dt.date.today())
+        return portal.progress(conn, own_case(conn, uscc, case_id), clock_today())

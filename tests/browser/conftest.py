@@ -41,12 +41,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # torn down (environment restored) before the other test folders run
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not os.path.exists(CHROMIUM):
         pytest.skip("没有 Debian 的 chromium（.ci/run 会安装）")
+    saved = {k: os.environ.get(k) for k in ("MIANSHEN_FAST_HASH", "MIANSHEN_TODAY")}
     os.environ["MIANSHEN_FAST_HASH"] = "1"
-    os.environ["MIANSHEN_TODAY"] = AS_OF.isoformat()
+    os.environ["MIANSHEN_TODAY"] = AS_OF.isoformat()  # the live site runs as of the demo date
     import uvicorn
     from sqlalchemy import select
 
@@ -110,9 +111,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     }
     server.should_exit = True
     thread.join(timeout=10)
+    for key, value in saved.items():  # later tests must see the real date again
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(site: dict[str, Any]) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import working_days_between
 from mianshen.store.schema import case_events, cases, matches, objections, payments, policy_versions
 from mianshen.web.console import scope
@@ -74,7 +75,7 @@ def _amount(row: Any) -> Decimal:
 
 
 def collect(conn: Connection, s: Session, today: dt.date | None = None) -> dict[str, Any]:
-    day = today or dt.date.today()
+    day = today or clock_today()
     dept = scope.department_of(s)
     current = {
         r.policy_id: r

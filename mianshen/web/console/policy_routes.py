@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 
 from mianshen.cases.lists import upload_list
+from mianshen.clock import today as clock_today
 from mianshen.matching.publish import list_versions, publish_policy
 from mianshen.store.schema import cases, list_rejects, list_uploads
 from mianshen.web.console import scope
@@ -66,7 +67,7 @@ def editor(request: Request) -> Response:
     if base:
         with engine(request).connect() as conn:
             source = scope.own_policy(conn, s, base).source_yaml
-    return page(request, "console_policy_edit.html", {"source": source, "as_of": dt.date.today().isoformat()})
+    return page(request, "console_policy_edit.html", {"source": source, "as_of": clock_today().isoformat()})
 
 
 async def _source(request: Request) -> tuple[dict[str, Any], str, str]:
@@ -87,7 +88,7 @@ async def _source(request: Request) -> tuple[dict[str, Any], str, str]:
 def _as_of(data: dict[str, Any]) -> dt.date:
     raw = str(data.get("as_of") or "").strip()
     try:
-        return dt.date.fromisoformat(raw) if raw else dt.date.today()
+        return dt.date.fromisoformat(raw) if raw else clock_today()
     except ValueError as exc:
         raise WebError(400, "bad_request", f"评估日“{raw}”不是有效日期（YYYY-MM-DD）") from exc
 

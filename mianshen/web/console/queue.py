@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
 from mianshen.cases.states import FINAL, STATES
+from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.schema import case_events, cases, enterprises, objections, onsite_checks, payments
 from mianshen.web.console import scope
@@ -49,7 +50,7 @@ def list_cases(conn: Connection, s: Session, state: str = "", policy_id: str = "
     rows = [dict(r) for r in conn.execute(query.order_by(cases.c.deadline, cases.c.id).limit(2000)).mappings()]
     rows = [r for r in rows if r["policy_id"] in visible]
     reach = scope.filter_region(conn, s, [r["uscc"] for r in rows])
-    today = dt.date.today()
+    today = clock_today()
     out = []
     for r in rows:
         if r["uscc"] in reach:
@@ -95,7 +96,7 @@ def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
     ).mappings()
     paid = conn.execute(select(payments).where(payments.c.case_id == case_id)).mappings().first()
     policy = tr.policy_settings(conn, case["policy_id"], case["policy_version"])
-    brief = _brief({**case, "name": name}, dt.date.today())
+    brief = _brief({**case, "name": name}, clock_today())
     brief.pop("name")
     return {
         "case": {
@@ -138,7 +139,7 @@ def act(conn: Connection, s: Session, case_id: int, action: str, data: dict[str,
     who = actor(s)
     if action == "notify":
         days = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).confirm_days
-        return tr.notify(conn, case_id, who, add_working_days(dt.date.today(), days).date)
+        return tr.notify(conn, case_id, who, add_working_days(clock_today(), days).date)
     if action == "review":
         return review.begin_review(conn, case_id, who)
     if action == "onsite":

@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection, select
 
+from mianshen.clock import today as clock_today
 from mianshen.matching.inputs import read_profiles
 from mianshen.store.schema import cases, policy_versions
 from mianshen.web.deps import require, session
@@ -73,7 +74,7 @@ def regions(conn: Connection, usccs: Iterable[str], on: dt.date | None = None) -
     wanted = sorted(set(usccs))
     if not wanted:
         return {}
-    profiles = read_profiles(conn, on or dt.date.today(), {"region_code"}, wanted)
+    profiles = read_profiles(conn, on or clock_today(), {"region_code"}, wanted)
     out = {}
     for uscc, profile in profiles.items():
         value = profile.fields.get("region_code")
