@@ -1,0 +1,368 @@
+"""Authorization matrix: every route of the app, called by every role, against the access docs/web.md promises.
+
+The routes are enumerated from the app (nothing hand-picked); each path parameter is filled from PARAMS,
+so a new route with a parameter nobody knows fails `test_every_route_is_classified` instead of escaping.
+Expected access is declared by path prefix in RULES. Signed out → 401; wrong role → 403; another
+enterprise's case or message, another department's policy or case → 404 (or 403 where a department submits
+a policy file of another department). Every POST is also sent by its rightful user without the CSRF token
+(and with a forged one): 403. Finally the rightful user proves each route works (2xx/3xx).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from mianshen.web.app import create_app
+
+from . import web_auth_fixtures as fx
+from .web_auth_fixtures import APPLIED, LISTED, PDF, POLICY, ROLES, World
+
+OK = 200  # any 2xx/3xx
+SKIP_PREFIXES = ("/static", "/docs", "/openapi.json")
+
+
+def app_routes(app: Any) -> list[tuple[str, str]]:
+    """(method, path) of every route, including those of included routers (FastAPI ≥ 0.165 wraps them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+
+        found: Any = iter_route_contexts(app.routes)
+    except ImportError:  # older FastAPI: included routes are flattened into app.routes
+        found = app.routes
+    out = []
+    for route in found:
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        assert path is not None, f"a route without a path: {route!r}"
+        if path.startswith(SKIP_PREFIXES):
+            continue
+        assert methods, f"{path}: a route without methods (a mount?) is not covered by this matrix"
+        out.extend((m, path) for m in sorted(methods - {"HEAD"}))
+    return out
+
+
+ROUTES = app_routes(create_app("sqlite://"))
+
+
+def page_path(path: str) -> str:
+    """/api/console/cases → /console/cases: a page and its JSON twin share one rule."""
+    return path[4:] if path.startswith("/api/") else path
+
+
+def params_of(path: str) -> list[str]:
+    return re.findall(r"{(\w+)(?::\w+)?}", path)
+
+
+# --- what every parameter is filled with ---------------------------------------------------------
+
+PARAMS: dict[str, Callable[[World], str]] = {
+    "policy_id": lambda w: POLICY,  # HRSS's 条件类 policy
+    "case_id": lambda w: str(w.case_a),  # A's case of that policy
+    "message_id": lambda w: str(w.message_a),
+    "batch_id": lambda w: str(w.batch),
+    "action": lambda w: "notify",
+}
+OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, parameter) → value
+    ("/my/apply/{policy_id}", "policy_id"): lambda w: APPLIED,  # the 暂难数据化类 one
+    ("/console/policies/{policy_id}/list", "policy_id"): lambda w: LISTED,  # 科技厅's 名单类 one
+    ("/publicity/{case_id}/objection", "case_id"): lambda w: str(w.spare["public_objection"]),
+}
+QUERIES = {  # ids passed in the query string are scoped too
+    "/console/policies/new": {"from": POLICY},
+    "/console/cases": {"policy": POLICY},
+}
+
+
+def fill(w: World, path: str, override: dict[str, str] | None = None) -> dict[str, str]:
+    given = override or {}
+    return {
+        name: given.get(name) or OVERRIDES.get((page_path(path), name), PARAMS[name])(w) for name in params_of(path)
+    }
+
+
+# --- who may do what (docs/web.md) ----------------------------------------------------------------
+
+ALL = frozenset(ROLES)
+ENTERPRISES = frozenset({"ent_a", "ent_b"})
+DEPARTMENTS = frozenset({"hr", "tax", "keji"})
+STAFF_READ = DEPARTMENTS | {"aud", "admin"}
+OTHER_DEPTS = {"tax": 404, "keji": 404}  # departments that do not own POLICY or its cases
+
+
+@dataclass(frozen=True)
+class Access:
+    readers: frozenset[str]  # roles that may GET
+    writers: frozenset[str]  # roles that may POST
+    owner: str  # the role whose GET proves the route works
+    foreign: dict[str, int] = field(default_factory=dict)  # roles of the right kind, wrong owner → status
+    foreign_on: frozenset[str] | None = None  # …when the route has one of these parameters (or a scoped query)
+    private: bool = True  # a response must not leak A's code or HRSS's policy to foreign readers
+
+
+RULES: list[tuple[str, Access]] = [
+    (r"^/(policies|guides|publicity|export|login|logout)?(/|$)", Access(ALL, ALL, "anon", private=False)),
+    (
+        r"^/my(/|$)",
+        Access(ENTERPRISES, ENTERPRISES, "ent_a", {"ent_b": 404}, frozenset({"case_id", "message_id"})),
+    ),
+    (r"^/console$", Access(STAFF_READ | {"fin", "dm"}, frozenset(), "hr")),
+    (r"^/console/drafts/new$", Access(STAFF_READ, frozenset(), "hr")),
+    (r"^/console/drafts$", Access(frozenset(), DEPARTMENTS | {"admin"}, "hr")),
+    (r"^/console/drafts/accept$", Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", {"tax": 404, "keji": 404})),
+    (
+        r"^/console/policies/(check|simulate|publish)$",
+        Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", {"tax": 403, "keji": 403}),
+    ),  # fmt: skip
+    (r"^/console/policies/\{policy_id\}/list$", Access(frozenset(), DEPARTMENTS, "keji", {"hr": 404, "tax": 404})),
+    (r"^/console/cases/\{case_id\}/\{action\}$", Access(frozenset(), DEPARTMENTS, "hr", OTHER_DEPTS)),
+    (r"^/console/payments", Access(frozenset({"fin", "aud", "admin"}), frozenset({"fin"}), "fin")),
+    (
+        r"^/console/(policies|cases|objections)",
+        Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"policy_id", "case_id"})),
+    ),
+    (r"^/dashboard", Access(STAFF_READ, frozenset(), "hr")),
+    (r"^/audit", Access(frozenset({"aud", "admin"}), frozenset(), "aud")),
+]
+
+SKIP = -1  # an allowed POST by someone other than the owner: not sent (it would change data)
+
+
+def rule(path: str) -> Access:
+    for pattern, access in RULES:
+        if re.search(pattern, page_path(path)):
+            return access
+    raise AssertionError(f"{path}: no access rule — add it to RULES")
+
+
+def expected(method: str, path: str, role: str) -> int:
+    access = rule(path)
+    allowed = access.readers if method == "GET" else access.writers
+    if role not in allowed:
+        return 401 if role == "anon" else 403
+    scoped = access.foreign_on is None or bool(access.foreign_on & set(params_of(path)) or page_path(path) in QUERIES)
+    if role in access.foreign and scoped:
+        return access.foreign[role]
+    return OK if method == "GET" else SKIP
+
+
+# Authorization holes found by this matrix: (method, path, role) → reason. Each is xfail(strict=True).
+KNOWN_HOLES: dict[tuple[str, str, str], str] = {}
+
+
+def matrix() -> Iterator[Any]:
+    for method, path in ROUTES:
+        for role in ROLES:
+            if expected(method, path, role) == SKIP:
+                continue
+            hole = KNOWN_HOLES.get((method, path, role))
+            marks = [pytest.mark.xfail(strict=True, reason=f"security bug: {hole}")] if hole else []
+            yield pytest.param(method, path, role, id=f"{method} {path} as {role}", marks=marks)
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+Body = dict[str, Any]
+
+
+def body_for(w: World, path: str, params: dict[str, str]) -> Body:
+    """A well-formed body for each POST, so that a refusal is about who asks, never about the input."""
+    p = page_path(path)
+    if p.endswith("/confirm"):
+        amount, commitment = w.case_info(int(params["case_id"]))
+        return {"data": {"amount": amount, "bank_account": fx.ACCOUNT, "commitment": commitment}}
+    if p.endswith(("/decline", "/object", "/objection")):
+        return {"data": {"reason": "核定人数有误，少算了 3 人", "contact": "13900000000"}}
+    if p.startswith("/my/apply/"):
+        files = [("files", ("营业执照.pdf", PDF, "application/pdf"))]
+        return {"data": {"bank_account": fx.ACCOUNT, "commitment": w.commitment(APPLIED)}, "files": files}
+    if p == "/my/corrections":
+        return {
+            "data": {"field": "employees", "value": "120", "reason": "统计数据未计入新招用人员", "policy_id": POLICY}
+        }
+    if p in ("/console/policies/check", "/console/policies/simulate", "/console/policies/publish"):
+        return {"data": {"source": fx.policy_source(POLICY), "filename": f"{POLICY}.yaml"}}
+    if p.endswith("/list"):
+        csv = f"统一社会信用代码,金额,备注\n{w.usccs[12]},50000.00,测试\n".encode()
+        return {"data": {}, "files": [("file", ("名单.csv", csv, "text/csv"))]}
+    if p == "/console/payments/batches":
+        return {"data": {"policy_id": POLICY}}
+    if p.endswith("/export"):
+        return {"data": {"format": "csv"}}
+    if p == "/console/drafts":
+        return {"data": {"text": fx.DRAFT_TEXT}}
+    if p == "/console/drafts/accept":  # HRSS's draft, every candidate declined
+        assert w.draft, "the HRSS user's draft was not created"
+        return {"data": {"draft": w.draft} | {f"decision_{k}{i}": "reject" for k in "cs" for i in range(40)}}
+    if p == "/login":
+        return {"data": {"username": "aud", "password": fx.PASSWORD}}
+    if p.startswith("/login/enterprise"):
+        return {"data": {"uscc": w.usccs[13], "code": "000000"}}
+    return {"data": {}}
+
+
+def send(
+    client: TestClient, method: str, path: str, params: dict[str, str], body: Body, token: str | None, query: Any = None
+) -> Response:
+    url = path.format(**params)
+    if method == "GET":
+        return client.get(url, params=query)
+    fields, files = dict(body.get("data", {})), body.get("files")
+    if path.startswith("/api/"):
+        headers = {} if token is None else {"X-CSRF-Token": token}
+        if files:
+            return client.post(url, data=fields, files=files, headers=headers)
+        return client.post(url, json=fields, headers=headers)
+    if token is not None:
+        fields["csrf_token"] = token
+    return client.post(url, data=fields, files=files)
+
+
+def call(w: World, method: str, path: str, who: str, token: bool = True) -> Response:
+    client = w.client(who)
+    params = fill(w, path)
+    body = body_for(w, path, params) if method == "POST" else {}
+    return send(client, method, path, params, body, fx.csrf(client) if token else None, QUERIES.get(page_path(path)))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MIANSHEN_FAST_HASH", "1")
+        mp.setenv("MIANSHEN_TODAY", "2025-06-30")
+        mp.setenv("MIANSHEN_SM4_KEY", "0123456789abcdeffedcba9876543210")
+        tmp: Path = tmp_path_factory.mktemp("authorization")
+        mp.setenv("MIANSHEN_UPLOAD_DIR", str(tmp / "uploads"))
+        mp.setenv("MIANSHEN_DRAFT_DIR", str(tmp / "drafts"))
+        w = fx.build_world(tmp)
+        yield w
+        w.engine.dispose()
+
+
+# --- the tests ------------------------------------------------------------------------------------
+
+
+def test_every_route_is_classified() -> None:
+    assert len(ROUTES) > 60, ROUTES  # the enumeration did find the included routers
+    for method, path in ROUTES:
+        assert method in ("GET", "POST"), f"{method} {path}: add the method to the matrix"
+        unknown = [p for p in params_of(path) if p not in PARAMS]
+        assert not unknown, f"{method} {path}: no test value for parameter(s) {unknown} — add them to PARAMS"
+        access = rule(path)
+        assert access.owner in (access.readers if method == "GET" else access.writers) or path in PROOFS, path
+
+
+def test_enumeration_matches_the_openapi_schema(world: World) -> None:
+    documented = world.client("anon").get("/openapi.json").json()["paths"]
+    enumerated = {path for _, path in ROUTES}
+    assert set(documented) <= enumerated
+
+
+@pytest.mark.parametrize(("method", "path", "role"), list(matrix()))
+def test_access(world: World, method: str, path: str, role: str) -> None:
+    want = expected(method, path, role)
+    got = call(world, method, path, role)
+    if want == OK:
+        assert got.status_code < 400, f"{role}: {got.status_code} {got.text[:300]}"
+        access = rule(path)
+        if access.private and role != access.owner and role not in ("admin", "aud"):
+            leaks = [world.uscc_a] + ([POLICY] if role in fx.STAFF else [])
+            assert not [x for x in leaks if x in got.text], f"{role} sees {leaks} in {path}"
+    elif want == 401 and not path.startswith("/api/") and got.status_code in (302, 303, 307):
+        assert got.headers["location"].startswith("/login")
+    else:
+        assert got.status_code == want, f"{role}: expected {want}, got {got.status_code} {got.text[:300]}"
+        if path.startswith("/api/"):
+            code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}[want]
+            assert got.json()["error"]["code"] == code, got.text
+
+
+POSTS = [(m, p) for m, p in ROUTES if m == "POST"]
+
+
+def owner_post(w: World, path: str) -> tuple[TestClient, dict[str, str], Body]:
+    """The rightful user of a POST route, on a resource prepared for it (a case in the right state …)."""
+    proof = PROOFS.get(page_path(path))
+    api = path.startswith("/api/")
+    if proof is not None:
+        client, override = proof(w, api)
+        params = fill(w, path, override)
+    else:
+        client, params = w.client(rule(path).owner), fill(w, path)
+    return client, params, body_for(w, path, params)
+
+
+def _case_owner(key: str) -> Callable[[World, bool], tuple[TestClient, dict[str, str]]]:
+    def proof(w: World, api: bool) -> tuple[TestClient, dict[str, str]]:
+        case_id = w.spare[f"{key}_api" if api else key]
+        return w.client(w.owner_of(case_id)), {"case_id": str(case_id)}
+
+    return proof
+
+
+PROOFS: dict[str, Callable[[World, bool], tuple[TestClient, dict[str, str]]]] = {
+    "/my/cases/{case_id}/confirm": _case_owner("confirm"),
+    "/my/cases/{case_id}/decline": _case_owner("decline"),
+    "/my/cases/{case_id}/object": _case_owner("object"),
+    "/my/apply/{policy_id}": lambda w, api: (w.client(w.usccs[13 if api else 12]), {}),
+    "/console/cases/{case_id}/{action}": lambda w, api: (
+        w.client("hr"),
+        {"case_id": str(w.spare["act_api" if api else "act"])},
+    ),
+    "/console/payments/batches/{batch_id}/paid": lambda w, api: (
+        w.client("fin"),
+        {"batch_id": str(w.batch2 if api else w.batch)},
+    ),
+    "/login": lambda w, api: (fx.new_client(w.app), {}),
+    "/login/enterprise/code": lambda w, api: (fx.new_client(w.app), {}),
+    "/logout": lambda w, api: (fx.staff_sign_in(w.app, "aud"), {}),
+}
+
+
+@pytest.mark.parametrize(("method", "path"), POSTS, ids=[p for _, p in POSTS])
+def test_post_without_csrf_is_refused(world: World, method: str, path: str) -> None:
+    client, params, body = owner_post(world, path)
+    for token in (None, "forged-token"):
+        got = send(client, method, path, params, body, token)
+        assert got.status_code == 403, f"{token}: {got.status_code} {got.text[:300]}"
+        if path.startswith("/api/"):
+            assert got.json()["error"]["code"] == "csrf"
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+def test_the_rightful_user_gets_through(world: World, method: str, path: str) -> None:
+    if method == "GET":
+        got = call(world, method, path, rule(path).owner)
+    elif page_path(path) == "/login/enterprise":
+        client = fx.new_client(world.app)
+        uscc = world.usccs[13]
+        sent = client.post("/login/enterprise/code", data={"uscc": uscc, "csrf_token": fx.csrf(client)})
+        assert sent.status_code == 200, sent.text
+        code = fx.last_code(world.engine, uscc)
+        got = send(client, method, path, {}, {"data": {"uscc": uscc, "code": code}}, fx.csrf(client))
+    else:
+        client, params, body = owner_post(world, path)
+        got = send(client, method, path, params, body, fx.csrf(client))
+    assert 200 <= got.status_code < 400, f"{got.status_code} {got.text[:400]}"
+
+
+def test_lists_show_only_what_is_in_reach(world: World) -> None:
+    """Unfiltered lists: another department sees none of HRSS's cases; enterprise B none of A's."""
+    for path in ("/api/console/cases", "/api/console/policies", "/api/console/objections", "/api/dashboard"):
+        mine = world.client("hr").get(path)
+        theirs = world.client("tax").get(path)
+        assert mine.status_code == theirs.status_code == 200, path
+        assert POLICY in mine.text and POLICY not in theirs.text and world.uscc_a not in theirs.text, path
+    assert world.client("hr").get(f"/api/console/cases?state=notified&policy={POLICY}").json()["cases"]
+    for path in ("/api/my/benefits", "/api/my/messages", "/my", "/my/messages"):
+        seen = world.client("ent_b").get(path)
+        assert seen.status_code == 200 and world.uscc_a not in seen.text and "请确认金额" not in seen.text, path
+    public = world.client("anon").get("/api/publicity").json()["rows"]
+    assert public and not [r for r in public if r["uscc"] in world.usccs]  # codes are masked
+    assert world.usccs[12] not in world.client("anon").get("/publicity").text

@@ -1,0 +1,228 @@
+"""The world of the authorization tests (no tests here): a SQLite store with the demo population, every
+shipped policy published and matched, two enterprises A and B signed in by SMS code, one staff account
+of each role (and departments other than the owner's), cases prepared in each state a route needs,
+payment batches and a portal message; one signed-in client per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from mianshen.audit.log import SYSTEM, Actor
+from mianshen.cases import review
+from mianshen.cases import transitions as tr
+from mianshen.cases.payments import create_batch
+from mianshen.matching.runs import run_match
+from mianshen.profiles.demo_data import generate
+from mianshen.store.db import open_store
+from mianshen.store.schema import cases, outbox, portal_messages
+from mianshen.web.accounts import add_user, set_contact
+from mianshen.web.app import create_app
+
+from .conftest import ROOT
+from .matching_fixtures import AS_OF, import_demo, publish
+
+HRSS = "河南省人力资源和社会保障厅"
+TAX = "国家税务总局河南省税务局"
+KEJI = "河南省科学技术厅"
+POLICY = "wengang-fanhuan"  # 条件类 of HRSS: the department routes' resource
+SECOND = "kuogang-buzhu"  # 条件类 of HRSS, for a second payment batch
+LISTED = "gaoqi-rending-jiangli"  # 名单类 of 科技厅: the list upload's resource
+APPLIED = "chuangye-kaiye-butie"  # 暂难数据化类: the online application's resource
+PASSWORD = "correct-horse-9"
+ACCOUNT = "6222 0212 3456 7890 123"
+PDF = b"%PDF-1.4 test"
+DRAFT_TEXT = (
+    "关于进一步实施小微企业所得税优惠政策的公告\n"
+    "一、对小型微利企业年应纳税所得额不超过100万元的部分，减按25%计入应纳税所得额。\n"
+    "二、本公告执行期限为2023年1月1日至2024年12月31日。\n"
+)
+STAFF = {  # role key → (role, department)
+    "hr": ("department", HRSS),
+    "tax": ("department", TAX),
+    "keji": ("department", KEJI),
+    "fin": ("finance", None),
+    "aud": ("auditor", None),
+    "admin": ("platform_admin", None),
+    "dm": ("data_manager", None),
+}
+ROLES = ("anon", "ent_a", "ent_b", *STAFF)
+HR = Actor("王科长", "department", HRSS)
+FINANCE = Actor("赵会计", "finance")
+
+
+@dataclass
+class World:
+    engine: Engine
+    app: Any
+    uscc_a: str
+    uscc_b: str
+    case_a: int  # A's 稳岗返还 case, notified: the resource every scoped route is tried on
+    message_a: int
+    batch: int  # wengang batch (approved case in it)
+    batch2: int  # kuogang batch
+    spare: dict[str, int]  # dedicated cases for the owners' successful POSTs
+    usccs: list[str]  # enterprises with a 稳岗返还 case (and a contact), in case order
+    draft: str | None = None  # a policy draft of the HRSS user (when the console has drafts)
+    clients: dict[str, TestClient] = field(default_factory=dict)
+    by_uscc: dict[str, TestClient] = field(default_factory=dict)
+
+    def owner_of(self, case_id: int) -> str:
+        with self.engine.connect() as conn:
+            return str(conn.execute(select(cases.c.uscc).where(cases.c.id == case_id)).scalar_one())
+
+    def client(self, who: str) -> TestClient:
+        """A role key from ROLES, or an enterprise's USCC (signed in by SMS code on first use)."""
+        if who in self.clients:
+            return self.clients[who]
+        if who not in self.by_uscc:
+            self.by_uscc[who] = sms_sign_in(self, who)
+        return self.by_uscc[who]
+
+    def case_info(self, case_id: int) -> tuple[str, str]:
+        """(amount, commitment) an enterprise confirms with."""
+        with self.engine.connect() as conn:
+            case = tr.load_case(conn, case_id)
+            promised = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).commitment
+        return str(case["amount"]), promised or "本企业承诺所填信息真实有效"
+
+    def commitment(self, policy_id: str) -> str:
+        with self.engine.connect() as conn:
+            return tr.policy_settings(conn, policy_id).commitment or "本企业承诺所填信息真实有效"
+
+
+def new_client(app: Any) -> TestClient:
+    client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    assert client.get("/login").status_code == 200  # the CSRF cookie
+    return client
+
+
+def csrf(client: TestClient) -> str:
+    return str(client.cookies.get("ms_csrf") or "")
+
+
+def last_code(engine: Engine, uscc: str) -> str:
+    with engine.connect() as conn:
+        payload = conn.execute(
+            select(outbox.c.payload)
+            .where(outbox.c.template == "login_code", outbox.c.uscc == uscc)
+            .order_by(outbox.c.id.desc())
+            .limit(1)
+        ).scalar_one()
+    return str(json.loads(payload)["code"])
+
+
+def sms_sign_in(world: World, uscc: str) -> TestClient:
+    client = new_client(world.app)
+    sent = client.post("/login/enterprise/code", data={"uscc": uscc, "csrf_token": csrf(client)})
+    assert sent.status_code == 200, sent.text
+    code = last_code(world.engine, uscc)
+    signed = client.post("/login/enterprise", data={"uscc": uscc, "code": code, "csrf_token": csrf(client)})
+    assert signed.status_code == 303 and signed.headers["location"] == "/my", signed.text
+    return client
+
+
+def staff_sign_in(app: Any, username: str) -> TestClient:
+    client = new_client(app)
+    done = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf(client)})
+    assert done.status_code == 303, done.text
+    return client
+
+
+def _wengang_cases(engine: Engine, policy_id: str) -> list[tuple[int, str]]:
+    query = select(cases.c.id, cases.c.uscc).where(cases.c.policy_id == policy_id).order_by(cases.c.id)
+    with engine.connect() as conn:
+        return [(int(r.id), str(r.uscc)) for r in conn.execute(query)]
+
+
+def _notify(conn: Any, case_id: int) -> None:
+    tr.notify(conn, case_id, SYSTEM, dt.date(2025, 8, 29))
+
+
+def _confirm(conn: Any, case_id: int) -> None:
+    case = tr.load_case(conn, case_id)
+    promised = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).commitment
+    who = Actor("经办人", "enterprise", None, case["uscc"])
+    tr.confirm(conn, case_id, who, Decimal(case["amount"]), ACCOUNT, promised or "承诺")
+
+
+def _to_publicity(conn: Any, case_id: int) -> None:
+    _notify(conn, case_id)
+    _confirm(conn, case_id)
+    review.begin_review(conn, case_id, HR, AS_OF)
+    review.open_publicity(conn, case_id, HR, AS_OF, stale_reason="测试")
+
+
+def _to_approved(conn: Any, case_id: int) -> None:
+    _to_publicity(conn, case_id)
+    review.decide(conn, case_id, HR, AS_OF + dt.timedelta(days=60))
+
+
+def build_world(tmp: Path) -> World:
+    engine = open_store(f"sqlite:///{tmp}/authorization.sqlite")
+    demo = generate(150, tmp / "demo", seed=11, as_of=AS_OF, progress=lambda _: None)
+    import_demo(engine, demo)
+    publish(engine)  # every shipped policy
+    run_match(engine, AS_OF)
+    ids = _wengang_cases(engine, POLICY)
+    second = _wengang_cases(engine, SECOND)
+    assert len(ids) >= 14 and second, (len(ids), len(second))
+    (case_a, uscc_a), (_, uscc_b) = ids[0], ids[1]
+    spare = {
+        "confirm": ids[2][0],
+        "confirm_api": ids[3][0],
+        "decline": ids[4][0],
+        "decline_api": ids[5][0],
+        "object": ids[6][0],
+        "object_api": ids[7][0],
+        "public_objection": ids[8][0],
+        "act": ids[9][0],  # matched: the department notifies
+        "act_api": ids[10][0],
+        "shown": ids[12][0],  # stays in 公示: the public list must mask its code
+    }
+    with engine.begin() as conn:
+        for case_id in (case_a, ids[1][0], spare["confirm"], spare["confirm_api"], spare["decline"]):
+            _notify(conn, case_id)
+        _notify(conn, spare["decline_api"])
+        for case_id in (spare["object"], spare["object_api"], spare["public_objection"], spare["shown"]):
+            _to_publicity(conn, case_id)
+        _to_approved(conn, ids[11][0])
+        _to_approved(conn, second[0][0])
+        for name, (role, dept) in STAFF.items():
+            add_user(conn, name, PASSWORD, role, f"{name}用户", department=dept)
+        for i, (_, uscc) in enumerate(ids):
+            set_contact(conn, uscc, f"联系人{i}", f"1380013{i:04d}")
+        message = conn.execute(
+            portal_messages.insert().values(
+                uscc=uscc_a, title="请确认", body="请确认金额", created_at=dt.datetime.now(dt.UTC)
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+    batch = create_batch(engine, POLICY, FINANCE).batch_id
+    batch2 = create_batch(engine, SECOND, FINANCE).batch_id
+    app = create_app(f"sqlite:///{tmp}/authorization.sqlite")
+    app.state.engine.dispose()
+    app.state.engine = engine
+    usccs = [u for _, u in ids]
+    world = World(engine, app, uscc_a, uscc_b, case_a, int(message), batch, batch2, spare, usccs)
+    world.clients["anon"] = new_client(app)
+    world.clients["ent_a"] = world.client(uscc_a)
+    world.clients["ent_b"] = world.client(uscc_b)
+    for name in STAFF:
+        world.clients[name] = staff_sign_in(app, name)
+    hr = world.clients["hr"]
+    made = hr.post("/console/drafts", data={"text": DRAFT_TEXT, "csrf_token": csrf(hr)})
+    found = re.search(r'name="draft" value="([0-9a-f]+)"', made.text)
+    world.draft = found.group(1) if made.status_code == 200 and found else None
+    return world
+
+
+def policy_source(policy_id: str) -> str:
+    return (ROOT / "policies" / f"{policy_id}.yaml").read_text(encoding="utf-8")
