@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mianshen.audit.log import canonical
-from mianshen.profiles.current import FieldValue, StoredProfile, choose
+from mianshen.profiles.current import FieldValue, StoredProfile, choose, observation_query
 from mianshen.profiles.derive import INPUTS, add_derived, with_inputs
-from mianshen.store.schema import data_sources, enterprises, import_batches, observations
+from mianshen.store.schema import enterprises, import_batches, observations
 
 CHUNK = 500  # USCCs per IN (…) list: well under SQLite's bound-parameter limit
 _SKIP = FieldValue("", "", "", "skip", "", dt.date.min, None)  # marks a derivation nobody reads
@@ -46,21 +46,7 @@ def _assemble(
     conn: Connection, as_of: dt.date, fields: set[str], wanted: list[str], usccs: list[str] | None
 ) -> dict[str, StoredProfile]:
     firms = select(enterprises.c.uscc, enterprises.c.name, enterprises.c.uscc_status)
-    query = (
-        select(
-            observations.c.uscc,
-            observations.c.field,
-            observations.c.value,
-            observations.c.source_id,
-            observations.c.as_of,
-            observations.c.batch_id,
-            data_sources.c.priority,
-            data_sources.c.name,
-            data_sources.c.department,
-        )
-        .join(data_sources, data_sources.c.id == observations.c.source_id)
-        .where(observations.c.as_of <= as_of, observations.c.field.in_(wanted))
-    )
+    query = observation_query(as_of).where(observations.c.field.in_(wanted))
     if usccs is not None:
         firms = firms.where(enterprises.c.uscc.in_(usccs))
         query = query.where(observations.c.uscc.in_(usccs))

@@ -14,6 +14,7 @@ the audit rows commit together or not at all, and the next run starts from a con
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, and_, exists, select, text
 
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.open import open_case
+from mianshen.errors import InputError
 from mianshen.matching.inputs import changed_enterprises, input_hash, last_batch, read_profiles
 from mianshen.matching.library import missing_fields, write_matches, write_requests
 from mianshen.matching.publish import active_versions
@@ -29,7 +31,7 @@ from mianshen.profiles.derive import with_inputs
 from mianshen.profiles.quality import inputs_by_condition
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.compile import needed_fields
-from mianshen.sqlgen.engines import MatchRow, duckdb_connect
+from mianshen.sqlgen.engines import MatchRow, duckdb_connect, register_sqlite_functions
 from mianshen.sqlgen.screen import screen
 from mianshen.store.schema import cases, match_runs, matches
 
@@ -123,7 +125,7 @@ def run_match(
         wanted: set[str] = {u for _, p in todo for u in (targets[p.id] or ())}
         profiles = read_profiles(conn, as_of, fields, None if everyone else wanted) if todo else {}
         report = RunReport(run_id, as_of, scope, reason, len(profiles), last_batch_id=top)
-        results = _evaluate([p for _, p in todo], profiles, as_of)
+        results = _evaluate(conn, [p for _, p in todo], profiles, as_of)
         for _, policy in versions:
             tally = PolicyTally(policy.id, policy.version, policy.title, benefit_period(policy))
             if any(p is policy for _, p in todo):
@@ -146,15 +148,50 @@ def run_match(
     return report
 
 
-def _evaluate(policies: list[Policy], profiles: dict[str, Any], as_of: dt.date) -> dict[str, list[MatchRow]]:
-    """Compiled SQL on an in-memory DuckDB: one profile table, one query per policy."""
+ENGINES = ("duckdb", "store")
+
+
+def match_engine() -> str:
+    """Where the compiled SQL runs: an in-memory DuckDB (default, fastest) or the store's own
+    database (`MIANSHEN_MATCH_ENGINE=store`: inside PostgreSQL in production, or SQLite)."""
+    engine = os.environ.get("MIANSHEN_MATCH_ENGINE", "duckdb")
+    if engine not in ENGINES:
+        raise InputError(f"MIANSHEN_MATCH_ENGINE “{engine}”无效，可选：{'、'.join(ENGINES)}")
+    return engine
+
+
+def _evaluate(
+    conn: Connection, policies: list[Policy], profiles: dict[str, Any], as_of: dt.date
+) -> dict[str, list[MatchRow]]:
+    """Compiled SQL over one profile table, one query per policy."""
     if not policies or not profiles:
         return {p.id: [] for p in policies}
+    population = [p.to_profile() for p in profiles.values()]
+    if match_engine() == "store":
+        return _evaluate_in_store(conn, policies, population, as_of)
     duck = duckdb_connect()
     try:
-        summaries = screen(duck, "duckdb", policies, [p.to_profile() for p in profiles.values()], as_of)
+        summaries = screen(duck, "duckdb", policies, population, as_of)
     finally:
         duck.close()
+    return {s.policy.id: s.rows for s in summaries}
+
+
+def _evaluate_in_store(
+    conn: Connection, policies: list[Policy], population: list[Any], as_of: dt.date
+) -> dict[str, list[MatchRow]]:
+    """The same compiled SQL inside the store, in the run's own transaction (the input table is dropped
+    before it commits, so nothing of it is left behind)."""
+    dialect = {"postgresql": "postgres", "sqlite": "sqlite"}[conn.dialect.name]
+    raw = conn.connection.driver_connection
+    if dialect == "sqlite":
+        register_sqlite_functions(raw)  # type: ignore[arg-type]  # exact decimals, as the compiler expects
+    table = "match_input"
+    try:
+        summaries = screen(raw, dialect, policies, population, as_of, table=table)
+    finally:
+        cursor = raw.cursor()  # type: ignore[union-attr]
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
     return {s.policy.id: s.rows for s in summaries}
 
 

@@ -77,7 +77,7 @@ class StoredProfile:
         }
 
 
-def _observation_query(as_of: dt.date) -> Select[Any]:
+def observation_query(as_of: dt.date) -> Select[Any]:
     return (
         select(
             observations.c.uscc,
@@ -131,7 +131,7 @@ def read_profile(conn: Connection, uscc: str, as_of: dt.date) -> StoredProfile:
     firm = conn.execute(select(enterprises).where(enterprises.c.uscc == uscc.strip().upper())).mappings().first()
     if firm is None:
         raise InputError(f"企业画像库中没有统一社会信用代码为 {uscc} 的企业")
-    rows = conn.execute(_observation_query(as_of).where(observations.c.uscc == firm["uscc"])).all()
+    rows = conn.execute(observation_query(as_of).where(observations.c.uscc == firm["uscc"])).all()
     profile = StoredProfile(firm["uscc"], firm["name"], firm["uscc_status"], as_of, choose(rows))
     add_derived(profile)
     return profile
@@ -139,7 +139,7 @@ def read_profile(conn: Connection, uscc: str, as_of: dt.date) -> StoredProfile:
 
 def read_population(conn: Connection, as_of: dt.date, fields: Iterable[str] | None = None) -> Iterator[StoredProfile]:
     """Every enterprise's profile as of the date, streamed in USCC order (one query)."""
-    query = _observation_query(as_of)
+    query = observation_query(as_of)
     if fields is not None:
         query = query.where(observations.c.field.in_(sorted(with_inputs(set(fields)))))
     firms = conn.execute(
