@@ -9,7 +9,10 @@ from mianshen.errors import InputError
 from mianshen.matching.runs import run_match
 from mianshen.store.schema import matches
 
-from .matching_fixtures import ACTIVE, AS_OF, N, demo, populated, publish  # noqa: F401  (fixtures)
+from . import matching_fixtures as fx
+from .matching_fixtures import ACTIVE, AS_OF, N, publish
+
+demo, populated = fx.demo, fx.populated  # fixtures shared with test_matching.py
 
 
 def results(engine: Engine) -> dict[tuple[str, str], tuple[str, str | None, str, str]]:
