@@ -57,4 +57,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock at the start, so a transaction that reads and then writes
+    # waits its turn (busy_timeout) instead of failing with "database is locked" when another
+    # writer committed in between — which under concurrent web requests failed most portal reads.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
