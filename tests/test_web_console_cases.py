@@ -40,7 +40,7 @@ def test_review_with_freshness_evidence_publicity_and_approval(site: Engine) -> 
     assert f'/console/cases/{case_id}"' in hr.get("/console/cases").text
     assert post(hr, f"/console/cases/{case_id}/review").status_code == 303
     page = hr.get(f"/console/cases/{case_id}")
-    assert "证据快照" in page.text and "qualified_youth_hires" in page.text and "已超时效" in page.text
+    assert "证据快照" in page.text and "新招用符合条件的高校毕业生" in page.text and "已超时效" in page.text
     evidence = hr.get(f"/api/console/cases/{case_id}").json()["freshness"]
     assert evidence["checked"] and "qualified_youth_hires" in evidence["stale"]
 

@@ -32,6 +32,8 @@ def create_app(url: str | None = None) -> FastAPI:
     app.state.engine = open_store(url)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates.env.filters["money"] = _money
+    app.state.templates.env.filters["field_label"] = _field_label
+    app.state.templates.env.filters["when"] = _when
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(errors.WebError, errors.web_error_handler)
     app.add_exception_handler(MianshenError, errors.domain_error_handler)
@@ -90,6 +92,29 @@ def _include_optional(app: FastAPI) -> None:
                 raise
             continue
         app.include_router(module.router)
+
+
+def _field_label(name: Any) -> str:
+    """A catalogue field as people call it: insured_avg_last_year → 上年度月平均参保人数."""
+    from mianshen.catalogue import load_catalogue
+
+    spec = load_catalogue().get(str(name))
+    return spec.label if spec else str(name)
+
+
+def _when(value: Any) -> str:
+    """A stored time in Beijing time, to the minute."""
+    import datetime as dt
+
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return "" if value is None else str(value)
 
 
 def _money(value: Any) -> str:
