@@ -33,6 +33,7 @@ def main() -> None:
         assist,
         audit,
         bench,
+        bench_match,
         bench_web,
         case,
         data,
