@@ -207,3 +207,20 @@ def test_a_bad_payload_fails_at_once_naming_the_field(store: Engine) -> None:
     assert send_due(store, _later(1), {"portal": PortalChannel()}, POLICY).failed == 1
     row = _row(store, row_id)
     assert row["status"] == "failed" and "amount" in row["last_error"] and "deadline" in row["last_error"]
+
+
+def test_sms_goes_to_the_registered_contact(store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mianshen.store.schema import enterprises
+    from mianshen.web.accounts import set_contact
+
+    monkeypatch.setenv("MIANSHEN_SM4_KEY", "00112233445566778899aabbccddeeff")
+    with store.begin() as conn:
+        conn.execute(enterprises.insert().values(uscc=USCC, name="甲公司", uscc_status="valid"))
+        set_contact(conn, USCC, "张三", "13800138000")
+    g = Gateway(failures=0)
+    try:
+        _queue(store)
+        send_due(store, _later(1), {"sms": HttpSmsChannel(g.url)}, POLICY)
+    finally:
+        g.close()
+    assert [d["phone"] for d in g.delivered] == ["13800138000"]  # decrypted only for the gateway

@@ -124,9 +124,9 @@ class HttpSmsChannel:
     name: str = "sms"
     remote: bool = True
 
-    def body(self, item: Delivery, message: Rendered) -> bytes:
+    def body(self, item: Delivery, message: Rendered, phone: str | None = None) -> bytes:
         values = {
-            "phone": str(item.payload.get("phone") or ""),
+            "phone": phone if phone is not None else str(item.payload.get("phone") or ""),
             "uscc": item.uscc,
             "text": message.text,
             "key": item.idempotency_key,
@@ -141,9 +141,10 @@ class HttpSmsChannel:
         return text.encode("utf-8")
 
     def send(self, conn: Connection, item: Delivery, message: Rendered) -> None:
+        phone = str(item.payload.get("phone") or "") or contact_phone(conn, item.uscc)
         request = urllib.request.Request(
             self.url,
-            data=self.body(item, message),
+            data=self.body(item, message, phone),
             method="POST",
             headers={"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": item.idempotency_key},
         )
@@ -176,3 +177,19 @@ def channels_from_env(env: dict[str, str] | None = None) -> dict[str, Channel]:
     else:
         sms = ConsoleChannel(log, label="sms→console", name="sms")
     return {"console": ConsoleChannel(log), "sms": sms, "portal": PortalChannel()}
+
+
+def contact_phone(conn: Connection, uscc: str) -> str:
+    """The enterprise's registered contact (decrypted only here, for the gateway); "" when none."""
+    from sqlalchemy import select
+
+    from mianshen.cases.banking import BankingError, decrypt_account
+    from mianshen.store.schema import enterprise_contacts
+
+    stored = conn.execute(select(enterprise_contacts.c.phone).where(enterprise_contacts.c.uscc == uscc)).scalar()
+    if not stored:
+        return ""
+    try:
+        return decrypt_account(stored)
+    except BankingError:
+        return ""  # the gateway then looks the number up by USCC, as without a registered contact
