@@ -23,7 +23,6 @@ from sqlalchemy import Connection
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
 from mianshen.cases.open import open_case
-from mianshen.cases.review import lock_policy
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.schema import applications
@@ -90,9 +89,6 @@ def submit_application(
     amount = _amount(policy, form)
     deadline = add_working_days(day, time_limit_days(policy)).date
     year = period or str(day.year)
-    # A write before open_case: on SQLite (pysqlite's implicit transactions) a SAVEPOINT issued as the
-    # first statement commits on release, which would leave a case without its application row.
-    lock_policy(conn, policy_id)
     case_id = open_case(
         conn,
         policy_id=policy_id,

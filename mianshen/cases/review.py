@@ -247,13 +247,22 @@ def decide(conn: Connection, case_id: int, actor: Actor, on: dt.date | None = No
     return (tr.wait_budget if over else tr.approve)(conn, case_id, actor, budget)
 
 
+def publicity_due(conn: Connection, day: dt.date) -> list[int]:
+    """Cases whose 公示 ended before `day` (the last 公示 day itself is still open)."""
+    query = select(cases.c.id).where(cases.c.state == "publicity", cases.c.publicity_to < day).order_by(cases.c.id)
+    return list(conn.execute(query).scalars())
+
+
+def confirmations_due(conn: Connection, day: dt.date) -> list[int]:
+    """Notified cases whose confirmation deadline passed before `day`."""
+    query = select(cases.c.id).where(cases.c.state == "notified", cases.c.deadline < day).order_by(cases.c.id)
+    return list(conn.execute(query).scalars())
+
+
 def approve_due(conn: Connection, on: dt.date | None = None, actor: Actor = SYSTEM) -> list[int]:
     """Scheduled: approve every case whose 公示 ended without objection (idempotent)."""
     day = on or today()
-    due = conn.execute(
-        select(cases.c.id).where(cases.c.state == "publicity", cases.c.publicity_to < day).order_by(cases.c.id)
-    ).scalars()
-    return [cid for cid in list(due) if decide(conn, cid, actor, day)["state"] == "approved"]
+    return [cid for cid in publicity_due(conn, day) if decide(conn, cid, actor, day)["state"] == "approved"]
 
 
 def clawback(conn: Connection, case_id: int, actor: Actor, reason: str) -> int:
@@ -267,8 +276,4 @@ def clawback(conn: Connection, case_id: int, actor: Actor, reason: str) -> int:
 
 def expire_due(conn: Connection, on: dt.date | None = None) -> list[int]:
     """Scheduled: notified cases past their confirmation deadline expire (idempotent)."""
-    day = on or today()
-    due = conn.execute(
-        select(cases.c.id).where(cases.c.state == "notified", cases.c.deadline < day).order_by(cases.c.id)
-    ).scalars()
-    return [tr.expire(conn, cid)["id"] for cid in list(due)]
+    return [tr.expire(conn, cid)["id"] for cid in confirmations_due(conn, on or today())]

@@ -4,9 +4,7 @@ portal, against a server started on loopback for the run (bounded in time; nothi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
-import secrets
 import socket
 import statistics
 import subprocess
@@ -21,7 +19,7 @@ from sqlalchemy import select
 
 from mianshen.cli.bench import bench
 from mianshen.store.db import open_store
-from mianshen.store.schema import cases, sessions
+from mianshen.store.schema import cases
 
 
 def _free_port() -> int:
@@ -31,24 +29,15 @@ def _free_port() -> int:
 
 
 def _enterprise_cookie(url: str) -> str:
-    """A session for an enterprise that has cases, written straight into the store for the benchmark."""
-    token = secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.UTC)
+    """A session for an enterprise that has cases, created straight in the store for the benchmark."""
+    from mianshen.web.sessions import SESSION_COOKIE, create_session
+
     with open_store(url).begin() as conn:
         uscc = conn.execute(select(cases.c.uscc).order_by(cases.c.id).limit(1)).scalar()
         if uscc is None:
             raise click.ClickException("数据库中没有案件：请先运行 mianshen demo --no-serve")
-        conn.execute(
-            sessions.insert().values(
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                uscc=uscc,
-                role="enterprise",
-                csrf_token="bench",
-                created_at=now,
-                expires_at=now + dt.timedelta(hours=1),
-            )
-        )
-    return f"ms_session={token}"
+        token = create_session(conn, "enterprise", uscc=uscc, lifetime=dt.timedelta(hours=1))
+    return f"{SESSION_COOKIE}={token}"
 
 
 def _hammer(url: str, cookie: str, seconds: float, workers: int) -> tuple[int, list[float], int]:

@@ -2,8 +2,7 @@
 it selects only rows still in the state it changes (and changes them conditionally), so a second
 run — or a run racing another worker — finds nothing left to do.
 
-Case transitions and matching belong to their own packages; they are imported lazily by name, so
-the worker still runs its other jobs when one of those packages is absent or broken.
+Case jobs call the case services directly; the matcher is looked up by name (a seam the tests use).
 """
 
 from __future__ import annotations
@@ -19,9 +18,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from mianshen.audit.log import SYSTEM, record
+from mianshen.cases import review, transitions
 from mianshen.notify.reminders import run_reminders
 from mianshen.notify.sender import send_due
-from mianshen.store.schema import cases, import_batches, match_runs, policy_versions
+from mianshen.store.schema import import_batches, match_runs, policy_versions
 
 
 @dataclass(frozen=True)
@@ -90,32 +90,16 @@ def _per_case(engine: Engine, ids: list[int], act: Callable[[Any, int], Any]) ->
 
 def close_publicity(engine: Engine, today: dt.date) -> Outcome:
     """Cases whose 公示 ended (publicity_to < today) are decided: approved, or budget_wait / blocked."""
-    review = _optional("mianshen.cases.review")
-    if review is None or not hasattr(review, "decide"):
-        return Outcome("案件模块未提供 mianshen.cases.review.decide，跳过公示期满处理", skipped=True)
     with engine.connect() as conn:
-        ids = list(
-            conn.execute(
-                select(cases.c.id)
-                .where(cases.c.state == "publicity", cases.c.publicity_to < today)
-                .order_by(cases.c.id)
-            ).scalars()
-        )
+        ids = review.publicity_due(conn, today)
     done, errors = _per_case(engine, ids, lambda conn, cid: review.decide(conn, cid, SYSTEM, today))
     return Outcome(f"公示期满处理案件 {done} 件", done, errors=errors)
 
 
 def expire_confirmations(engine: Engine, today: dt.date) -> Outcome:
     """Cases `notified` whose confirmation deadline has passed become `expired` (逾期未确认)."""
-    transitions = _optional("mianshen.cases.transitions")
-    if transitions is None or not hasattr(transitions, "expire"):
-        return Outcome("案件模块未提供 mianshen.cases.transitions.expire，跳过逾期处理", skipped=True)
     with engine.connect() as conn:
-        ids = list(
-            conn.execute(
-                select(cases.c.id).where(cases.c.state == "notified", cases.c.deadline < today).order_by(cases.c.id)
-            ).scalars()
-        )
+        ids = review.confirmations_due(conn, today)
     done, errors = _per_case(engine, ids, lambda conn, cid: transitions.expire(conn, cid, SYSTEM))
     return Outcome(f"逾期未确认案件 {done} 件", done, errors=errors)
 

@@ -53,11 +53,10 @@ def create_app(url: str | None = None) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    from mianshen.web.routes import login, public
+    from mianshen.web.routes import audit, console, dashboard, enterprise, login, public
 
-    for module in (public, login):
+    for module in (public, login, enterprise, console, dashboard, audit):
         app.include_router(module.router)
-    _include_optional(app)
     return app
 
 
@@ -78,20 +77,6 @@ def _offline_docs(app: FastAPI) -> None:
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
-
-
-def _include_optional(app: FastAPI) -> None:
-    """Routers of the portal, console, dashboard and audit views, where present."""
-    import importlib
-
-    for name in ("enterprise", "console", "dashboard", "audit", "api"):
-        try:
-            module = importlib.import_module(f"mianshen.web.routes.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"mianshen.web.routes.{name}":
-                raise
-            continue
-        app.include_router(module.router)
 
 
 def _field_label(name: Any) -> str:

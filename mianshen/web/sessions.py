@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 from fastapi import Request, Response
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from mianshen.store.schema import sessions, users
 
@@ -43,24 +43,32 @@ def secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https" if setting == "auto" else setting == "1"
 
 
+def create_session(
+    conn: Connection, role: str, user_id: int | None = None, uscc: str | None = None, lifetime: dt.timedelta = LIFETIME
+) -> str:
+    """Store a new session (only the hash of its token) and return the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = dt.datetime.now(dt.UTC)
+    conn.execute(delete(sessions).where(sessions.c.expires_at < now))  # housekeeping
+    conn.execute(
+        sessions.insert().values(
+            token_hash=_hash(token),
+            user_id=user_id,
+            uscc=uscc,
+            role=role,
+            csrf_token=secrets.token_urlsafe(16),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return token
+
+
 def start_session(
     engine: Engine, response: Response, request: Request, role: str, user_id: int | None = None, uscc: str | None = None
 ) -> None:
-    token = secrets.token_urlsafe(32)
-    now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        conn.execute(delete(sessions).where(sessions.c.expires_at < now))  # housekeeping
-        conn.execute(
-            sessions.insert().values(
-                token_hash=_hash(token),
-                user_id=user_id,
-                uscc=uscc,
-                role=role,
-                csrf_token=secrets.token_urlsafe(16),
-                created_at=now,
-                expires_at=now + LIFETIME,
-            )
-        )
+        token = create_session(conn, role, user_id, uscc)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from mianshen.audit.log import Actor
 from mianshen.clock import today as clock_today
 from mianshen.notify.templates import mask_uscc
+from mianshen.search.index import related_policies, search_policies
 from mianshen.store.schema import cases, enterprises
 from mianshen.web import catalog
 from mianshen.web.deps import engine, page, require_csrf
@@ -27,11 +28,9 @@ def _filters(request: Request) -> dict[str, str]:
     return {k: request.query_params.get(k, "").strip() for k in keys}
 
 
-def _matches(item: catalog.Listed, f: dict[str, str], today: dt.date, substring: bool) -> bool:
+def _matches(item: catalog.Listed, f: dict[str, str], today: dt.date) -> bool:
+    """The filters other than the query (the query ranks, see `_search`)."""
     p = item.policy
-    text = " ".join([p.title, p.department, *p.doc_numbers, str(p.guide.get("conditions_text", ""))])
-    if substring and f["q"] and not all(word in text for word in f["q"].split()):
-        return False
     if f["department"] and f["department"] != p.department:
         return False
     if f["kind"] and f["kind"] != p.kind:
@@ -53,17 +52,12 @@ def policy_list(request: Request) -> tuple[list[catalog.Listed], dict[str, str]]
     today = clock_today()
     items = catalog.published(engine(request))
     f = _filters(request)
-    ranked = _search(f["q"], items) if f["q"] else None
-    candidates = items if ranked is None else ranked
-    return [i for i in candidates if _matches(i, f, today, substring=ranked is None)], f
+    candidates = _search(f["q"], items) if f["q"] else items
+    return [i for i in candidates if _matches(i, f, today)], f
 
 
-def _search(query: str, items: list[catalog.Listed]) -> list[catalog.Listed] | None:
-    """Ranked Chinese full-text search (with synonyms) when the search index is installed; None otherwise."""
-    try:
-        from mianshen.search.index import search_policies  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+def _search(query: str, items: list[catalog.Listed]) -> list[catalog.Listed]:
+    """Ranked Chinese full-text search with synonyms (jieba + BM25)."""
     ids = [hit.policy_id for hit in search_policies([i.policy for i in items], query)]
     by_id = {i.policy.id: i for i in items}
     return [by_id[i] for i in ids if i in by_id]
@@ -135,10 +129,6 @@ def policy_api(request: Request, policy_id: str) -> dict[str, Any]:
 
 
 def _related(request: Request, item: catalog.Listed) -> list[catalog.Listed]:
-    try:
-        from mianshen.search.index import related_policies  # type: ignore[import-not-found]
-    except ImportError:
-        return []
     every = catalog.published(engine(request))
     ids = related_policies([i.policy for i in every], item.policy.id)
     return [i for i in every if i.policy.id in ids][:3]
