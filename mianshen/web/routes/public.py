@@ -219,11 +219,12 @@ def export_policies(request: Request) -> Response:
                 i.policy.kind,
                 i.policy.department,
                 "；".join(i.policy.doc_numbers),
-                catalog.describe(i, clock_today())["valid"],
+                info["valid"],
                 str(i.policy.guide.get("conditions_text", "")),
-                "；".join(catalog.describe(i, clock_today())["amount"]),
+                "；".join(info["amount"]),
             ]
             for i in policy_list(request)[0]
+            for info in [catalog.describe(i, clock_today())]  # described once per policy
         ],
     )
 
