@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from mianshen.audit.log import Actor, record
+from mianshen.audit.log import Actor, Event, record, record_many
 from mianshen.store.schema import case_events, cases
 
 
@@ -75,3 +78,76 @@ def open_case(
         data_hash,
     )
     return case_id
+
+
+@dataclass(frozen=True)
+class NewCase:
+    policy_id: str
+    version: int
+    uscc: str
+    period: str
+    amount: Decimal | None
+    data_hash: str | None
+
+
+def open_cases(conn: Connection, new: list[NewCase], origin: str, actor: Actor) -> int:
+    """Open many cases at once (a match run): the same rows, events and audit records as `open_case`
+    for each, in three statements. A pair that already has its case is skipped by the unique key
+    (ON CONFLICT DO NOTHING), so a concurrent opener never fails the run. Returns how many opened."""
+    if not new:
+        return 0
+    now = dt.datetime.now(dt.UTC)
+    values = [
+        {
+            "policy_id": c.policy_id,
+            "policy_version": c.version,
+            "uscc": c.uscc,
+            "period": c.period,
+            "origin": origin,
+            "state": "matched",
+            "amount": None if c.amount is None else format(c.amount, "f"),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for c in new
+    ]
+    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(cases).on_conflict_do_nothing().returning(cases.c.id, cases.c.policy_id, cases.c.uscc)
+    opened = {(r.policy_id, r.uscc): int(r.id) for r in conn.execute(statement, values)}
+    chosen = [
+        (opened[(c.policy_id, c.uscc)], c, v)
+        for c, v in zip(new, values, strict=True)
+        if (c.policy_id, c.uscc) in opened
+    ]
+    chosen.sort(key=lambda item: item[0])  # events and audit rows in case order
+    if not chosen:
+        return 0
+    conn.execute(
+        case_events.insert(),
+        [
+            {
+                "case_id": case_id,
+                "from_state": None,
+                "to_state": "matched",
+                "actor": actor.name,
+                "role": actor.role,
+                "note": f"立案（{origin}）",
+                "data": json.dumps({"amount": v["amount"]}),
+                "at": now,
+            }
+            for case_id, _, v in chosen
+        ],
+    )
+    events = [
+        Event(
+            "case.open",
+            "case",
+            case_id,
+            None,
+            {k: x for k, x in v.items() if k not in ("created_at", "updated_at")},
+            c.data_hash,
+        )
+        for case_id, c, v in chosen
+    ]
+    record_many(conn, actor, events)
+    return len(chosen)

@@ -1,182 +1,119 @@
-"""Writing one policy version's results into 匹配库: matches, changes, data requests.
+"""Writing a run's results into 匹配库 as set operations in the store: matches and changes.
 
 A match row is rewritten only when its result or its input hash differs, so `run_id` and
 `updated_at` name the run that last changed what we know about the pair — an untouched row keeps
 them. Every status or amount difference (and every new pair) becomes a `match_changes` row.
+
+The comparison is one join of `match_new` (this run's rows, staging.py) with `matches`; what
+differs is kept in `match_written`, and only those rows are written or looked at again by
+Python (cases, data requests). A run that changes nothing writes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, Date, bindparam, text
 
-from mianshen.profiles.current import StoredProfile
-from mianshen.profiles.derive import INPUTS
-from mianshen.sqlgen.engines import MatchRow
-from mianshen.store.schema import data_requests, match_changes, matches
+from mianshen.matching.staging import NEW, WRITTEN
+from mianshen.store.schema import matches
 
-CHUNK = 500
-_CONTENT = ("status", "amount", "failed", "unknown", "input_hash", "profile_as_of")
+_CHANGED = "(old_status IS NULL OR old_status <> status OR COALESCE(old_amount, '') <> COALESCE(amount, ''))"
+_CONTENT = ("status", "amount", "failed", "unknown", "input_hash")
 
 
 @dataclass
 class Written:
-    changes: list[dict[str, Any]] = field(default_factory=list)
+    evaluated: Counter[str] = field(default_factory=Counter)  # policy id → pairs evaluated
+    changed: Counter[str] = field(default_factory=Counter)  # status or amount changed (or new pair)
+    new_eligible: Counter[str] = field(default_factory=Counter)
     lost: list[dict[str, Any]] = field(default_factory=list)  # was eligible, is no longer
-    requests_opened: int = 0
-    requests_resolved: int = 0
 
 
-def match_values(row: MatchRow, input_hash: str, as_of: dt.date) -> dict[str, Any]:
-    return {
-        "status": row.status,
-        "amount": None if row.amount is None else format(row.amount, "f"),
-        "failed": ",".join(row.failed),
-        "unknown": ",".join(row.unknown),
-        "input_hash": input_hash,
-        "profile_as_of": as_of,
-    }
+def _typed(sql: str, **values: Any) -> Any:
+    statement = text(sql)
+    binds = []
+    if "as_of" in values:
+        binds.append(bindparam("as_of", type_=Date()))
+    if "now" in values:
+        binds.append(bindparam("now", type_=matches.c.updated_at.type))
+    return statement.bindparams(*binds, **values) if binds else statement.bindparams(**values)
 
 
-def _rows_by_uscc(conn: Connection, table: Any, where: Any, usccs: set[str] | None) -> dict[str, Any]:
-    if usccs is None:
-        return {r.uscc: r for r in conn.execute(select(table).where(where))}
-    todo = sorted(usccs)
-    out = {}
-    for i in range(0, len(todo), CHUNK):
-        chunk = todo[i : i + CHUNK]
-        out.update({r.uscc: r for r in conn.execute(select(table).where(where, table.c.uscc.in_(chunk)))})
-    return out
-
-
-def write_matches(
-    conn: Connection,
-    run_id: int,
-    policy_id: str,
-    version: int,
-    results: list[tuple[MatchRow, str]],
-    as_of: dt.date,
-    usccs: set[str] | None,
-) -> Written:
-    """Upsert one version's evaluated pairs; `usccs` is the evaluated set (None: every enterprise)."""
-    where = and_(matches.c.policy_id == policy_id, matches.c.policy_version == version)
-    old = _rows_by_uscc(conn, matches, where, usccs)
-    now = dt.datetime.now(dt.UTC)
-    inserts, updates, out = [], [], Written()
-    for row, digest in results:
-        values = match_values(row, digest, as_of)
-        before = old.get(row.id)
-        if before is None:
-            inserts.append({"policy_id": policy_id, "policy_version": version, "uscc": row.id, **values})
-        elif any(_same(getattr(before, k)) != _same(values[k]) for k in _CONTENT):
-            updates.append({"k_policy": policy_id, "k_version": version, "k_uscc": row.id, **values})
-        else:
-            continue
-        old_status = None if before is None else before.status
-        old_amount = None if before is None else before.amount
-        if old_status != values["status"] or old_amount != values["amount"]:
-            change = {
-                "run_id": run_id,
-                "policy_id": policy_id,
-                "uscc": row.id,
-                "old_status": old_status,
-                "new_status": values["status"],
-                "old_amount": old_amount,
-                "new_amount": values["amount"],
-            }
-            out.changes.append(change)
-            if old_status == "eligible" and values["status"] != "eligible":
-                out.lost.append(change)
-    stamp = {"run_id": run_id, "updated_at": now}
-    if inserts:
-        conn.execute(matches.insert(), [{**r, **stamp} for r in inserts])
-    if updates:
-        statement = (
-            matches.update()
-            .where(
-                matches.c.policy_id == bindparam("k_policy"),
-                matches.c.policy_version == bindparam("k_version"),
-                matches.c.uscc == bindparam("k_uscc"),
-            )
-            .values({k: bindparam(k) for k in (*_CONTENT, "run_id", "updated_at")})
+def write_matches(conn: Connection, run_id: int, as_of: dt.date) -> Written:
+    """Compare `match_new` with the library, record changes, update and insert what differs."""
+    differs = " OR ".join(f"m.{c} <> n.{c}" for c in _CONTENT if c != "amount")
+    conn.execute(
+        _typed(
+            f"CREATE TEMPORARY TABLE {WRITTEN} AS "
+            f"SELECT n.*, m.status AS old_status, m.amount AS old_amount FROM {NEW} n "
+            "LEFT JOIN matches m ON m.policy_id = n.policy_id AND m.policy_version = n.policy_version "
+            "AND m.uscc = n.uscc "
+            f"WHERE m.uscc IS NULL OR {differs} OR COALESCE(m.amount, '') <> COALESCE(n.amount, '') "
+            "OR m.profile_as_of <> :as_of",
+            as_of=as_of,
         )
-        conn.execute(statement, [{**r, **stamp} for r in updates])
-    if out.changes:
-        conn.execute(match_changes.insert(), out.changes)
-    return out
-
-
-def _same(value: Any) -> Any:
-    # SQLite hands dates back as dates but an empty text column may come back as None on some drivers
-    return "" if value is None else str(value)
-
-
-def missing_fields(inputs: dict[str, list[str]], unknown_ids: Iterable[str], profile: StoredProfile) -> list[str]:
-    """The catalogue fields to ask for: inputs of the unknown conditions the profile lacks.
-
-    A derived tag (划型, 小型微利 …) is asked for through its missing observed inputs; when every
-    input is present but a condition is still unknown, all its inputs are listed for a data check.
-    """
-    have = profile.fields
-    names = list(dict.fromkeys(n for cid in unknown_ids for n in inputs.get(cid, [])))
-    out: list[str] = []
-    for name in names:
-        if name in have:
-            continue
-        sources = [i for i in INPUTS.get(name, ()) if i not in have]
-        out.extend(sources or [name])
-    return list(dict.fromkeys(out)) or names
-
-
-def write_requests(
-    conn: Connection,
-    run_id: int,
-    policy_id: str,
-    wanted: dict[str, list[str]],
-    known: set[str],
-    usccs: set[str] | None,
-    written: Written,
-) -> None:
-    """Open or update a request per unknown pair (`wanted`: uscc → fields); resolve the known ones."""
-    old = _rows_by_uscc(conn, data_requests, data_requests.c.policy_id == policy_id, usccs)
-    now = dt.datetime.now(dt.UTC)
-    inserts, updates = [], []
-    for uscc, names in wanted.items():
-        text = ",".join(names)
-        before = old.get(uscc)
-        if before is None:
-            inserts.append({"policy_id": policy_id, "uscc": uscc, "fields": text, "opened_run": run_id})
-        elif before.resolved_at is not None:
-            updates.append(
-                {"k_id": before.id, "fields": text, "opened_run": run_id, "opened_at": now, "resolved_at": None}
+    )
+    out = Written()
+    for pid, n in conn.execute(text(f"SELECT policy_id, COUNT(*) FROM {NEW} GROUP BY policy_id")):
+        out.evaluated[pid] = int(n)
+    tallies = conn.execute(
+        text(
+            "SELECT policy_id, COUNT(*), SUM(CASE WHEN status = 'eligible' AND COALESCE(old_status, '') <> 'eligible' "
+            f"THEN 1 ELSE 0 END) FROM {WRITTEN} WHERE {_CHANGED} GROUP BY policy_id"
+        )
+    )
+    for pid, n, eligible in tallies:
+        out.changed[pid], out.new_eligible[pid] = int(n), int(eligible or 0)
+    out.lost = [
+        dict(r._mapping)
+        for r in conn.execute(
+            text(
+                f"SELECT policy_id, uscc, old_status, status AS new_status, old_amount, amount AS new_amount "
+                f"FROM {WRITTEN} WHERE old_status = 'eligible' AND status <> 'eligible' ORDER BY policy_id, uscc"
             )
-        elif before.fields != text:  # still open: keep its opening, refresh what is missing
-            updates.append(
-                {
-                    "k_id": before.id,
-                    "fields": text,
-                    "opened_run": before.opened_run,
-                    "opened_at": before.opened_at,
-                    "resolved_at": None,
-                }
-            )
-    resolved = [
-        {"k_id": r.id, "fields": r.fields, "opened_run": r.opened_run, "opened_at": r.opened_at, "resolved_at": now}
-        for uscc, r in old.items()
-        if uscc in known and r.resolved_at is None
+        )
     ]
-    if inserts:
-        conn.execute(data_requests.insert(), [{**r, "opened_at": now} for r in inserts])
-    if updates or resolved:
-        statement = (
-            data_requests.update()
-            .where(data_requests.c.id == bindparam("k_id"))
-            .values({k: bindparam(k) for k in ("fields", "opened_run", "opened_at", "resolved_at")})
+    conn.execute(
+        text(
+            "INSERT INTO match_changes (run_id, policy_id, uscc, old_status, new_status, old_amount, new_amount) "
+            f"SELECT :run, policy_id, uscc, old_status, status, old_amount, amount FROM {WRITTEN} WHERE {_CHANGED} "
+            "ORDER BY policy_id, uscc"
+        ).bindparams(run=run_id)
+    )
+    stamp = {"as_of": as_of, "run": run_id, "now": dt.datetime.now(dt.UTC)}
+    sets = ", ".join(f"{c} = w.{c}" for c in _CONTENT)
+    conn.execute(
+        _typed(
+            f"UPDATE matches SET {sets}, profile_as_of = :as_of, run_id = :run, updated_at = :now FROM {WRITTEN} w "
+            "WHERE matches.policy_id = w.policy_id AND matches.policy_version = w.policy_version "
+            "AND matches.uscc = w.uscc AND w.old_status IS NOT NULL",
+            **stamp,
         )
-        conn.execute(statement, updates + resolved)
-    written.requests_opened += len(inserts) + sum(1 for u in updates if u["opened_run"] == run_id)
-    written.requests_resolved += len(resolved)
+    )
+    columns = "policy_id, policy_version, uscc, " + ", ".join(_CONTENT)
+    conn.execute(
+        _typed(
+            f"INSERT INTO matches ({columns}, profile_as_of, run_id, updated_at) "
+            f"SELECT {columns}, :as_of, :run, :now FROM {WRITTEN} WHERE old_status IS NULL",
+            **stamp,
+        )
+    )
+    return out
+
+
+def written_eligible(conn: Connection) -> list[Any]:
+    """Pairs this run wrote as eligible (new, newly eligible, or a changed amount): the only pairs
+    that may need a case — an unchanged eligible pair got its case when it became eligible."""
+    return list(
+        conn.execute(
+            text(
+                f"SELECT w.policy_id, w.policy_version, w.uscc, w.amount, w.input_hash, c.period FROM {WRITTEN} w "
+                "LEFT JOIN cases c ON c.policy_id = w.policy_id AND c.uscc = w.uscc "
+                "WHERE w.status = 'eligible' ORDER BY w.policy_id, w.uscc"
+            )
+        )
+    )

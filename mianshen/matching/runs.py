@@ -14,26 +14,27 @@ the audit rows commit together or not at all, and the next run starts from a con
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, select, text
 
 from mianshen.audit.log import SYSTEM, Actor, record
-from mianshen.cases.open import open_case
-from mianshen.errors import InputError
-from mianshen.matching.inputs import changed_enterprises, input_hash, last_batch, read_profiles
-from mianshen.matching.library import missing_fields, write_matches, write_requests
+from mianshen.cases.open import NewCase, open_cases
+from mianshen.matching.evaluation import ENGINES, evaluate_into_store, match_engine
+from mianshen.matching.inputs import changed_enterprises, last_batch, read_profiles
+from mianshen.matching.library import Written, write_matches, written_eligible
 from mianshen.matching.publish import active_versions
+from mianshen.matching.requests import write_requests
+from mianshen.matching.staging import drop_staging
 from mianshen.matching.summary import PolicyTally, RunReport, fill_totals, review_items
-from mianshen.profiles.derive import with_inputs
 from mianshen.profiles.quality import inputs_by_condition
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.compile import needed_fields
-from mianshen.sqlgen.engines import MatchRow, duckdb_connect, register_sqlite_functions
-from mianshen.sqlgen.screen import screen
-from mianshen.store.schema import cases, match_runs, matches
+from mianshen.store.schema import match_runs, matches
+
+__all__ = ["ENGINES", "benefit_period", "match_engine", "plan", "run_match"]
 
 
 def benefit_period(policy: Policy) -> str:
@@ -119,19 +120,29 @@ def run_match(
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         )
-        todo = [(row, p) for row, p in versions if targets[p.id] is None or targets[p.id]]
-        fields = {f for _, p in todo for f in needed_fields(p)}
-        everyone = any(targets[p.id] is None for _, p in todo)
-        wanted: set[str] = {u for _, p in todo for u in (targets[p.id] or ())}
+        todo = [p for _, p in versions if targets[p.id] is None or targets[p.id]]
+        fields = {f for p in todo for f in needed_fields(p)}
+        everyone = any(targets[p.id] is None for p in todo)
+        wanted: set[str] = {u for p in todo for u in (targets[p.id] or ())}
         profiles = read_profiles(conn, as_of, fields, None if everyone else wanted) if todo else {}
         report = RunReport(run_id, as_of, scope, reason, len(profiles), last_batch_id=top)
-        results = _evaluate(conn, [p for _, p in todo], profiles, as_of)
+        limited = {p.id for p in todo if targets[p.id] is not None}
+        evaluate_into_store(conn, todo, profiles, as_of, wanted if everyone and limited else None, limited)
+        written = write_matches(conn, run_id, as_of)
+        opened = _open_cases(conn, versions, written)
+        inputs = {p.id: inputs_by_condition(p) for p in todo}
+        asked, answered = write_requests(conn, run_id, inputs, profiles)
         for _, policy in versions:
             tally = PolicyTally(policy.id, policy.version, policy.title, benefit_period(policy))
-            if any(p is policy for _, p in todo):
-                _apply(conn, run_id, policy, results[policy.id], targets[policy.id], profiles, as_of, tally, report)
+            tally.evaluated, tally.changed = written.evaluated[policy.id], written.changed[policy.id]
+            tally.new_eligible = written.new_eligible[policy.id]
+            lost = [c for c in written.lost if c["policy_id"] == policy.id]
+            tally.lost_eligible, tally.cases_created = len(lost), opened.get(policy.id, 0)
+            tally.requests_opened, tally.requests_resolved = asked[policy.id], answered[policy.id]
+            report.review += review_items(conn, tally.period, lost)
             fill_totals(conn, tally)
-            report.policies.append(tally)
+            report.add(tally)
+        drop_staging(conn)
         report.seconds = time.monotonic() - started
         conn.execute(
             match_runs.update()
@@ -148,110 +159,30 @@ def run_match(
     return report
 
 
-ENGINES = ("duckdb", "store")
+def _open_cases(conn: Connection, versions: list[tuple[Any, Policy]], written: Written) -> dict[str, int]:
+    """Cases for the pairs this run wrote as eligible that have none for the policy's period.
 
-
-def match_engine() -> str:
-    """Where the compiled SQL runs: an in-memory DuckDB (default, fastest) or the store's own
-    database (`MIANSHEN_MATCH_ENGINE=store`: inside PostgreSQL in production, or SQLite)."""
-    engine = os.environ.get("MIANSHEN_MATCH_ENGINE", "duckdb")
-    if engine not in ENGINES:
-        raise InputError(f"MIANSHEN_MATCH_ENGINE “{engine}”无效，可选：{'、'.join(ENGINES)}")
-    return engine
-
-
-def _evaluate(
-    conn: Connection, policies: list[Policy], profiles: dict[str, Any], as_of: dt.date
-) -> dict[str, list[MatchRow]]:
-    """Compiled SQL over one profile table, one query per policy."""
-    if not policies or not profiles:
-        return {p.id: [] for p in policies}
-    population = [p.to_profile() for p in profiles.values()]
-    if match_engine() == "store":
-        return _evaluate_in_store(conn, policies, population, as_of)
-    duck = duckdb_connect()
-    try:
-        summaries = screen(duck, "duckdb", policies, population, as_of)
-    finally:
-        duck.close()
-    return {s.policy.id: s.rows for s in summaries}
-
-
-def _evaluate_in_store(
-    conn: Connection, policies: list[Policy], population: list[Any], as_of: dt.date
-) -> dict[str, list[MatchRow]]:
-    """The same compiled SQL inside the store, in the run's own transaction (the input table is dropped
-    before it commits, so nothing of it is left behind)."""
-    dialect = {"postgresql": "postgres", "sqlite": "sqlite"}[conn.dialect.name]
-    raw = conn.connection.driver_connection
-    if dialect == "sqlite":
-        register_sqlite_functions(raw)  # type: ignore[arg-type]  # exact decimals, as the compiler expects
-    table = "match_input"
-    try:
-        summaries = screen(raw, dialect, policies, population, as_of, table=table)
-    finally:
-        cursor = raw.cursor()  # type: ignore[union-attr]
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    return {s.policy.id: s.rows for s in summaries}
-
-
-def _apply(
-    conn: Connection,
-    run_id: int,
-    policy: Policy,
-    rows: list[MatchRow],
-    target: set[str] | None,
-    profiles: dict[str, Any],
-    as_of: dt.date,
-    tally: PolicyTally,
-    report: RunReport,
-) -> None:
-    """Write one version's results: matches and changes, cases, data requests."""
-    # Cases are opened only for 条件类 benefits with money to pay: 暂难数据化类 matches mean "likely
-    # eligible" (the enterprise is invited to apply, see notify/reminders.py), and an amount of 0
-    # is a qualification the department applies itself (e.g. tax relief), shown but not paid.
-    if target is not None:
-        rows = [r for r in rows if r.id in target]
-    reads = tuple(sorted(with_inputs(set(needed_fields(policy)))))
-    hashed = [(r, input_hash(profiles[r.id], reads, as_of)) for r in rows]
-    written = write_matches(conn, run_id, policy.id, policy.version, hashed, as_of, target)
-    tally.evaluated, tally.changed = len(rows), len(written.changes)
-    tally.new_eligible = sum(
-        1 for c in written.changes if c["new_status"] == "eligible" and c["old_status"] != c["new_status"]
-    )
-    tally.lost_eligible = len(written.lost)
-    have = {
-        r.uscc
-        for r in conn.execute(
-            select(cases.c.uscc).where(cases.c.policy_id == policy.id, cases.c.period == tally.period)
-        )
-    }
-    for row, digest in hashed:
-        if row.status == "eligible" and row.id not in have and _pays_out(policy, row):
-            opened = open_case(
-                conn,
-                policy_id=policy.id,
-                version=policy.version,
-                uscc=row.id,
-                period=tally.period,
-                origin="match",
-                amount=row.amount,
-                actor=SYSTEM,
-                data_hash=digest,
-            )
-            tally.cases_created += opened is not None
-    inputs = inputs_by_condition(policy)
-    asks = {r.id: missing_fields(inputs, r.unknown, profiles[r.id]) for r in rows if r.status == "unknown"}
-    known = {r.id for r in rows if r.status != "unknown"}
-    write_requests(conn, run_id, policy.id, asks, known, target, written)
-    tally.requests_opened, tally.requests_resolved = written.requests_opened, written.requests_resolved
-    report.review += review_items(conn, tally.period, written.lost)
-    report.evaluated += tally.evaluated
-    report.changed += tally.changed
-    report.cases_created += tally.cases_created
-    report.requests_opened += tally.requests_opened
-    report.requests_resolved += tally.requests_resolved
-
-
-def _pays_out(policy: Policy, row: MatchRow) -> bool:
-    return policy.kind == "条件类" and row.amount is not None and row.amount > 0
+    Cases are opened only for 条件类 benefits with money to pay: 暂难数据化类 matches mean "likely
+    eligible" (the enterprise is invited to apply, see notify/reminders.py), and an amount of 0
+    is a qualification the department applies itself (e.g. tax relief), shown but not paid.
+    """
+    paying = {p.id: p for _, p in versions if p.kind == "条件类"}
+    periods: dict[tuple[str, str], set[str]] = {}
+    candidates: dict[tuple[str, str], Any] = {}
+    for row in written_eligible(conn):
+        key = (row.policy_id, row.uscc)
+        candidates[key] = row
+        if row.period is not None:
+            periods.setdefault(key, set()).add(row.period)
+    new = []
+    for (pid, uscc), row in candidates.items():
+        policy = paying.get(pid)
+        if policy is None or row.amount is None or Decimal(row.amount) <= 0:
+            continue
+        period = benefit_period(policy)
+        if period not in periods.get((pid, uscc), set()):
+            new.append(NewCase(pid, policy.version, uscc, period, Decimal(row.amount), row.input_hash))
+    opened: dict[str, int] = {}
+    for pid in sorted({c.policy_id for c in new}):  # one policy at a time: cases and audit rows in policy order
+        opened[pid] = open_cases(conn, [c for c in new if c.policy_id == pid], "match", SYSTEM)
+    return opened

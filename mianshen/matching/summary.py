@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from mianshen.store.schema import cases, matches
 
@@ -56,6 +56,14 @@ class RunReport:
     review: list[dict[str, Any]] = field(default_factory=list)  # lost eligibility, case not yet acted on
     seconds: float = 0.0
 
+    def add(self, tally: PolicyTally) -> None:
+        self.policies.append(tally)
+        self.evaluated += tally.evaluated
+        self.changed += tally.changed
+        self.cases_created += tally.cases_created
+        self.requests_opened += tally.requests_opened
+        self.requests_resolved += tally.requests_resolved
+
     def counts(self) -> dict[str, Any]:
         return {
             "scope": self.scope,
@@ -82,16 +90,16 @@ class RunReport:
 
 
 def fill_totals(conn: Connection, tally: PolicyTally) -> None:
-    """Library totals for the version after the run (not just the pairs this run evaluated)."""
+    """Library totals for the version after the run (not just the pairs this run evaluated).
+
+    Counted in SQL; the total is summed in Python over the eligible amounts only, because SQLite
+    would sum the exact decimal texts as floating point.
+    """
     where = and_(matches.c.policy_id == tally.policy_id, matches.c.policy_version == tally.version)
-    for status, amount in conn.execute(select(matches.c.status, matches.c.amount).where(where)):
-        if status == "eligible":
-            tally.eligible += 1
-            tally.total += Decimal(amount) if amount is not None else Decimal(0)
-        elif status == "ineligible":
-            tally.ineligible += 1
-        else:
-            tally.unknown += 1
+    for status, n in conn.execute(select(matches.c.status, func.count()).where(where).group_by(matches.c.status)):
+        setattr(tally, status if status in ("eligible", "ineligible") else "unknown", int(n))
+    amounts = conn.execute(select(matches.c.amount).where(where, matches.c.status == "eligible")).scalars()
+    tally.total = sum((Decimal(a) for a in amounts if a is not None), Decimal(0))
 
 
 def review_items(conn: Connection, period: str, lost: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -199,12 +199,12 @@ class _Compiler:
         return self.d.round(value, amount.round_places)
 
     # --- the query -----------------------------------------------------------------------------
-    def query(self, table: str) -> exp.Select:
+    def query(self, table: str, carry: Sequence[str] = ()) -> exp.Select:
         derived = exp.select(exp.Star()).from_(exp.to_table(table))
         for d in self.policy.derived.values():
             derived = derived.select(exp.alias_(self.expr(d.formula), f"dv_{d.name}"))
         conjuncts = spine(self.policy.conditions)
-        inner = exp.select(exp.column("id"))
+        inner = exp.select(exp.column("id"), *(exp.column(c) for c in carry))
         for i, cond in enumerate(conjuncts):
             inner = inner.select(exp.alias_(self.condition(cond), f"c{i}"))
         inner = inner.select(exp.alias_(self.amount(self.policy.amount), "amt")).from_(derived.subquery("p"))
@@ -239,6 +239,7 @@ class _Compiler:
             exp.alias_(exp.Case(ifs=[exp.If(this=root, true=amt)], default=exp.null()), "amount"),
             exp.alias_(failed, "failed_mask"),
             exp.alias_(unknown, "unknown_mask"),
+            *(exp.column(c) for c in carry),
         ).from_(inner.subquery("c"))
 
 
@@ -267,9 +268,16 @@ def needed_fields(policy: Policy) -> tuple[str, ...]:
 
 
 def compile_policy(
-    policy: Policy, as_of: dt.date, dialect: str, table: str = "profiles", catalogue: Catalogue | None = None
+    policy: Policy,
+    as_of: dt.date,
+    dialect: str,
+    table: str = "profiles",
+    catalogue: Catalogue | None = None,
+    carry: Sequence[str] = (),
 ) -> CompiledPolicy:
+    """`carry`: columns of `table` passed through to the output after the masks (e.g. an input hash
+    computed once per enterprise), so batch matching needs no join back to the profile table."""
     compiler = _Compiler(policy, as_of, DIALECTS[dialect], catalogue or load_catalogue())
-    sql = compiler.query(table).sql(dialect=dialect)
+    sql = compiler.query(table, carry).sql(dialect=dialect)
     ids = tuple(c.id for c in spine(policy.conditions)) + ("amount",)
     return CompiledPolicy(policy.id, policy.version, sql, ids, needed_fields(policy))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import tempfile
@@ -59,6 +60,10 @@ def _round(a: Any, places: int) -> str | None:
     return None if x is None else format(numbers.quantize(x, int(places)), "f")
 
 
+def _sha256(text: Any) -> str | None:
+    return None if text is None else hashlib.sha256(str(text).encode()).hexdigest()
+
+
 def sqlite_connect(path: str = ":memory:") -> sqlite3.Connection:
     conn = sqlite3.connect(path)
     register_sqlite_functions(conn)
@@ -75,6 +80,7 @@ def register_sqlite_functions(conn: sqlite3.Connection) -> None:
         conn.create_function(name, 2, _binary(fn), deterministic=True)
     conn.create_function("ms_cmp", 2, _cmp, deterministic=True)
     conn.create_function("ms_round", 2, _round, deterministic=True)
+    conn.create_function("ms_sha256", 1, _sha256, deterministic=True)  # batch matching's input hash
 
 
 def duckdb_connect(path: str = ":memory:") -> Any:
