@@ -9,17 +9,16 @@ read here equals the one `mianshen profile show` prints for the fields it contai
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from mianshen.audit.log import canonical
-from mianshen.profiles.current import FieldValue, StoredProfile, choose, observation_query
+from mianshen.catalogue import load_catalogue
+from mianshen.profiles.current import FieldValue, StoredProfile, observation_query
 from mianshen.profiles.derive import INPUTS, add_derived, with_inputs
-from mianshen.store.schema import enterprises, import_batches, observations
+from mianshen.rules.values import from_text
+from mianshen.store.schema import data_sources, enterprises, import_batches, observations
 
 CHUNK = 500  # USCCs per IN (…) list: well under SQLite's bound-parameter limit
 _SKIP = FieldValue("", "", "", "skip", "", dt.date.min, None)  # marks a derivation nobody reads
@@ -42,23 +41,46 @@ def read_profiles(
     return out
 
 
+def _winners(as_of: dt.date, wanted: list[str], usccs: list[str] | None) -> Any:
+    """One row per (enterprise, field): the observation the precedence rule of profiles/current.py
+    picks, chosen by the database (a window function) instead of sorting in Python. Conflicts are
+    not needed to match, only to show a profile, so they are not collected here."""
+    ranked = observation_query(as_of).where(observations.c.field.in_(wanted))
+    if usccs is not None:
+        ranked = ranked.where(observations.c.uscc.in_(usccs))
+    order = (observations.c.as_of.desc(), data_sources.c.priority, observations.c.batch_id.desc())
+    rank = func.row_number().over(partition_by=(observations.c.uscc, observations.c.field), order_by=order)
+    inner = ranked.add_columns(rank.label("rank")).subquery()
+    return select(inner).where(inner.c.rank == 1)
+
+
 def _assemble(
     conn: Connection, as_of: dt.date, fields: set[str], wanted: list[str], usccs: list[str] | None
 ) -> dict[str, StoredProfile]:
     firms = select(enterprises.c.uscc, enterprises.c.name, enterprises.c.uscc_status)
-    query = observation_query(as_of).where(observations.c.field.in_(wanted))
     if usccs is not None:
         firms = firms.where(enterprises.c.uscc.in_(usccs))
-        query = query.where(observations.c.uscc.in_(usccs))
-    by_firm: dict[str, list[Any]] = {}
-    for r in conn.execute(query):
-        by_firm.setdefault(r.uscc, []).append(r)
+    catalogue = load_catalogue()
+    by_firm: dict[str, dict[str, FieldValue]] = {}
+    for r in conn.execute(_winners(as_of, wanted, usccs)):
+        spec = catalogue.get(r.field)
+        if spec is None:
+            continue  # a field retired from the catalogue: kept in observations, not in profiles
+        by_firm.setdefault(r.uscc, {})[r.field] = FieldValue(
+            r.field,
+            spec.label,
+            from_text(r.value, spec.type),
+            r.source_id,
+            f"{r.department}·{r.name}",
+            r.as_of,
+            r.batch_id,
+        )
     # Derivations no policy reads are the slow part of reading 100k profiles (划型, 小型微利 reasons):
     # `add_derived` leaves a field alone when present, so a placeholder skips it and is then dropped.
     skip = [name for name in INPUTS if name not in fields]
     out = {}
     for firm in conn.execute(firms):
-        profile = StoredProfile(firm.uscc, firm.name, firm.uscc_status, as_of, choose(by_firm.get(firm.uscc, [])))
+        profile = StoredProfile(firm.uscc, firm.name, firm.uscc_status, as_of, by_firm.get(firm.uscc, {}))
         for name in skip:
             profile.fields.setdefault(name, _SKIP)
         add_derived(profile)
@@ -77,25 +99,3 @@ def changed_enterprises(conn: Connection, after_batch: int) -> set[str]:
 def last_batch(conn: Connection) -> int:
     found = conn.execute(select(import_batches.c.id).order_by(import_batches.c.id.desc()).limit(1)).scalar()
     return int(found or 0)
-
-
-def _plain(value: Any) -> Any:
-    """A value as stable JSON: tags sorted, decimals and dates as exact text."""
-    if isinstance(value, (set, frozenset, tuple, list)):
-        return sorted(str(v) for v in value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def input_hash(profile: StoredProfile, reads: tuple[str, ...], as_of: dt.date) -> str:
-    """SHA-256 of the canonical JSON of what one policy reads for one enterprise, and the date.
-
-    SHA-256 (not SM3) because it runs once per pair — 400k times on the demo population — and
-    hashlib is several times faster; the audit chain itself stays on SM3.
-    """
-    have = profile.fields
-    values = {name: _plain(have[name].value) if name in have else None for name in reads}
-    return hashlib.sha256(canonical({"as_of": as_of.isoformat(), "values": values}).encode()).hexdigest()

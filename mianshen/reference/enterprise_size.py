@@ -221,6 +221,17 @@ def row_for_industry(standard: SizeStandard, code: str) -> tuple[SizeRow | None,
     A 门类 or 大类 may span several rows (70 房地产业 holds 7010, 702, 703, 709): then every 小类
     under it is mapped and the row is used only when they all agree, so a coarse code never guesses.
     """
+    key = (standard.version, code)
+    found = _ROW_CACHE.get(key)
+    if found is None:  # mapping every 小类 under a code is slow (~1 ms) and a match run asks per enterprise
+        found = _ROW_CACHE[key] = _row_for_industry(standard, code)
+    return found
+
+
+_ROW_CACHE: dict[tuple[str, str], tuple[SizeRow | None, str, tuple[str, ...]]] = {}  # bounded by versions × codes
+
+
+def _row_for_industry(standard: SizeStandard, code: str) -> tuple[SizeRow | None, str, tuple[str, ...]]:
     targets = {standard.target_for_leaf(leaf) for leaf in leaf_codes(code)}
     if len(targets) == 1:
         (target,) = targets
