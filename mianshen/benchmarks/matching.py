@@ -1,20 +1,22 @@
 """Timing the matching path: full match, the hand-written limit, explanation, incremental re-match.
 
-(a) full match — our real path: each variant compiled and run on DuckDB over one profile table
-    (loaded once, as `screen` does), the rows fetched as `MatchRow`s and written with
-    `save_results` into a SQLite file; evaluations/s = enterprises × policies / seconds.
-(b) the hand-written single query over the same table (handwritten.py), counts checked equal.
-(c) OpenFisca / zen-engine: reported only when installed.
+(a) full match — the real path: `run_match --full` of the published variants on the store the
+    population was imported into (profiles read from the store, one batch statement in DuckDB,
+    results staged and diffed in the store, cases, data requests and audit rows written);
+    evaluations/s = enterprises × policies / seconds.
+(a′) our batch SQL alone: the same statement materialised inside DuckDB over the same table.
+(b) the hand-written single query over that table (handwritten.py); its per-policy status counts
+    must equal those the run wrote into the store.
+(c) OpenFisca / zen-engine: external.py, when installed.
 (d) `evaluate` with full trace for all variants on one enterprise, p50 / p99 per 100-policy explanation.
-(e) `run_match` on a SQLite store: full run, then a file changing 1% of enterprises is imported
-    through the real import path and the incremental run is timed.
+(e) after (a), a file changing 1% of enterprises is imported through the real import path and the
+    incremental `run_match` is timed.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib.util
 import statistics
 import subprocess
 import sys
@@ -22,8 +24,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from mianshen.audit.log import SYSTEM
 from mianshen.benchmarks.handwritten import check_counts, handwritten_counts, run_handwritten
@@ -34,35 +37,26 @@ from mianshen.matching.publish import publish_policy
 from mianshen.matching.runs import run_match
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
-from mianshen.sqlgen.compile import compile_policy
-from mianshen.sqlgen.engines import duckdb_connect, load_profiles, run_compiled, sqlite_connect
-from mianshen.sqlgen.screen import PolicySummary, save_results
+from mianshen.sqlgen.batch import add_hash_columns, batch_select, plan_batch
+from mianshen.sqlgen.engines import duckdb_connect, load_profiles
+from mianshen.store.schema import matches
 
 TABLE = "screen_profiles"
 
 
 @dataclass
-class MatchTiming:
+class SqlLimit:
+    """(a′) and (b) on one in-memory DuckDB table of the same profiles."""
+
     enterprises: int
     policies: int
-    load_seconds: float = 0.0
-    compile_seconds: float = 0.0
-    run_seconds: float = 0.0  # SQL + fetching MatchRows into Python
-    write_seconds: float = 0.0
-    sql_only_seconds: float = 0.0  # our compiled SQL materialised inside DuckDB, no fetch
+    ours_seconds: float = 0.0
     handwritten_seconds: float = 0.0
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    handwritten: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def evaluations(self) -> int:
         return self.enterprises * self.policies
-
-    @property
-    def match_seconds(self) -> float:
-        return self.compile_seconds + self.run_seconds + self.write_seconds
-
-    def per_second(self, seconds: float) -> float:
-        return self.evaluations / seconds if seconds > 0 else float("inf")
 
 
 def population(engine: Engine, variants: list[Variant], as_of: dt.date) -> list[Profile]:
@@ -74,53 +68,44 @@ def population(engine: Engine, variants: list[Variant], as_of: dt.date) -> list[
     return [p.to_profile() for p in stored.values()]
 
 
-def full_match(profiles: list[Profile], variants: list[Variant], as_of: dt.date, results_db: str | Path) -> MatchTiming:
-    """(a) and (b) on one DuckDB profile table; raises AssertionError if the counts disagree."""
-    timing = MatchTiming(len(profiles), len(variants))
+def sql_limit(profiles: list[Profile], variants: list[Variant], as_of: dt.date, repeat: int = 3) -> SqlLimit:
+    """Our batch statement and the hand-written query, each materialised (best of `repeat`)."""
+    out = SqlLimit(len(profiles), len(variants))
+    plan = plan_batch([v.policy for v in variants], as_of, "duckdb", TABLE)
     duck = duckdb_connect()
     try:
-        started = time.perf_counter()
-        compiled = [compile_policy(v.policy, as_of, "duckdb", TABLE) for v in variants]
-        timing.compile_seconds = time.perf_counter() - started
-        fields = sorted({f for c in compiled for f in c.fields})
-        started = time.perf_counter()
-        load_profiles(duck, "duckdb", TABLE, fields, [(p.id, p.values) for p in profiles])
-        timing.load_seconds = time.perf_counter() - started
-
-        started = time.perf_counter()
-        summaries = [PolicySummary(v.policy, run_compiled(duck, c)) for v, c in zip(variants, compiled, strict=True)]
-        timing.run_seconds = time.perf_counter() - started
-        Path(results_db).unlink(missing_ok=True)
-        out = sqlite_connect(str(results_db))
-        try:
+        load_profiles(duck, "duckdb", TABLE, plan.fields, [(p.id, p.values) for p in profiles])
+        add_hash_columns(duck, "duckdb", TABLE, plan, as_of)
+        sql = batch_select("duckdb", plan)
+        times = []
+        for _ in range(repeat):
             started = time.perf_counter()
-            save_results(out, "sqlite", summaries, as_of)
-            timing.write_seconds = time.perf_counter() - started
-        finally:
-            out.close()
-        timing.counts = Counter((s.policy.id, r.status) for s in summaries for r in s.rows)
-        del summaries
-
-        started = time.perf_counter()
-        for c in compiled:
-            duck.execute(f"CREATE OR REPLACE TABLE ours_sql AS {c.sql}")
-        timing.sql_only_seconds = time.perf_counter() - started
-        duck.execute("DROP TABLE ours_sql")
-
-        timing.handwritten_seconds = min(run_handwritten(duck, variants, TABLE) for _ in range(3))
-        check_counts(timing.counts, handwritten_counts(duck))
+            duck.execute(f"CREATE OR REPLACE TABLE ours_sql AS {sql}")
+            times.append(time.perf_counter() - started)
+        out.ours_seconds = min(times)
+        out.handwritten_seconds = min(run_handwritten(duck, variants, TABLE) for _ in range(repeat))
+        out.handwritten = handwritten_counts(duck)
     finally:
         duck.close()
-    return timing
+    return out
 
 
-def other_engines() -> dict[str, str]:
-    """(c): OpenFisca and zen-engine are optional and never installed by the benchmark."""
-    found = {}
-    for name, module in (("OpenFisca", "openfisca_core"), ("zen-engine", "zen")):
-        installed = importlib.util.find_spec(module) is not None
-        found[name] = "已安装，尚无适配（未测）" if installed else "未安装"
-    return found
+def stored_counts(engine: Engine, variants: list[Variant]) -> Counter[tuple[str, str]]:
+    """Per (policy, status) counts in the match library: what the real run wrote."""
+    ids = [v.policy.id for v in variants]
+    query = select(matches.c.policy_id, matches.c.status, func.count()).where(matches.c.policy_id.in_(ids))
+    with engine.connect() as conn:
+        rows = conn.execute(query.group_by(matches.c.policy_id, matches.c.status)).all()
+    return Counter({(str(p), str(s)): int(n) for p, s, n in rows})
+
+
+def full_run(engine: Engine, variants: list[Variant], as_of: dt.date, limit: SqlLimit) -> tuple[float, Any]:
+    """(a): `run_match --full`; raises AssertionError when its counts differ from the hand-written query's."""
+    started = time.perf_counter()
+    report = run_match(engine, as_of, full=True)
+    seconds = time.perf_counter() - started
+    check_counts(stored_counts(engine, variants), limit.handwritten)
+    return seconds, report
 
 
 def explain_latency(variants: list[Variant], profile: Profile, as_of: dt.date, repetitions: int) -> list[float]:
@@ -188,11 +173,10 @@ def import_file(url: str, source: str, path: Path, as_of: dt.date) -> None:
     )
 
 
-def rematch(engine: Engine, url: str, data_dir: Path, workdir: Path, as_of: dt.date) -> Rematch:
-    """(e): full run_match, import a file changing 1% of enterprises, incremental run_match."""
-    started = time.perf_counter()
-    full = run_match(engine, as_of, full=True)
-    full_seconds = time.perf_counter() - started
+def rematch(
+    engine: Engine, url: str, data_dir: Path, workdir: Path, as_of: dt.date, full_seconds: float, full: Any
+) -> Rematch:
+    """(e): after the full run, import a file changing 1% of enterprises and time the incremental run."""
     changed_file = workdir / "credit-changed-1pct.csv"
     changed = change_one_percent(data_dir, changed_file)
     import_file(url, "credit", changed_file, as_of)

@@ -21,9 +21,16 @@ import click
 from mianshen.cli.main import cli
 
 
-@cli.group()
-def bench() -> None:
-    """基准测试（结果写入 docs/benchmarks.md）。"""
+@cli.group(invoke_without_command=True)
+@click.option("--quick", is_flag=True, help="不带子命令时：快速运行匹配基准（同 bench run --quick）。")
+@click.option("--json", "as_json", is_flag=True, help="不带子命令时：以 JSON 输出。")
+@click.pass_context
+def bench(ctx: click.Context, quick: bool, as_json: bool) -> None:
+    """基准测试（结果写入 docs/benchmarks.md）。不带子命令时运行匹配基准（bench run）。"""
+    if ctx.invoked_subcommand is None:
+        from mianshen.cli.bench_match import bench_run
+
+        ctx.invoke(bench_run, quick=quick, as_json=as_json)
 
 
 @bench.command("import")
