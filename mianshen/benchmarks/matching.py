@@ -71,12 +71,12 @@ def population(engine: Engine, variants: list[Variant], as_of: dt.date) -> list[
 def sql_limit(profiles: list[Profile], variants: list[Variant], as_of: dt.date, repeat: int = 3) -> SqlLimit:
     """Our batch statement and the hand-written query, each materialised (best of `repeat`)."""
     out = SqlLimit(len(profiles), len(variants))
-    plan = plan_batch([v.policy for v in variants], as_of, "duckdb", TABLE)
+    plan = plan_batch([v.policy for v in variants], as_of, "duckdb")
     duck = duckdb_connect()
     try:
         load_profiles(duck, "duckdb", TABLE, plan.fields, [(p.id, p.values) for p in profiles])
         add_hash_columns(duck, "duckdb", TABLE, plan, as_of)
-        sql = batch_select("duckdb", plan)
+        sql = batch_select("duckdb", plan, TABLE)
         times = []
         for _ in range(repeat):
             started = time.perf_counter()

@@ -40,7 +40,7 @@ def evaluate_into_store(
     as_of: dt.date,
     scope: set[str] | None,
     limited: set[str],
-) -> None:
+) -> BatchPlan | None:
     """Fill `match_new` with every screenable policy × every profile read.
 
     `limited`: ids of policies whose rows are restricted to the enterprises in `scope` (an
@@ -50,27 +50,26 @@ def evaluate_into_store(
     create_staging(conn)
     chosen = screenable(policies)
     if not chosen or not profiles:
-        return
+        return None
     dialect = "duckdb" if engine == "duckdb" else {"postgresql": "postgres", "sqlite": "sqlite"}[conn.dialect.name]
-    plan = plan_batch(chosen, as_of, dialect, INPUT)
-    rows = [(uscc, p.to_profile().values) for uscc, p in profiles.items()]
     limited = limited if scope is not None else set()
+    plan = plan_batch(chosen, as_of, dialect, scoped=limited)
+    rows = [(uscc, p.to_profile().values) for uscc, p in profiles.items()]
     if engine == "duckdb":
-        _in_duckdb(conn, plan, rows, as_of, scope, limited)
+        _in_duckdb(conn, plan, rows, as_of, scope)
     else:
-        _in_store(conn, dialect, plan, rows, as_of, scope, limited)
+        _in_store(conn, dialect, plan, rows, as_of, scope)
+    return plan
 
 
-def _in_duckdb(
-    conn: Connection, plan: BatchPlan, rows: list[Any], as_of: dt.date, scope: set[str] | None, limited: set[str]
-) -> None:
+def _in_duckdb(conn: Connection, plan: BatchPlan, rows: list[Any], as_of: dt.date, scope: set[str] | None) -> None:
     duck = duckdb_connect()
     try:
         load_profiles(duck, "duckdb", INPUT, plan.fields, rows)
         add_hash_columns(duck, "duckdb", INPUT, plan, as_of)
-        if limited and scope is not None:
+        if plan.scoped and scope is not None:
             fill_scope(duck, "duckdb", scope)
-        copy_rows(conn, chunks(duck.execute(batch_select("duckdb", plan, limited))))
+        copy_rows(conn, chunks(duck.execute(batch_select("duckdb", plan, INPUT))))
     finally:
         duck.close()
 
@@ -82,7 +81,6 @@ def _in_store(
     rows: list[Any],
     as_of: dt.date,
     scope: set[str] | None,
-    limited: set[str],
 ) -> None:
     """The same statement inside the store, in the run's transaction; the input table is dropped
     before it commits, so nothing of it is left behind."""
@@ -93,9 +91,9 @@ def _in_store(
     try:
         load_profiles(raw, dialect, INPUT, plan.fields, rows)
         add_hash_columns(cursor, dialect, INPUT, plan, as_of)
-        if limited and scope is not None:
+        if plan.scoped and scope is not None:
             fill_scope(raw, dialect, scope)
-        insert_select(conn, batch_select(dialect, plan, limited))
+        insert_select(conn, batch_select(dialect, plan, INPUT))
     finally:
         cursor.execute(f"DROP TABLE IF EXISTS {INPUT}")
         cursor.execute("DROP TABLE IF EXISTS match_scope")

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, text
 
-from mianshen.matching.staging import NEW, WRITTEN
+from mianshen.matching.staging import MASKS, NEW, WRITTEN
+from mianshen.sqlgen.batch import decode
 from mianshen.store.schema import matches
 
 _CHANGED = "(old_status IS NULL OR old_status <> status OR COALESCE(old_amount, '') <> COALESCE(amount, ''))"
@@ -43,20 +45,25 @@ def _typed(sql: str, **values: Any) -> Any:
     return statement.bindparams(*binds, **values) if binds else statement.bindparams(**values)
 
 
-def write_matches(conn: Connection, run_id: int, as_of: dt.date) -> Written:
-    """Compare `match_new` with the library, record changes, update and insert what differs."""
-    differs = " OR ".join(f"m.{c} <> n.{c}" for c in _CONTENT if c != "amount")
+def write_matches(conn: Connection, run_id: int, as_of: dt.date, conditions: Mapping[str, Sequence[str]]) -> Written:
+    """Compare `match_new` with the library, record changes, update and insert what differs.
+
+    Failed and unknown conditions are not compared: for one policy version and date they follow
+    from the inputs, which the hash covers. Their masks are decoded to condition ids only for the
+    written rows, through a small table of the distinct masks (`conditions`: policy id → ids).
+    """
     conn.execute(
         _typed(
             f"CREATE TEMPORARY TABLE {WRITTEN} AS "
             f"SELECT n.*, m.status AS old_status, m.amount AS old_amount FROM {NEW} n "
             "LEFT JOIN matches m ON m.policy_id = n.policy_id AND m.policy_version = n.policy_version "
             "AND m.uscc = n.uscc "
-            f"WHERE m.uscc IS NULL OR {differs} OR COALESCE(m.amount, '') <> COALESCE(n.amount, '') "
-            "OR m.profile_as_of <> :as_of",
+            "WHERE m.uscc IS NULL OR m.status <> n.status OR m.input_hash <> n.input_hash "
+            "OR COALESCE(m.amount, '') <> COALESCE(n.amount, '') OR m.profile_as_of <> :as_of",
             as_of=as_of,
         )
     )
+    _decode_masks(conn, conditions)
     out = Written()
     for pid, n in conn.execute(text(f"SELECT policy_id, COUNT(*) FROM {NEW} GROUP BY policy_id")):
         out.evaluated[pid] = int(n)
@@ -103,6 +110,32 @@ def write_matches(conn: Connection, run_id: int, as_of: dt.date) -> Written:
         )
     )
     return out
+
+
+def _decode_masks(conn: Connection, conditions: Mapping[str, Sequence[str]]) -> None:
+    """Add `failed` and `unknown` (comma-separated condition ids) to the written rows."""
+    found = conn.execute(
+        text(
+            f"SELECT DISTINCT policy_id, failed_mask FROM {WRITTEN} "
+            f"UNION SELECT DISTINCT policy_id, unknown_mask FROM {WRITTEN}"
+        )
+    ).all()
+    conn.execute(
+        text(f"CREATE TEMPORARY TABLE {MASKS} (policy_id TEXT, mask BIGINT, ids TEXT, PRIMARY KEY (policy_id, mask))")
+    )
+    if found:
+        conn.execute(
+            text(f"INSERT INTO {MASKS} (policy_id, mask, ids) VALUES (:p, :m, :ids)"),
+            [{"p": p, "m": int(m), "ids": decode(int(m), conditions[p])} for p, m in found],
+        )
+    for column, mask in (("failed", "failed_mask"), ("unknown", "unknown_mask")):
+        conn.execute(text(f"ALTER TABLE {WRITTEN} ADD COLUMN {column} TEXT"))
+        conn.execute(
+            text(
+                f"UPDATE {WRITTEN} SET {column} = (SELECT k.ids FROM {MASKS} k "
+                f"WHERE k.policy_id = {WRITTEN}.policy_id AND k.mask = {WRITTEN}.{mask})"
+            )
+        )
 
 
 def written_eligible(conn: Connection) -> list[Any]:

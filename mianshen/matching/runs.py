@@ -127,8 +127,8 @@ def run_match(
         profiles = read_profiles(conn, as_of, fields, None if everyone else wanted) if todo else {}
         report = RunReport(run_id, as_of, scope, reason, len(profiles), last_batch_id=top)
         limited = {p.id for p in todo if targets[p.id] is not None}
-        evaluate_into_store(conn, todo, profiles, as_of, wanted if everyone and limited else None, limited)
-        written = write_matches(conn, run_id, as_of)
+        batch = evaluate_into_store(conn, todo, profiles, as_of, wanted if everyone and limited else None, limited)
+        written = write_matches(conn, run_id, as_of, batch.conditions if batch else {})
         opened = _open_cases(conn, versions, written)
         inputs = {p.id: inputs_by_condition(p) for p in todo}
         asked, answered = write_requests(conn, run_id, inputs, profiles)

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, text
 
 from mianshen.sqlgen.batch import RESULT_COLUMNS
 
-NEW, WRITTEN = "match_new", "match_written"
+NEW, WRITTEN, MASKS = "match_new", "match_written", "match_masks"
 _CHUNK = 50_000
-_TYPES = {"policy_version": "INTEGER"}
+_TYPES = {"policy_version": "INTEGER", "failed_mask": "BIGINT", "unknown_mask": "BIGINT"}
 
 
 def create_staging(conn: Connection) -> None:
@@ -28,7 +28,7 @@ def create_staging(conn: Connection) -> None:
 
 
 def drop_staging(conn: Connection) -> None:
-    for table in (NEW, WRITTEN):
+    for table in (NEW, WRITTEN, MASKS):
         conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 

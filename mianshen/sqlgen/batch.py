@@ -14,10 +14,20 @@ from dataclasses import dataclass
 
 from mianshen.catalogue import Catalogue, load_catalogue
 from mianshen.profiles.derive import with_inputs
-from mianshen.rules.ast import Policy
-from mianshen.sqlgen.compile import CompiledPolicy, compile_policy, needed_fields
+from mianshen.rules.ast import Policy, spine
+from mianshen.sqlgen.compile import needed_fields
+from mianshen.sqlgen.grouping import POLICY_ID, POLICY_VERSION, SOURCE, Group, group_policies
 
-RESULT_COLUMNS = ("policy_id", "policy_version", "uscc", "status", "amount", "failed", "unknown", "input_hash")
+RESULT_COLUMNS = (
+    "policy_id",
+    "policy_version",
+    "uscc",
+    "status",
+    "amount",
+    "failed_mask",
+    "unknown_mask",
+    "input_hash",
+)
 SCOPE_TABLE = "match_scope"  # enterprises an incremental policy is limited to
 _NULL_MARK = "\\N"
 
@@ -49,17 +59,6 @@ def hash_expression(dialect: str, fields: Sequence[str], as_of: dt.date) -> str:
     return _sha256(dialect, " || '|' || ".join(parts))
 
 
-def _decode(mask: str, ids: Sequence[str]) -> str:
-    """A bit mask as the comma-separated ids of its set bits, in condition order."""
-    if not ids:
-        return "''"
-    terms = " || ".join(
-        f"CASE WHEN ({mask} & {1 << i}) <> 0 THEN '{cid.replace(chr(39), chr(39) * 2)},' ELSE '' END"
-        for i, cid in enumerate(ids)
-    )
-    return f"RTRIM({terms}, ',')"
-
-
 def _amount_text(dialect: str) -> str:
     """The amount as the library stores it: exact text with 2 places ('1234.50'), as `run_compiled` does."""
     if dialect == "sqlite":
@@ -70,26 +69,43 @@ def _amount_text(dialect: str) -> str:
 
 @dataclass(frozen=True)
 class BatchPlan:
-    compiled: list[CompiledPolicy]
+    groups: list[Group]  # policies of the same shape share one query
+    scoped: list[Group]  # the same, for policies limited to `match_scope`
     hashes: dict[tuple[str, ...], str]  # read fields → hash column
-    by_policy: dict[str, str]  # policy id → its hash column
+    conditions: dict[str, tuple[str, ...]]  # policy id → condition ids in mask bit order
     fields: tuple[str, ...]  # every profile column any policy or hash reads
+
+    @property
+    def queries(self) -> int:
+        return len(self.groups) + len(self.scoped)
 
 
 def plan_batch(
-    policies: Sequence[Policy], as_of: dt.date, dialect: str, table: str, catalogue: Catalogue | None = None
+    policies: Sequence[Policy],
+    as_of: dt.date,
+    dialect: str,
+    catalogue: Catalogue | None = None,
+    scoped: set[str] | frozenset[str] = frozenset(),
 ) -> BatchPlan:
+    """`scoped`: ids of policies whose rows are limited to the enterprises in `match_scope(uscc)`."""
     catalogue = catalogue or load_catalogue()
     hashes: dict[tuple[str, ...], str] = {}
-    by_policy: dict[str, str] = {}
-    compiled = []
+    carry: dict[str, str] = {}
+    fields: set[str] = set()
     for p in policies:
         reads = hash_fields(p, catalogue)
-        column = hashes.setdefault(reads, f"h_{len(hashes)}")
-        by_policy[p.id] = column
-        compiled.append(compile_policy(p, as_of, dialect, table, catalogue, carry=(column,)))
-    fields = {f for c in compiled for f in c.fields} | {f for reads in hashes for f in reads}
-    return BatchPlan(compiled, hashes, by_policy, tuple(sorted(fields)))
+        carry[p.id] = hashes.setdefault(reads, f"h_{len(hashes)}")
+        fields.update(needed_fields(p), reads)
+    conditions = {p.id: tuple(c.id for c in spine(p.conditions)) + ("amount",) for p in policies}
+    everyone = [p for p in policies if p.id not in scoped]
+    limited = [p for p in policies if p.id in scoped]
+    return BatchPlan(
+        group_policies(everyone, as_of, dialect, catalogue, carry),
+        group_policies(limited, as_of, dialect, catalogue, carry),
+        hashes,
+        conditions,
+        tuple(sorted(fields)),
+    )
 
 
 def add_hash_columns(cursor: object, dialect: str, table: str, plan: BatchPlan, as_of: dt.date) -> None:
@@ -103,21 +119,22 @@ def add_hash_columns(cursor: object, dialect: str, table: str, plan: BatchPlan, 
         cursor.execute(f"UPDATE {table} SET {assignments}")  # type: ignore[attr-defined]
 
 
-def batch_select(dialect: str, plan: BatchPlan, scoped: set[str] | frozenset[str] = frozenset()) -> str:
-    """One UNION ALL statement: every compiled policy's rows in the store's shape.
-
-    `scoped`: policy ids whose rows are limited to the enterprises in `match_scope(uscc)`.
-    """
+def batch_select(dialect: str, plan: BatchPlan, table: str) -> str:
+    """One UNION ALL statement: every group's rows in the store's shape (RESULT_COLUMNS)."""
     parts = []
-    for c in plan.compiled:
-        pid = c.policy_id.replace("'", "''")
-        where = f" WHERE id IN (SELECT uscc FROM {SCOPE_TABLE})" if c.policy_id in scoped else ""
-        parts.append(
-            f"SELECT '{pid}' AS policy_id, {int(c.version)} AS policy_version, id AS uscc, status, "
-            f"CASE WHEN amount IS NULL THEN NULL ELSE {_amount_text(dialect)} END AS amount, "
-            f"{_decode('failed_mask', c.condition_ids)} AS failed, "
-            f"{_decode('unknown_mask', c.condition_ids)} AS unknown, "
-            f"{plan.by_policy[c.policy_id]} AS input_hash "
-            f"FROM ({c.sql}) q{where}"
-        )
+    for groups, where in ((plan.groups, ""), (plan.scoped, f" WHERE id IN (SELECT uscc FROM {SCOPE_TABLE})")):
+        for g in groups:
+            source = f"SELECT * FROM (SELECT * FROM {table}{where}) AS s CROSS JOIN ({g.constants(dialect)}) AS k"
+            hash_column = g.carry
+            parts.append(
+                f"SELECT {POLICY_ID} AS policy_id, {POLICY_VERSION} AS policy_version, id AS uscc, status, "
+                f"CASE WHEN amount IS NULL THEN NULL ELSE {_amount_text(dialect)} END AS amount, "
+                f"failed_mask, unknown_mask, {hash_column} AS input_hash "
+                f"FROM (WITH {SOURCE} AS ({source}) {g.sql}) AS q"
+            )
     return "\nUNION ALL\n".join(parts)
+
+
+def decode(mask: int, ids: Sequence[str]) -> str:
+    """A condition bit mask as the comma-separated ids the match library stores."""
+    return ",".join(cid for i, cid in enumerate(ids) if mask >> i & 1)

@@ -281,3 +281,15 @@ def compile_policy(
     sql = compiler.query(table, carry).sql(dialect=dialect)
     ids = tuple(c.id for c in spine(policy.conditions)) + ("amount",)
     return CompiledPolicy(policy.id, policy.version, sql, ids, needed_fields(policy))
+
+
+def compile_tree(
+    policy: Policy,
+    as_of: dt.date,
+    dialect: str,
+    table: str,
+    catalogue: Catalogue | None = None,
+    carry: Sequence[str] = (),
+) -> exp.Select:
+    """The query of `compile_policy` as a SQLGlot tree, for batch matching to rewrite (grouping.py)."""
+    return _Compiler(policy, as_of, DIALECTS[dialect], catalogue or load_catalogue()).query(table, carry)

@@ -1,0 +1,99 @@
+"""Grouping policies that differ only in their constants into one query with a table of constants.
+
+A catalogue holds many policies of the same shape (a county's copy of a provincial rule with its
+own thresholds; the benchmark's 20 variants of each policy). Compiled one by one, each is a scan of
+the profile table, and at a few thousand enterprises the per-query overhead dominates. Here each
+compiled tree has its constants (typed literals and the strings compared with columns) replaced by
+columns `mk_<i>_<type>`; trees that then print the same SQL form one group, evaluated once over
+`profiles CROSS JOIN constants` — the shape of the best hand-written query (benchmarks/handwritten.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from mianshen.catalogue import Catalogue
+from mianshen.rules.ast import Policy
+from mianshen.sqlgen.compile import compile_tree
+
+SOURCE = "mk_source"  # the table name policies are compiled against, replaced per group
+POLICY_ID, POLICY_VERSION = "mk_policy_id", "mk_policy_version"
+_COMPARED_BY = (exp.In, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.StrPosition, exp.Anonymous)
+
+
+@dataclass
+class Group:
+    sql: str  # the shared query over SOURCE, constants as columns
+    names: list[str]  # constant columns, in order
+    carry: str  # the input-hash column the group's rows carry
+    rows: list[tuple[str, ...]] = field(default_factory=list)  # per policy: id, version, constants (SQL text)
+    policy_ids: list[str] = field(default_factory=list)
+
+    def constants(self, dialect: str) -> str:
+        """The constants table as a UNION ALL of one-row SELECTs (VALUES cannot name columns in SQLite)."""
+        header = [POLICY_ID, POLICY_VERSION, *self.names]
+        return " UNION ALL ".join(
+            "SELECT " + ", ".join(f"{v} AS {n}" for v, n in zip(row, header, strict=True)) for row in self.rows
+        )
+
+
+def _tag(node: exp.Expression) -> str:
+    if isinstance(node, exp.Cast):
+        kind = node.to.this
+        if kind in (exp.DataType.Type.DATE,):
+            return "t"
+        return "d" if kind in (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL) else "c"
+    return "s"
+
+
+def _constants(tree: exp.Expression) -> list[exp.Expression]:
+    found: list[exp.Expression] = []
+    for node in tree.walk():
+        if (
+            isinstance(node, exp.Cast)
+            and isinstance(node.this, exp.Literal)
+            and node.this.is_string
+            or (
+                isinstance(node, exp.Literal)
+                and node.is_string
+                and isinstance(node.parent, _COMPARED_BY)
+                and not isinstance(node.parent, exp.Cast)
+            )
+        ):
+            found.append(node)
+    return found
+
+
+def parametrize(tree: exp.Expression, dialect: str) -> tuple[str, list[str], list[str]]:
+    """(shared SQL, constant column names, constants as SQL text) for one compiled tree."""
+    tree = tree.copy()
+    names, values = [], []
+    for i, node in enumerate(_constants(tree)):
+        name = f"mk_{i}_{_tag(node)}"
+        values.append(node.sql(dialect=dialect))
+        names.append(name)
+        node.replace(exp.column(name))
+    return tree.sql(dialect=dialect), names, values
+
+
+def group_policies(
+    policies: Sequence[Policy],
+    as_of: dt.date,
+    dialect: str,
+    catalogue: Catalogue,
+    carry: dict[str, str],
+) -> list[Group]:
+    """Policies grouped by shape; `carry`: policy id → the input-hash column its rows carry."""
+    groups: dict[str, Group] = {}
+    for p in policies:
+        tree = compile_tree(p, as_of, dialect, SOURCE, catalogue, (carry[p.id], POLICY_ID, POLICY_VERSION))
+        sql, names, values = parametrize(tree, dialect)
+        group = groups.setdefault(sql, Group(sql, names, carry[p.id]))
+        pid = p.id.replace("'", "''")
+        group.rows.append((f"'{pid}'", str(int(p.version)), *values))
+        group.policy_ids.append(p.id)
+    return list(groups.values())
