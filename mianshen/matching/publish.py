@@ -80,8 +80,28 @@ def publish_policy(conn: Connection, path: str | Path, actor: Actor) -> Publishe
     return Published(policy.id, policy.version, row_id, current[-1].version if current else None, False)
 
 
+_PARSED: dict[tuple[str, int, str], Policy] = {}
+_PARSED_MAX = 2048  # versions kept parsed per process (a catalogue of a few hundred, with history)
+
+
 def parse_version(row: Any) -> Policy:
-    """The Policy of a stored version, parsed from its YAML text (the loader reads paths)."""
+    """The Policy of a stored version, parsed from its YAML text (the loader reads paths).
+
+    Parsing with positions (ruamel) costs tens of milliseconds a policy; a long-running worker or
+    web process matches the same versions again and again, so each text is parsed once per process.
+    The key includes the text's hash: a version's text never changes, but a key must not lie.
+    """
+    key = (row.policy_id, row.version, hashlib.sha256(row.source_yaml.encode()).hexdigest())
+    found = _PARSED.get(key)
+    if found is None:
+        found = _parse(row)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
+
+
+def _parse(row: Any) -> Policy:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{row.policy_id}.v{row.version}.yaml"
         path.write_text(row.source_yaml, encoding="utf-8")

@@ -140,8 +140,8 @@ def run_match(
             tally.lost_eligible, tally.cases_created = len(lost), opened.get(policy.id, 0)
             tally.requests_opened, tally.requests_resolved = asked[policy.id], answered[policy.id]
             report.review += review_items(conn, tally.period, lost)
-            fill_totals(conn, tally)
             report.add(tally)
+        fill_totals(conn, report.policies)
         drop_staging(conn)
         report.seconds = time.monotonic() - started
         conn.execute(

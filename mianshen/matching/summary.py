@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from mianshen.store.schema import cases, matches
 
@@ -89,17 +89,27 @@ class RunReport:
         }
 
 
-def fill_totals(conn: Connection, tally: PolicyTally) -> None:
-    """Library totals for the version after the run (not just the pairs this run evaluated).
+def fill_totals(conn: Connection, tallies: list[PolicyTally]) -> None:
+    """Library totals per version after the run (not just the pairs this run evaluated).
 
-    Counted in SQL; the total is summed in Python over the eligible amounts only, because SQLite
-    would sum the exact decimal texts as floating point.
+    Counted in SQL in one pass; the totals are summed in Python over the eligible amounts only,
+    because SQLite would sum the exact decimal texts as floating point.
     """
-    where = and_(matches.c.policy_id == tally.policy_id, matches.c.policy_version == tally.version)
-    for status, n in conn.execute(select(matches.c.status, func.count()).where(where).group_by(matches.c.status)):
-        setattr(tally, status if status in ("eligible", "ineligible") else "unknown", int(n))
-    amounts = conn.execute(select(matches.c.amount).where(where, matches.c.status == "eligible")).scalars()
-    tally.total = sum((Decimal(a) for a in amounts if a is not None), Decimal(0))
+    by_key = {(t.policy_id, t.version): t for t in tallies}
+    if not by_key:
+        return
+    ids = sorted({t.policy_id for t in tallies})
+    key = (matches.c.policy_id, matches.c.policy_version)
+    counts = select(*key, matches.c.status, func.count()).where(matches.c.policy_id.in_(ids))
+    for pid, version, status, n in conn.execute(counts.group_by(*key, matches.c.status)):
+        tally = by_key.get((pid, version))
+        if tally is not None:
+            setattr(tally, status if status in ("eligible", "ineligible") else "unknown", int(n))
+    amounts = select(*key, matches.c.amount).where(matches.c.policy_id.in_(ids), matches.c.status == "eligible")
+    for pid, version, amount in conn.execute(amounts):
+        tally = by_key.get((pid, version))
+        if tally is not None and amount is not None:
+            tally.total += Decimal(amount)
 
 
 def review_items(conn: Connection, period: str, lost: list[dict[str, Any]]) -> list[dict[str, Any]]:

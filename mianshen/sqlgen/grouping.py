@@ -25,6 +25,13 @@ POLICY_ID, POLICY_VERSION = "mk_policy_id", "mk_policy_version"
 _COMPARED_BY = (exp.In, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.StrPosition, exp.Anonymous)
 
 
+# Compiled shapes per process, keyed by the Policy object itself (parsed versions are cached in
+# matching/publish.py, so a worker re-matching the same versions compiles each once per date).
+# The entry keeps the object alive, so its id cannot be reused by another policy while cached.
+_COMPILED: dict[tuple[object, ...], tuple[Policy, str, list[str], list[str]]] = {}
+_COMPILED_MAX = 4096
+
+
 @dataclass
 class Group:
     sql: str  # the shared query over SOURCE, constants as columns
@@ -90,8 +97,14 @@ def group_policies(
     """Policies grouped by shape; `carry`: policy id → the input-hash column its rows carry."""
     groups: dict[str, Group] = {}
     for p in policies:
-        tree = compile_tree(p, as_of, dialect, SOURCE, catalogue, (carry[p.id], POLICY_ID, POLICY_VERSION))
-        sql, names, values = parametrize(tree, dialect)
+        key = (id(p), p.id, p.version, as_of, dialect, carry[p.id])
+        found = _COMPILED.get(key)
+        if found is None or found[0] is not p:
+            tree = compile_tree(p, as_of, dialect, SOURCE, catalogue, (carry[p.id], POLICY_ID, POLICY_VERSION))
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            found = _COMPILED[key] = (p, *parametrize(tree, dialect))
+        _, sql, names, values = found
         group = groups.setdefault(sql, Group(sql, names, carry[p.id]))
         pid = p.id.replace("'", "''")
         group.rows.append((f"'{pid}'", str(int(p.version)), *values))
