@@ -76,8 +76,7 @@ def _constants(tree: exp.Expression) -> list[exp.Expression]:
 
 
 def parametrize(tree: exp.Expression, dialect: str) -> tuple[str, list[str], list[str]]:
-    """(shared SQL, constant column names, constants as SQL text) for one compiled tree."""
-    tree = tree.copy()
+    """(shared SQL, constant column names, constants as SQL text) for one compiled tree (rewritten in place)."""
     names, values = [], []
     for i, node in enumerate(_constants(tree)):
         name = f"mk_{i}_{_tag(node)}"
