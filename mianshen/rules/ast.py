@@ -18,6 +18,7 @@ CODE_OPS = ("within", "not_within")
 TAG_OPS = ("has", "has_any", "has_all", "lacks")
 LEAF_OPS = COMPARE_OPS + SET_OPS + CODE_OPS + TAG_OPS
 RESERVED_IDS = ("in-force", "subject", "listed", "amount")
+PLANS = "_evaluation_plans"  # the __dict__ key under which rules/plan.py keeps a policy's plans
 
 
 # --- bounds: what a condition compares against -------------------------------------------------
@@ -197,6 +198,10 @@ class Policy:
     @property
     def doc_numbers(self) -> list[str]:
         return [b.get("doc", "") for b in self.legal_basis]
+
+    def __getstate__(self) -> dict[str, object]:
+        # evaluation plans (rules/plan.py) are a cache kept with the policy: rebuilt, never copied
+        return {k: v for k, v in self.__dict__.items() if k != PLANS}
 
 
 def spine(conditions: tuple[Condition, ...]) -> list[Condition]:

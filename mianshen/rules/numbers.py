@@ -14,6 +14,7 @@ QUANTUM = Decimal(1).scaleb(-SCALE)
 LIMIT = Decimal(10) ** 15  # literals and profile values must be smaller than this in absolute value
 MAX_DIGITS = 15
 _CONTEXT = Context(prec=80, rounding=ROUND_HALF_UP)
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in (SCALE, 2, 0)}
 
 _UNITS = {"%": Decimal("0.01"), "万": Decimal(10000), "亿": Decimal(100000000)}
 _NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(%|万元|亿元|万|亿|元)?\s*$")
@@ -69,31 +70,32 @@ def check_range(value: Decimal) -> Decimal:
 
 
 def quantize(value: Decimal, places: int = SCALE) -> Decimal:
-    with localcontext(_CONTEXT):
-        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    quantum = _QUANTA.get(places)
+    if quantum is None:
+        with localcontext(_CONTEXT):
+            quantum = Decimal(1).scaleb(-places)
+    return _CONTEXT.quantize(value, quantum)
 
 
+# The four operations call the context's methods instead of entering `localcontext(_CONTEXT)`:
+# the same precision and rounding, about five times faster (explanations run thousands of them).
 def add(a: Decimal, b: Decimal) -> Decimal:
-    with localcontext(_CONTEXT):
-        return quantize(a + b)
+    return _CONTEXT.quantize(_CONTEXT.add(a, b), QUANTUM)
 
 
 def sub(a: Decimal, b: Decimal) -> Decimal:
-    with localcontext(_CONTEXT):
-        return quantize(a - b)
+    return _CONTEXT.quantize(_CONTEXT.subtract(a, b), QUANTUM)
 
 
 def mul(a: Decimal, b: Decimal) -> Decimal:
-    with localcontext(_CONTEXT):
-        return quantize(a * b)
+    return _CONTEXT.quantize(_CONTEXT.multiply(a, b), QUANTUM)
 
 
 def div(a: Decimal, b: Decimal) -> Decimal | None:
     """Exact quotient rounded to SCALE places; None (unknown) when dividing by zero."""
     if b == 0:
         return None
-    with localcontext(_CONTEXT):
-        return quantize(a / b)
+    return _CONTEXT.quantize(_CONTEXT.divide(a, b), QUANTUM)
 
 
 def to_decimal(value: object) -> Decimal:

@@ -1,15 +1,66 @@
-"""The result of evaluating one policy for one enterprise, and its trace tree (for explanations)."""
+"""The result of evaluating one policy for one enterprise, and its trace tree (for explanations).
+
+Deciding needs only each condition's result; a trace's sentence and bounds and the amount's
+working may be filled in on first read (`pending`), from the values the decision used. Once read
+they are stored like any other field, so equality, `repr`, `as_dict` and pickling see exactly what
+eager construction would have built.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 STATUS_LABELS = {"eligible": "符合", "ineligible": "不符合", "unknown": "待补充数据"}
 RESULT_LABELS = {True: "满足", False: "不满足", None: "未知"}
+PENDING = "_pending"  # __dict__ key of (render, *args): render(*args) gives the missing fields
+T = TypeVar("T")
+
+
+def pending(cls: type[T], fields: dict[str, Any], render: Callable[..., dict[str, Any]], *args: Any) -> T:
+    """An instance of the dataclass `cls` with `fields` now and the others from `render(*args)` later.
+
+    Only fields without a class-level default may be left to `render`: a default is found on the
+    class before `__getattr__` is consulted. `args` must be values, not a profile that could
+    change before the fields are read.
+    """
+    obj = object.__new__(cls)
+    fields[PENDING] = (render, *args)
+    obj.__dict__ = fields
+    return obj
+
+
+class _Pending:
+    """Completes a `pending` instance on the first read of a field it lacks."""
+
+    if not TYPE_CHECKING:  # keep attribute checking strict for mypy
+
+        def __getattr__(self, name: str) -> Any:
+            state = self.__dict__
+            if PENDING in state:
+                self._complete()
+                if name in state:
+                    return state[name]
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _complete(self) -> None:
+        state = self.__dict__
+        todo = state.get(PENDING)
+        if todo is not None:
+            state.update(todo[0](*todo[1:]))
+            state.pop(PENDING, None)  # a concurrent reader may have completed it too
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._complete()
+        return dict(self.__dict__)
+
+
+def _none() -> None:
+    return None
 
 
 @dataclass
@@ -32,7 +83,7 @@ class BoundInfo:
 
 
 @dataclass
-class Trace:
+class Trace(_Pending):
     id: str
     label: str
     kind: str  # leaf | all | any | not | implicit
@@ -41,8 +92,9 @@ class Trace:
     field: str | None = None
     field_label: str | None = None
     bounds: list[BoundInfo] = dc_field(default_factory=list)
-    actual: Actual | None = None
-    distance: Decimal | int | None = None
+    # defaults by factory, not class attributes, so that `pending` can leave these two for later
+    actual: Actual | None = dc_field(default_factory=_none)
+    distance: Decimal | int | None = dc_field(default_factory=_none)
     basis: str = ""
     children: list[Trace] = dc_field(default_factory=list)
 
@@ -76,7 +128,7 @@ class Trace:
 
 
 @dataclass
-class AmountTrace:
+class AmountTrace(_Pending):
     value: Decimal | None
     tier: str
     steps: list[str]
