@@ -48,6 +48,7 @@ def main() -> None:
         reference,
         screen,
         serve,
+        spark,
         user,
         worker,
     )

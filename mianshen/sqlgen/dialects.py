@@ -3,7 +3,8 @@
 Exact decimals: DuckDB uses DECIMAL(38,10) and integer arithmetic for division (its decimal
 division returns a DOUBLE); PostgreSQL uses NUMERIC; SQLite has no decimal type, so decimals are
 stored as text and computed by deterministic Python functions registered on the connection
-(see engines.py). Every step rounds half away from zero to 10 places, as the Python evaluator does.
+(see engines.py); Spark needs its own arithmetic (SparkDialect). Every step rounds half away from
+zero to 10 places, as the Python evaluator does.
 """
 
 from __future__ import annotations
@@ -121,4 +122,86 @@ class Dialect:
         return exp.true() if value else exp.false()
 
 
-DIALECTS = {name: Dialect(name) for name in ("duckdb", "sqlite", "postgres")}
+@dataclass(frozen=True)
+class SparkDialect(Dialect):
+    """Apache Spark SQL (ANSI mode, `spark.sql.decimalOperations.allowPrecisionLoss=true`, the default).
+
+    Spark sizes decimal results by rules that drop fraction digits once a result would need more than
+    38 digits: DECIMAL(38,10) + DECIMAL(38,10) is DECIMAL(38,9), a product DECIMAL(38,6), a quotient
+    DECIMAL(38,6) — each rounded silently. So sums use DECIMAL(37,10) operands (exactly DECIMAL(38,10)),
+    and products and quotients call the SQL functions `ms_mul` / `ms_div` (`spark_functions()`, to be
+    registered on the session, as engines.py registers SQLite's), which compute on integers scaled by
+    10^10. Functions rather than inline expressions: a function argument is evaluated once, while the
+    inline formulas repeat their operands, so nested arithmetic grew exponentially (29 KB of SQL for
+    one policy, and a minute in Spark's parser).
+    """
+
+    def column_type(self, kind: FieldType) -> str:
+        return "STRING" if super().column_type(kind) == "TEXT" else super().column_type(kind)
+
+    def arith(self, op: str, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        a, b = self._dec(a), self._dec(b)
+        if op in ("+", "-"):
+            # DECIMAL(37,10) ± DECIMAL(37,10) is exactly DECIMAL(38,10): no digit is dropped
+            cls = exp.Add if op == "+" else exp.Sub
+            return exp.Paren(this=cls(this=_cast(a, 37, SCALE), expression=_cast(b, 37, SCALE)))
+        return exp.Anonymous(this="ms_mul" if op == "*" else "ms_div", expressions=[a, b])
+
+
+def spark_functions() -> tuple[str, ...]:
+    """`CREATE TEMPORARY FUNCTION` statements for the exact products and quotients the Spark SQL calls.
+
+    Both work on integers scaled by 10^10, each step typed so that Spark drops no digit:
+    - a·10^10 as DECIMAL(38,0): the product is DECIMAL(38,6) and integral, so the cast is exact;
+    - ms_mul: round(a·10^10 · b·10^10 / 10^10), ms_div: round(a·10^10 · 10^10 / b·10^10), where
+      round(n/d) (half away from zero, integers) = floor((2|n| + |d|) / (2|d|)), found as
+      (m - m % d') / d' — `%` is exact, and a multiple of d' divided by d' is an integer, which the
+      DECIMAL(38,6) quotient holds without rounding; NULL when d is 0 (NULLIF keeps `%` and `/` from
+      raising in ANSI mode);
+    - the scaled result back to a decimal: DECIMAL(28,0) / DECIMAL(11,0) is typed DECIMAL(38,10),
+      where dividing by 10^10 is exact.
+    One function level, no calls between functions: Spark resolves a SQL function call by analysing
+    its body again, which made nested helper functions slow to plan.
+    Limits: operands, products and quotients below 5·10^17 in magnitude (beyond, the query fails with
+    an overflow error instead of returning a wrong number) — well above the 10^15 bound on profile
+    values.
+    """
+    a, b = exp.column("a"), exp.column("b")
+    product = exp.Mul(this=_scaled(a), expression=_scaled(b))
+    quotient = _rounded_quotient(exp.Paren(this=exp.Mul(this=_scaled(a), expression=_ten_pow())), _scaled(b))
+    dec = f"DECIMAL(38, {SCALE})"
+    bodies = (("ms_mul", _rounded_quotient(exp.Paren(this=product), _ten_pow())), ("ms_div", quotient))
+    return tuple(
+        f"CREATE OR REPLACE TEMPORARY FUNCTION {name}(a {dec}, b {dec}) RETURNS {dec} "
+        f"RETURN {exp.Div(this=_cast(body, 28, 0), expression=_ten_pow()).sql(dialect='spark')}"
+        for name, body in bodies
+    )
+
+
+def _scaled(e: exp.Expression) -> exp.Expression:
+    return _cast(exp.Paren(this=exp.Mul(this=e, expression=_ten_pow())), 38, 0)
+
+
+def _rounded_quotient(n: exp.Expression, d: exp.Expression) -> exp.Expression:
+    two, zero = exp.Literal.number(2), exp.Literal.number(0)
+    m = exp.Paren(this=exp.Add(this=exp.Mul(this=exp.Abs(this=n), expression=two), expression=exp.Abs(this=d)))
+    d2 = exp.Nullif(this=exp.Mul(this=exp.Abs(this=d), expression=two), expression=zero)
+    floor = exp.Div(this=exp.Paren(this=exp.Sub(this=m, expression=exp.Mod(this=m, expression=d2))), expression=d2)
+    negative = exp.NEQ(
+        this=exp.Paren(this=exp.LT(this=n, expression=zero)), expression=exp.Paren(this=exp.LT(this=d, expression=zero))
+    )
+    sign = exp.Case(ifs=[exp.If(this=negative, true=exp.Literal.number(-1))], default=exp.Literal.number(1))
+    return exp.Mul(this=exp.Paren(this=floor), expression=sign)
+
+
+def _cast(e: exp.Expression, precision: int, scale: int) -> exp.Expression:
+    # exp.Cast, not exp.cast: the helper keeps an existing DECIMAL cast whatever its precision
+    return exp.Cast(this=e, to=exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+
+
+def _ten_pow() -> exp.Expression:
+    return _cast(exp.Literal.string(str(_TEN_POW)), SCALE + 1, 0)
+
+
+DIALECTS: dict[str, Dialect] = {name: Dialect(name) for name in ("duckdb", "sqlite", "postgres")}
+DIALECTS["spark"] = SparkDialect("spark")
