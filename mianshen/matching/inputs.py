@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from mianshen.catalogue import load_catalogue
-from mianshen.profiles.current import FieldValue, StoredProfile, observation_query
+from mianshen.profiles.current import FieldValue, StoredProfile, observation_query, observed
 from mianshen.profiles.derive import INPUTS, add_derived, with_inputs
-from mianshen.rules.values import from_text
 from mianshen.store.schema import data_sources, enterprises, import_batches, observations
 
 CHUNK = 500  # USCCs per IN (…) list: well under SQLite's bound-parameter limit
@@ -66,15 +65,7 @@ def _assemble(
         spec = catalogue.get(r.field)
         if spec is None:
             continue  # a field retired from the catalogue: kept in observations, not in profiles
-        by_firm.setdefault(r.uscc, {})[r.field] = FieldValue(
-            r.field,
-            spec.label,
-            from_text(r.value, spec.type),
-            r.source_id,
-            f"{r.department}·{r.name}",
-            r.as_of,
-            r.batch_id,
-        )
+        by_firm.setdefault(r.uscc, {})[r.field] = observed(r, spec)
     # Derivations no policy reads are the slow part of reading 100k profiles (划型, 小型微利 reasons):
     # `add_derived` leaves a field alone when present, so a placeholder skips it and is then dropped.
     skip = [name for name in INPUTS if name not in fields]

@@ -95,6 +95,13 @@ def observation_query(as_of: dt.date) -> Select[Any]:
     )
 
 
+def observed(r: Any, spec: Any) -> FieldValue:
+    """The field value an observation row (joined with its data source) gives."""
+    return FieldValue(
+        r.field, spec.label, from_text(r.value, spec.type), r.source_id, f"{r.department}·{r.name}", r.as_of, r.batch_id
+    )
+
+
 def _precedence(r: Any) -> tuple[Any, ...]:
     return (r.field, -r.as_of.toordinal(), r.priority, -r.batch_id)
 
@@ -109,15 +116,7 @@ def choose(rows: Iterable[Any]) -> dict[str, FieldValue]:
             continue  # a field retired from the catalogue: kept in observations, not in profiles
         current = chosen.get(r.field)
         if current is None:
-            chosen[r.field] = FieldValue(
-                r.field,
-                spec.label,
-                from_text(r.value, spec.type),
-                r.source_id,
-                f"{r.department}·{r.name}",
-                r.as_of,
-                r.batch_id,
-            )
+            chosen[r.field] = observed(r, spec)
         elif (
             r.as_of == current.as_of
             and r.source_id != current.source_id

@@ -21,14 +21,13 @@ import json
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
 from mianshen.errors import InputError
 from mianshen.sqlgen.dialects import DIALECTS
-from mianshen.sqlgen.engines import duckdb_connect, storage_value
+from mianshen.sqlgen.engines import csv_text, duckdb_connect, storage_value
 
 META = "_mianshen.json"
 BUCKETS = 16
@@ -78,15 +77,7 @@ def _prepare(out: Path) -> None:
 
 
 def _text(value: Any) -> str:
-    if value is None:
-        return _NULL
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+    return _NULL if value is None else csv_text(value)
 
 
 def write_snapshot(

@@ -144,14 +144,15 @@ def _duckdb_bulk_load(conn: Any, table: str, data: list[tuple[Any, ...]]) -> Non
     with tempfile.NamedTemporaryFile("w", suffix=".csv", encoding="utf-8", newline="", delete=False) as handle:
         writer = csv.writer(handle)
         for row in data:
-            writer.writerow([_NULL if v is None else _csv_text(v) for v in row])
+            writer.writerow([_NULL if v is None else csv_text(v) for v in row])
     try:
         conn.execute(f"COPY {table} FROM '{handle.name}' (FORMAT csv, HEADER false, NULLSTR '{_NULL}', QUOTE '\"')")
     finally:
         os.unlink(handle.name)
 
 
-def _csv_text(value: Any) -> str:
+def csv_text(value: Any) -> str:
+    """A stored value as DuckDB's CSV reader takes it (also the Parquet snapshot writer's)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
