@@ -20,6 +20,7 @@ from .store_fixtures import STORES, fresh_store, store_url
 from .test_profiles_import import SOURCES
 
 MIANSHEN = str(Path(sys.executable).parent / "mianshen")
+ROWS = 200_000  # several write chunks, so the kill lands between two of them
 
 
 def big_market_file(path: Path, rows: int) -> None:
@@ -35,6 +36,20 @@ def counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
             conn.execute(select(func.count()).select_from(t)).scalar_one()
             for t in (import_batches, observations, enterprises)
         )  # type: ignore[return-value]
+
+
+def writing(kind: str, tmp_path: Path) -> bool:
+    """Whether the import has begun writing observations (not merely checking the file)."""
+    if kind == "sqlite":  # dirty pages spill into the write-ahead log long before the commit
+        wal = tmp_path / "store.sqlite-wal"
+        return wal.exists() and wal.stat().st_size > 4 << 20
+    import psycopg
+
+    with psycopg.connect(store_url(kind, tmp_path).replace("postgresql+psycopg://", "postgresql://")) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY observations%'"
+        ).fetchone()
+    return bool(found and found[0])
 
 
 @pytest.mark.parametrize("kind", STORES)
@@ -54,13 +69,15 @@ def test_sigkill_mid_import_leaves_store_unchanged(kind: str, tmp_path: Path) ->
     )
     before = counts(engine)
     big = tmp_path / "big.csv"
-    big_market_file(big, 60_000)
+    big_market_file(big, ROWS)
     proc = subprocess.Popen(
         [MIANSHEN, "data", "import", "--source", "market", str(big), "--as-of", "2025-06-30", "--db", url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.5)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and not writing(kind, tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert proc.poll() is None, "the import finished before it could be killed; use a bigger file"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -76,6 +93,6 @@ def test_sigkill_mid_import_leaves_store_unchanged(kind: str, tmp_path: Path) ->
     assert rerun.returncode == 0, rerun.stderr
     assert counts(engine) == (
         before[0] + 1,
-        before[1] + 60_000 * 4,
-        before[2] + 60_000 - 10,
+        before[1] + ROWS * 4,
+        before[2] + ROWS - 10,
     )  # the first 10 were known already

@@ -3,25 +3,34 @@
 Every row is validated; bad rows go to the reject report with their row number and reason; good
 rows become observations. Either the whole batch is written or nothing is (a killed import leaves
 the store as it was), and importing the same file again from the same source changes nothing.
+
+The file is checked as a whole in a private DuckDB (bulk_check: column-wise SQL, the row checker
+for whatever SQL does not certify) and written in chunks of accepted rows (bulk_write).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
-from mianshen.profiles.readers import read_rows
+from mianshen.profiles.bulk_check import check_file
+from mianshen.profiles.bulk_write import Writer
+from mianshen.profiles.readers import duckdb_connection, read_rows
 from mianshen.profiles.sources import get_source
-from mianshen.profiles.validate import CheckedRow, check_row
-from mianshen.store.schema import enterprises, import_batches, import_rejects
+from mianshen.store.schema import import_batches, import_rejects
 
-CHUNK = 20000
+CHUNK = 50_000  # accepted rows per write: bounds the memory of one rendered chunk
+DUCKDB_MEMORY = "256MB"  # beyond it DuckDB spills to disk; bounds the peak of an import
 
 
 @dataclass
@@ -52,7 +61,7 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
     digest = file_digest(file) if file.is_file() else ""
     with engine.begin() as conn:
         source = get_source(conn, source_id)
-        rows = read_rows(file)  # raises a clear error for a missing or unreadable file
+        read_rows(file)  # a clear error for a missing file or an unknown format, before any write
         earlier = conn.execute(
             select(import_batches.c.id).where(
                 import_batches.c.source_id == source_id, import_batches.c.file_sha256 == digest
@@ -75,17 +84,17 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         report.batch_id = batch_id
-        seen: set[str] = set()
-        pending: list[tuple[CheckedRow, dict[str, Any]]] = []
-        for number, raw in rows:
-            checked = check_row(source, number, raw, as_of)
-            if checked.uscc in seen and not checked.errors:
-                checked.errors.append(f"统一社会信用代码 {checked.uscc} 在本文件中重复出现")
-            pending.append((checked, raw))
-            if len(pending) >= CHUNK:
-                _write(conn, batch_id, source_id, pending, seen, report)
-                pending = []
-        _write(conn, batch_id, source_id, pending, seen, report)
+        with duckdb_session() as duck:
+            checked = check_file(duck, source, file, as_of)
+            report.rows_read, report.accepted = checked.rows_read, checked.accepted
+            report.rejected, report.warnings = checked.rows_read - checked.accepted, checked.warnings
+            report.rejects = [{"batch_id": batch_id, **entry} for entry in checked.rejects]
+            writer = Writer(duck, conn, checked.fields, source_id, batch_id)
+            for lo in range(0, checked.accepted, CHUNK):
+                _write(writer, lo, lo + CHUNK, report)
+            writer.finish()
+        if report.rejects:
+            conn.execute(import_rejects.insert(), report.rejects)
         conn.execute(
             import_batches.update()
             .where(import_batches.c.id == batch_id)
@@ -99,92 +108,21 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
     return report
 
 
-def _write(
-    conn: Connection,
-    batch_id: int,
-    source_id: str,
-    pending: list[tuple[CheckedRow, dict[str, Any]]],
-    seen: set[str],
-    report: ImportReport,
-) -> None:
-    if not pending:
-        return
-    obs: list[tuple[Any, ...]] = []
-    rejects: list[dict[str, Any]] = []
-    firms: dict[str, dict[str, Any]] = {}
-    for checked, raw in pending:
-        report.rows_read += 1
-        text = json.dumps(raw, ensure_ascii=False, default=str) if checked.errors or checked.warnings else ""
-        if checked.errors:
-            report.rejected += 1
-            rejects.append(
-                {
-                    "batch_id": batch_id,
-                    "row_number": checked.number,
-                    "severity": "error",
-                    "uscc": checked.uscc,
-                    "reason": "；".join(checked.errors + checked.warnings),
-                    "raw": text,
-                }
-            )
-            continue
-        assert checked.uscc is not None and checked.as_of is not None
-        seen.add(checked.uscc)
-        report.accepted += 1
-        if checked.warnings:
-            report.warnings += 1
-            rejects.append(
-                {
-                    "batch_id": batch_id,
-                    "row_number": checked.number,
-                    "severity": "warning",
-                    "uscc": checked.uscc,
-                    "reason": "；".join(checked.warnings),
-                    "raw": text,
-                }
-            )
-        firms[checked.uscc] = {
-            "uscc": checked.uscc,
-            "name": checked.name,
-            "first_batch_id": batch_id,
-            "uscc_status": "check_failed" if checked.warnings else "valid",
-            "uscc_problems": "；".join(checked.warnings) or None,
-        }
-        obs.extend(
-            (checked.uscc, name, value, source_id, checked.as_of, batch_id) for name, value in checked.values.items()
-        )
-    _add_enterprises(conn, list(firms.values()))
-    _add_observations(conn, obs)
-    if rejects:
-        conn.execute(import_rejects.insert(), rejects)
-    report.observations += len(obs)
-    report.rejects.extend(rejects)
+def _write(writer: Writer, lo: int, hi: int, report: ImportReport) -> None:
+    """One chunk of accepted rows (enterprises and observations), still inside the transaction."""
+    report.observations += writer.write(lo, hi)
 
 
-def _add_observations(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Bulk insert at the driver level: the per-row cost of SQLAlchemy parameters dominated imports."""
-    if not rows:
-        return
-    sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    if sqlite:  # SQLAlchemy's Date type keeps ISO text in SQLite; write the same
-        rows = [(u, f, v, s, d.isoformat(), b) for u, f, v, s, d, b in rows]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.executemany(
-        f"INSERT INTO observations (uscc, field, value, source_id, as_of, batch_id) VALUES ({', '.join([mark] * 6)})",
-        rows,
-    )
-
-
-def _add_enterprises(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert enterprises not yet known; a known one keeps its record (and any override)."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(enterprises).on_conflict_do_nothing(index_elements=["uscc"]), rows)
-        return
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    conn.execute(sqlite_insert(enterprises).on_conflict_do_nothing(index_elements=["uscc"]), rows)
+@contextmanager
+def duckdb_session() -> Iterator[Any]:
+    """A private DuckDB for the checks, spilling to a temporary directory beyond its memory limit.
+    DuckDB makes the directory only when it spills, so a killed import rarely leaves one behind."""
+    spill = Path(tempfile.gettempdir()) / f"mianshen-import-{uuid.uuid4().hex}"
+    duck = duckdb_connection()
+    try:
+        duck.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+        duck.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        yield duck
+    finally:
+        duck.close()
+        shutil.rmtree(spill, ignore_errors=True)

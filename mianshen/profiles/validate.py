@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from mianshen.catalogue import FieldType, load_catalogue
-from mianshen.profiles.sources import RESERVED_COLUMNS, DataSource
+from mianshen.catalogue import Field, FieldType, load_catalogue
+from mianshen.profiles.sources import RESERVED_COLUMNS, ColumnMap, DataSource
 from mianshen.reference.uscc import check_uscc
 from mianshen.rules.numbers import NumberError, check_range, parse_number
 from mianshen.rules.values import Value, ValueError_, coerce, parse_date, to_text
@@ -59,21 +59,33 @@ def check_row(source: DataSource, number: int, raw: dict[str, Any], batch_as_of:
             continue
         if _blank(value):
             continue  # missing data stays unknown: no observation is written
-        spec = catalogue.fields[column.field]
-        if spec.type == FieldType.TAGS and isinstance(value, str):  # "a,b" or "a，b" from CSV/XLSX
-            value = [t.strip() for t in value.replace("，", ",").split(",") if t.strip()]
-        try:
-            typed: Value = (
-                _scaled(value, column.scale) if spec.type.numeric and column.scale != 1 else coerce(spec, value)
-            )
-            if spec.type == FieldType.INTEGER and isinstance(typed, Decimal):
-                if typed != typed.to_integral_value():
-                    raise ValueError_(f"{spec.label}应为整数，实际是 {value}")
-                typed = int(typed)
-            row.values[column.field] = to_text(typed, spec.type)
-        except (ValueError_, NumberError) as exc:
-            row.errors.append(f"列“{column.column}”：{exc}")
+        text, error = check_value(catalogue.fields[column.field], column, value)
+        if error is not None:
+            row.errors.append(error)
+        elif text is not None:
+            row.values[column.field] = text
     return row
+
+
+def check_value(spec: Field, column: ColumnMap, value: Any) -> tuple[str | None, str | None]:
+    """One mapped value as (canonical text, None), (None, None) when blank, or (None, Chinese error).
+
+    The bulk import maps each distinct raw value through this very function, so a value reads the
+    same whether its row is checked alone or with a million others.
+    """
+    if _blank(value):
+        return None, None  # missing data stays unknown: no observation is written
+    if spec.type == FieldType.TAGS and isinstance(value, str):  # "a,b" or "a，b" from CSV/XLSX
+        value = [t.strip() for t in value.replace("，", ",").split(",") if t.strip()]
+    try:
+        typed: Value = _scaled(value, column.scale) if spec.type.numeric and column.scale != 1 else coerce(spec, value)
+        if spec.type == FieldType.INTEGER and isinstance(typed, Decimal):
+            if typed != typed.to_integral_value():
+                raise ValueError_(f"{spec.label}应为整数，实际是 {value}")
+            typed = int(typed)
+        return to_text(typed, spec.type), None
+    except (ValueError_, NumberError) as exc:
+        return None, f"列“{column.column}”：{exc}"
 
 
 def _scaled(value: Any, scale: Decimal) -> Decimal:
@@ -93,4 +105,4 @@ def _check_uscc(row: CheckedRow, value: Any, column: str) -> None:
         row.warnings.append(f"统一社会信用代码校验未通过（{'；'.join(result.problems)}），已接收并标记待人工核定")
 
 
-__all__ = ["RESERVED_COLUMNS", "CheckedRow", "check_row"]
+__all__ = ["RESERVED_COLUMNS", "CheckedRow", "check_row", "check_value"]
