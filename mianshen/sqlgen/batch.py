@@ -124,7 +124,10 @@ def batch_select(dialect: str, plan: BatchPlan, table: str) -> str:
     parts = []
     for groups, where in ((plan.groups, ""), (plan.scoped, f" WHERE id IN (SELECT uscc FROM {SCOPE_TABLE})")):
         for g in groups:
-            source = f"SELECT * FROM (SELECT * FROM {table}{where}) AS s CROSS JOIN ({g.constants(dialect)}) AS k"
+            source = (
+                f"SELECT * FROM (SELECT *{g.per_enterprise} FROM {table}{where}) AS s "
+                f"CROSS JOIN ({g.constants(dialect)}) AS k"
+            )
             hash_column = g.carry
             parts.append(
                 f"SELECT {POLICY_ID} AS policy_id, {POLICY_VERSION} AS policy_version, id AS uscc, status, "

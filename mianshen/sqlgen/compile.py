@@ -204,12 +204,16 @@ class _Compiler:
         for d in self.policy.derived.values():
             derived = derived.select(exp.alias_(self.expr(d.formula), f"dv_{d.name}"))
         conjuncts = spine(self.policy.conditions)
-        inner = exp.select(exp.column("id"), *(exp.column(c) for c in carry))
+        tested = exp.select(exp.Star())
         for i, cond in enumerate(conjuncts):
-            inner = inner.select(exp.alias_(self.condition(cond), f"c{i}"))
-        inner = inner.select(exp.alias_(self.amount(self.policy.amount), "amt")).from_(derived.subquery("p"))
+            tested = tested.select(exp.alias_(self.condition(cond), f"c{i}"))
         cs = [exp.column(f"c{i}") for i in range(len(conjuncts))]
         root = exp.Paren(this=exp.and_(*cs))
+        # The amount only matters where every condition holds (status and masks read it only then),
+        # so it is computed only there: most pairs fail a condition, and amounts are the costly part.
+        only_if_met = exp.Case(ifs=[exp.If(this=root.copy(), true=self.amount(self.policy.amount))])
+        inner = exp.select(exp.column("id"), *(exp.column(c) for c in carry), *(c.copy() for c in cs))
+        inner = inner.select(exp.alias_(only_if_met, "amt")).from_(tested.from_(derived.subquery("p")).subquery("w"))
         amt = exp.column("amt")
         amt_null = exp.Is(this=amt, expression=exp.null())
         status = exp.Case(

@@ -83,11 +83,12 @@ def register_sqlite_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("ms_sha256", 1, _sha256, deterministic=True)  # batch matching's input hash
 
 
-def duckdb_connect(path: str = ":memory:") -> Any:
+def duckdb_connect(path: str = ":memory:", read_only: bool = False) -> Any:
     import duckdb
 
     # Never try to download an extension: fail at once instead (no internet at run time).
-    return duckdb.connect(path, config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    return duckdb.connect(path, read_only=read_only, config=config)
 
 
 def storage_value(value: Any, kind: FieldType, dialect: str) -> Any:

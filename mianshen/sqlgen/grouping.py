@@ -11,6 +11,7 @@ columns `mk_<i>_<type>`; trees that then print the same SQL form one group, eval
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +40,36 @@ class Group:
     carry: str  # the input-hash column the group's rows carry
     rows: list[tuple[str, ...]] = field(default_factory=list)  # per policy: id, version, constants (SQL text)
     policy_ids: list[str] = field(default_factory=list)
+    per_enterprise: str = ""  # derived columns read no constant: computed before the cross join
+
+    def inline_shared(self) -> None:
+        """Write back as literals the constants every policy of the group has alike (a scale factor,
+        a shared cap): the engine folds them, and what no longer reads a per-policy column is
+        computed once per enterprise rather than once per pair."""
+        keep = []
+        for j, name in enumerate(self.names):
+            values = {row[2 + j] for row in self.rows}
+            if len(values) == 1:
+                (value,) = values
+                self.sql = re.sub(rf"\b{name}\b", value.replace("\\", r"\\"), self.sql)
+            else:
+                keep.append(j)
+        self.names = [self.names[j] for j in keep]
+        self.rows = [(*row[:2], *(row[2 + j] for j in keep)) for row in self.rows]
+        self._hoist_derived()
+
+    def _hoist_derived(self) -> None:
+        """Move the policy's derived columns (`SELECT *, … AS dv_x FROM mk_source`, see
+        compile.query) below the cross join when none reads a constant column."""
+        end = self.sql.find(f" FROM {SOURCE})")
+        start = self.sql.rfind("(SELECT *", 0, end)  # derived formulas hold no subquery
+        if end < 0 or not self.sql.startswith("(SELECT *, ", start) or self.sql.count(f"FROM {SOURCE}") != 1:
+            return  # no derived columns (`SELECT * FROM mk_source`), or not the shape compile.query makes
+        derived = self.sql[start + len("(SELECT *") : end]
+        if re.search(r"\bmk_\w+", derived):
+            return
+        self.per_enterprise = derived
+        self.sql = self.sql[:start] + "(SELECT *" + self.sql[end:]
 
     def constants(self, dialect: str) -> str:
         """The constants table as a UNION ALL of one-row SELECTs (VALUES cannot name columns in SQLite)."""
@@ -108,4 +139,6 @@ def group_policies(
         pid = p.id.replace("'", "''")
         group.rows.append((f"'{pid}'", str(int(p.version)), *values))
         group.policy_ids.append(p.id)
+    for group in groups.values():
+        group.inline_shared()
     return list(groups.values())
