@@ -34,6 +34,7 @@ def main() -> None:
         audit,
         bench,
         bench_match,
+        bench_scale,
         bench_web,
         case,
         data,

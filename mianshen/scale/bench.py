@@ -15,6 +15,7 @@ import platform
 import shutil
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,13 @@ def machine() -> str:
     )
 
 
-def snapshot(root: Path, enterprises: int, policies: list[Policy], as_of: dt.date, seed: int = 1) -> dict[str, Any]:
-    """The synthetic snapshot for this size (made once, then reused); returns its path and build time."""
+def snapshot(
+    root: Path, enterprises: int, policies: list[Policy], as_of: dt.date, seed: int = 1, extra: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The synthetic snapshot for this size (made once, then reused); returns its path and build time.
+    `extra`: fields to hold besides those the policies read (the inputs an input hash covers)."""
     path = root / f"profiles-{enterprises}-s{seed}"
-    fields = sorted({f for _, c in compile_all(policies, as_of) for f in c.fields})
+    fields = sorted({f for _, c in compile_all(policies, as_of) for f in c.fields} | set(extra))
     meta = read_meta(path)
     if meta and meta.rows == enterprises and set(fields) <= set(meta.fields):
         return {"path": path, "seconds": None, "bytes": _size(path)}

@@ -1,0 +1,161 @@
+"""Matching at province scale with columnar results (`mianshen bench scale`; docs/benchmarks.md).
+
+`run_match` keeps every enterprise × policy pair as a row of the transactional store, which cannot
+take 10^8 rows a run on one machine. What the same batch statement does when its input and output
+are both columnar is measured here: the 100 benchmark variants over a Parquet profile snapshot of
+1M (or, copied, 10M) enterprises, every result row — status, exact amount, condition masks, input
+hash, the shape of the match library — written to Parquet, against the hand-written query writing
+its rows the same way. Each measurement runs in its own process so that its peak memory (target
+(g): 10M × 100 under 4 GiB) is its own; DuckDB gets a memory limit and spills beyond it. The counts
+per policy and status of the two must be equal, or the benchmark fails.
+
+The larger population repeats the snapshot with a copy number appended to each USCC, written out
+as a real Parquet file, so both queries read and compute every row; only the values repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from mianshen.benchmarks.handwritten import check_counts, handwritten_sql
+from mianshen.benchmarks.variants import Variant, make_variants
+from mianshen.scale.parquet import parquet_files
+from mianshen.sqlgen.batch import batch_select, hash_expression, plan_batch
+from mianshen.sqlgen.engines import duckdb_connect
+
+PROFILES = "scale_profiles"
+
+
+def copied_snapshot(source: Path, copies: int, out: Path) -> Path:
+    """`source` repeated `copies` times as one Parquet file (USCC suffixed "#k" from the second copy on)."""
+    target = out / f"{source.name}-x{copies}.parquet"
+    if target.is_file():
+        return target
+    files = [str(p) for p in parquet_files(source)]
+    conn = duckdb_connect()
+    try:
+        conn.execute(
+            f"COPY (SELECT CASE WHEN k = 0 THEN p.id ELSE p.id || '#' || k END AS id, p.* EXCLUDE (id) "
+            f"FROM read_parquet({files!r}) AS p CROSS JOIN range({copies}) AS r(k)) TO '{target}' (FORMAT parquet)"
+        )
+    finally:
+        conn.close()
+    return target
+
+
+def _open(path: Path, memory: str, spill: Path, read_only: bool = False) -> Any:
+    conn = duckdb_connect(str(path), read_only=read_only)
+    conn.execute(f"SET memory_limit = '{memory}'")
+    conn.execute(f"SET temp_directory = '{spill}'")
+    conn.execute("SET preserve_insertion_order = false")  # neither query promises an order
+    return conn
+
+
+def measure_one(job: dict[str, Any]) -> dict[str, Any]:
+    """In the child process: one query over the profiles, its rows written to Parquet, then counted.
+
+    "ours" first loads the snapshot into an on-disk DuckDB database with the input-hash columns
+    (as a match run loads its profile table; the database, not memory, holds 10M rows) and
+    times that apart; "handwritten" then reads the same table.
+    """
+    as_of = dt.date.fromisoformat(job["as_of"])
+    variants = make_variants(job["variants_dir"], job["policies"])
+    out, database = Path(job["out"]), Path(job["database"])
+    out.unlink(missing_ok=True)
+    ours = job["which"] == "ours"
+    load_seconds = 0.0
+    if ours:
+        database.unlink(missing_ok=True)
+        plan = plan_batch([v.policy for v in variants], as_of, "duckdb")
+        sql = batch_select("duckdb", plan, PROFILES)
+    else:
+        sql = handwritten_sql(variants, PROFILES)
+    conn = _open(database, job["memory"], Path(job["spill"]), read_only=not ours)
+    try:
+        if ours:
+            hashes = "".join(f", {hash_expression('duckdb', r, as_of)} AS {c}" for r, c in plan.hashes.items())
+            started = time.perf_counter()
+            conn.execute(f"CREATE TABLE {PROFILES} AS SELECT *{hashes} FROM read_parquet({job['files']!r})")
+            load_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        conn.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
+        seconds = time.perf_counter() - started
+        counts = conn.execute(f"SELECT policy_id, status, count(*) FROM read_parquet('{out}') GROUP BY ALL").fetchall()
+    finally:
+        conn.close()
+    return {
+        "seconds": seconds,
+        "load_seconds": load_seconds,
+        "counts": [[p, s, int(n)] for p, s, n in counts],
+        "bytes": out.stat().st_size,
+    }
+
+
+def _child(job: dict[str, Any]) -> dict[str, Any]:
+    """Run `measure_one` in a fresh process; adds its own peak resident memory (wait4's ru_maxrss)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mianshen.scale.columnar", json.dumps(job)], stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)  # reaped here, so Popen never waits for it
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read().strip()
+    if proc.returncode:
+        raise RuntimeError(
+            f"基准子进程失败（{job['which']}）：{stderr.splitlines()[-1] if stderr else proc.returncode}"
+        )
+    result: dict[str, Any] = json.loads(stdout)
+    result["peak_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
+    return result
+
+
+def measure(
+    snapshot: Path, workdir: Path, variants: list[Variant], as_of: dt.date, memory: str, enterprises: int
+) -> dict[str, Any]:
+    """(a*), (b) and (g) for one snapshot: ours and hand-written, each in its own process."""
+    files = [str(p) for p in parquet_files(snapshot)] if snapshot.is_dir() else [str(snapshot)]
+    spill = workdir / "spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    base: dict[str, Any] = {"files": files, "as_of": as_of.isoformat(), "variants_dir": str(workdir / "variants")}
+    base |= {"policies": len(variants), "memory": memory, "spill": str(spill)}
+    base["database"] = str(workdir / f"profiles-{enterprises}.duckdb")
+    runs = {
+        which: _child(base | {"which": which, "out": str(workdir / f"results-{which}-{enterprises}.parquet")})
+        for which in ("ours", "handwritten")
+    }
+    ours = Counter({(p, s): n for p, s, n in runs["ours"]["counts"]})
+    theirs = Counter({(p, s): n for p, s, n in runs["handwritten"]["counts"]})
+    check_counts(ours, theirs)  # a fast wrong answer is no result
+    evaluations = enterprises * len(variants)
+    return {
+        "enterprises": enterprises,
+        "policies": len(variants),
+        "evaluations": evaluations,
+        "result_rows": sum(ours.values()),
+        "load_seconds": runs["ours"]["load_seconds"],
+        "ours_seconds": runs["ours"]["seconds"],
+        "ours_per_second": evaluations / runs["ours"]["seconds"],
+        "ours_peak_mib": runs["ours"]["peak_mib"],
+        "ours_result_mib": runs["ours"]["bytes"] / 2**20,
+        "handwritten_seconds": runs["handwritten"]["seconds"],
+        "handwritten_per_second": evaluations / runs["handwritten"]["seconds"],
+        "handwritten_peak_mib": runs["handwritten"]["peak_mib"],
+        "ratio": runs["ours"]["seconds"] / runs["handwritten"]["seconds"],
+        "ratio_with_load": (runs["ours"]["seconds"] + runs["ours"]["load_seconds"]) / runs["handwritten"]["seconds"],
+        "counts_equal": True,
+    }
+
+
+if __name__ == "__main__":  # the child process of `_child`
+    print(json.dumps(measure_one(json.loads(sys.argv[1]))))
