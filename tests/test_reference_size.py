@@ -32,8 +32,11 @@ def _industry(row: dict[str, Any]) -> str:
 
 
 def _size(row: dict[str, Any], values: dict[str, Decimal]) -> str:
-    result = classify_size(_industry(row), values.get("employees"), values.get("revenue"), values.get("assets"))
+    args = (_industry(row), values.get("employees"), values.get("revenue"), values.get("assets"))
+    result = classify_size(*args)
     assert result.row_id == row["id"], result.reason
+    quick = classify_size(*args, explain=False)  # the match run's path: the size without its reason
+    assert (quick.size, quick.row_id, quick.reason) == (result.size, result.row_id, "")
     return result.size
 
 

@@ -3,7 +3,8 @@
 `profiles.current.read_population` assembles every enterprise with every derivation; a match run
 needs only the fields of the active policies and, when incremental, only the enterprises whose data
 changed. The same precedence rule (`choose`) and derivations (`add_derived`) apply, so a profile
-read here equals the one `mianshen profile show` prints for the fields it contains.
+read here has the values `mianshen profile show` prints for the fields it contains (划型 without
+its reason sentence: a run stores values, and the sentences cost more than the rest of the read).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _assemble(
         profile = StoredProfile(firm.uscc, firm.name, firm.uscc_status, as_of, by_firm.get(firm.uscc, {}))
         for name in skip:
             profile.fields.setdefault(name, _SKIP)
-        add_derived(profile)
+        add_derived(profile, explain=False)  # a run stores values; `profile show` explains them
         profile.fields = {k: v for k, v in profile.fields.items() if v is not _SKIP}
         out[firm.uscc] = profile
     return out

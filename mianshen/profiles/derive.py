@@ -46,10 +46,11 @@ def with_inputs(fields: set[str]) -> set[str]:
     return fields | {i for f in fields for i in INPUTS.get(f, ())}
 
 
-def add_derived(profile: StoredProfile) -> None:
+def add_derived(profile: StoredProfile, explain: bool = True) -> None:
+    """`explain=False` (a match run): values only, 划型 without its reason (see classify_size)."""
     for name, derive in (
         ("subject_type", _subject_type),
-        ("size_class", _size_class),
+        ("size_class", _size_class if explain else _size_class_unexplained),
         ("small_low_profit", _small_low_profit),
         ("enterprise_age_years", _age),
         ("region_path", _region_path),
@@ -82,7 +83,7 @@ def _subject_type(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:
     return (kind, "统一社会信用代码第1、2位（GB 32100-2015）", []) if kind else None
 
 
-def _size_class(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:
+def _size_class(profile: StoredProfile, explain: bool = True) -> tuple[Any, str, list[str]] | None:
     industry = _get(profile, "industry_code")
     if industry is None:
         return None
@@ -93,10 +94,16 @@ def _size_class(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:
         None if revenue is None else revenue / WAN,
         None if assets is None else assets / WAN,
         as_of=profile.as_of,
+        explain=explain,
     )
     if not result.known:
         return None
-    return result.size, f"{result.source}：{result.reason}", list(INPUTS["size_class"])
+    how = f"{result.source}：{result.reason}" if explain else result.source
+    return result.size, how, list(INPUTS["size_class"])
+
+
+def _size_class_unexplained(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:
+    return _size_class(profile, explain=False)
 
 
 def _small_low_profit(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:

@@ -248,8 +248,12 @@ def classify_size(
     revenue_wan: Number | None,
     assets_wan: Number | None,
     as_of: dt.date | None = None,
+    explain: bool = True,
 ) -> SizeResult:
-    """划型 by 工信部联企业〔2011〕300号. Units: 人, 万元. Raises InputError for a bad code or value."""
+    """划型 by 工信部联企业〔2011〕300号. Units: 人, 万元. Raises InputError for a bad code or value.
+
+    `explain=False` leaves a known size without its comparisons and reason (a match run reads a
+    million sizes and shows none; building the sentences was most of the cost)."""
     code = lookup_industry(industry).code
     values = {
         "employees": exact_number(employees, "从业人员"),
@@ -282,16 +286,30 @@ def classify_size(
         needed = "、".join(f"{FIELD_LABELS[f]}（{FIELD_UNITS[f]}）" for f in missing)
         return unknown(f"{row.name}：缺少{needed}，无法划型（不作推测）", row, missing=missing)
     known = {k: v for k, v in values.items() if v is not None}
+    if not explain:
+        return SizeResult(_size(row, known), code, row.id, row.name, standard.version, standard.source, "")
     return _classify_row(standard, row, code, known)
 
 
-def _classify_row(standard: SizeStandard, row: SizeRow, code: str, values: dict[str, Decimal]) -> SizeResult:
-    """Upper bounds first (all met → 大型), then 中型 and 小型 minima (all met → that size), else 微型."""
-    stages = (
+def _stages(row: SizeRow) -> tuple[tuple[str, dict[str, Decimal], str], ...]:
+    return (
         ("sme", row.sme_if_any_below, "大型"),
         ("medium", row.medium_min, "中型"),
         ("small", row.small_min, "小型"),
     )
+
+
+def _size(row: SizeRow, values: dict[str, Decimal]) -> str:
+    """The size alone, by the same rule as _classify_row."""
+    for _, bounds, size_if_met in _stages(row):
+        if all(values[f] >= bound for f, bound in bounds.items()):
+            return size_if_met
+    return "微型"
+
+
+def _classify_row(standard: SizeStandard, row: SizeRow, code: str, values: dict[str, Decimal]) -> SizeResult:
+    """Upper bounds first (all met → 大型), then 中型 and 小型 minima (all met → that size), else 微型."""
+    stages = _stages(row)
     comparisons: list[Comparison] = []
     parts: list[str] = []
     size = "微型"
