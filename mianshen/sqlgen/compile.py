@@ -200,20 +200,25 @@ class _Compiler:
 
     # --- the query -----------------------------------------------------------------------------
     def query(self, table: str, carry: Sequence[str] = ()) -> exp.Select:
+        # copy=False: each builder call would otherwise deep-copy the query built so far (most of
+        # the compile time of a 100-policy run in a fresh process); every node added here is new.
         derived = exp.select(exp.Star()).from_(exp.to_table(table))
         for d in self.policy.derived.values():
-            derived = derived.select(exp.alias_(self.expr(d.formula), f"dv_{d.name}"))
+            derived = derived.select(exp.alias_(self.expr(d.formula), f"dv_{d.name}"), copy=False)
         conjuncts = spine(self.policy.conditions)
         tested = exp.select(exp.Star())
         for i, cond in enumerate(conjuncts):
-            tested = tested.select(exp.alias_(self.condition(cond), f"c{i}"))
+            tested = tested.select(exp.alias_(self.condition(cond), f"c{i}"), copy=False)
         cs = [exp.column(f"c{i}") for i in range(len(conjuncts))]
         root = exp.Paren(this=exp.and_(*cs))
         # The amount only matters where every condition holds (status and masks read it only then),
         # so it is computed only there: most pairs fail a condition, and amounts are the costly part.
         only_if_met = exp.Case(ifs=[exp.If(this=root.copy(), true=self.amount(self.policy.amount))])
         inner = exp.select(exp.column("id"), *(exp.column(c) for c in carry), *(c.copy() for c in cs))
-        inner = inner.select(exp.alias_(only_if_met, "amt")).from_(tested.from_(derived.subquery("p")).subquery("w"))
+        tested = tested.from_(derived.subquery("p", copy=False), copy=False)
+        inner = inner.select(exp.alias_(only_if_met, "amt"), copy=False).from_(
+            tested.subquery("w", copy=False), copy=False
+        )
         amt = exp.column("amt")
         amt_null = exp.Is(this=amt, expression=exp.null())
         status = exp.Case(
@@ -282,7 +287,7 @@ def compile_policy(
     """`carry`: columns of `table` passed through to the output after the masks (e.g. an input hash
     computed once per enterprise), so batch matching needs no join back to the profile table."""
     compiler = _Compiler(policy, as_of, DIALECTS[dialect], catalogue or load_catalogue())
-    sql = compiler.query(table, carry).sql(dialect=dialect)
+    sql = compiler.query(table, carry).sql(dialect=dialect, copy=False)  # a fresh tree, used once
     ids = tuple(c.id for c in spine(policy.conditions)) + ("amount",)
     return CompiledPolicy(policy.id, policy.version, sql, ids, needed_fields(policy))
 

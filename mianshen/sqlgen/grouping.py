@@ -114,7 +114,7 @@ def parametrize(tree: exp.Expression, dialect: str) -> tuple[str, list[str], lis
         values.append(node.sql(dialect=dialect))
         names.append(name)
         node.replace(exp.column(name))
-    return tree.sql(dialect=dialect), names, values
+    return tree.sql(dialect=dialect, copy=False), names, values  # the tree is not used again
 
 
 def group_policies(
