@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -93,6 +91,7 @@ def measure_one(job: dict[str, Any]) -> dict[str, Any]:
     finally:
         conn.close()
     return {
+        "peak_mib": _own_peak_kib() / 1024,
         "seconds": seconds,
         "load_seconds": load_seconds,
         "counts": [[p, s, int(n)] for p, s, n in counts],
@@ -100,23 +99,25 @@ def measure_one(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _own_peak_kib() -> float:
+    """This process's peak resident memory since exec (VmHWM). Not ru_maxrss: Linux carries the
+    parent's peak across fork and exec into it, and the parent holds the snapshot it just wrote."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1])
+    raise RuntimeError("无法读取进程峰值内存（/proc/self/status 无 VmHWM）")
+
+
 def _child(job: dict[str, Any]) -> dict[str, Any]:
-    """Run `measure_one` in a fresh process; adds its own peak resident memory (wait4's ru_maxrss)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mianshen.scale.columnar", json.dumps(job)], stdout=out, stderr=err
-        )
-        _, status, usage = os.wait4(proc.pid, 0)  # reaped here, so Popen never waits for it
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read().strip()
+    """Run `measure_one` in a fresh process, so that its peak memory is its own."""
+    command = [sys.executable, "-m", "mianshen.scale.columnar", json.dumps(job)]
+    proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode:
+        stderr = proc.stderr.strip()
         raise RuntimeError(
             f"基准子进程失败（{job['which']}）：{stderr.splitlines()[-1] if stderr else proc.returncode}"
         )
-    result: dict[str, Any] = json.loads(stdout)
-    result["peak_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
+    result: dict[str, Any] = json.loads(proc.stdout)
     return result
 
 
