@@ -152,6 +152,7 @@ def measure(
         "handwritten_seconds": runs["handwritten"]["seconds"],
         "handwritten_per_second": evaluations / runs["handwritten"]["seconds"],
         "handwritten_peak_mib": runs["handwritten"]["peak_mib"],
+        "handwritten_result_mib": runs["handwritten"]["bytes"] / 2**20,
         "ratio": runs["ours"]["seconds"] / runs["handwritten"]["seconds"],
         "ratio_with_load": (runs["ours"]["seconds"] + runs["ours"]["load_seconds"]) / runs["handwritten"]["seconds"],
         "counts_equal": True,
