@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from mianshen.errors import InputError
-from mianshen.profiles import imports
+from mianshen.profiles import bulk_write, imports
 from mianshen.profiles.current import read_population, read_profile
 from mianshen.profiles.imports import import_file
 from mianshen.profiles.overrides import override_uscc
@@ -181,3 +183,50 @@ def test_unknown_source_and_missing_file_are_clear_errors(store: Engine, tmp_pat
         import_file(store, "nope", market, DAY)
     with pytest.raises(InputError, match="文件不存在"):
         import_file(store, "market", tmp_path / "missing.csv", DAY)
+
+
+def test_sqlite_settings_of_an_import_are_its_own(
+    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Foreign-key lookups are off inside an import only, secure_delete is as it was, and the
+    indexes dropped for a big batch are back; after a failed import too."""
+    if store.dialect.name != "sqlite":
+        pytest.skip("SQLite settings")
+    market, tax = setup_store(store, tmp_path)
+    monkeypatch.setattr(bulk_write, "REBUILD_FROM", 0)  # a batch as big as the table: indexes dropped
+    with store.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        secure = raw.execute("PRAGMA secure_delete").fetchone()[0]
+        indexes = {r[0] for r in raw.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'observations'")}
+    seen: list[tuple[int, int]] = []
+    real_write = imports._write
+
+    def watching(writer: Any, *args: Any) -> None:
+        seen.append(
+            tuple(writer.cursor.execute(f"PRAGMA {p}").fetchone()[0] for p in ("foreign_keys", "secure_delete"))
+        )
+        real_write(writer, *args)
+
+    monkeypatch.setattr(imports, "_write", watching)
+    assert import_file(store, "market", market, DAY).accepted == 3
+    assert seen == [(0, secure)]
+
+    def failing(*args: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(imports, "_write", failing)
+    with pytest.raises(OSError):
+        import_file(store, "tax", tax, DAY)
+    with store.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        assert raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert raw.execute("PRAGMA secure_delete").fetchone()[0] == secure
+        assert {r[0] for r in raw.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'observations'")} == indexes
+    with pytest.raises(IntegrityError), store.begin() as conn:  # the store's own checks are back
+        conn.execute(
+            observations.insert().values(
+                uscc="91110108551385082Q", field="employees", value="1", source_id="nope", as_of=DAY, batch_id=99
+            )
+        )

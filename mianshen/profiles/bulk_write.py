@@ -79,8 +79,21 @@ class Writer:
                 f"SELECT name FROM pragma_index_info({_sql_text(name)}) WHERE seqno = 0"
             ).fetchone()
             if first and first[0] == "uscc":
-                self.cursor.execute(f"DROP INDEX {_identifier(name)}")
+                self._drop(name)
                 self.rebuild.append(sql)
+
+    def _drop(self, name: str) -> None:
+        """DROP INDEX with secure_delete FAST: Debian builds SQLite with secure_delete on, which
+        zeroes every freed page, i.e. writes the whole index once more (the 1M demo's tax file:
+        4.8 s to drop, 0.3 s with FAST). FAST still wipes deleted cells on the pages it writes anyway; the freed pages
+        are reused by this batch's own rows (it is at least as big as the table), and the index
+        held no values, only which firm has which field on which date."""
+        previous = int(self.cursor.execute("PRAGMA secure_delete").fetchone()[0])
+        self.cursor.execute("PRAGMA secure_delete = FAST")
+        try:
+            self.cursor.execute(f"DROP INDEX {_identifier(name)}")
+        finally:
+            self.cursor.execute(f"PRAGMA secure_delete = {previous}")
 
     def write(self, lo: int, hi: int) -> int:
         """The number of observations written. A chunk too big for DuckDB's memory (very wide
