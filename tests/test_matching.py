@@ -154,3 +154,39 @@ def test_period_is_the_validity_in_years() -> None:
     assert periods["kuogang-buzhu"] == "2025"
     assert periods["xiaowei-liushui-lianfei"] == "2023-2027"
     assert periods["chuangye-kaiye-butie"] == "2023-"
+
+
+def _library_sums(engine: Engine) -> dict[str, tuple[int, int, int, Decimal]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(matches.c.policy_id, matches.c.status, matches.c.amount)).all()
+    out = {}
+    for pid in {r.policy_id for r in rows}:
+        mine = [r for r in rows if r.policy_id == pid]
+        total = sum((Decimal(r.amount) for r in mine if r.status == "eligible" and r.amount), Decimal(0))
+        out[pid] = tuple(sum(r.status == s for r in mine) for s in ("eligible", "ineligible", "unknown")) + (total,)
+    return out  # type: ignore[return-value]
+
+
+def test_report_totals_are_the_library_sums_to_the_fen(populated: Engine, demo: DemoSummary, tmp_path: Path) -> None:
+    """Totals are kept between runs (match_totals) and moved by what each run writes: after a full run
+    and after an incremental one that changes statuses and amounts, they equal a count of the library."""
+    publish(populated)
+    for step in range(3):
+        if step:  # flip 严重失信 for every 7th enterprise (then back): eligible pairs become ineligible and return
+            with (demo.out / "credit.csv").open(encoding="utf-8-sig") as handle:
+                rows = list(csv.reader(handle))
+            column = rows[0].index("是否列入严重失信主体名单")
+            changed = [r for r in rows[1::7] if r[column] in ("是", "否")]
+            for r in changed:
+                r[column] = {"是": "否", "否": "是"}[r[column]] if step == 1 else r[column]
+            flip = tmp_path / f"credit-{step}.csv"
+            with flip.open("w", encoding="utf-8", newline="") as handle:
+                csv.writer(handle).writerows([rows[0], *changed])
+            assert import_file(populated, "credit", flip, AS_OF).accepted == len(changed)
+        report = run_match(populated, AS_OF)
+        assert report.scope == ("full" if step == 0 else "incremental")
+        assert step == 0 or 0 < report.changed < report.evaluated
+        library = _library_sums(populated)
+        for tally in report.policies:
+            got = (tally.eligible, tally.ineligible, tally.unknown, tally.total)
+            assert got == library.get(tally.policy_id, (0, 0, 0, Decimal(0))), (step, tally.policy_id)

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from mianshen.store.schema import cases, matches
+from mianshen.matching.totals import STATUSES, library_totals
+from mianshen.store.schema import cases
 
 REVIEW_STATES = ("matched", "notified")  # the enterprise has not acted yet: a reviewer may withdraw the case
 
@@ -90,26 +91,14 @@ class RunReport:
 
 
 def fill_totals(conn: Connection, tallies: list[PolicyTally]) -> None:
-    """Library totals per version after the run (not just the pairs this run evaluated).
-
-    Counted in SQL in one pass; the totals are summed in Python over the eligible amounts only,
-    because SQLite would sum the exact decimal texts as floating point.
-    """
-    by_key = {(t.policy_id, t.version): t for t in tallies}
-    if not by_key:
-        return
-    ids = sorted({t.policy_id for t in tallies})
-    key = (matches.c.policy_id, matches.c.policy_version)
-    counts = select(*key, matches.c.status, func.count()).where(matches.c.policy_id.in_(ids))
-    for pid, version, status, n in conn.execute(counts.group_by(*key, matches.c.status)):
-        tally = by_key.get((pid, version))
-        if tally is not None:
-            setattr(tally, status if status in ("eligible", "ineligible") else "unknown", int(n))
-    amounts = select(*key, matches.c.amount).where(matches.c.policy_id.in_(ids), matches.c.status == "eligible")
-    for pid, version, amount in conn.execute(amounts):
-        tally = by_key.get((pid, version))
-        if tally is not None and amount is not None:
-            tally.total += Decimal(amount)
+    """Library totals per version after the run, not just the pairs it evaluated (totals.py keeps them)."""
+    found = library_totals(conn, [(t.policy_id, t.version) for t in tallies])
+    for tally in tallies:
+        for status in STATUSES:
+            pairs, total = found.get((tally.policy_id, tally.version, status), (0, Decimal(0)))
+            setattr(tally, status, pairs)
+            if status == "eligible":
+                tally.total = total
 
 
 def review_items(conn: Connection, period: str, lost: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -147,6 +147,18 @@ matches = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Per policy version and status: pairs in the library and their exact amount total, kept up to date
+# by each run from the rows it wrote (matching/totals.py), so an incremental run's report does not
+# scan the whole library.
+match_totals = Table(
+    "match_totals",
+    metadata,
+    Column("policy_id", String(64), primary_key=True),
+    Column("policy_version", Integer, primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("pairs", Integer, nullable=False),
+    Column("total", Text, nullable=False),  # exact decimal text
+)
 match_changes = Table(
     "match_changes",
     metadata,
