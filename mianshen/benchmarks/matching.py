@@ -39,7 +39,7 @@ from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
 from mianshen.sqlgen.batch import add_hash_columns, batch_select, plan_batch
 from mianshen.sqlgen.engines import duckdb_connect, load_profiles
-from mianshen.store.schema import matches
+from mianshen.store.schema import enterprises, matches
 
 TABLE = "screen_profiles"
 
@@ -66,6 +66,18 @@ def population(engine: Engine, variants: list[Variant], as_of: dt.date) -> list[
     with engine.connect() as conn:
         stored = read_profiles(conn, as_of, fields)
     return [p.to_profile() for p in stored.values()]
+
+
+def sample_enterprise(engine: Engine, variants: list[Variant], as_of: dt.date, first: int = 200) -> Profile:
+    """(d)'s enterprise: the fullest profile among the first `first` enterprises, read alone — as a
+    portal process would, without the whole population in memory (which slows Python down)."""
+    from mianshen.sqlgen.compile import needed_fields
+
+    fields = {f for v in variants for f in needed_fields(v.policy)}
+    with engine.connect() as conn:
+        usccs = conn.execute(select(enterprises.c.uscc).order_by(enterprises.c.uscc).limit(first)).scalars().all()
+        stored = read_profiles(conn, as_of, fields, usccs)
+    return max((p.to_profile() for p in stored.values()), key=lambda p: (len(p.values), p.id))
 
 
 def sql_limit(profiles: list[Profile], variants: list[Variant], as_of: dt.date, repeat: int = 3) -> SqlLimit:
