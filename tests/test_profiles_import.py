@@ -18,6 +18,8 @@ from mianshen.profiles.overrides import override_uscc
 from mianshen.profiles.sources import load_source_file, register_source
 from mianshen.store.schema import enterprises, import_batches, import_rejects, observations, uscc_overrides
 
+from .store_fixtures import fresh_store
+
 SOURCES = """\
 sources:
   - id: market
@@ -185,13 +187,10 @@ def test_unknown_source_and_missing_file_are_clear_errors(store: Engine, tmp_pat
         import_file(store, "market", tmp_path / "missing.csv", DAY)
 
 
-def test_sqlite_settings_of_an_import_are_its_own(
-    store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sqlite_settings_of_an_import_are_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Foreign-key lookups are off inside an import only, secure_delete is as it was, and the
-    indexes dropped for a big batch are back; after a failed import too."""
-    if store.dialect.name != "sqlite":
-        pytest.skip("SQLite settings")
+    indexes dropped for a big batch are back; after a failed import too (SQLite's own settings)."""
+    store = fresh_store("sqlite", tmp_path)
     market, tax = setup_store(store, tmp_path)
     monkeypatch.setattr(bulk_write, "REBUILD_FROM", 0)  # a batch as big as the table: indexes dropped
     with store.connect() as conn:
