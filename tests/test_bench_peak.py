@@ -12,8 +12,8 @@ from mianshen.benchmarks.peak import run_with_peak
 def test_peak_is_the_commands_own_even_when_the_caller_is_big() -> None:
     ballast = bytearray(300 * 2**20)  # the benchmark process holding a generated population
     ballast[::4096] = b"x" * len(ballast[::4096])  # touched, so it is resident
-    small = run_with_peak([sys.executable, "-c", "pass"])
-    big = run_with_peak([sys.executable, "-c", "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096])"])
+    small, _ = run_with_peak([sys.executable, "-c", "pass"])
+    big, _ = run_with_peak([sys.executable, "-c", "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096])"])
     assert small < 100 and 200 <= big < 300
     del ballast
 

@@ -123,7 +123,7 @@ def write(path: Path, table: list[list[Any]]) -> None:
             sheet.append([", ".join(v) if isinstance(v, list) else v for v in row])
         book.save(path)
     else:  # Parquet, typed columns: an unreadable value becomes NULL
-        from mianshen.profiles.readers import duckdb_connection
+        from mianshen.sqlgen.duck import duckdb_connect
 
         staging = path.with_suffix(".csv")
         write(staging, table)
@@ -135,7 +135,7 @@ def write(path: Path, table: list[list[Any]]) -> None:
             "失信": "BOOLEAN",
         }
         casts = ", ".join(f'TRY_CAST("{h}" AS {types.get(h, "VARCHAR")}) AS "{h}"' for h in HEADER)
-        conn = duckdb_connection()
+        conn = duckdb_connect()
         conn.execute(f"CREATE TABLE staged AS SELECT * FROM read_csv('{staging}', header = true, all_varchar = true)")
         conn.execute(f"COPY (SELECT {casts} FROM staged) TO '{path}' (FORMAT parquet)")
         conn.close()

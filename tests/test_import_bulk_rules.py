@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from mianshen.catalogue import load_catalogue
 from mianshen.profiles.bulk_load import _typed_tag, tag, untag
 from mianshen.profiles.bulk_rules import SPACES_BELOW, Rule, date_rule, name_rule, uscc_rule, value_rule, verdict
-from mianshen.profiles.readers import duckdb_connection
 from mianshen.profiles.sources import ColumnMap
 from mianshen.profiles.validate import CheckedRow, _check_uscc, check_value
 from mianshen.reference.uscc import make_uscc
 from mianshen.rules.values import ValueError_, parse_date
+from mianshen.sqlgen.duck import duckdb_connect
 
 NUMBERS: list[Any] = [
     "12", "-0", "+5", "007", " 12 ", "1,234", "１２", "1e3", "1.5E2", "12.0", "12.50", "-0.00", "0", "00",
@@ -67,7 +67,7 @@ FIELDS = [
 
 def evaluate(rule: Rule, values: list[Any]) -> list[tuple[bool, str | None]]:
     """(certified, text) of `rule` over the tagged `values`, in order."""
-    conn = duckdb_connection()
+    conn = duckdb_connect()
     conn.execute("CREATE TABLE src_rows (i INTEGER, t0 VARCHAR)")
     conn.execute(
         "INSERT INTO src_rows SELECT unnest(?), unnest(?)", [list(range(len(values))), [tag(v) or None for v in values]]
@@ -182,7 +182,7 @@ def test_tags_stand_for_the_same_python_value(value: Any) -> None:
 )
 def test_parquet_tags_match_what_the_row_reader_gets(kind: str, literal: str) -> None:
     """DuckDB's text for a typed value must bring back the very value Python receives."""
-    conn = duckdb_connection()
+    conn = duckdb_connect()
     conn.execute(f"CREATE TABLE p AS SELECT CAST({literal} AS {kind}) AS v")
     python_value, tagged = conn.execute(f"SELECT v, {_typed_tag('v', kind)} FROM p").fetchone()
     conn.close()

@@ -59,24 +59,24 @@ class SqlLimit:
         return self.enterprises * self.policies
 
 
-def population(engine: Engine, variants: list[Variant], as_of: dt.date) -> list[Profile]:
+def _fields(variants: list[Variant]) -> set[str]:
     from mianshen.sqlgen.compile import needed_fields
 
-    fields = {f for v in variants for f in needed_fields(v.policy)}
+    return {f for v in variants for f in needed_fields(v.policy)}
+
+
+def population(engine: Engine, variants: list[Variant], as_of: dt.date) -> list[Profile]:
     with engine.connect() as conn:
-        stored = read_profiles(conn, as_of, fields)
+        stored = read_profiles(conn, as_of, _fields(variants))
     return [p.to_profile() for p in stored.values()]
 
 
 def sample_enterprise(engine: Engine, variants: list[Variant], as_of: dt.date, first: int = 200) -> Profile:
     """(d)'s enterprise: the fullest profile among the first `first` enterprises, read alone — as a
     portal process would, without the whole population in memory (which slows Python down)."""
-    from mianshen.sqlgen.compile import needed_fields
-
-    fields = {f for v in variants for f in needed_fields(v.policy)}
     with engine.connect() as conn:
         usccs = conn.execute(select(enterprises.c.uscc).order_by(enterprises.c.uscc).limit(first)).scalars().all()
-        stored = read_profiles(conn, as_of, fields, usccs)
+        stored = read_profiles(conn, as_of, _fields(variants), usccs)
     return max((p.to_profile() for p in stored.values()), key=lambda p: (len(p.values), p.id))
 
 

@@ -16,20 +16,21 @@ from collections.abc import Sequence
 
 _WRAPPER = (
     "import json, os, subprocess, sys\n"
-    "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
-    "err = child.stderr.read()\n"
-    "_, status, usage = os.wait4(child.pid, 0)\n"
-    "print(json.dumps({'code': os.waitstatus_to_exitcode(status), 'peak_kib': usage.ru_maxrss, "
-    "'stderr': err.decode('utf-8', 'replace')[-2000:]}))\n"
+    "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
+    "out, err = child.communicate()\n"  # reaps the child: its rusage goes to this process's children
+    "import resource\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(json.dumps({'code': child.returncode, 'peak_kib': usage.ru_maxrss, "
+    "'stdout': out.decode('utf-8', 'replace'), 'stderr': err.decode('utf-8', 'replace')[-2000:]}))\n"
 )
 
 
-def run_with_peak(command: Sequence[str]) -> float:
-    """Run `command` (output discarded) and return its peak resident memory in MiB; raises
-    RuntimeError with the command's last error line when it fails."""
+def run_with_peak(command: Sequence[str]) -> tuple[float, str]:
+    """Run `command`; (its peak resident memory in MiB, its standard output). Raises RuntimeError
+    with the command's last error line when it fails."""
     proc = subprocess.run([sys.executable, "-c", _WRAPPER, *command], capture_output=True, text=True, check=True)
     result = json.loads(proc.stdout)
     if result["code"]:
         lines = result["stderr"].strip().splitlines()
         raise RuntimeError(f"命令失败（退出码 {result['code']}）：{lines[-1] if lines else ' '.join(command)}")
-    return float(result["peak_kib"]) / 1024
+    return float(result["peak_kib"]) / 1024, str(result["stdout"])

@@ -73,7 +73,7 @@ def bench_import(enterprises: int, workdir: str, as_json: bool) -> None:
                     "--rejects",
                     str(root / f"rejects-{f['source']}.csv"),
                 ]
-            )
+            )[0]
         )
     seconds = time.perf_counter() - started
     peak_mib = max(peaks)  # the largest single import process (each file is its own process)

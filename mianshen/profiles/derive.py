@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
@@ -50,7 +51,7 @@ def add_derived(profile: StoredProfile, explain: bool = True) -> None:
     """`explain=False` (a match run): values only, 划型 without its reason (see classify_size)."""
     for name, derive in (
         ("subject_type", _subject_type),
-        ("size_class", _size_class if explain else _size_class_unexplained),
+        ("size_class", _size_class if explain else partial(_size_class, explain=False)),
         ("small_low_profit", _small_low_profit),
         ("enterprise_age_years", _age),
         ("region_path", _region_path),
@@ -100,10 +101,6 @@ def _size_class(profile: StoredProfile, explain: bool = True) -> tuple[Any, str,
         return None
     how = f"{result.source}：{result.reason}" if explain else result.source
     return result.size, how, list(INPUTS["size_class"])
-
-
-def _size_class_unexplained(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:
-    return _size_class(profile, explain=False)
 
 
 def _small_low_profit(profile: StoredProfile) -> tuple[Any, str, list[str]] | None:

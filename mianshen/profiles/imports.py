@@ -25,8 +25,9 @@ from sqlalchemy import Connection, Engine, select
 
 from mianshen.profiles.bulk_check import check_file
 from mianshen.profiles.bulk_write import Writer
-from mianshen.profiles.readers import duckdb_connection, read_rows
+from mianshen.profiles.readers import read_rows
 from mianshen.profiles.sources import get_source
+from mianshen.sqlgen.duck import duckdb_connect
 from mianshen.store.schema import import_batches, import_rejects
 
 CHUNK = 50_000  # accepted rows per write: bounds the memory of one rendered chunk
@@ -109,7 +110,8 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
 
 
 def _write(writer: Writer, lo: int, hi: int, report: ImportReport) -> None:
-    """One chunk of accepted rows (enterprises and observations), still inside the transaction."""
+    """One chunk of accepted rows (enterprises and observations), still inside the transaction;
+    a function of its own so a test can make the second chunk fail."""
     report.observations += writer.write(lo, hi)
 
 
@@ -140,7 +142,7 @@ def duckdb_session() -> Iterator[Any]:
     """A private DuckDB for the checks, spilling to a temporary directory beyond its memory limit.
     DuckDB makes the directory only when it spills, so a killed import rarely leaves one behind."""
     spill = Path(tempfile.gettempdir()) / f"mianshen-import-{uuid.uuid4().hex}"
-    duck = duckdb_connection()
+    duck = duckdb_connect()
     try:
         duck.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
         duck.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mianshen.errors import InputError
+from mianshen.sqlgen.duck import duckdb_connect
 
 Row = tuple[int, dict[str, Any]]
 FORMATS = (".csv", ".xlsx", ".parquet", ".jsonl")
@@ -106,16 +107,8 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def duckdb_connection() -> Any:
-    """An in-memory DuckDB that never fetches an extension (no internet at run time); as
-    sqlgen.engines.duckdb_connect, without importing the SQL compiler into every import run."""
-    import duckdb
-
-    return duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-
-
 def _parquet(file: Path) -> Iterator[Row]:
-    conn = duckdb_connection()
+    conn = duckdb_connect()
     try:
         cursor = conn.execute("SELECT * FROM read_parquet(?)", [str(file)])
     except Exception as exc:
@@ -175,7 +168,7 @@ def _plain_csv_at(file: Path, wanted: list[int]) -> Iterator[Row]:
 
 
 def _parquet_at(file: Path, wanted: list[int]) -> Iterator[Row]:
-    conn = duckdb_connection()
+    conn = duckdb_connect()
     try:
         names = [d[0] for d in conn.execute("SELECT * FROM read_parquet(?) LIMIT 0", [str(file)]).description]
         if "file_row_number" in names:  # the index column DuckDB would add is taken: read them all

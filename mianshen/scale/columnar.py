@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mianshen.benchmarks.handwritten import check_counts, handwritten_sql
+from mianshen.benchmarks.peak import run_with_peak
 from mianshen.benchmarks.variants import Variant, make_variants
 from mianshen.scale.parquet import parquet_files
 from mianshen.sqlgen.batch import batch_select, hash_expression, plan_batch
@@ -91,7 +91,6 @@ def measure_one(job: dict[str, Any]) -> dict[str, Any]:
     finally:
         conn.close()
     return {
-        "peak_mib": _own_peak_kib() / 1024,
         "seconds": seconds,
         "load_seconds": load_seconds,
         "counts": [[p, s, int(n)] for p, s, n in counts],
@@ -99,25 +98,11 @@ def measure_one(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _own_peak_kib() -> float:
-    """This process's peak resident memory since exec (VmHWM). Not ru_maxrss: Linux carries the
-    parent's peak across fork and exec into it, and the parent holds the snapshot it just wrote."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return float(line.split()[1])
-    raise RuntimeError("无法读取进程峰值内存（/proc/self/status 无 VmHWM）")
-
-
 def _child(job: dict[str, Any]) -> dict[str, Any]:
-    """Run `measure_one` in a fresh process, so that its peak memory is its own."""
-    command = [sys.executable, "-m", "mianshen.scale.columnar", json.dumps(job)]
-    proc = subprocess.run(command, capture_output=True, text=True)
-    if proc.returncode:
-        stderr = proc.stderr.strip()
-        raise RuntimeError(
-            f"基准子进程失败（{job['which']}）：{stderr.splitlines()[-1] if stderr else proc.returncode}"
-        )
-    result: dict[str, Any] = json.loads(proc.stdout)
+    """Run `measure_one` in a fresh process, with that process's own peak memory."""
+    peak, stdout = run_with_peak([sys.executable, "-m", "mianshen.scale.columnar", json.dumps(job)])
+    result: dict[str, Any] = json.loads(stdout)
+    result["peak_mib"] = peak
     return result
 
 

@@ -22,6 +22,7 @@ from mianshen.catalogue import Catalogue, FieldType, load_catalogue
 from mianshen.rules import numbers
 from mianshen.sqlgen.compile import CompiledPolicy
 from mianshen.sqlgen.dialects import DIALECTS
+from mianshen.sqlgen.duck import duckdb_connect
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,6 @@ def register_sqlite_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("ms_cmp", 2, _cmp, deterministic=True)
     conn.create_function("ms_round", 2, _round, deterministic=True)
     conn.create_function("ms_sha256", 1, _sha256, deterministic=True)  # batch matching's input hash
-
-
-def duckdb_connect(path: str = ":memory:", read_only: bool = False) -> Any:
-    import duckdb
-
-    # Never try to download an extension: fail at once instead (no internet at run time).
-    config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    return duckdb.connect(path, read_only=read_only, config=config)
 
 
 def storage_value(value: Any, kind: FieldType, dialect: str) -> Any:
