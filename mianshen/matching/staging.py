@@ -8,14 +8,14 @@ temporary: they live in the run's transaction and are dropped before it commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from mianshen.sqlgen.batch import RESULT_COLUMNS
 
-NEW, WRITTEN, MASKS = "match_new", "match_written", "match_masks"
+NEW, DIFF, WRITTEN, MASKS = "match_new", "match_diff", "match_written", "match_masks"
 _CHUNK = 50_000
 _TYPES = {"policy_version": "INTEGER", "failed_mask": "BIGINT", "unknown_mask": "BIGINT"}
 
@@ -24,11 +24,16 @@ def create_staging(conn: Connection) -> None:
     drop_staging(conn)
     columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in RESULT_COLUMNS)
     suffix = " ON COMMIT DROP" if conn.dialect.name == "postgresql" else ""
+    if conn.dialect.name == "sqlite":
+        # Debian builds SQLite with secure_delete on: dropping a run's staging (millions of rows)
+        # would first overwrite every freed page of the temporary file with zeros. Nothing there
+        # outlives the connection, so there is nothing to scrub.
+        conn.execute(text("PRAGMA temp.secure_delete = OFF"))
     conn.execute(text(f"CREATE TEMPORARY TABLE {NEW} ({columns}){suffix}"))
 
 
 def drop_staging(conn: Connection) -> None:
-    for table in (NEW, WRITTEN, MASKS):
+    for table in (NEW, DIFF, WRITTEN, MASKS):
         conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 
@@ -40,20 +45,29 @@ def chunks(result: Any) -> Iterator[Sequence[tuple[Any, ...]]]:
 
 def copy_rows(conn: Connection, batches: Iterator[Sequence[tuple[Any, ...]]]) -> int:
     """Append rows in `RESULT_COLUMNS` order to `match_new`; returns the count."""
+    return append_rows(conn, NEW, RESULT_COLUMNS, batches)
+
+
+def append_rows(
+    conn: Connection, table: str, columns: Sequence[str], batches: Iterable[Sequence[tuple[Any, ...]]]
+) -> int:
+    """Append rows, already in the driver's types, straight to the driver: `COPY` on PostgreSQL,
+    `executemany` on SQLite. Millions of rows a run: SQLAlchemy's per-row parameter processing
+    would cost more than the database's own work. Returns the count."""
     raw: Any = conn.connection.driver_connection
-    names = ", ".join(RESULT_COLUMNS)
+    names = ", ".join(columns)
     count = 0
     if conn.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {NEW} ({names}) FROM STDIN") as copy:
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for batch in batches:
                 for row in batch:
                     copy.write_row(row)
                 count += len(batch)
         return count
-    marks = ", ".join("?" * len(RESULT_COLUMNS))
+    marks = ", ".join("?" * len(columns))
     cursor = raw.cursor()
     for batch in batches:
-        cursor.executemany(f"INSERT INTO {NEW} ({names}) VALUES ({marks})", batch)
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", batch)
         count += len(batch)
     return count
 

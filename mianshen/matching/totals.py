@@ -63,7 +63,8 @@ def library_totals(conn: Connection, keys: list[Key]) -> Totals:
             kept[(r.policy_id, r.policy_version, r.status)] = (int(r.pairs), Decimal(r.total))
     known = {(pid, version) for pid, version, _ in kept}
     stale = wanted - known
-    stale |= _add_written(conn, kept, ids, known)
+    if known:  # a first run of every version has nothing kept to move: it is counted below
+        stale |= _add_written(conn, kept, ids, known)
     for key in stale:
         for status in STATUSES:
             kept.pop((*key, status), None)
