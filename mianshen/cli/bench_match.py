@@ -29,13 +29,16 @@ TARGETS = {"evals": 50e6, "ratio": 1.5, "p50_ms": 2.0, "share": 0.05}
 QUICK, FULL = 5_000, 100_000
 
 
-def _import(ctx: click.Context, enterprises: int, workdir: Path) -> tuple[str, Path, dict[str, Any]]:
+def _import(
+    ctx: click.Context, enterprises: int, workdir: Path, store_url: str | None
+) -> tuple[str, Path, dict[str, Any]]:
     """`bench import` (generate + the real import path), its JSON report captured."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        ctx.invoke(bench_import, enterprises=enterprises, workdir=str(workdir), as_json=True)
+        ctx.invoke(bench_import, enterprises=enterprises, workdir=str(workdir), store_url=store_url, as_json=True)
     report = json.loads(out.getvalue())
-    return f"sqlite:///{workdir / f'import-{enterprises}.sqlite'}", workdir / f"data-{enterprises}", report
+    url = store_url or f"sqlite:///{workdir / f'import-{enterprises}.sqlite'}"
+    return url, workdir / f"data-{enterprises}", report
 
 
 def measure(url: str, data_dir: Path, workdir: Path, policies: int, repetitions: int, compare: bool) -> dict[str, Any]:
@@ -168,13 +171,19 @@ def _machine() -> str:
 
 
 def run_all(
-    quick: bool, enterprises: int | None, policies: int, repetitions: int, workdir: str, compare: bool
+    quick: bool,
+    enterprises: int | None,
+    policies: int,
+    repetitions: int,
+    workdir: str,
+    compare: bool,
+    store_url: str | None = None,
 ) -> dict[str, Any]:
     ctx = click.get_current_context()
     n = enterprises or (QUICK if quick else FULL)
     root = Path(workdir)
     started = time.perf_counter()
-    url, data_dir, imported = _import(ctx, n, root)
+    url, data_dir, imported = _import(ctx, n, root, store_url)
     result = measure(url, data_dir, root, policies, repetitions, compare)
     result["import"] = imported
     result["total_seconds"] = time.perf_counter() - started
@@ -182,6 +191,8 @@ def run_all(
     flags = " --quick" if quick else ""
     flags += f" --enterprises {n}" if enterprises else ""
     flags += "" if compare else " --no-compare"
+    flags += " --db postgresql://…" if store_url else ""
+    result["store"] = url.split(":", 1)[0]
     result["command"] = f"mianshen bench run{flags}"
     return result
 
@@ -193,12 +204,20 @@ def run_all(
 @click.option("--repetitions", default=200, show_default=True, type=click.IntRange(min=2), help="解释的重复次数。")
 @click.option("--dir", "workdir", default="var/bench", show_default=True, help="数据与数据库目录。")
 @click.option("--compare/--no-compare", default=True, help="(c) 已安装时对比 OpenFisca、zen-engine。")
+@click.option("--db", "store_url", default=None, help="用这个空的 PostgreSQL 库作画像库（默认新建 SQLite 文件）。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 def bench_run(
-    quick: bool, enterprises: int | None, policies: int, repetitions: int, workdir: str, compare: bool, as_json: bool
+    quick: bool,
+    enterprises: int | None,
+    policies: int,
+    repetitions: int,
+    workdir: str,
+    compare: bool,
+    store_url: str | None,
+    as_json: bool,
 ) -> None:
     """导入 → 全量匹配与手写上限 → 解释 → 1% 变化后增量重匹配，打印对比表。"""
-    result = run_all(quick, enterprises, policies, repetitions, workdir, compare)
+    result = run_all(quick, enterprises, policies, repetitions, workdir, compare, store_url)
     _print(result, as_json)
     if not as_json:
         imported = result["import"]
