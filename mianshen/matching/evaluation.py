@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection
 
 from mianshen.errors import InputError
 from mianshen.matching.staging import chunks, copy_rows, create_staging, fill_scope, insert_select
-from mianshen.profiles.current import StoredProfile
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.batch import BatchPlan, add_hash_columns, batch_select, plan_batch
 from mianshen.sqlgen.engines import duckdb_connect, load_profiles, register_sqlite_functions
@@ -36,12 +35,12 @@ def match_engine() -> str:
 def evaluate_into_store(
     conn: Connection,
     policies: list[Policy],
-    profiles: Mapping[str, StoredProfile],
+    rows: Iterable[tuple[str, dict[str, Any]]],
     as_of: dt.date,
     scope: set[str] | None,
     limited: set[str],
 ) -> BatchPlan | None:
-    """Fill `match_new` with every screenable policy × every profile read.
+    """Fill `match_new` with every screenable policy × every profile (`rows`: USCC, values).
 
     `limited`: ids of policies whose rows are restricted to the enterprises in `scope` (an
     incremental run that also matches a newly published policy for everyone).
@@ -49,12 +48,11 @@ def evaluate_into_store(
     engine = match_engine()
     create_staging(conn)
     chosen = screenable(policies)
-    if not chosen or not profiles:
+    if not chosen:
         return None
     dialect = "duckdb" if engine == "duckdb" else {"postgresql": "postgres", "sqlite": "sqlite"}[conn.dialect.name]
     limited = limited if scope is not None else set()
     plan = plan_batch(chosen, as_of, dialect, scoped=limited)
-    rows = [(uscc, p.to_profile().values) for uscc, p in profiles.items()]
     if engine == "duckdb":
         _in_duckdb(conn, plan, rows, as_of, scope)
     else:
@@ -62,7 +60,7 @@ def evaluate_into_store(
     return plan
 
 
-def _in_duckdb(conn: Connection, plan: BatchPlan, rows: list[Any], as_of: dt.date, scope: set[str] | None) -> None:
+def _in_duckdb(conn: Connection, plan: BatchPlan, rows: Iterable[Any], as_of: dt.date, scope: set[str] | None) -> None:
     duck = duckdb_connect()
     try:
         load_profiles(duck, "duckdb", INPUT, plan.fields, rows)
@@ -78,13 +76,14 @@ def _in_store(
     conn: Connection,
     dialect: str,
     plan: BatchPlan,
-    rows: list[Any],
+    rows: Iterable[Any],
     as_of: dt.date,
     scope: set[str] | None,
 ) -> None:
     """The same statement inside the store, in the run's transaction; the input table is dropped
     before it commits, so nothing of it is left behind."""
     raw: Any = conn.connection.driver_connection
+    rows = list(rows)  # read before the input table is created: the store's own cursor is still reading
     if dialect == "sqlite":
         register_sqlite_functions(raw)  # exact decimals and the hash, as the compiler expects
     cursor = raw.cursor()

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, bindparam, text
 
 from mianshen.matching.staging import WRITTEN, append_rows
-from mianshen.profiles.current import StoredProfile
 from mianshen.profiles.derive import INPUTS
 from mianshen.store.schema import data_requests
 
@@ -23,13 +22,12 @@ _STAMP = DateTime(timezone=True)
 _CHUNK = 20_000
 
 
-def missing_fields(inputs: dict[str, list[str]], unknown_ids: Iterable[str], profile: StoredProfile) -> list[str]:
+def missing_fields(inputs: dict[str, list[str]], unknown_ids: Iterable[str], have: Collection[str]) -> list[str]:
     """The catalogue fields to ask for: inputs of the unknown conditions the profile lacks.
 
     A derived tag (划型, 小型微利 …) is asked for through its missing observed inputs; when every
     input is present but a condition is still unknown, all its inputs are listed for a data check.
     """
-    have = profile.fields
     names = list(dict.fromkeys(n for cid in unknown_ids for n in inputs.get(cid, [])))
     out: list[str] = []
     for name in names:
@@ -44,11 +42,12 @@ def write_requests(
     conn: Connection,
     run_id: int,
     inputs: Mapping[str, dict[str, list[str]]],
-    profiles: Mapping[str, StoredProfile],
+    present: Mapping[str, Collection[str]],
 ) -> tuple[Counter[str], Counter[str]]:
     """Open, refresh or resolve requests for the written pairs; (opened, resolved) per policy.
 
-    `inputs`: per policy id, condition id → the catalogue fields it reads.
+    `inputs`: per policy id, condition id → the catalogue fields it reads; `present`: per USCC, the
+    fields its profile has.
     """
     # Streamed: a first run over a province has tens of millions of unknown pairs, and PostgreSQL's
     # driver would otherwise hold the whole result in memory (4 GB at 100,000 enterprises).
@@ -73,7 +72,7 @@ def write_requests(
             updates.append(_update(r.rid, r.fields, r.opened_run, r.opened_at, now))
             resolved[r.policy_id] += 1
             continue
-        names = missing(r.policy_id, r.unknown, profiles[r.uscc])
+        names = missing(r.policy_id, r.unknown, present[r.uscc])
         if r.rid is None:
             inserts.append((r.policy_id, r.uscc, names, run_id))
             opened[r.policy_id] += 1
@@ -104,7 +103,7 @@ class _Missing:
         self.read: dict[tuple[str, str], tuple[list[str], tuple[str, ...]]] = {}
         self.answers: dict[tuple[str, str, tuple[bool, ...]], str] = {}
 
-    def __call__(self, policy_id: str, unknown: str | None, profile: StoredProfile) -> str:
+    def __call__(self, policy_id: str, unknown: str | None, have: Collection[str]) -> str:
         key = (policy_id, unknown or "")
         found = self.read.get(key)
         if found is None:
@@ -112,11 +111,10 @@ class _Missing:
             names = list(dict.fromkeys(n for cid in ids for n in self.inputs[policy_id].get(cid, [])))
             found = self.read[key] = ids, tuple(dict.fromkeys([*names, *(i for n in names for i in INPUTS.get(n, ()))]))
         ids, consulted = found
-        have = profile.fields
         present = tuple(f in have for f in consulted)
         answer = self.answers.get((*key, present))
         if answer is None:
-            answer = self.answers[(*key, present)] = ",".join(missing_fields(self.inputs[policy_id], ids, profile))
+            answer = self.answers[(*key, present)] = ",".join(missing_fields(self.inputs[policy_id], ids, have))
         return answer
 
 

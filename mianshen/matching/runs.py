@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, and_, exists, select, text
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.open import NewCase, open_cases
 from mianshen.matching.evaluation import ENGINES, evaluate_into_store, match_engine
-from mianshen.matching.inputs import changed_enterprises, last_batch, read_profiles
+from mianshen.matching.inputs import ProfileFeed, changed_enterprises, last_batch, stream_profiles
 from mianshen.matching.library import Written, write_matches, written_eligible
 from mianshen.matching.publish import active_versions
 from mianshen.matching.requests import write_requests
@@ -124,14 +124,14 @@ def run_match(
         fields = {f for p in todo for f in needed_fields(p)}
         everyone = any(targets[p.id] is None for p in todo)
         wanted: set[str] = {u for p in todo for u in (targets[p.id] or ())}
-        profiles = read_profiles(conn, as_of, fields, None if everyone else wanted) if todo else {}
-        report = RunReport(run_id, as_of, scope, reason, len(profiles), last_batch_id=top)
+        feed = ProfileFeed(stream_profiles(conn, as_of, fields, None if everyone else wanted) if todo else ())
         limited = {p.id for p in todo if targets[p.id] is not None}
-        batch = evaluate_into_store(conn, todo, profiles, as_of, wanted if everyone and limited else None, limited)
+        batch = evaluate_into_store(conn, todo, feed.rows(), as_of, wanted if everyone and limited else None, limited)
+        report = RunReport(run_id, as_of, scope, reason, feed.finish(), last_batch_id=top)
         written = write_matches(conn, run_id, as_of, batch.conditions if batch else {})
         opened = _open_cases(conn, versions, written)
         inputs = {p.id: inputs_by_condition(p) for p in todo}
-        asked, answered = write_requests(conn, run_id, inputs, profiles)
+        asked, answered = write_requests(conn, run_id, inputs, feed.present)
         for _, policy in versions:
             tally = PolicyTally(policy.id, policy.version, policy.title, benefit_period(policy))
             tally.evaluated, tally.changed = written.evaluated[policy.id], written.changed[policy.id]
