@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, bindparam, text
+from sqlalchemy import Connection, DateTime, text
 
-from mianshen.matching.staging import WRITTEN, append_rows
+from mianshen.matching.staging import REQUESTS, WRITTEN, append_rows
 from mianshen.profiles.derive import INPUTS
 from mianshen.store.schema import data_requests
 
@@ -62,34 +62,25 @@ def write_requests(
         .execution_options(stream_results=True, yield_per=_CHUNK)
     )
     now = dt.datetime.now(dt.UTC)
-    inserts: list[tuple[str, str, str, int]] = []
-    updates: list[dict[str, Any]] = []
+    staged = _Staged(conn)
     opened: Counter[str] = Counter()
     resolved: Counter[str] = Counter()
     missing = _Missing(inputs)
     for r in rows:
         if r.status != "unknown":  # known now: its open request is answered
-            updates.append(_update(r.rid, r.fields, r.opened_run, r.opened_at, now))
+            staged.add(r.rid, r.policy_id, r.uscc, r.fields, r.opened_run, r.opened_at, now)
             resolved[r.policy_id] += 1
             continue
         names = missing(r.policy_id, r.unknown, present[r.uscc])
         if r.rid is None:
-            inserts.append((r.policy_id, r.uscc, names, run_id))
+            staged.add(None, r.policy_id, r.uscc, names, run_id, now, None)
             opened[r.policy_id] += 1
         elif r.resolved_at is not None:  # asked again
-            updates.append(_update(r.rid, names, run_id, now, None))
+            staged.add(r.rid, r.policy_id, r.uscc, names, run_id, now, None)
             opened[r.policy_id] += 1
         elif r.fields != names:  # still open: keep its opening, refresh what is missing
-            updates.append(_update(r.rid, names, r.opened_run, r.opened_at, None))
-    if inserts:
-        _insert(conn, inserts, now)
-    if updates:
-        statement = (
-            data_requests.update()
-            .where(data_requests.c.id == bindparam("k_id"))
-            .values({k: bindparam(k) for k in ("fields", "opened_run", "opened_at", "resolved_at")})
-        )
-        conn.execute(statement, updates)
+            staged.add(r.rid, r.policy_id, r.uscc, names, r.opened_run, r.opened_at, None)
+    staged.apply()
     return opened, resolved
 
 
@@ -118,14 +109,53 @@ class _Missing:
         return answer
 
 
-def _insert(conn: Connection, rows: list[tuple[str, str, str, int]], now: dt.datetime) -> None:
-    """New requests (millions on a first run) straight to the driver. The timestamp is converted
-    once by its column type, so it is stored exactly as a SQLAlchemy insert would store it."""
-    convert = data_requests.c.opened_at.type.bind_processor(conn.dialect)
-    stamp = convert(now) if convert else now
-    columns = ("policy_id", "uscc", "fields", "opened_run", "opened_at")
-    append_rows(conn, data_requests.name, columns, ([(*r, stamp) for r in rows],))
+class _Staged:
+    """The run's new and changed requests, appended to a temporary table a chunk at a time through
+    the driver (a first run over a province has tens of millions; memory stays flat), then
+    applied to `data_requests` by one INSERT and one UPDATE. The timestamps are converted by their
+    column type, so they are stored exactly as a SQLAlchemy statement would store them."""
 
+    COLUMNS = ("seq", "id", "policy_id", "uscc", "fields", "opened_run", "opened_at", "resolved_at")
 
-def _update(rid: int, fields: str, opened_run: int, opened_at: Any, resolved_at: Any) -> dict[str, Any]:
-    return {"k_id": rid, "fields": fields, "opened_run": opened_run, "opened_at": opened_at, "resolved_at": resolved_at}
+    def __init__(self, conn: Connection) -> None:
+        self.conn, self.seq = conn, 0
+        self.rows: list[tuple[Any, ...]] = []
+        self.stamp = data_requests.c.opened_at.type.bind_processor(conn.dialect) or (lambda value: value)
+        postgres = conn.dialect.name == "postgresql"
+        moment, suffix = ("TIMESTAMPTZ", " ON COMMIT DROP") if postgres else ("TEXT", "")
+        conn.execute(text(f"DROP TABLE IF EXISTS {REQUESTS}"))
+        conn.execute(
+            text(
+                f"CREATE TEMPORARY TABLE {REQUESTS} (seq INTEGER, id INTEGER, policy_id TEXT, uscc TEXT, "
+                f"fields TEXT, opened_run INTEGER, opened_at {moment}, resolved_at {moment}){suffix}"
+            )
+        )
+
+    def add(self, rid: int | None, policy_id: str, uscc: str, fields: str, run: int, opened: Any, done: Any) -> None:
+        self.seq += 1
+        stamp = self.stamp
+        self.rows.append(
+            (self.seq, rid, policy_id, uscc, fields, run, stamp(opened), None if done is None else stamp(done))
+        )
+        if len(self.rows) >= _CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        append_rows(self.conn, REQUESTS, self.COLUMNS, (self.rows,))
+        self.rows = []
+
+    def apply(self) -> None:
+        self._flush()
+        self.conn.execute(
+            text(
+                "INSERT INTO data_requests (policy_id, uscc, fields, opened_run, opened_at) "
+                f"SELECT policy_id, uscc, fields, opened_run, opened_at FROM {REQUESTS} WHERE id IS NULL ORDER BY seq"
+            )
+        )
+        self.conn.execute(
+            text(
+                "UPDATE data_requests SET fields = s.fields, opened_run = s.opened_run, opened_at = s.opened_at, "
+                f"resolved_at = s.resolved_at FROM {REQUESTS} s WHERE s.id = data_requests.id"
+            )
+        )
+        self.conn.execute(text(f"DROP TABLE {REQUESTS}"))

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from mianshen.sqlgen.batch import RESULT_COLUMNS
 
 NEW, DIFF, WRITTEN, MASKS = "match_new", "match_diff", "match_written", "match_masks"
+REQUESTS = "match_requests"  # data requests staged by requests.py
 _CHUNK = 50_000
 _TYPES = {"policy_version": "INTEGER", "failed_mask": "BIGINT", "unknown_mask": "BIGINT"}
 
@@ -33,7 +34,7 @@ def create_staging(conn: Connection) -> None:
 
 
 def drop_staging(conn: Connection) -> None:
-    for table in (NEW, DIFF, WRITTEN, MASKS):
+    for table in (NEW, DIFF, WRITTEN, MASKS, REQUESTS):
         conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 
