@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, text
 
-from mianshen.matching.staging import DIFF, MASKS, NEW, WRITTEN
+from mianshen.matching.staging import DIFF, MASKS, NEW, PERIODS, WRITTEN
 from mianshen.sqlgen.batch import decode
 from mianshen.store.schema import matches
 
@@ -141,15 +141,26 @@ def _decode_masks(conn: Connection, conditions: Mapping[str, Sequence[str]]) -> 
     conn.execute(text(f"DROP TABLE {DIFF}"))
 
 
-def written_eligible(conn: Connection) -> list[Any]:
-    """Pairs this run wrote as eligible (new, newly eligible, or a changed amount): the only pairs
-    that may need a case — an unchanged eligible pair got its case when it became eligible."""
+def cases_to_open(conn: Connection, periods: Mapping[str, str]) -> list[Any]:
+    """Pairs this run wrote as eligible (new, newly eligible, or a changed amount) for a policy in
+    `periods` (policy id → its benefit period) with no case for that period yet — the only pairs
+    that may need one: an unchanged eligible pair got its case when it became eligible. Chosen by
+    the store, so a province's millions of eligible pairs never pass through Python."""
+    conn.execute(text(f"DROP TABLE IF EXISTS {PERIODS}"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE {PERIODS} (policy_id TEXT PRIMARY KEY, period TEXT)"))
+    if not periods:
+        return []
+    conn.execute(
+        text(f"INSERT INTO {PERIODS} (policy_id, period) VALUES (:p, :period)"),
+        [{"p": pid, "period": period} for pid, period in sorted(periods.items())],
+    )
     return list(
         conn.execute(
             text(
-                f"SELECT w.policy_id, w.policy_version, w.uscc, w.amount, w.input_hash, c.period FROM {WRITTEN} w "
-                "LEFT JOIN cases c ON c.policy_id = w.policy_id AND c.uscc = w.uscc "
-                "WHERE w.status = 'eligible' ORDER BY w.policy_id, w.uscc"
+                f"SELECT w.policy_id, w.policy_version, w.uscc, w.amount, w.input_hash FROM {WRITTEN} w "
+                f"JOIN {PERIODS} p ON p.policy_id = w.policy_id WHERE w.status = 'eligible' AND NOT EXISTS "
+                "(SELECT 1 FROM cases c WHERE c.policy_id = w.policy_id AND c.uscc = w.uscc AND c.period = p.period) "
+                "ORDER BY w.policy_id, w.uscc"
             )
         )
     )

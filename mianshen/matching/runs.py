@@ -24,7 +24,7 @@ from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.open import NewCase, open_cases
 from mianshen.matching.evaluation import ENGINES, evaluate_into_store, match_engine
 from mianshen.matching.inputs import ProfileFeed, changed_enterprises, last_batch, stream_profiles
-from mianshen.matching.library import Written, write_matches, written_eligible
+from mianshen.matching.library import Written, cases_to_open, write_matches
 from mianshen.matching.publish import active_versions
 from mianshen.matching.requests import write_requests
 from mianshen.matching.staging import drop_staging
@@ -166,23 +166,14 @@ def _open_cases(conn: Connection, versions: list[tuple[Any, Policy]], written: W
     eligible" (the enterprise is invited to apply, see notify/reminders.py), and an amount of 0
     is a qualification the department applies itself (e.g. tax relief), shown but not paid.
     """
-    paying = {p.id: p for _, p in versions if p.kind == "条件类"}
-    periods: dict[tuple[str, str], set[str]] = {}
-    candidates: dict[tuple[str, str], Any] = {}
-    for row in written_eligible(conn):
-        key = (row.policy_id, row.uscc)
-        candidates[key] = row
-        if row.period is not None:
-            periods.setdefault(key, set()).add(row.period)
-    new = []
-    for (pid, uscc), row in candidates.items():
-        policy = paying.get(pid)
-        if policy is None or row.amount is None or Decimal(row.amount) <= 0:
-            continue
-        period = benefit_period(policy)
-        if period not in periods.get((pid, uscc), set()):
-            new.append(NewCase(pid, policy.version, uscc, period, Decimal(row.amount), row.input_hash))
-    opened: dict[str, int] = {}
-    for pid in sorted({c.policy_id for c in new}):  # one policy at a time: cases and audit rows in policy order
-        opened[pid] = open_cases(conn, [c for c in new if c.policy_id == pid], "match", SYSTEM)
-    return opened
+    paying = {p.id: benefit_period(p) for _, p in versions if p.kind == "条件类"}
+    new = [
+        NewCase(row.policy_id, row.policy_version, row.uscc, paying[row.policy_id], Decimal(row.amount), row.input_hash)
+        for row in cases_to_open(conn, paying)
+        if row.amount is not None and Decimal(row.amount) > 0
+    ]
+    by_policy: dict[str, list[NewCase]] = {}
+    for case in new:
+        by_policy.setdefault(case.policy_id, []).append(case)
+    # one policy at a time: cases and audit rows in policy order
+    return {pid: open_cases(conn, by_policy[pid], "match", SYSTEM) for pid in sorted(by_policy)}

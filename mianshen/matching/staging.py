@@ -16,7 +16,7 @@ from sqlalchemy import Connection, text
 from mianshen.sqlgen.batch import RESULT_COLUMNS
 
 NEW, DIFF, WRITTEN, MASKS = "match_new", "match_diff", "match_written", "match_masks"
-REQUESTS = "match_requests"  # data requests staged by requests.py
+REQUESTS, PERIODS = "match_requests", "match_periods"  # requests.py; library.cases_to_open
 _CHUNK = 50_000
 _TYPES = {"policy_version": "INTEGER", "failed_mask": "BIGINT", "unknown_mask": "BIGINT"}
 
@@ -34,7 +34,7 @@ def create_staging(conn: Connection) -> None:
 
 
 def drop_staging(conn: Connection) -> None:
-    for table in (NEW, DIFF, WRITTEN, MASKS, REQUESTS):
+    for table in (NEW, DIFF, WRITTEN, MASKS, REQUESTS, PERIODS):
         conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 
