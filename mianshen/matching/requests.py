@@ -50,7 +50,7 @@ def write_requests(
     fields its profile has.
     """
     # Streamed: a first run over a province has tens of millions of unknown pairs, and PostgreSQL's
-    # driver would otherwise hold the whole result in memory (4 GB at 100,000 enterprises).
+    # driver would otherwise hold the whole result in memory.
     rows = conn.execute(
         text(
             "SELECT w.policy_id, w.uscc, w.status, w.unknown, r.id AS rid, r.fields, r.opened_run, r.opened_at, "
