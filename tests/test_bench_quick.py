@@ -33,7 +33,17 @@ def test_bench_run_quick_table(tmp_path: Path) -> None:
     assert report["enterprises"] > 0 and report["policies"] == 10
     assert report["rematch_scope"] == "incremental" and report["rematch_changed"] > 0
     rows = [row[0] for row in bench_match.table(report)]
-    for prefix in ("(a) ", "(a′) ", "(b) 手写", "(b) 倍数", "(c) OpenFisca", "(c) zen-engine", "(d) ", "(e) "):
+    for prefix in (
+        "(a) ",
+        "(a′) ",
+        "(b) 手写",
+        "(b) 倍数",
+        "(b′) 同样的输出",
+        "(c) OpenFisca",
+        "(c) zen-engine",
+        "(d) ",
+        "(e) ",
+    ):
         assert any(r.startswith(prefix) for r in rows), prefix
     assert report["cases_created"] > 0 and report["rematch_evaluated"] == report["rematch_changed"] * 10
 

@@ -51,6 +51,7 @@ class SqlLimit:
     enterprises: int
     policies: int
     ours_seconds: float = 0.0
+    ours_status_seconds: float = 0.0  # the same statement asked only for what the hand-written one returns
     handwritten_seconds: float = 0.0
     handwritten: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -89,17 +90,27 @@ def sql_limit(profiles: list[Profile], variants: list[Variant], as_of: dt.date, 
         load_profiles(duck, "duckdb", TABLE, plan.fields, [(p.id, p.values) for p in profiles])
         add_hash_columns(duck, "duckdb", TABLE, plan, as_of)
         sql = batch_select("duckdb", plan, TABLE)
-        times = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            duck.execute(f"CREATE OR REPLACE TABLE ours_sql AS {sql}")
-            times.append(time.perf_counter() - started)
+        times = [_materialise(duck, sql) for _ in range(repeat)]
         out.ours_seconds = min(times)
+        # The hand-written query returns (policy, enterprise, status) only; ours also carries the exact
+        # amount, two condition masks and the input hash. Asked for the same three columns, DuckDB
+        # prunes the rest, so this is our compiled logic on exactly the hand-written query's work.
+        same = f"SELECT policy_id, uscc, status FROM ({sql})"
+        out.ours_status_seconds = min(_materialise(duck, same) for _ in range(repeat))
         out.handwritten_seconds = min(run_handwritten(duck, variants, TABLE) for _ in range(repeat))
         out.handwritten = handwritten_counts(duck)
+        # the last materialised table is the same-output one: it must say what the hand-written query says
+        same_counts = duck.execute("SELECT policy_id, status, count(*) FROM ours_sql GROUP BY 1, 2").fetchall()
+        check_counts(Counter({(str(p), str(s)): int(n) for p, s, n in same_counts}), out.handwritten)
     finally:
         duck.close()
     return out
+
+
+def _materialise(duck: Any, sql: str) -> float:
+    started = time.perf_counter()
+    duck.execute(f"CREATE OR REPLACE TABLE ours_sql AS {sql}")
+    return time.perf_counter() - started
 
 
 def stored_counts(engine: Engine, variants: list[Variant]) -> Counter[tuple[str, str]]:
