@@ -49,6 +49,7 @@ def write_requests(
     `inputs`: per policy id, condition id → the catalogue fields it reads; `present`: per USCC, the
     fields its profile has.
     """
+    staged = _Staged(conn)  # before the SELECT: SQLite cannot drop a table while a statement is reading
     # Streamed: a first run over a province has tens of millions of unknown pairs, and PostgreSQL's
     # driver would otherwise hold the whole result in memory.
     rows = conn.execute(
@@ -62,7 +63,6 @@ def write_requests(
         .execution_options(stream_results=True, yield_per=_CHUNK)
     )
     now = dt.datetime.now(dt.UTC)
-    staged = _Staged(conn)
     opened: Counter[str] = Counter()
     resolved: Counter[str] = Counter()
     missing = _Missing(inputs)
@@ -120,7 +120,8 @@ class _Staged:
     def __init__(self, conn: Connection) -> None:
         self.conn, self.seq = conn, 0
         self.rows: list[tuple[Any, ...]] = []
-        self.stamp = data_requests.c.opened_at.type.bind_processor(conn.dialect) or (lambda value: value)
+        moment_type = data_requests.c.opened_at.type.dialect_impl(conn.dialect)  # the generic type converts nothing
+        self.stamp = moment_type.bind_processor(conn.dialect) or (lambda value: value)
         postgres = conn.dialect.name == "postgresql"
         moment, suffix = ("TIMESTAMPTZ", " ON COMMIT DROP") if postgres else ("TEXT", "")
         conn.execute(text(f"DROP TABLE IF EXISTS {REQUESTS}"))
