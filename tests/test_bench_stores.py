@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import inspect, text
 
 import mianshen.cli.bench  # noqa: F401  (registers `bench import`)
 from mianshen.benchmarks.stores import fresh_store, store_mib
 from mianshen.cli.main import cli
 from mianshen.errors import InputError
-from mianshen.store.schema import enterprises
+from mianshen.store.schema import enterprises, metadata
 
 from .conftest import POSTGRES_URL
 from .store_fixtures import fresh_store as reset_store
@@ -51,3 +52,27 @@ def test_a_postgresql_database_holding_data_is_refused_and_left_untouched(tmp_pa
     with engine.connect() as conn:
         assert conn.execute(enterprises.select()).all()  # refused, never emptied
     engine.dispose()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="needs MIANSHEN_TEST_POSTGRES_URL")
+def test_a_database_of_another_application_is_refused_before_anything_is_created(tmp_path: Path) -> None:
+    assert POSTGRES_URL
+    engine = reset_store("postgres", tmp_path)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        conn.execute(text("CREATE TABLE other_app (id INTEGER)"))
+    try:
+        with pytest.raises(InputError, match="不属于本平台的表（other_app）"):
+            fresh_store(POSTGRES_URL, tmp_path / "unused.sqlite")
+        with engine.connect() as conn:
+            assert inspect(conn).get_table_names() == ["other_app"]  # no mianshen table was created in it
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE other_app"))
+        engine.dispose()
+
+
+def test_an_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="无法连接数据库"):
+        fresh_store("postgresql://nobody@127.0.0.1:1/none", tmp_path / "unused.sqlite")

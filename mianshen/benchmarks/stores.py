@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from mianshen.errors import InputError
 from mianshen.store.db import open_store
-from mianshen.store.schema import enterprises, matches, observations, policy_versions
+from mianshen.store.schema import enterprises, matches, metadata, observations, policy_versions
+
+_HOLDERS = {"企业": enterprises, "观测值": observations, "政策版本": policy_versions, "匹配结果": matches}
 
 
 def fresh_store(url: str | None, sqlite_file: Path) -> str:
@@ -25,20 +28,26 @@ def fresh_store(url: str | None, sqlite_file: Path) -> str:
         return f"sqlite:///{sqlite_file}"
     if not url.startswith(("postgresql://", "postgresql+psycopg://")):
         raise InputError("基准测试的 --db 只接受 PostgreSQL 地址（postgresql://…）；不给则新建 SQLite 文件", url)
-    engine = open_store(url)  # brings an empty database up to the current schema
+    engine = open_store(url, migrate=False)  # looked at first: a refused database is left exactly as it was
     try:
         with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            foreign = sorted(tables - set(metadata.tables) - {"alembic_version"})
             held = {
-                "企业": conn.execute(select(func.count()).select_from(enterprises)).scalar_one(),
-                "观测值": conn.execute(select(func.count()).select_from(observations)).scalar_one(),
-                "政策版本": conn.execute(select(func.count()).select_from(policy_versions)).scalar_one(),
-                "匹配结果": conn.execute(select(func.count()).select_from(matches)).scalar_one(),
+                label: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for label, table in _HOLDERS.items()
+                if table.name in tables
             }
+    except OperationalError as exc:
+        raise InputError(f"无法连接数据库：{str(exc).splitlines()[0]}", url) from exc
     finally:
         engine.dispose()
+    if foreign:
+        raise InputError(f"数据库中有不属于本平台的表（{'、'.join(foreign[:5])}）；基准测试需要一个空库", url)
     if any(held.values()):
         found = "、".join(f"{k} {v:,}" for k, v in held.items() if v)
         raise InputError(f"数据库已有数据（{found}）；基准测试需要一个空库，例如先 createdb mianshen_bench", url)
+    open_store(url).dispose()  # empty: brought up to the current schema
     return url
 
 
