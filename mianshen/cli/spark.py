@@ -89,7 +89,7 @@ def export_profiles(
             batch = last_batch(conn)
             changed = None if changed_after is None else changed_enterprises(conn, changed_after)
             stored = read_profiles(conn, day, set(fields), changed)
-        rows = ((uscc, profile.to_profile().values) for uscc, profile in stored.items())
+        rows = ((uscc, profile.values()) for uscc, profile in stored.items())
     snap = write_snapshot(rows, fields, out, day, partition, last_batch=batch)
     if not snap.rows:
         click.echo("注意：没有企业可导出，快照为空", err=True)

@@ -65,7 +65,7 @@ class ProfileFeed:
         for profile in self._profiles:
             have = frozenset(profile.fields)
             self.present[profile.uscc] = self._shapes.setdefault(have, have)
-            yield profile.uscc, profile.to_profile().values
+            yield profile.uscc, profile.values()
 
     def finish(self) -> int:
         """Read what the engine did not (no policy to evaluate); returns how many were read."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, text
 
-from mianshen.matching.staging import DIFF, MASKS, NEW, PERIODS, WRITTEN
+from mianshen.matching.staging import DIFF, MASKS, NEW, PERIODS, WRITTEN, temporary_table
 from mianshen.sqlgen.batch import decode
 from mianshen.store.schema import matches
 
@@ -123,9 +123,7 @@ def _decode_masks(conn: Connection, conditions: Mapping[str, Sequence[str]]) -> 
             f"SELECT DISTINCT policy_id, failed_mask FROM {DIFF} UNION SELECT DISTINCT policy_id, unknown_mask FROM {DIFF}"
         )
     ).all()
-    conn.execute(
-        text(f"CREATE TEMPORARY TABLE {MASKS} (policy_id TEXT, mask BIGINT, ids TEXT, PRIMARY KEY (policy_id, mask))")
-    )
+    temporary_table(conn, MASKS, "policy_id TEXT, mask BIGINT, ids TEXT, PRIMARY KEY (policy_id, mask)")
     if found:
         conn.execute(
             text(f"INSERT INTO {MASKS} (policy_id, mask, ids) VALUES (:p, :m, :ids)"),
@@ -146,10 +144,9 @@ def cases_to_open(conn: Connection, periods: Mapping[str, str]) -> list[Any]:
     `periods` (policy id → its benefit period) with no case for that period yet — the only pairs
     that may need one: an unchanged eligible pair got its case when it became eligible. Chosen by
     the store, so a province's millions of eligible pairs never pass through Python."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {PERIODS}"))
-    conn.execute(text(f"CREATE TEMPORARY TABLE {PERIODS} (policy_id TEXT PRIMARY KEY, period TEXT)"))
     if not periods:
         return []
+    temporary_table(conn, PERIODS, "policy_id TEXT PRIMARY KEY, period TEXT")
     conn.execute(
         text(f"INSERT INTO {PERIODS} (policy_id, period) VALUES (:p, :period)"),
         [{"p": pid, "period": period} for pid, period in sorted(periods.items())],

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, text
 
-from mianshen.matching.staging import REQUESTS, WRITTEN, append_rows
+from mianshen.matching.staging import REQUESTS, WRITTEN, append_rows, temporary_table
 from mianshen.profiles.derive import INPUTS
 from mianshen.store.schema import data_requests
 
@@ -49,7 +49,8 @@ def write_requests(
     `inputs`: per policy id, condition id → the catalogue fields it reads; `present`: per USCC, the
     fields its profile has.
     """
-    staged = _Staged(conn)  # before the SELECT: SQLite cannot drop a table while a statement is reading
+    now = dt.datetime.now(dt.UTC)
+    staged = _Staged(conn, now)  # before the SELECT: SQLite cannot drop a table while a statement is reading
     # Streamed: a first run over a province has tens of millions of unknown pairs, and PostgreSQL's
     # driver would otherwise hold the whole result in memory.
     rows = conn.execute(
@@ -62,7 +63,6 @@ def write_requests(
         .columns(opened_at=_STAMP, resolved_at=_STAMP)
         .execution_options(stream_results=True, yield_per=_CHUNK)
     )
-    now = dt.datetime.now(dt.UTC)
     opened: Counter[str] = Counter()
     resolved: Counter[str] = Counter()
     missing = _Missing(inputs)
@@ -117,27 +117,22 @@ class _Staged:
 
     COLUMNS = ("seq", "id", "policy_id", "uscc", "fields", "opened_run", "opened_at", "resolved_at")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, now: dt.datetime) -> None:
         self.conn, self.seq = conn, 0
         self.rows: list[tuple[Any, ...]] = []
         moment_type = data_requests.c.opened_at.type.dialect_impl(conn.dialect)  # the generic type converts nothing
         self.stamp = moment_type.bind_processor(conn.dialect) or (lambda value: value)
-        postgres = conn.dialect.name == "postgresql"
-        moment, suffix = ("TIMESTAMPTZ", " ON COMMIT DROP") if postgres else ("TEXT", "")
-        conn.execute(text(f"DROP TABLE IF EXISTS {REQUESTS}"))
-        conn.execute(
-            text(
-                f"CREATE TEMPORARY TABLE {REQUESTS} (seq INTEGER, id INTEGER, policy_id TEXT, uscc TEXT, "
-                f"fields TEXT, opened_run INTEGER, opened_at {moment}, resolved_at {moment}){suffix}"
-            )
-        )
+        self.now, self.now_stored = now, self.stamp(now)  # most rows carry the run's own time: converted once
+        moment = "TIMESTAMPTZ" if conn.dialect.name == "postgresql" else "TEXT"
+        columns = "seq INTEGER, id INTEGER, policy_id TEXT, uscc TEXT, fields TEXT, opened_run INTEGER"
+        temporary_table(conn, REQUESTS, f"{columns}, opened_at {moment}, resolved_at {moment}")
+
+    def _stored(self, moment: Any) -> Any:
+        return None if moment is None else self.now_stored if moment is self.now else self.stamp(moment)
 
     def add(self, rid: int | None, policy_id: str, uscc: str, fields: str, run: int, opened: Any, done: Any) -> None:
         self.seq += 1
-        stamp = self.stamp
-        self.rows.append(
-            (self.seq, rid, policy_id, uscc, fields, run, stamp(opened), None if done is None else stamp(done))
-        )
+        self.rows.append((self.seq, rid, policy_id, uscc, fields, run, self._stored(opened), self._stored(done)))
         if len(self.rows) >= _CHUNK:
             self._flush()
 

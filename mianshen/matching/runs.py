@@ -24,7 +24,7 @@ from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.open import NewCase, open_cases
 from mianshen.matching.evaluation import ENGINES, evaluate_into_store, match_engine
 from mianshen.matching.inputs import ProfileFeed, changed_enterprises, last_batch, stream_profiles
-from mianshen.matching.library import Written, cases_to_open, write_matches
+from mianshen.matching.library import cases_to_open, write_matches
 from mianshen.matching.publish import active_versions
 from mianshen.matching.requests import write_requests
 from mianshen.matching.staging import drop_staging
@@ -129,7 +129,7 @@ def run_match(
         batch = evaluate_into_store(conn, todo, feed.rows(), as_of, wanted if everyone and limited else None, limited)
         report = RunReport(run_id, as_of, scope, reason, feed.finish(), last_batch_id=top)
         written = write_matches(conn, run_id, as_of, batch.conditions if batch else {})
-        opened = _open_cases(conn, versions, written)
+        opened = _open_cases(conn, versions)
         inputs = {p.id: inputs_by_condition(p) for p in todo}
         asked, answered = write_requests(conn, run_id, inputs, feed.present)
         for _, policy in versions:
@@ -159,7 +159,7 @@ def run_match(
     return report
 
 
-def _open_cases(conn: Connection, versions: list[tuple[Any, Policy]], written: Written) -> dict[str, int]:
+def _open_cases(conn: Connection, versions: list[tuple[Any, Policy]]) -> dict[str, int]:
     """Cases for the pairs this run wrote as eligible that have none for the policy's period.
 
     Cases are opened only for 条件类 benefits with money to pay: 暂难数据化类 matches mean "likely

@@ -23,14 +23,20 @@ _TYPES = {"policy_version": "INTEGER", "failed_mask": "BIGINT", "unknown_mask": 
 
 def create_staging(conn: Connection) -> None:
     drop_staging(conn)
-    columns = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in RESULT_COLUMNS)
-    suffix = " ON COMMIT DROP" if conn.dialect.name == "postgresql" else ""
     if conn.dialect.name == "sqlite":
         # Debian builds SQLite with secure_delete on: dropping a run's staging (millions of rows)
         # would first overwrite every freed page of the temporary file with zeros. Nothing there
         # outlives the connection, so there is nothing to scrub.
         conn.execute(text("PRAGMA temp.secure_delete = OFF"))
-    conn.execute(text(f"CREATE TEMPORARY TABLE {NEW} ({columns}){suffix}"))
+    temporary_table(conn, NEW, ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in RESULT_COLUMNS))
+
+
+def temporary_table(conn: Connection, name: str, columns: str) -> None:
+    """(Re)create one of the run's temporary tables (`columns`: SQL column definitions); on
+    PostgreSQL it goes with the transaction even if the run fails before `drop_staging`."""
+    conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    suffix = " ON COMMIT DROP" if conn.dialect.name == "postgresql" else ""
+    conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns}){suffix}"))
 
 
 def drop_staging(conn: Connection) -> None:

@@ -44,11 +44,15 @@ class StoredProfile:
     as_of: dt.date
     fields: dict[str, FieldValue]
 
+    def values(self) -> dict[str, Any]:
+        """Field → value: what a batch engine loads (the evaluator's input without sources and dates)."""
+        return {k: v.value for k, v in self.fields.items()}
+
     def to_profile(self) -> Profile:
         """The evaluator's input: values with their source and as-of date."""
         return Profile(
             self.uscc,
-            {k: v.value for k, v in self.fields.items()},
+            self.values(),
             {k: v.source for k, v in self.fields.items()},
             {k: v.as_of for k, v in self.fields.items()},
         )
