@@ -35,7 +35,9 @@ def fresh_store(kind: str, tmp_path: Path) -> Engine:
 
 
 @pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    # the store's files (observation mirror, match library) belong to this test's store only
+    monkeypatch.setenv("MIANSHEN_DATA_DIR", str(tmp_path / "data"))
     engine = fresh_store(request.param, tmp_path)
     yield engine
     engine.dispose()

@@ -9,8 +9,8 @@ import pytest
 from mianshen.rules.ast import Policy
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
-from mianshen.sqlgen.compile import compile_policy
-from mianshen.sqlgen.engines import load_profiles, run_compiled
+from mianshen.sqlgen.assemble import assemble
+from mianshen.sqlgen.engines import load_profiles, run_assembly
 
 from .conftest import ENGINES
 
@@ -24,9 +24,9 @@ def test_shipped_policy_tests_agree_on_every_engine(
     for policy in shipped_policies:
         for index, case in enumerate(policy.tests):
             expected = evaluate(policy, Profile(case.name, dict(case.profile)), case.as_of)
-            compiled = compile_policy(policy, case.as_of, engine)
-            load_profiles(conn, engine, "profiles", compiled.fields, [(f"case{index}", case.profile)])
-            (row,) = run_compiled(conn, compiled)
+            assembly = assemble([policy], case.as_of, engine, "profiles", masks="all")
+            load_profiles(conn, engine, "profiles", assembly.fields, [(f"case{index}", case.profile)])
+            (row,) = run_assembly(conn, assembly)[policy.id]
             got = (row.status, row.amount, list(row.failed), list(row.unknown))
             assert got == (expected.status, expected.amount, expected.failed, expected.unknown), (policy.id, case.name)
             checked += 1

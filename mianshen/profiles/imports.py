@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from mianshen.profiles.bulk_check import check_file
+from mianshen.profiles import mirror
 from mianshen.profiles.bulk_write import Writer
 from mianshen.profiles.readers import read_rows
 from mianshen.profiles.sources import get_source
@@ -60,6 +61,7 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
     file = Path(path)
     report = ImportReport(None, source_id, file.name)
     digest = file_digest(file) if file.is_file() else ""
+    pending: Path | None = None
     with _transaction(engine) as conn:
         source = get_source(conn, source_id)
         read_rows(file)  # a clear error for a missing file or an unknown format, before any write
@@ -71,6 +73,7 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
         if earlier is not None:
             report.duplicate_of = earlier
             return report
+        imported_at = dt.datetime.now(dt.UTC)
         batch_id: int = conn.execute(
             import_batches.insert().values(
                 source_id=source_id,
@@ -81,7 +84,7 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
                 rows_accepted=0,
                 rows_rejected=0,
                 warnings=0,
-                imported_at=dt.datetime.now(dt.UTC),
+                imported_at=imported_at,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         report.batch_id = batch_id
@@ -94,6 +97,10 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
             for lo in range(0, checked.accepted, CHUNK):
                 _write(writer, lo, lo + CHUNK, report)
             writer.finish()
+            key = mirror.token(batch_id, source_id, digest, as_of, imported_at)
+            pending = mirror.write_pending(
+                duck, writer.observations_sql(), mirror.folder(conn) / mirror.file_name(batch_id, key)
+            )
         if report.rejects:
             conn.execute(import_rejects.insert(), report.rejects)
         conn.execute(
@@ -104,8 +111,11 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
                 rows_accepted=report.accepted,
                 rows_rejected=report.rejected,
                 warnings=report.warnings,
+                observations=report.observations,
             )
         )
+    if pending is not None:
+        mirror.publish(pending)  # committed: the file is the batch's mirror from now on
     return report
 
 

@@ -1,21 +1,19 @@
-"""Compile a policy, as of a date, to one SQL query over a table of profiles.
+"""Compile one policy's pieces, as of a date, to SQLGlot expressions over a profile table's columns.
 
-Output per enterprise: id, status (eligible / ineligible / unknown), amount, failed_mask and
-unknown_mask (bit i = the i-th conjunct of `spine(policy.conditions)`, the last bit = amount).
-Each condition is computed once in a subquery and the results combined (faster than repeating
-predicates), parameters and relative dates are resolved to typed literals at compile time.
+Parameters and relative dates are resolved to typed literals at compile time; a derived field is
+read from the column the caller names for it (`derived`: the assembler computes each distinct
+derived formula once, see assemble.py). Every expression keeps SQL's three-valued logic, which the
+Python evaluator mirrors (tests/test_differential.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import cast
+from collections.abc import Mapping
 
 from sqlglot import exp
 
-from mianshen.catalogue import Catalogue, Field, FieldType, load_catalogue
+from mianshen.catalogue import Catalogue, Field, FieldType
 from mianshen.rules.ast import (
     Amount,
     BinOp,
@@ -32,29 +30,29 @@ from mianshen.rules.ast import (
     Policy,
     Ref,
     RelativeDate,
-    spine,
 )
 from mianshen.rules.evaluate import resolve_date
 from mianshen.rules.formula import references
-from mianshen.sqlgen.dialects import DIALECTS, Dialect
+from mianshen.sqlgen.dialects import Dialect
 
 _MONEY = Field("amount", "金额", FieldType.MONEY)
 
 
-@dataclass(frozen=True)
-class CompiledPolicy:
-    policy_id: str
-    version: int
-    sql: str
-    condition_ids: tuple[str, ...]  # bit order of the masks; "amount" last
-    fields: tuple[str, ...]  # profile columns the query reads
+class PolicyCompiler:
+    """`derived`: derived field name → the expression that reads it (a column, or the inlined formula)."""
 
-
-class _Compiler:
-    def __init__(self, policy: Policy, as_of: dt.date, dialect: Dialect, catalogue: Catalogue) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        as_of: dt.date,
+        dialect: Dialect,
+        catalogue: Catalogue,
+        derived: Mapping[str, exp.Expression] | None = None,
+    ) -> None:
         self.policy, self.as_of, self.d, self.catalogue = policy, as_of, dialect, catalogue
         self.params = {name.replace("-", "_"): name for name in policy.parameters}
         self.derived = {d.name: d for d in policy.derived.values()}
+        self.derived_columns = dict(derived or {})
 
     def field(self, name: str) -> Field:
         if name in self.derived:
@@ -63,7 +61,8 @@ class _Compiler:
         return self.catalogue.fields[name]
 
     def column(self, name: str) -> exp.Expression:
-        return exp.column(f"dv_{name}" if name in self.derived else name)
+        found = self.derived_columns.get(name)
+        return found.copy() if found is not None else exp.column(name)
 
     # --- formulas ------------------------------------------------------------------------------
     def expr(self, e: Expr) -> exp.Expression:
@@ -109,6 +108,15 @@ class _Compiler:
             return self.d.number(value)  # type: ignore[arg-type]
         return exp.Literal.string(str(value))
 
+    def compare(self, op: str, col: exp.Expression, bound: exp.Expression, field: Field) -> exp.Expression:
+        """An integer field against a whole number compares as integers: no per-row cast to the exact
+        decimal type (a 128-bit integer in DuckDB) and no registered function call on SQLite."""
+        if field.type == FieldType.INTEGER:
+            whole = _whole_number(bound, self.d)
+            if whole is not None:
+                return self.d.compare(op, col, exp.Literal.number(whole), numeric=False)
+        return self.d.compare(op, col, bound, field.type.numeric)
+
     # --- conditions ----------------------------------------------------------------------------
     def condition(self, cond: Condition) -> exp.Expression:
         if isinstance(cond, Implicit):
@@ -140,13 +148,13 @@ class _Compiler:
             if isinstance(operand, tuple):
                 parts.append(self.member(op, col, operand, field))
             else:
-                parts.append(self.d.compare(op, col, self.bound(operand, field), field.type.numeric))
+                parts.append(self.compare(op, col, self.bound(operand, field), field))
         return exp.Paren(this=exp.and_(*parts)) if len(parts) > 1 else parts[0]
 
     def member(self, op: str, col: exp.Expression, values: tuple[str, ...], field: Field) -> exp.Expression:
         if op in ("in", "not_in"):
             if field.type.numeric:
-                tests = [self.d.compare("eq", col, self.d.number(v), True) for v in values]  # type: ignore[arg-type]
+                tests = [self.compare("eq", col, self.d.number(v), field) for v in values]  # type: ignore[arg-type]
                 result: exp.Expression = exp.Paren(this=exp.or_(*tests))
             else:
                 result = exp.In(this=col, expressions=[exp.Literal.string(v) for v in values])
@@ -198,59 +206,6 @@ class _Compiler:
                 )
         return self.d.round(value, amount.round_places)
 
-    # --- the query -----------------------------------------------------------------------------
-    def query(self, table: str, carry: Sequence[str] = ()) -> exp.Select:
-        # copy=False: each builder call would otherwise deep-copy the query built so far (most of
-        # the compile time of a 100-policy run in a fresh process); every node added here is new.
-        derived = exp.select(exp.Star()).from_(exp.to_table(table))
-        for d in self.policy.derived.values():
-            derived = derived.select(exp.alias_(self.expr(d.formula), f"dv_{d.name}"), copy=False)
-        conjuncts = spine(self.policy.conditions)
-        tested = exp.select(exp.Star())
-        for i, cond in enumerate(conjuncts):
-            tested = tested.select(exp.alias_(self.condition(cond), f"c{i}"), copy=False)
-        cs = [exp.column(f"c{i}") for i in range(len(conjuncts))]
-        root = exp.Paren(this=exp.and_(*cs))
-        # The amount only matters where every condition holds (status and masks read it only then),
-        # so it is computed only there: most pairs fail a condition, and amounts are the costly part.
-        only_if_met = exp.Case(ifs=[exp.If(this=root.copy(), true=self.amount(self.policy.amount))])
-        inner = exp.select(exp.column("id"), *(exp.column(c) for c in carry), *(c.copy() for c in cs))
-        tested = tested.from_(derived.subquery("p", copy=False), copy=False)
-        inner = inner.select(exp.alias_(only_if_met, "amt"), copy=False).from_(
-            tested.subquery("w", copy=False), copy=False
-        )
-        amt = exp.column("amt")
-        amt_null = exp.Is(this=amt, expression=exp.null())
-        status = exp.Case(
-            ifs=[
-                exp.If(this=exp.and_(root, exp.Not(this=amt_null)), true=exp.Literal.string("eligible")),
-                exp.If(this=exp.Not(this=root), true=exp.Literal.string("ineligible")),
-            ],
-            default=exp.Literal.string("unknown"),
-        )
-
-        def mask(tests: Sequence[exp.Expression]) -> exp.Expression:
-            terms: list[exp.Expression] = [
-                exp.Case(ifs=[exp.If(this=t, true=exp.Literal.number(1 << i))], default=exp.Literal.number(0))
-                for i, t in enumerate(tests)
-            ]
-            total = terms[0]
-            for term in terms[1:]:
-                total = exp.Add(this=total, expression=term)
-            return total
-
-        failed = mask([exp.Not(this=c) for c in cs])
-        unknown_tests: list[exp.Expression] = [exp.Is(this=c, expression=exp.null()) for c in cs]
-        unknown = mask([*unknown_tests, cast(exp.Expression, exp.and_(root, amt_null))])
-        return exp.select(
-            exp.column("id"),
-            exp.alias_(status, "status"),
-            exp.alias_(exp.Case(ifs=[exp.If(this=root, true=amt)], default=exp.null()), "amount"),
-            exp.alias_(failed, "failed_mask"),
-            exp.alias_(unknown, "unknown_mask"),
-            *(exp.column(c) for c in carry),
-        ).from_(inner.subquery("c"))
-
 
 def needed_fields(policy: Policy) -> tuple[str, ...]:
     names: set[str] = {"subject_type"}
@@ -276,29 +231,13 @@ def needed_fields(policy: Policy) -> tuple[str, ...]:
     return tuple(sorted(names - params - derived))
 
 
-def compile_policy(
-    policy: Policy,
-    as_of: dt.date,
-    dialect: str,
-    table: str = "profiles",
-    catalogue: Catalogue | None = None,
-    carry: Sequence[str] = (),
-) -> CompiledPolicy:
-    """`carry`: columns of `table` passed through to the output after the masks (e.g. an input hash
-    computed once per enterprise), so batch matching needs no join back to the profile table."""
-    compiler = _Compiler(policy, as_of, DIALECTS[dialect], catalogue or load_catalogue())
-    sql = compiler.query(table, carry).sql(dialect=dialect, copy=False)  # a fresh tree, used once
-    ids = tuple(c.id for c in spine(policy.conditions)) + ("amount",)
-    return CompiledPolicy(policy.id, policy.version, sql, ids, needed_fields(policy))
 
-
-def compile_tree(
-    policy: Policy,
-    as_of: dt.date,
-    dialect: str,
-    table: str,
-    catalogue: Catalogue | None = None,
-    carry: Sequence[str] = (),
-) -> exp.Select:
-    """The query of `compile_policy` as a SQLGlot tree, for batch matching to rewrite (grouping.py)."""
-    return _Compiler(policy, as_of, DIALECTS[dialect], catalogue or load_catalogue()).query(table, carry)
+def _whole_number(bound: exp.Expression, dialect: Dialect) -> int | None:
+    """The integer a compiled numeric literal holds (`dialect.number` output), or None."""
+    literal = bound.this if isinstance(bound, exp.Cast) else bound
+    if not isinstance(literal, exp.Literal) or not literal.is_string:
+        return None
+    text = literal.name
+    if not text.lstrip("-").isdigit():
+        return None
+    return int(text) if dialect.number(int(text)).sql() == bound.sql() else None

@@ -20,7 +20,7 @@ from typing import Any
 
 from mianshen.catalogue import Catalogue, FieldType, load_catalogue
 from mianshen.rules import numbers
-from mianshen.sqlgen.compile import CompiledPolicy
+from mianshen.sqlgen.assemble import STATUSES, Assembly
 from mianshen.sqlgen.dialects import DIALECTS
 from mianshen.sqlgen.duck import duckdb_connect
 
@@ -156,26 +156,38 @@ def csv_text(value: Any) -> str:
     return str(value)
 
 
-def run_compiled(conn: Any, compiled: CompiledPolicy) -> list[MatchRow]:
-    cur = conn.cursor()
-    cur.execute(compiled.sql)
-    out = []
-    for ident, status, amount, failed_mask, unknown_mask in cur.fetchall():
-        out.append(
-            MatchRow(
-                str(ident),
-                str(status),
-                None if amount is None else numbers.quantize(numbers.to_decimal(amount), 2),
-                _ids(compiled.condition_ids, failed_mask),
-                _ids(compiled.condition_ids, unknown_mask),
-            )
-        )
+def run_assembly(conn: Any, assembly: Assembly) -> dict[str, list[MatchRow]]:
+    """Every statement of `assembly` run on a DB-API connection; policy id → one row per enterprise.
+
+    For screening and tests (thousands of enterprises): the masks are decoded in Python. An
+    assembly made without `masks="all"` reports no failed conditions, and unknown ones only for
+    unknown pairs."""
+    out: dict[str, list[MatchRow]] = {s.policy.id: [] for s in assembly.slots}
+    for statement in assembly.statements:
+        cur = conn.cursor()
+        cur.execute(statement.sql)
+        names = [c[0] for c in cur.description]
+        for row in cur.fetchall():
+            values = dict(zip(names, row, strict=True))
+            for slot in statement.slots:
+                k = slot.column
+                amount = values[f"a_{k}"]
+                out[slot.policy.id].append(
+                    MatchRow(
+                        str(values["id"]),
+                        STATUSES[int(values[f"s_{k}"])],
+                        None if amount is None else numbers.quantize(numbers.to_decimal(amount), 2),
+                        decode(slot.conditions, values.get(f"f_{k}")),
+                        decode(slot.conditions, values[f"u_{k}"]),
+                    )
+                )
     return out
 
 
-def _ids(ids: tuple[str, ...], mask: Any) -> tuple[str, ...]:
+def decode(ids: tuple[str, ...], mask: Any) -> tuple[str, ...]:
+    """The condition ids whose bit is set in `mask`, in bit order."""
     bits = int(mask or 0)
     return tuple(cid for i, cid in enumerate(ids) if bits >> i & 1)
 
 
-__all__ = ["MatchRow", "duckdb_connect", "load_profiles", "run_compiled", "sqlite_connect", "dt"]
+__all__ = ["MatchRow", "decode", "duckdb_connect", "load_profiles", "run_assembly", "sqlite_connect", "dt"]

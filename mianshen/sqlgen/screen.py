@@ -1,8 +1,7 @@
-"""Screening (筛查): run every screenable policy over a population on one SQL engine.
+"""Screening (筛查): every screenable policy over a population on one SQL engine, through the one
+assembler (assemble.py): one scan of the profile table evaluates every policy.
 
 名单类 policies are not screened: their beneficiaries come from the department's uploaded list.
-Each policy is one compiled query over a shared profile table; evaluating all policies in a
-single pass is the performance work of a later stage (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from typing import Any
 
 from mianshen.rules.ast import Policy
 from mianshen.rules.profile import Profile
-from mianshen.sqlgen.compile import compile_policy
-from mianshen.sqlgen.engines import MatchRow, load_profiles, run_compiled
+from mianshen.sqlgen.assemble import assemble
+from mianshen.sqlgen.engines import MatchRow, load_profiles, run_assembly
 
 
 @dataclass
@@ -54,10 +53,10 @@ def screen(
     table: str = "screen_profiles",
 ) -> list[PolicySummary]:
     chosen = screenable(policies)
-    compiled = [compile_policy(p, as_of, engine, table) for p in chosen]
-    fields = sorted({f for c in compiled for f in c.fields})
-    load_profiles(conn, engine, table, fields, [(p.id, p.values) for p in profiles])
-    return [PolicySummary(p, run_compiled(conn, c)) for p, c in zip(chosen, compiled, strict=True)]
+    assembly = assemble(chosen, as_of, engine, table, masks="all")
+    load_profiles(conn, engine, table, assembly.fields, [(p.id, p.values) for p in profiles])
+    rows = run_assembly(conn, assembly) if chosen else {}
+    return [PolicySummary(p, rows[p.id]) for p in chosen]
 
 
 def save_results(conn: Any, engine: str, summaries: list[PolicySummary], as_of: dt.date) -> int:

@@ -64,6 +64,7 @@ import_batches = Table(
     Column("rows_rejected", Integer, nullable=False),
     Column("warnings", Integer, nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("observations", Integer),  # written by the batch: checks its mirror file (profiles/mirror.py)
     UniqueConstraint("source_id", "file_sha256", name="uq_batch_file"),  # re-import is a no-op
 )
 
@@ -129,36 +130,30 @@ match_runs = Table(
     Column("data_requests", Integer, nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
+    Column("library", Text),  # the run's folder in the match library (matching/library.py)
+    Column("manifest", Text),  # JSON: policy columns, layers and their files with digests and row counts
+    Column("enterprises", Integer),  # in the profile snapshot the run read
 )
 
-matches = Table(
-    "matches",
+# Per run and policy: the library's totals after the run (the current version's pairs by status,
+# the exact eligible total) and what the run moved — a report or a dashboard never scans the files.
+match_policies = Table(
+    "match_policies",
     metadata,
+    Column("run_id", Integer, ForeignKey("match_runs.id"), primary_key=True),
     Column("policy_id", String(64), primary_key=True),
-    Column("policy_version", Integer, primary_key=True),
-    Column("uscc", String(18), primary_key=True),
-    Column("status", String(16), nullable=False),  # eligible | ineligible | unknown
-    Column("amount", Text),
-    Column("failed", Text, nullable=False),  # comma-separated condition ids
-    Column("unknown", Text, nullable=False),
-    Column("input_hash", String(64), nullable=False),
-    Column("profile_as_of", Date, nullable=False),
-    Column("run_id", Integer, ForeignKey("match_runs.id"), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("eligible", Integer, nullable=False),
+    Column("ineligible", Integer, nullable=False),
+    Column("unknown", Integer, nullable=False),
+    Column("total", Text, nullable=False),  # exact decimal text, 元
+    Column("new_eligible", Integer, nullable=False),
+    Column("lost_eligible", Integer, nullable=False),
 )
 
-# Per policy version and status: pairs in the library and their exact amount total, kept up to date
-# by each run from the rows it wrote (matching/totals.py), so an incremental run's report does not
-# scan the whole library.
-match_totals = Table(
-    "match_totals",
-    metadata,
-    Column("policy_id", String(64), primary_key=True),
-    Column("policy_version", Integer, primary_key=True),
-    Column("status", String(16), primary_key=True),
-    Column("pairs", Integer, nullable=False),
-    Column("total", Text, nullable=False),  # exact decimal text
-)
+# Pairs whose status or amount differs from the previous run's library (a policy's first run is
+# its baseline: its counts are in match_policies, not a change per enterprise).
 match_changes = Table(
     "match_changes",
     metadata,
@@ -170,19 +165,23 @@ match_changes = Table(
     Column("new_status", String(16), nullable=False),
     Column("old_amount", Text),
     Column("new_amount", Text),
+    Column("policy_version", Integer),
 )
 
+# 数据请求: one per enterprise and missing field, naming the policies that wait for it.
 data_requests = Table(
     "data_requests",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("policy_id", String(64), nullable=False),
     Column("uscc", String(18), nullable=False),
-    Column("fields", Text, nullable=False),  # comma-separated catalogue fields still missing
+    Column("field", String(64), nullable=False),
+    Column("policies", Text, nullable=False),  # comma-separated policy ids
     Column("opened_run", Integer, ForeignKey("match_runs.id")),
     Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_run", Integer, ForeignKey("match_runs.id")),
     Column("resolved_at", DateTime(timezone=True)),
-    UniqueConstraint("policy_id", "uscc", name="uq_data_request"),
+    UniqueConstraint("uscc", "field", name="uq_data_request"),
+    Index("ix_data_requests_field", "field", "resolved_at"),
 )
 
 # --- 案件 (cases) ----------------------------------------------------------------------------------
@@ -207,6 +206,7 @@ cases = Table(
     Column("reason", Text),  # rejection, decline, block or clawback reason
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("opened_run", Integer),  # the match run that opened it (its batch audit record covers it)
     UniqueConstraint("policy_id", "uscc", "period", name="uq_case_once"),  # never the same case twice
 )
 

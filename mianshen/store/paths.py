@@ -1,0 +1,33 @@
+"""Where a store keeps its files: the observation mirror and the match library (docs/matching.md).
+
+One data directory per store, so that the web process, the worker and the CLI find the same files:
+`MIANSHEN_DATA_DIR` when set; beside a SQLite file (`var/mianshen.sqlite` → `var/mianshen-data/`);
+for PostgreSQL under `var/` named by host, port and database. Everything in it is derived from the
+store and rebuildable (the mirror) or referenced from the store by a manifest (the library), so a
+directory that does not belong to the store's rows is never trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+
+def data_dir(bind: Engine | Connection) -> Path:
+    explicit = os.environ.get("MIANSHEN_DATA_DIR")
+    if explicit:
+        return Path(explicit)
+    url = bind.engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:"):
+            return Path(tempfile.gettempdir()) / f"mianshen-memory-{os.getpid()}"
+        path = Path(database)
+        return path.with_name(f"{path.stem}-data")
+    name = "-".join(str(part) for part in (url.host or "local", url.port or 5432, url.database or "postgres"))
+    return Path("var") / f"data-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
