@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine, text
 
 from mianshen.store.db import open_store
-from mianshen.store.schema import metadata
 
 from .conftest import POSTGRES_URL
 
@@ -28,8 +27,10 @@ def fresh_store(kind: str, tmp_path: Path) -> Engine:
     if kind == "postgres":
         engine = open_store(url, migrate=False)
         with engine.begin() as conn:
-            metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            # every table of the schema, also those an older schema had (the database is shared)
+            names = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).scalars()
+            for name in list(names):
+                conn.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
         engine.dispose()
     return open_store(url)
 

@@ -92,20 +92,23 @@ def build(
         f"CREATE OR REPLACE TEMP TABLE snapshot_observed AS SELECT f.id{', ' + casts if casts else ''} "
         f"FROM firms AS f LEFT JOIN ({pivot}) AS v ON v.uscc = f.id"
     )
-    derived = [f for f in wanted if f in INPUTS]
-    expressions = derived_sql(duck, "snapshot_observed", derived, as_of)
-    joins = " ".join(JOINS[f] for f in derived if f in JOINS)
-    columns = ", ".join(
-        f"COALESCE(p.{f}, {expressions[f]}) AS {f}" if f in expressions else f"p.{f}" for f in wanted
-    )
-    digest = _hash(wanted, as_of)
-    duck.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT *, {digest} AS {HASH} FROM "
-        f"(SELECT p.id{', ' + columns if columns else ''} FROM snapshot_observed AS p {joins})"
-    )
+    with_derived(duck, "snapshot_observed", table, wanted, as_of)
     duck.execute("DROP TABLE snapshot_observed")
     count = int(duck.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     return Snapshot(table, as_of, top, tuple(wanted), count)
+
+
+def with_derived(duck: Any, source: str, table: str, fields: Sequence[str], as_of: dt.date) -> None:
+    """`table`: the rows of `source` (`id` and the observed `fields`) with each derived field that is
+    NULL computed (an observed value wins), and the input hash."""
+    derived = [f for f in fields if f in INPUTS]
+    expressions = derived_sql(duck, source, derived, as_of)
+    joins = " ".join(JOINS[f] for f in derived if f in JOINS)
+    columns = "".join(f", COALESCE(p.{f}, {expressions[f]}) AS {f}" if f in expressions else f", p.{f}" for f in fields)
+    duck.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT *, {_hash(fields, as_of)} AS {HASH} FROM "
+        f"(SELECT p.id{columns} FROM {source} AS p {joins})"
+    )
 
 
 def _hash(fields: Sequence[str], as_of: dt.date) -> str:
