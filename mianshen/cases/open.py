@@ -11,11 +11,14 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from mianshen.audit.batches import ACTION as BATCH_ACTION
+from mianshen.audit.batches import ALGORITHM as BATCH_ALGORITHM
+from mianshen.audit.batches import case_lines, tree_root
 from mianshen.audit.log import Actor, Event, record, record_many
 from mianshen.store.schema import case_events, cases
 
@@ -151,3 +154,47 @@ def open_cases(conn: Connection, new: list[NewCase], origin: str, actor: Actor) 
     ]
     record_many(conn, actor, events)
     return len(chosen)
+
+
+CANDIDATES = "match_candidates"  # staged by a match run: policy_id, policy_version, uscc, period, amount, data_hash
+
+
+def open_candidates(conn: Connection, run_id: int, actor: Actor) -> dict[str, int]:
+    """Open a case for each staged candidate whose benefit has none yet, all in set statements: the
+    cases, their first events, and per policy one batch audit record whose hash tree covers every
+    case it opened (audit/batches.py) instead of a chained row per case. Returns opened per policy."""
+    now = dt.datetime.now(dt.UTC)
+    stamp = cases.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    moment = stamp(now) if stamp else now
+    guard = "WHERE true " if conn.dialect.name == "sqlite" else ""  # SQLite's parser needs it before an upsert
+    conn.execute(
+        text(
+            "INSERT INTO cases (policy_id, policy_version, uscc, period, origin, state, amount, created_at, "
+            "updated_at, opened_run, data_hash) SELECT c.policy_id, c.policy_version, c.uscc, c.period, 'match', "
+            f"'matched', c.amount, :now, :now, :run, c.data_hash FROM {CANDIDATES} c {guard}"
+            "ON CONFLICT (policy_id, uscc, period) DO NOTHING"
+        ).bindparams(now=moment, run=run_id)
+    )
+    conn.execute(
+        text(
+            "INSERT INTO case_events (case_id, from_state, to_state, actor, role, note, data, at) "
+            "SELECT id, NULL, 'matched', :actor, :role, :note, "
+            "CASE WHEN amount IS NULL THEN '{\"amount\": null}' ELSE '{\"amount\": \"' || amount || '\"}' END, :now "
+            "FROM cases WHERE opened_run = :run ORDER BY id"
+        ).bindparams(actor=actor.name, role=actor.role, note="立案（match）", now=moment, run=run_id)
+    )
+    opened = {
+        str(p): int(n)
+        for p, n in conn.execute(
+            text("SELECT policy_id, count(*) FROM cases WHERE opened_run = :run GROUP BY policy_id").bindparams(
+                run=run_id
+            )
+        )
+    }
+    events = []
+    for policy_id in sorted(opened):
+        root, count = tree_root(case_lines(conn, run_id, policy_id))
+        after = {"run": run_id, "policy_id": policy_id, "cases": count, "algorithm": BATCH_ALGORITHM}
+        events.append(Event(BATCH_ACTION, "match_run", f"{run_id}/{policy_id}", None, after, root))
+    record_many(conn, actor, events)
+    return opened

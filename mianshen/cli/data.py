@@ -221,7 +221,7 @@ def uscc_override_cmd(uscc: str, actor: str, reason: str, db: str | None) -> Non
 def profile_gaps(uscc: str, as_of: str | None, policy_paths: tuple[str, ...], db: str | None) -> None:
     """一家企业在哪些政策上因缺哪些数据而“待补充数据”，以及应由哪个部门提供。"""
     from mianshen.profiles.current import read_profile
-    from mianshen.profiles.quality import inputs_by_condition
+    from mianshen.profiles.gaps import inputs_by_condition, missing_fields
     from mianshen.rules.evaluate import evaluate
     from mianshen.rules.loader import read_policies
     from mianshen.sqlgen.screen import screenable
@@ -237,7 +237,7 @@ def profile_gaps(uscc: str, as_of: str | None, policy_paths: tuple[str, ...], db
         if result.status != "unknown":
             continue
         inputs = inputs_by_condition(policy)
-        missing = dict.fromkeys(n for cid in result.unknown for n in inputs.get(cid, []) if n not in stored.fields)
+        missing = missing_fields(inputs, result.unknown, stored.fields)
         found = True
         click.echo(f"{policy.title}：待补充数据")
         for name in missing:

@@ -1,163 +1,205 @@
-"""Writing a run's results into 匹配库 as set operations in the store: matches and changes.
+"""The match library (政策匹配库) as columnar files: every run's full result, one folder per run.
 
-A match row is rewritten only when its result or its input hash differs, so `run_id` and
-`updated_at` name the run that last changed what we know about the pair — an untouched row keeps
-them. Every status or amount difference (and every new pair) becomes a `match_changes` row.
+A folder holds *layers*. A layer is the result of evaluating some policies over some enterprises:
+`profiles-<n>.parquet` (the profile snapshot evaluated, one input hash per enterprise) and
+`results-<n>-<i>.parquet` (one row per enterprise; per policy a status code, the amount and the
+unknown mask: the columns assemble.py makes). Rows are sorted by city (the first four digits of
+the region code) and USCC, so a region or one enterprise is read without scanning the rest, and
+a policy is its own columns. A full run writes one layer for every enterprise; an incremental run
+writes only what it evaluated, and its *view* — what the library says after the run — is its
+layers in front of the previous run's: for each policy and enterprise, the newest layer holding
+that policy's current version and that enterprise.
 
-The comparison is one join of `match_new` (this run's rows, staging.py) with `matches`; what
-differs is kept in `match_written`, and only those rows are written or looked at again by
-Python (cases, data requests). A run that changes nothing writes nothing.
+The store holds what the workflow needs (changes, cases, data requests) and each run's manifest
+(`match_runs.manifest`): the layers of its view with each file's SHA-256 and row count. Folders
+are written before the run's transaction commits and are never changed after; a folder no kept
+run refers to is removed after the next run commits, so a killed run leaves only a folder that
+nothing reads. An ineligible pair keeps only its status: "why not" is recomputed from the profile
+and the policy version, as the portal already does.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, text
+from sqlalchemy import Connection, select
 
-from mianshen.matching.staging import DIFF, MASKS, NEW, PERIODS, WRITTEN, temporary_table
-from mianshen.sqlgen.batch import decode
-from mianshen.store.schema import matches
+from mianshen.store.paths import data_dir
+from mianshen.store.schema import match_runs
 
-_CHANGED = "(old_status IS NULL OR old_status <> status OR COALESCE(old_amount, '') <> COALESCE(amount, ''))"
-_CONTENT = ("status", "amount", "failed", "unknown", "input_hash")
+FORMAT = 1
+KEEP = 5  # finished runs whose folders are kept (MIANSHEN_LIBRARY_KEEP)
+MAX_LAYERS = 8  # a view deeper than this is rewritten by a full run
+
+
+@dataclass(frozen=True)
+class PolicyColumns:
+    """Where one policy version's results are in a layer."""
+
+    policy_id: str
+    version: int
+    kind: str
+    column: int  # s_<column>, a_<column>, u_<column>
+    file: str  # results file, relative to the library root
+    conditions: tuple[str, ...]  # unknown-mask bit order
+
+
+@dataclass(frozen=True)
+class Layer:
+    folder: str
+    profiles: str  # profiles file, relative to the library root
+    enterprises: int
+    policies: tuple[PolicyColumns, ...]
+
+    def find(self, policy_id: str) -> PolicyColumns | None:
+        return next((p for p in self.policies if p.policy_id == policy_id), None)
 
 
 @dataclass
-class Written:
-    evaluated: Counter[str] = field(default_factory=Counter)  # policy id → pairs evaluated
-    changed: Counter[str] = field(default_factory=Counter)  # status or amount changed (or new pair)
-    new_eligible: Counter[str] = field(default_factory=Counter)
-    lost: list[dict[str, Any]] = field(default_factory=list)  # was eligible, is no longer
+class Manifest:
+    run: int
+    as_of: str
+    last_batch: int
+    folder: str
+    active: dict[str, int] = field(default_factory=dict)  # policy id → current version
+    layers: list[Layer] = field(default_factory=list)  # newest first
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # path → sha256, rows, bytes
 
+    def chain(self, policy_id: str) -> list[tuple[Layer, PolicyColumns]]:
+        """The layers a policy's current version is read from, newest first."""
+        version = self.active.get(policy_id)
+        out = []
+        for layer in self.layers:
+            found = layer.find(policy_id)
+            if found is not None and found.version == version:
+                out.append((layer, found))
+        return out
 
-def _typed(sql: str, **values: Any) -> Any:
-    statement = text(sql)
-    binds = []
-    if "as_of" in values:
-        binds.append(bindparam("as_of", type_=Date()))
-    if "now" in values:
-        binds.append(bindparam("now", type_=matches.c.updated_at.type))
-    return statement.bindparams(*binds, **values) if binds else statement.bindparams(**values)
+    def current(self, policy_id: str) -> PolicyColumns | None:
+        found = self.chain(policy_id)
+        return found[0][1] if found else None
 
+    def depth(self) -> int:
+        return max((len(self.chain(p)) for p in self.active), default=0)
 
-def write_matches(conn: Connection, run_id: int, as_of: dt.date, conditions: Mapping[str, Sequence[str]]) -> Written:
-    """Compare `match_new` with the library, record changes, update and insert what differs.
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
-    Failed and unknown conditions are not compared: for one policy version and date they follow
-    from the inputs, which the hash covers. Their masks are decoded to condition ids only for the
-    written rows, through a small table of the distinct masks (`conditions`: policy id → ids).
-    """
-    conn.execute(
-        _typed(
-            f"CREATE TEMPORARY TABLE {DIFF} AS "
-            f"SELECT n.*, m.status AS old_status, m.amount AS old_amount FROM {NEW} n "
-            "LEFT JOIN matches m ON m.policy_id = n.policy_id AND m.policy_version = n.policy_version "
-            "AND m.uscc = n.uscc "
-            "WHERE m.uscc IS NULL OR m.status <> n.status OR m.input_hash <> n.input_hash "
-            "OR COALESCE(m.amount, '') <> COALESCE(n.amount, '') OR m.profile_as_of <> :as_of",
-            as_of=as_of,
-        )
-    )
-    _decode_masks(conn, conditions)
-    out = Written()
-    for pid, n in conn.execute(text(f"SELECT policy_id, COUNT(*) FROM {NEW} GROUP BY policy_id")):
-        out.evaluated[pid] = int(n)
-    tallies = conn.execute(
-        text(
-            "SELECT policy_id, COUNT(*), SUM(CASE WHEN status = 'eligible' AND COALESCE(old_status, '') <> 'eligible' "
-            f"THEN 1 ELSE 0 END) FROM {WRITTEN} WHERE {_CHANGED} GROUP BY policy_id"
-        )
-    )
-    for pid, n, eligible in tallies:
-        out.changed[pid], out.new_eligible[pid] = int(n), int(eligible or 0)
-    out.lost = [
-        dict(r._mapping)
-        for r in conn.execute(
-            text(
-                f"SELECT policy_id, uscc, old_status, status AS new_status, old_amount, amount AS new_amount "
-                f"FROM {WRITTEN} WHERE old_status = 'eligible' AND status <> 'eligible' ORDER BY policy_id, uscc"
+    @staticmethod
+    def from_json(text: str) -> Manifest:
+        raw = json.loads(text)
+        layers = [
+            Layer(
+                layer["folder"],
+                layer["profiles"],
+                layer["enterprises"],
+                tuple(PolicyColumns(**{**p, "conditions": tuple(p["conditions"])}) for p in layer["policies"]),
             )
-        )
-    ]
-    conn.execute(
-        text(
-            "INSERT INTO match_changes (run_id, policy_id, uscc, old_status, new_status, old_amount, new_amount) "
-            f"SELECT :run, policy_id, uscc, old_status, status, old_amount, amount FROM {WRITTEN} WHERE {_CHANGED} "
-            "ORDER BY policy_id, uscc"
-        ).bindparams(run=run_id)
-    )
-    stamp = {"as_of": as_of, "run": run_id, "now": dt.datetime.now(dt.UTC)}
-    sets = ", ".join(f"{c} = w.{c}" for c in _CONTENT)
-    conn.execute(
-        _typed(
-            f"UPDATE matches SET {sets}, profile_as_of = :as_of, run_id = :run, updated_at = :now FROM {WRITTEN} w "
-            "WHERE matches.policy_id = w.policy_id AND matches.policy_version = w.policy_version "
-            "AND matches.uscc = w.uscc AND w.old_status IS NOT NULL",
-            **stamp,
-        )
-    )
-    columns = "policy_id, policy_version, uscc, " + ", ".join(_CONTENT)
-    conn.execute(
-        _typed(
-            f"INSERT INTO matches ({columns}, profile_as_of, run_id, updated_at) "
-            f"SELECT {columns}, :as_of, :run, :now FROM {WRITTEN} WHERE old_status IS NULL",
-            **stamp,
-        )
-    )
-    return out
+            for layer in raw["layers"]
+        ]
+        return Manifest(raw["run"], raw["as_of"], raw["last_batch"], raw["folder"], raw["active"], layers, raw["files"])
 
 
-def _decode_masks(conn: Connection, conditions: Mapping[str, Sequence[str]]) -> None:
-    """`match_written`: the differing rows with `failed` and `unknown` (comma-separated condition ids).
+def root(bind: Any) -> Path:
+    return data_dir(bind) / "library"
 
-    One join against a small table of the distinct masks, written once: adding the two columns to
-    the differing rows and updating them in place rewrote every row twice (a third of a first run).
-    """
+
+def new_folder(bind: Any, run_id: int) -> Path:
+    """A folder of its own for a run (the token keeps a killed run's leftovers apart from a later
+    run that the store gives the same id)."""
+    folder = root(bind) / f"run-{run_id:08d}-{secrets.token_hex(4)}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def latest(conn: Connection) -> Manifest | None:
+    """The manifest of the last finished run (the library as it stands)."""
     found = conn.execute(
-        text(
-            f"SELECT DISTINCT policy_id, failed_mask FROM {DIFF} UNION SELECT DISTINCT policy_id, unknown_mask FROM {DIFF}"
-        )
+        select(match_runs.c.manifest)
+        .where(match_runs.c.finished_at.is_not(None), match_runs.c.manifest.is_not(None))
+        .order_by(match_runs.c.id.desc())
+        .limit(1)
+    ).scalar()
+    return None if found is None else Manifest.from_json(found)
+
+
+def manifest_of(conn: Connection, run_id: int) -> Manifest | None:
+    found = conn.execute(select(match_runs.c.manifest).where(match_runs.c.id == run_id)).scalar()
+    return None if found is None else Manifest.from_json(found)
+
+
+def record_files(manifest: Manifest, library: Path, duck: Any, paths: Iterable[Path]) -> None:
+    """Digest, size and row count of each new file, kept in the manifest (verify() checks them)."""
+    for path in paths:
+        rows = duck.execute(f"SELECT count(*) FROM read_parquet('{quoted(path)}')").fetchone()[0]
+        manifest.files[str(path.relative_to(library))] = {
+            "sha256": file_sha256(path),
+            "rows": int(rows),
+            "bytes": path.stat().st_size,
+        }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(manifest: Manifest, library: Path) -> list[str]:
+    """Files of the manifest that are missing or differ from their recorded digest (Chinese lines)."""
+    problems = []
+    for name, meta in sorted(manifest.files.items()):
+        path = library / name
+        if not path.exists():
+            problems.append(f"匹配库文件缺失：{name}")
+        elif file_sha256(path) != meta["sha256"]:
+            problems.append(f"匹配库文件与运行记录的摘要不符（被改动）：{name}")
+    return problems
+
+
+def keep_runs() -> int:
+    raw = os.environ.get("MIANSHEN_LIBRARY_KEEP", "")
+    return max(1, int(raw)) if raw.strip().isdigit() else KEEP
+
+
+def clean(conn: Connection) -> list[str]:
+    """Remove folders no kept run's view reads: older runs beyond MIANSHEN_LIBRARY_KEEP, and what
+    killed runs left. Only folders of runs older than the newest finished one are touched, so a
+    run in progress (a newer id) keeps its folder."""
+    rows = conn.execute(
+        select(match_runs.c.id, match_runs.c.manifest)
+        .where(match_runs.c.finished_at.is_not(None), match_runs.c.manifest.is_not(None))
+        .order_by(match_runs.c.id.desc())
     ).all()
-    temporary_table(conn, MASKS, "policy_id TEXT, mask BIGINT, ids TEXT, PRIMARY KEY (policy_id, mask)")
-    if found:
-        conn.execute(
-            text(f"INSERT INTO {MASKS} (policy_id, mask, ids) VALUES (:p, :m, :ids)"),
-            [{"p": p, "m": int(m), "ids": decode(int(m), conditions[p])} for p, m in found],
-        )
-    conn.execute(
-        text(
-            f"CREATE TEMPORARY TABLE {WRITTEN} AS SELECT d.*, f.ids AS failed, u.ids AS unknown FROM {DIFF} d "
-            f"LEFT JOIN {MASKS} f ON f.policy_id = d.policy_id AND f.mask = d.failed_mask "
-            f"LEFT JOIN {MASKS} u ON u.policy_id = d.policy_id AND u.mask = d.unknown_mask"
-        )
-    )
-    conn.execute(text(f"DROP TABLE {DIFF}"))
-
-
-def cases_to_open(conn: Connection, periods: Mapping[str, str]) -> list[Any]:
-    """Pairs this run wrote as eligible (new, newly eligible, or a changed amount) for a policy in
-    `periods` (policy id → its benefit period) with no case for that period yet — the only pairs
-    that may need one: an unchanged eligible pair got its case when it became eligible. Chosen by
-    the store, so a province's millions of eligible pairs never pass through Python."""
-    if not periods:
+    if not rows:
         return []
-    temporary_table(conn, PERIODS, "policy_id TEXT PRIMARY KEY, period TEXT")
-    conn.execute(
-        text(f"INSERT INTO {PERIODS} (policy_id, period) VALUES (:p, :period)"),
-        [{"p": pid, "period": period} for pid, period in sorted(periods.items())],
-    )
-    return list(
-        conn.execute(
-            text(
-                f"SELECT w.policy_id, w.policy_version, w.uscc, w.amount, w.input_hash FROM {WRITTEN} w "
-                f"JOIN {PERIODS} p ON p.policy_id = w.policy_id WHERE w.status = 'eligible' AND NOT EXISTS "
-                "(SELECT 1 FROM cases c WHERE c.policy_id = w.policy_id AND c.uscc = w.uscc AND c.period = p.period) "
-                "ORDER BY w.policy_id, w.uscc"
-            )
-        )
-    )
+    kept = [Manifest.from_json(r.manifest) for r in rows[: keep_runs()]]
+    needed = {layer.folder for m in kept for layer in m.layers} | {m.folder for m in kept}
+    newest = rows[0].id
+    library = root(conn)
+    removed = []
+    for folder in sorted(library.glob("run-*")) if library.exists() else []:
+        number = int(folder.name.split("-")[1])
+        if folder.name not in needed and number <= newest:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
+
+
+def quoted(path: Path | str) -> str:
+    return str(path).replace("'", "''")
+
+
+def read_files(library: Path, names: Sequence[str]) -> str:
+    listed = ", ".join(f"'{quoted(library / n)}'" for n in names)
+    return f"read_parquet([{listed}])"

@@ -1,157 +1,112 @@
-"""Data requests (补数请求) from a run: an unknown pair asks for the fields it lacks; a pair that
-became known resolves its open request.
+"""Data requests (数据请求) from a run: one per enterprise and missing field, naming the policies that
+wait for it. A first run over a province has tens of millions of unknown pairs but a few million
+(enterprise, field) requests; the department that holds a field answers all the policies at once.
 
-Only the pairs the run wrote (`match_written`) can change a request: an unchanged row has the same
-status, unknown conditions and input hash — hence the same fields missing.
+Which fields a pair lacks depends only on the policy, its unknown conditions (the mask) and which
+of the fields those conditions read the profile has, so `missing_fields` runs once per distinct
+combination (a few hundred in a province) in Python and the rest is joins in DuckDB. The needed
+set then meets the store's open requests in set statements: new ones open, answered ones resolve,
+an answered one needed again reopens.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, text
+from sqlalchemy import Connection, text
 
-from mianshen.matching.staging import REQUESTS, WRITTEN, append_rows, temporary_table
-from mianshen.profiles.derive import INPUTS
+from mianshen.profiles.gaps import consulted, inputs_by_condition, missing_fields
+from mianshen.rules.ast import Policy
+from mianshen.sqlgen.engines import decode
+from mianshen.store.bulk import append_rows, chunks, stamp, temporary_table
 from mianshen.store.schema import data_requests
 
-_STAMP = DateTime(timezone=True)
-_CHUNK = 20_000
+NEEDS, SCOPE = "match_needs", "match_scope"
 
 
-def missing_fields(inputs: dict[str, list[str]], unknown_ids: Iterable[str], have: Collection[str]) -> list[str]:
-    """The catalogue fields to ask for: inputs of the unknown conditions the profile lacks.
-
-    A derived tag (划型, 小型微利 …) is asked for through its missing observed inputs; when every
-    input is present but a condition is still unknown, all its inputs are listed for a data check.
-    """
-    names = list(dict.fromkeys(n for cid in unknown_ids for n in inputs.get(cid, [])))
-    out: list[str] = []
-    for name in names:
-        if name in have:
-            continue
-        sources = [i for i in INPUTS.get(name, ()) if i not in have]
-        out.extend(sources or [name])
-    return list(dict.fromkeys(out)) or names
-
-
-def write_requests(
-    conn: Connection,
-    run_id: int,
-    inputs: Mapping[str, dict[str, list[str]]],
-    present: Mapping[str, Collection[str]],
-) -> tuple[Counter[str], Counter[str]]:
-    """Open, refresh or resolve requests for the written pairs; (opened, resolved) per policy.
-
-    `inputs`: per policy id, condition id → the catalogue fields it reads; `present`: per USCC, the
-    fields its profile has.
-    """
-    now = dt.datetime.now(dt.UTC)
-    staged = _Staged(conn, now)  # before the SELECT: SQLite cannot drop a table while a statement is reading
-    # Streamed: a first run over a province has tens of millions of unknown pairs, and PostgreSQL's
-    # driver would otherwise hold the whole result in memory.
-    rows = conn.execute(
-        text(
-            "SELECT w.policy_id, w.uscc, w.status, w.unknown, r.id AS rid, r.fields, r.opened_run, r.opened_at, "
-            f"r.resolved_at FROM {WRITTEN} w LEFT JOIN data_requests r ON r.policy_id = w.policy_id "
-            "AND r.uscc = w.uscc WHERE w.status = 'unknown' OR (r.id IS NOT NULL AND r.resolved_at IS NULL) "
-            "ORDER BY w.policy_id, w.uscc"
-        )
-        .columns(opened_at=_STAMP, resolved_at=_STAMP)
-        .execution_options(stream_results=True, yield_per=_CHUNK)
+def needed(duck: Any, results: str, profiles: str, policies: Sequence[Policy], conditions: Sequence[tuple[str, ...]]) -> None:
+    """DuckDB table `needs(uscc, field, policies)` from the unknown pairs of `results` (the view:
+    s_<k>, u_<k> for policies[k]) and the presence of fields in `profiles`."""
+    columns = [r[0] for r in duck.execute(f"DESCRIBE SELECT * FROM ({profiles})").fetchall()]
+    reads = [consulted(p, columns) for p in policies]
+    parts = []
+    for k, fields in enumerate(reads):
+        have = " || ".join(f"CASE WHEN q.{f} IS NULL THEN '0' ELSE '1' END" for f in fields) or "''"
+        parts.append(f"SELECT r.id, {k} AS p, r.u_{k} AS mask, {have} AS have FROM r JOIN q USING (id) WHERE r.s_{k} = 2")
+    duck.execute(
+        f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS WITH r AS ({results}), q AS ({profiles}) "
+        + (" UNION ALL ".join(parts) if parts else "SELECT NULL::VARCHAR AS id, 0 AS p, 0 AS mask, '' AS have WHERE false")
     )
-    opened: Counter[str] = Counter()
-    resolved: Counter[str] = Counter()
-    missing = _Missing(inputs)
-    for r in rows:
-        if r.status != "unknown":  # known now: its open request is answered
-            staged.add(r.rid, r.policy_id, r.uscc, r.fields, r.opened_run, r.opened_at, now)
-            resolved[r.policy_id] += 1
-            continue
-        names = missing(r.policy_id, r.unknown, present[r.uscc])
-        if r.rid is None:
-            staged.add(None, r.policy_id, r.uscc, names, run_id, now, None)
-            opened[r.policy_id] += 1
-        elif r.resolved_at is not None:  # asked again
-            staged.add(r.rid, r.policy_id, r.uscc, names, run_id, now, None)
-            opened[r.policy_id] += 1
-        elif r.fields != names:  # still open: keep its opening, refresh what is missing
-            staged.add(r.rid, r.policy_id, r.uscc, names, r.opened_run, r.opened_at, None)
-    staged.apply()
-    return opened, resolved
+    combos = duck.execute("SELECT DISTINCT p, mask, have FROM unknown_pairs").fetchall()
+    inputs = [inputs_by_condition(p) for p in policies]
+    mapped = []
+    for k, mask, have in combos:
+        present = {f for f, bit in zip(reads[k], have, strict=True) if bit == "1"}
+        for name in missing_fields(inputs[k], decode(conditions[k], mask), present):
+            mapped.append((k, mask, have, name, policies[k].id))
+    duck.execute("CREATE OR REPLACE TEMP TABLE missing_map (p INTEGER, mask BIGINT, have VARCHAR, field VARCHAR, pid VARCHAR)")
+    if mapped:
+        duck.executemany("INSERT INTO missing_map VALUES (?, ?, ?, ?, ?)", mapped)
+    duck.execute(
+        "CREATE OR REPLACE TEMP TABLE needs AS SELECT u.id AS uscc, m.field, "
+        "string_agg(DISTINCT m.pid, ',' ORDER BY m.pid) AS policies FROM unknown_pairs u "
+        "JOIN missing_map m USING (p, mask, have) GROUP BY u.id, m.field"
+    )
+    duck.execute("DROP TABLE unknown_pairs")
 
 
-class _Missing:
-    """`missing_fields` for millions of unknown pairs: the answer depends only on the policy, its
-    unknown conditions and which of the fields they read the profile has, so it is computed once
-    per distinct combination (a few hundred in a province) and looked up after that."""
-
-    def __init__(self, inputs: Mapping[str, dict[str, list[str]]]) -> None:
-        self.inputs = inputs
-        self.read: dict[tuple[str, str], tuple[list[str], tuple[str, ...]]] = {}
-        self.answers: dict[tuple[str, str, tuple[bool, ...]], str] = {}
-
-    def __call__(self, policy_id: str, unknown: str | None, have: Collection[str]) -> str:
-        key = (policy_id, unknown or "")
-        found = self.read.get(key)
-        if found is None:
-            ids = unknown.split(",") if unknown else []
-            names = list(dict.fromkeys(n for cid in ids for n in self.inputs[policy_id].get(cid, [])))
-            found = self.read[key] = ids, tuple(dict.fromkeys([*names, *(i for n in names for i in INPUTS.get(n, ()))]))
-        ids, consulted = found
-        present = tuple(f in have for f in consulted)
-        answer = self.answers.get((*key, present))
-        if answer is None:
-            answer = self.answers[(*key, present)] = ",".join(missing_fields(self.inputs[policy_id], ids, have))
-        return answer
+@dataclass
+class RequestCounts:
+    opened: int = 0
+    resolved: int = 0
+    open_after: int = 0
 
 
-class _Staged:
-    """The run's new and changed requests, appended to a temporary table a chunk at a time through
-    the driver (a first run over a province has tens of millions; memory stays flat), then
-    applied to `data_requests` by one INSERT and one UPDATE. The timestamps are converted by their
-    column type, so they are stored exactly as a SQLAlchemy statement would store them."""
-
-    COLUMNS = ("seq", "id", "policy_id", "uscc", "fields", "opened_run", "opened_at", "resolved_at")
-
-    def __init__(self, conn: Connection, now: dt.datetime) -> None:
-        self.conn, self.seq = conn, 0
-        self.rows: list[tuple[Any, ...]] = []
-        moment_type = data_requests.c.opened_at.type.dialect_impl(conn.dialect)  # the generic type converts nothing
-        self.stamp = moment_type.bind_processor(conn.dialect) or (lambda value: value)
-        self.now, self.now_stored = now, self.stamp(now)  # most rows carry the run's own time: converted once
-        moment = "TIMESTAMPTZ" if conn.dialect.name == "postgresql" else "TEXT"
-        columns = "seq INTEGER, id INTEGER, policy_id TEXT, uscc TEXT, fields TEXT, opened_run INTEGER"
-        temporary_table(conn, REQUESTS, f"{columns}, opened_at {moment}, resolved_at {moment}")
-
-    def _stored(self, moment: Any) -> Any:
-        return None if moment is None else self.now_stored if moment is self.now else self.stamp(moment)
-
-    def add(self, rid: int | None, policy_id: str, uscc: str, fields: str, run: int, opened: Any, done: Any) -> None:
-        self.seq += 1
-        self.rows.append((self.seq, rid, policy_id, uscc, fields, run, self._stored(opened), self._stored(done)))
-        if len(self.rows) >= _CHUNK:
-            self._flush()
-
-    def _flush(self) -> None:
-        append_rows(self.conn, REQUESTS, self.COLUMNS, (self.rows,))
-        self.rows = []
-
-    def apply(self) -> None:
-        self._flush()
-        self.conn.execute(
-            text(
-                "INSERT INTO data_requests (policy_id, uscc, fields, opened_run, opened_at) "
-                f"SELECT policy_id, uscc, fields, opened_run, opened_at FROM {REQUESTS} WHERE id IS NULL ORDER BY seq"
-            )
+def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> RequestCounts:
+    """Bring the store's requests for the enterprises of DuckDB table `scope` (None: every
+    enterprise) in line with DuckDB's `needs`."""
+    now = stamp(conn, data_requests.c.opened_at, dt.datetime.now(dt.UTC))
+    temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, policies TEXT, PRIMARY KEY (uscc, field)")
+    append_rows(conn, NEEDS, ("uscc", "field", "policies"), chunks(duck.execute("SELECT * FROM needs")))
+    limited = ""
+    if scope is not None:
+        temporary_table(conn, SCOPE, "uscc TEXT PRIMARY KEY")
+        append_rows(conn, SCOPE, ("uscc",), chunks(duck.execute(f"SELECT DISTINCT id FROM {scope}")))
+        limited = f"AND uscc IN (SELECT uscc FROM {SCOPE}) "
+    match = f"n.uscc = data_requests.uscc AND n.field = data_requests.field"
+    counts = RequestCounts()
+    counts.resolved = conn.execute(
+        text(
+            "UPDATE data_requests SET resolved_at = :now, resolved_run = :run WHERE resolved_at IS NULL "
+            f"{limited}AND NOT EXISTS (SELECT 1 FROM {NEEDS} n WHERE {match})"
+        ).bindparams(now=now, run=run_id)
+    ).rowcount
+    conn.execute(
+        text(
+            f"UPDATE data_requests SET policies = n.policies FROM {NEEDS} n WHERE {match} "
+            "AND data_requests.resolved_at IS NULL AND data_requests.policies <> n.policies"
         )
-        self.conn.execute(
-            text(
-                "UPDATE data_requests SET fields = s.fields, opened_run = s.opened_run, opened_at = s.opened_at, "
-                f"resolved_at = s.resolved_at FROM {REQUESTS} s WHERE s.id = data_requests.id"
-            )
-        )
-        self.conn.execute(text(f"DROP TABLE {REQUESTS}"))
+    )
+    reopened = conn.execute(
+        text(
+            f"UPDATE data_requests SET policies = n.policies, opened_run = :run, opened_at = :now, resolved_at = NULL, "
+            f"resolved_run = NULL FROM {NEEDS} n WHERE {match} AND data_requests.resolved_at IS NOT NULL"
+        ).bindparams(now=now, run=run_id)
+    ).rowcount
+    inserted = conn.execute(
+        text(
+            "INSERT INTO data_requests (uscc, field, policies, opened_run, opened_at) "
+            f"SELECT n.uscc, n.field, n.policies, :run, :now FROM {NEEDS} n WHERE NOT EXISTS "
+            "(SELECT 1 FROM data_requests r WHERE r.uscc = n.uscc AND r.field = n.field) ORDER BY n.uscc, n.field"
+        ).bindparams(now=now, run=run_id)
+    ).rowcount
+    counts.opened = reopened + inserted
+    counts.open_after = int(
+        conn.execute(text("SELECT count(*) FROM data_requests WHERE resolved_at IS NULL")).scalar() or 0
+    )
+    conn.execute(text(f"DROP TABLE IF EXISTS {NEEDS}"))
+    conn.execute(text(f"DROP TABLE IF EXISTS {SCOPE}"))
+    return counts

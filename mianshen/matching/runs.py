@@ -1,40 +1,45 @@
-"""A match run (匹配): every active policy version over the enterprises whose result may have moved.
+"""A match run (匹配): the active policy versions over the enterprises whose result may have moved,
+written as a layer of the columnar match library (library.py), with the store receiving only what
+the workflow acts on: changes, cases, data requests and the run's manifest.
 
-Scope rule. A run is *full* (every enterprise × every active version) when asked (`--full`, or
-`--policy`), when there is no earlier unfiltered run, or when the as-of date differs from that
-run's (relative dates, ages and parameters move with the date, so every result may). Otherwise it
-is *incremental*: (a) enterprises with observations in import batches newer than the previous
-run's `last_batch_id`, for every active version, and (b) every enterprise for active versions that
-have no match rows yet (published — or come into force — since the previous run).
+Scope rule. A run is *full* (every enterprise × every active version) when asked (`--full`), when
+there is no earlier library, when the as-of date differs from the library's (relative dates, ages
+and parameters move with the date) or when the library's view has grown too deep. `--policy`
+evaluates that policy for everyone. Otherwise it is *incremental*: enterprises with observations
+in import batches newer than the library's, for every active version, and every enterprise for a
+version the library does not have yet (published, or come into force, since).
 
-The whole run is one transaction: the match library, the cases it opens, the data requests and
-the audit rows commit together or not at all, and the next run starts from a consistent state.
+The store's part of a run is one transaction; the run's folder is written before it commits and
+read only through the manifest it commits, so a run killed at any point leaves the library and
+the store as they were (the next run removes the orphaned folder).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, select, text
+from sqlalchemy import Connection, Engine, select, text
 
 from mianshen.audit.log import SYSTEM, Actor, record
-from mianshen.cases.open import NewCase, open_cases
-from mianshen.matching.evaluation import ENGINES, evaluate_into_store, match_engine
-from mianshen.matching.inputs import ProfileFeed, changed_enterprises, last_batch, stream_profiles
-from mianshen.matching.library import cases_to_open, write_matches
+from mianshen.matching import library as lib
+from mianshen.matching.evaluation import run_duckdb, write_layer, write_profiles
+from mianshen.matching.outcomes import open_cases, policy_totals, write_totals
+from mianshen.matching.changes import compare, write_changes
+from mianshen.matching.plan import Plan, plan
 from mianshen.matching.publish import active_versions
-from mianshen.matching.requests import write_requests
-from mianshen.matching.staging import drop_staging
-from mianshen.matching.summary import PolicyTally, RunReport, fill_totals, review_items
-from mianshen.profiles.quality import inputs_by_condition
+from mianshen.matching.requests import needed, sync
+from mianshen.matching.summary import PolicyTally, RunReport, review_items
+from mianshen.matching.view import profiles_sql, results_sql
+from mianshen.profiles.snapshot import build, last_batch
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.compile import needed_fields
-from mianshen.store.schema import match_runs, matches
+from mianshen.sqlgen.screen import screenable
+from mianshen.store.schema import match_runs
 
-__all__ = ["ENGINES", "benefit_period", "match_engine", "plan", "run_match"]
+__all__ = ["benefit_period", "run_match"]
 
 
 def benefit_period(policy: Policy) -> str:
@@ -49,48 +54,6 @@ def benefit_period(policy: Policy) -> str:
     return f"{start}-{end}" if end is not None else f"{start}-"
 
 
-def _previous(conn: Connection) -> Any:
-    """The last finished run over all policies: the base an incremental run starts from."""
-    return conn.execute(
-        select(match_runs)
-        .where(match_runs.c.policy_filter.is_(None), match_runs.c.finished_at.is_not(None))
-        .order_by(match_runs.c.id.desc())
-        .limit(1)
-    ).first()
-
-
-def _never_matched(conn: Connection, policy: Policy) -> bool:
-    found = exists().where(and_(matches.c.policy_id == policy.id, matches.c.policy_version == policy.version))
-    return not conn.execute(select(found)).scalar()
-
-
-def plan(
-    conn: Connection, as_of: dt.date, versions: list[tuple[Any, Policy]], policy_id: str | None, full: bool
-) -> tuple[str, str, dict[str, set[str] | None]]:
-    """(scope, reason, policy id → enterprises to evaluate; None = all)."""
-    prev = _previous(conn)
-    reason = ""
-    if full:
-        reason = "按要求全量匹配"
-    elif policy_id is not None:
-        reason = f"指定政策 {policy_id}，对全部企业匹配"
-    elif prev is None or prev.last_batch_id is None:
-        reason = "首次匹配，全量"
-    elif prev.as_of != as_of:
-        reason = f"评估日由 {prev.as_of} 改为 {as_of}，全量匹配"
-    if reason:
-        return "full", reason, {p.id: None for _, p in versions}
-    changed = changed_enterprises(conn, prev.last_batch_id)
-    targets: dict[str, set[str] | None] = {}
-    for _, p in versions:
-        targets[p.id] = None if _never_matched(conn, p) else changed
-    new = [pid for pid, t in targets.items() if t is None]
-    reason = f"增量：批次 {prev.last_batch_id} 之后数据有变化的企业 {len(changed)} 家"
-    if new:
-        reason += f"；新发布或新生效的政策 {'、'.join(new)} 对全部企业匹配"
-    return "incremental", reason, targets
-
-
 def run_match(
     engine: Engine,
     as_of: dt.date,
@@ -102,78 +65,131 @@ def run_match(
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(727114)"))  # one match run at a time
-        versions = active_versions(conn, as_of, policy_id)
-        scope, reason, targets = plan(conn, as_of, versions, policy_id, full)
+        active = [p for _, p in active_versions(conn, as_of) if p.kind != "名单类"]
+        previous = lib.latest(conn)
         top = last_batch(conn)
-        run_id = int(
-            conn.execute(
-                match_runs.insert().values(
-                    as_of=as_of,
-                    scope=scope,
-                    policy_filter=policy_id,
-                    last_batch_id=top,
-                    evaluated=0,
-                    changed=0,
-                    cases_created=0,
-                    data_requests=0,
-                    started_at=dt.datetime.now(dt.UTC),
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
-        )
-        todo = [p for _, p in versions if targets[p.id] is None or targets[p.id]]
-        fields = {f for p in todo for f in needed_fields(p)}
-        everyone = any(targets[p.id] is None for p in todo)
-        wanted: set[str] = {u for p in todo for u in (targets[p.id] or ())}
-        feed = ProfileFeed(stream_profiles(conn, as_of, fields, None if everyone else wanted) if todo else ())
-        limited = {p.id for p in todo if targets[p.id] is not None}
-        batch = evaluate_into_store(conn, todo, feed.rows(), as_of, wanted if everyone and limited else None, limited)
-        report = RunReport(run_id, as_of, scope, reason, feed.finish(), last_batch_id=top)
-        written = write_matches(conn, run_id, as_of, batch.conditions if batch else {})
-        opened = _open_cases(conn, versions)
-        inputs = {p.id: inputs_by_condition(p) for p in todo}
-        asked, answered = write_requests(conn, run_id, inputs, feed.present)
-        for _, policy in versions:
-            tally = PolicyTally(policy.id, policy.version, policy.title, benefit_period(policy))
-            tally.evaluated, tally.changed = written.evaluated[policy.id], written.changed[policy.id]
-            tally.new_eligible = written.new_eligible[policy.id]
-            lost = [c for c in written.lost if c["policy_id"] == policy.id]
-            tally.lost_eligible, tally.cases_created = len(lost), opened.get(policy.id, 0)
-            tally.requests_opened, tally.requests_resolved = asked[policy.id], answered[policy.id]
-            report.review += review_items(conn, tally.period, lost)
-            report.add(tally)
-        fill_totals(conn, report.policies)
-        drop_staging(conn)
-        report.seconds = time.monotonic() - started
-        conn.execute(
-            match_runs.update()
-            .where(match_runs.c.id == run_id)
-            .values(
-                evaluated=report.evaluated,
-                changed=report.changed,
-                cases_created=report.cases_created,
-                data_requests=report.requests_opened,
-                finished_at=dt.datetime.now(dt.UTC),
-            )
-        )
-        record(conn, actor, "match.run", "match_run", run_id, None, report.counts())
+        run_id = _start(conn, as_of, policy_id, top)
+        folder = lib.new_folder(conn, run_id)
+        duck = run_duckdb(folder / "spill")
+        try:
+            todo = plan(conn, duck, previous, as_of, active, policy_id, full, top)
+            manifest, report = _evaluate(conn, duck, folder, run_id, as_of, top, active, previous, todo)
+            report.seconds = time.monotonic() - started
+            _finish(conn, run_id, manifest, report, actor)
+        finally:
+            duck.close()
+            shutil.rmtree(folder / "spill", ignore_errors=True)
+    with engine.begin() as conn:
+        lib.clean(conn)  # after the commit: a failure here leaves only folders nothing reads
     return report
 
 
-def _open_cases(conn: Connection, versions: list[tuple[Any, Policy]]) -> dict[str, int]:
-    """Cases for the pairs this run wrote as eligible that have none for the policy's period.
+def _start(conn: Connection, as_of: dt.date, policy_id: str | None, top: int) -> int:
+    return int(
+        conn.execute(
+            match_runs.insert().values(
+                as_of=as_of,
+                scope="full",
+                policy_filter=policy_id,
+                last_batch_id=top,
+                evaluated=0,
+                changed=0,
+                cases_created=0,
+                data_requests=0,
+                started_at=dt.datetime.now(dt.UTC),
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+    )
 
-    Cases are opened only for 条件类 benefits with money to pay: 暂难数据化类 matches mean "likely
-    eligible" (the enterprise is invited to apply, see notify/reminders.py), and an amount of 0
-    is a qualification the department applies itself (e.g. tax relief), shown but not paid.
-    """
-    paying = {p.id: benefit_period(p) for _, p in versions if p.kind == "条件类"}
-    new = [
-        NewCase(row.policy_id, row.policy_version, row.uscc, paying[row.policy_id], Decimal(row.amount), row.input_hash)
-        for row in cases_to_open(conn, paying)
-        if row.amount is not None and Decimal(row.amount) > 0
-    ]
-    by_policy: dict[str, list[NewCase]] = {}
-    for case in new:
-        by_policy.setdefault(case.policy_id, []).append(case)
-    # one policy at a time: cases and audit rows in policy order
-    return {pid: open_cases(conn, by_policy[pid], "match", SYSTEM) for pid in sorted(by_policy)}
+
+def _evaluate(
+    conn: Connection,
+    duck: Any,
+    folder: Any,
+    run_id: int,
+    as_of: dt.date,
+    top: int,
+    active: list[Policy],
+    previous: lib.Manifest | None,
+    todo: Plan,
+) -> tuple[lib.Manifest, RunReport]:
+    root = lib.root(conn)
+    fields = {f for p in todo.everyone + todo.changed_only for f in needed_fields(p)}
+    snapshot = build(conn, duck, as_of, fields, scope=None if todo.everyone else todo.changed, upto=top)
+    layers, written = [], []
+    scoped = "profiles"
+    if todo.changed is not None and todo.everyone:
+        duck.execute("CREATE OR REPLACE TEMP VIEW scoped AS SELECT * FROM profiles WHERE id IN (SELECT id FROM changed)")
+        scoped = "scoped"
+    for number, (chosen, source) in enumerate(((todo.everyone, "profiles"), (todo.changed_only, scoped))):
+        if not chosen:
+            continue
+        path = folder / f"profiles-{number}.parquet"
+        write_profiles(duck, source, path)
+        rows = int(duck.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
+        layer = write_layer(duck, root, folder, number, chosen, as_of, str(path.relative_to(root)), rows, source)
+        layers.append(layer)
+        written += [path, *{root / c.file for c in layer.policies}]
+    manifest = lib.Manifest(run_id, as_of.isoformat(), top, folder.name, {p.id: p.version for p in active})
+    manifest.layers = _keep(manifest, layers + (previous.layers if previous else []))
+    lib.record_files(manifest, root, duck, written)
+    report = RunReport(run_id, as_of, todo.scope, todo.reason, snapshot.enterprises, last_batch_id=top)
+    moved = compare(duck, root, previous, layers)
+    write_changes(conn, duck, run_id)
+    periods = {p.id: benefit_period(p) for p in active}
+    opened = open_cases(conn, duck, root, run_id, layers, {p.id: p for p in active}, periods)
+    policies = [p for p in active if manifest.chain(p.id)]
+    affected = None if todo.everyone and todo.changed is None else "changed_all"
+    if affected is not None:
+        ids = " UNION ".join(f"SELECT id FROM {lib.read_files(root, [layer.profiles])}" for layer in layers) or "SELECT NULL AS id WHERE false"
+        duck.execute(f"CREATE OR REPLACE TEMP TABLE changed_all AS {ids}")
+    conditions = [manifest.current(p.id).conditions for p in policies]  # type: ignore[union-attr]
+    ids = [p.id for p in policies]
+    if policies:
+        needed(duck, results_sql(manifest, root, ids, affected), profiles_sql(manifest, root, affected), policies, conditions)
+    else:
+        duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR, policies VARCHAR)")
+    requests = sync(conn, duck, run_id, affected)
+    totals = policy_totals(duck, manifest, root, ids)
+    for policy in active:
+        tally = PolicyTally(policy.id, policy.version, policy.title, benefit_period(policy))
+        tally.eligible, tally.ineligible, tally.unknown, tally.total = totals.get(policy.id, (0, 0, 0, tally.total))
+        tally.evaluated, tally.changed = moved.evaluated[policy.id], moved.changed[policy.id]
+        tally.new_eligible, tally.cases_created = moved.new_eligible[policy.id], opened.get(policy.id, 0)
+        lost = [c for c in moved.lost if c["policy_id"] == policy.id]
+        tally.lost_eligible = len(lost)
+        report.review += review_items(conn, tally.period, lost)
+        report.add(tally)
+    report.requests_opened, report.requests_resolved = requests.opened, requests.resolved
+    write_totals(conn, run_id, report.policies, {p.id: p.kind for p in active})
+    return manifest, report
+
+
+def _keep(manifest: lib.Manifest, layers: list[lib.Layer]) -> list[lib.Layer]:
+    """The layers some active policy's current version is still read from."""
+    probe = lib.Manifest(manifest.run, manifest.as_of, manifest.last_batch, manifest.folder, manifest.active, layers)
+    used = {id(layer) for p in manifest.active for layer, _ in probe.chain(p)}
+    return [layer for layer in layers if id(layer) in used]
+
+
+def _finish(conn: Connection, run_id: int, manifest: lib.Manifest, report: RunReport, actor: Actor) -> None:
+    conn.execute(
+        match_runs.update()
+        .where(match_runs.c.id == run_id)
+        .values(
+            scope=report.scope,
+            evaluated=report.evaluated,
+            changed=report.changed,
+            cases_created=report.cases_created,
+            data_requests=report.requests_opened,
+            library=manifest.folder,
+            manifest=manifest.to_json(),
+            enterprises=report.enterprises,
+            finished_at=dt.datetime.now(dt.UTC),
+        )
+    )
+    record(conn, actor, "match.run", "match_run", run_id, None, report.counts())
+
+
+def latest_run(conn: Connection) -> Any:
+    return conn.execute(select(match_runs).order_by(match_runs.c.id.desc()).limit(1)).first()

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from mianshen.matching.totals import STATUSES, library_totals
 from mianshen.store.schema import cases
 
 REVIEW_STATES = ("matched", "notified")  # the enterprise has not acted yet: a reviewer may withdraw the case
@@ -88,17 +87,6 @@ class RunReport:
             "policies": [t.as_dict() for t in self.policies],
             "review": self.review,
         }
-
-
-def fill_totals(conn: Connection, tallies: list[PolicyTally]) -> None:
-    """Library totals per version after the run, not just the pairs it evaluated (totals.py keeps them)."""
-    found = library_totals(conn, [(t.policy_id, t.version) for t in tallies])
-    for tally in tallies:
-        for status in STATUSES:
-            pairs, total = found.get((tally.policy_id, tally.version, status), (0, Decimal(0)))
-            setattr(tally, status, pairs)
-            if status == "eligible":
-                tally.total = total
 
 
 def review_items(conn: Connection, period: str, lost: list[dict[str, Any]]) -> list[dict[str, Any]]:

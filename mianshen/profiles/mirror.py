@@ -57,8 +57,9 @@ def publish(pending: Path) -> None:
     os.replace(pending, pending.with_name(pending.name.removesuffix(".pending")))
 
 
-def ensure(conn: Connection, duck: Any, upto: int) -> list[Path]:
-    """The mirror files of every committed batch up to `upto`, made where missing or untrusted."""
+def ensure(conn: Connection, duck: Any, upto: int) -> dict[int, Path]:
+    """The mirror file of every committed batch up to `upto` (batch id → path), made where missing
+    or untrusted."""
     where = folder(conn)
     rows = conn.execute(
         select(
@@ -72,7 +73,8 @@ def ensure(conn: Connection, duck: Any, upto: int) -> list[Path]:
         .where(import_batches.c.id <= upto)
         .order_by(import_batches.c.id)
     ).all()
-    files, missing = [], []
+    files: dict[int, Path] = {}
+    missing = []
     for r in rows:
         path = where / file_name(r.id, token(r.id, r.source_id, r.file_sha256, r.as_of, r.imported_at))
         pending = path.with_name(path.name + ".pending")
@@ -80,7 +82,7 @@ def ensure(conn: Connection, duck: Any, upto: int) -> list[Path]:
             publish(pending)  # the import committed (its row is here) but stopped before renaming
         if not path.exists() or (r.observations is not None and _rows(duck, path) != r.observations):
             missing.append((r.id, path))
-        files.append(path)
+        files[r.id] = path
     if missing:
         _copy_from_store(conn, duck, missing)
     return files

@@ -57,14 +57,6 @@ class QualityReport:
     policies: list[PolicyGaps]
 
 
-def condition_fields(cond: Condition) -> list[str]:
-    if isinstance(cond, Leaf):
-        return [cond.field]
-    if isinstance(cond, Group):
-        return [f for c in cond.children for f in condition_fields(c)]
-    return ["subject_type"] if cond.id == "subject" else []
-
-
 def quality_report(conn: Connection, as_of: dt.date, policies: list[Policy]) -> QualityReport:
     """Field statistics from the profiles, and per-policy gaps from a DuckDB screening of them."""
     catalogue = load_catalogue()
@@ -99,20 +91,6 @@ def quality_report(conn: Connection, as_of: dt.date, policies: list[Policy]) -> 
                 gap.by_field[name] = gap.by_field.get(name, 0) + 1
         gaps.append(gap)
     return QualityReport(as_of, total, sorted(stats.values(), key=lambda q: q.covered), gaps)
-
-
-def inputs_by_condition(policy: Policy) -> dict[str, list[str]]:
-    """Condition id → the profile fields it reads (derived fields expanded to their inputs)."""
-    derived = {d.name: references(d.formula) for d in policy.derived.values()}
-
-    def expand(names: list[str]) -> list[str]:
-        return [x for n in names for x in (derived.get(n) or [n])]
-
-    out = {c.id: expand(condition_fields(c)) for c in spine(policy.conditions)}
-    amount_inputs = [n for t in policy.amount.tiers for n in references(t.formula)]
-    amount_inputs += [n for t in policy.amount.tiers if t.when is not None for n in condition_fields(t.when)]
-    out["amount"] = expand(amount_inputs)
-    return out
 
 
 def _count_fields(

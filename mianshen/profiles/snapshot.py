@@ -25,6 +25,7 @@ from mianshen.profiles.derive_sql import JOINS, derived_sql
 from mianshen.store.schema import data_sources, enterprises, import_batches
 
 HASH = "input_hash"
+CITY = "city"  # the region code's first four digits ('0000' when unknown): the library's sort key
 _NULL_MARK = "\\N"
 
 
@@ -73,8 +74,8 @@ def build(
     this one (default: every committed batch)."""
     catalogue = load_catalogue()
     top = last_batch(conn) if upto is None else upto
-    files = mirror.ensure(conn, duck, top)
-    wanted = sorted(f for f in with_inputs(set(fields)) if f in catalogue.fields)
+    files = list(mirror.ensure(conn, duck, top).values())
+    wanted = sorted(f for f in with_inputs({*fields, "region_code"}) if f in catalogue.fields)
     _firms(conn, duck, scope)
     _sources(conn, duck)
     observed = ", ".join(
@@ -105,9 +106,10 @@ def with_derived(duck: Any, source: str, table: str, fields: Sequence[str], as_o
     expressions = derived_sql(duck, source, derived, as_of)
     joins = " ".join(JOINS[f] for f in derived if f in JOINS)
     columns = "".join(f", COALESCE(p.{f}, {expressions[f]}) AS {f}" if f in expressions else f", p.{f}" for f in fields)
+    city = f"COALESCE(substr(region_code, 1, 4), '0000') AS {CITY}, " if "region_code" in fields else ""
     duck.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT *, {_hash(fields, as_of)} AS {HASH} FROM "
-        f"(SELECT p.id{columns} FROM {source} AS p {joins})"
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {city}*, {_hash(fields, as_of)} AS {HASH} FROM "
+        f"(SELECT p.id{columns} FROM {source} AS p {joins}){' ORDER BY city, id' if city else ''}"
     )
 
 

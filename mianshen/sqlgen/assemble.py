@@ -190,4 +190,5 @@ def _amount(amount: str, d: Dialect) -> str:
         return f"ms_round({amount}, 2)"
     if d.name == "postgres":
         return f"CAST(ROUND({amount}, 2) AS NUMERIC(38, 2))"
-    return f"CAST(ROUND({amount}, 2) AS DECIMAL(38, 2))"
+    # the library's type: 8 bytes a value instead of 16 (an amount of 10^16 元 fails the run loudly)
+    return f"CAST(ROUND({amount}, 2) AS DECIMAL(18, 2))"

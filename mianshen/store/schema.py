@@ -207,6 +207,7 @@ cases = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("opened_run", Integer),  # the match run that opened it (its batch audit record covers it)
+    Column("data_hash", String(64)),  # the input hash of the profile it was opened on
     UniqueConstraint("policy_id", "uscc", "period", name="uq_case_once"),  # never the same case twice
 )
 

@@ -24,7 +24,7 @@ from mianshen.cases.transitions import policy_settings
 from mianshen.catalogue import load_catalogue
 from mianshen.errors import InputError
 from mianshen.profiles.current import StoredProfile, read_profile
-from mianshen.profiles.quality import inputs_by_condition
+from mianshen.profiles.gaps import inputs_by_condition, missing_fields
 from mianshen.reference.workdays import working_days_between
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
@@ -109,8 +109,7 @@ def missing_data(item: Listed, result: Result, stored: StoredProfile | None) -> 
     """What data is missing for the unknown conditions, and which department holds it."""
     catalogue, inputs = load_catalogue(), inputs_by_condition(item.policy)
     have = stored.fields if stored else {}
-    names = dict.fromkeys(n for cid in result.unknown for n in inputs.get(cid, []) if n not in have)
-    specs = {n: catalogue.get(n) for n in names}
+    specs = {n: catalogue.get(n) for n in missing_fields(inputs, result.unknown, have)}
     return [
         {"field": n, "label": s.label if s else n, "department": (s and s.source) or "数据主管部门"}
         for n, s in specs.items()

@@ -4,7 +4,8 @@
   directory (matching/library.py), described by `match_runs.library` and `match_runs.manifest`;
   per-policy totals of the library after each run are `match_policies` rows.
 - `data_requests` become one row per (enterprise, field) naming the policies waiting for it.
-- `cases.opened_run`: the run that opened a case (its batch audit record covers it).
+- `cases.opened_run`, `cases.data_hash`: the run that opened a case (its batch audit record
+  covers it) and the hash of the profile the decision was made on.
 - `import_batches.observations`: how many observations a batch wrote (checks its mirror file).
 
 Revision ID: 0005
@@ -33,6 +34,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("policy_version", sa.Integer(), nullable=True))
     with op.batch_alter_table("cases") as batch:
         batch.add_column(sa.Column("opened_run", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("data_hash", sa.String(length=64), nullable=True))
     op.create_table(
         "match_policies",
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("match_runs.id"), nullable=False),

@@ -1,0 +1,101 @@
+"""What a run leaves in the store besides its changes: the cases it opens and each policy's totals.
+
+Cases are opened only for 条件类 benefits with money to pay: 暂难数据化类 matches mean "likely
+eligible" (the enterprise is invited to apply, see notify/reminders.py), and an amount of 0 is a
+qualification the department applies itself (e.g. tax relief), shown but not paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from mianshen.audit.log import SYSTEM
+from mianshen.cases.open import CANDIDATES, open_candidates
+from mianshen.matching.library import Layer, Manifest, read_files
+from mianshen.matching.summary import PolicyTally
+from mianshen.matching.view import results_sql
+from mianshen.rules.ast import Policy
+from mianshen.store.bulk import append_rows, chunks, temporary_table
+from mianshen.store.schema import match_policies
+
+
+def open_cases(
+    conn: Connection,
+    duck: Any,
+    library: Path,
+    run_id: int,
+    layers: Sequence[Layer],
+    policies: Mapping[str, Policy],
+    periods: Mapping[str, str],
+) -> dict[str, int]:
+    """Stage the pairs of DuckDB's `moved` that may need a case, with the input hash of the profile
+    they were decided on, and open those whose benefit (policy, enterprise, period) has none."""
+    paying = sorted(pid for pid, p in policies.items() if p.kind == "条件类")
+    temporary_table(conn, CANDIDATES, "policy_id TEXT, policy_version INTEGER, uscc TEXT, period TEXT, amount TEXT, data_hash TEXT")
+    if not paying or not layers:
+        return {}
+    profiles = " UNION ALL ".join(
+        f"SELECT id, input_hash FROM {read_files(library, [layer.profiles])}" for layer in layers
+    )
+    period = " ".join(f"WHEN '{pid}' THEN '{periods[pid]}'" for pid in paying)
+    rows = duck.execute(
+        f"SELECT m.policy_id, m.version, m.uscc, CASE m.policy_id {period} END, CAST(m.amount AS VARCHAR), "
+        f"any_value(h.input_hash) FROM moved m JOIN ({profiles}) h ON h.id = m.uscc "
+        f"WHERE m.status = 'eligible' AND m.amount > 0 AND m.policy_id IN ({', '.join(repr(p) for p in paying)}) "
+        "AND (m.old_version IS DISTINCT FROM m.version OR m.old_status IS DISTINCT FROM 'eligible' "
+        "OR m.old_amount IS DISTINCT FROM m.amount) GROUP BY ALL ORDER BY m.policy_id, m.uscc"
+    )
+    columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash")
+    if not append_rows(conn, CANDIDATES, columns, chunks(rows)):
+        return {}
+    opened = open_candidates(conn, run_id, SYSTEM)
+    conn.execute(text(f"DROP TABLE IF EXISTS {CANDIDATES}"))
+    return opened
+
+
+def policy_totals(
+    duck: Any, manifest: Manifest, library: Path, ids: Sequence[str]
+) -> dict[str, tuple[int, int, int, Decimal]]:
+    """Per policy of the view: (eligible, ineligible, unknown, exact eligible total)."""
+    if not ids:
+        return {}
+    parts = []
+    for k in range(len(ids)):
+        parts += [
+            f"count(*) FILTER (WHERE s_{k} = 1)",
+            f"count(*) FILTER (WHERE s_{k} = 0)",
+            f"count(*) FILTER (WHERE s_{k} = 2)",
+            f"CAST(sum(a_{k}) FILTER (WHERE s_{k} = 1) AS VARCHAR)",
+        ]
+    row = duck.execute(f"SELECT {', '.join(parts)} FROM ({results_sql(manifest, library, ids)})").fetchone()
+    return {
+        pid: (int(row[4 * k]), int(row[4 * k + 1]), int(row[4 * k + 2]), Decimal(row[4 * k + 3] or "0"))
+        for k, pid in enumerate(ids)
+    }
+
+
+def write_totals(conn: Connection, run_id: int, tallies: Sequence[PolicyTally], kinds: Mapping[str, str]) -> None:
+    if tallies:
+        conn.execute(
+            match_policies.insert(),
+            [
+                {
+                    "run_id": run_id,
+                    "policy_id": t.policy_id,
+                    "policy_version": t.version,
+                    "kind": kinds[t.policy_id],
+                    "eligible": t.eligible,
+                    "ineligible": t.ineligible,
+                    "unknown": t.unknown,
+                    "total": format(t.total, "f"),
+                    "new_eligible": t.new_eligible,
+                    "lost_eligible": t.lost_eligible,
+                }
+                for t in tallies
+            ],
+        )
