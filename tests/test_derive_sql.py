@@ -52,8 +52,12 @@ firms = st.fixed_dictionaries(
         "revenue_last_year": numbers,
         "total_assets": numbers,
         "restricted_industry": st.one_of(st.none(), st.booleans()),
-        "taxable_income_annual": st.one_of(st.none(), st.sampled_from([Decimal(-5), Decimal(3_000_000), Decimal("3000000.01")])),
-        "employees_quarterly_avg": st.one_of(st.none(), st.sampled_from([Decimal(300), Decimal("300.25"), Decimal(12)])),
+        "taxable_income_annual": st.one_of(
+            st.none(), st.sampled_from([Decimal(-5), Decimal(3_000_000), Decimal("3000000.01")])
+        ),
+        "employees_quarterly_avg": st.one_of(
+            st.none(), st.sampled_from([Decimal(300), Decimal("300.25"), Decimal(12)])
+        ),
         "assets_quarterly_avg": st.one_of(st.none(), st.sampled_from([Decimal(50_000_000), Decimal("50000000.5")])),
         "established_on": st.one_of(st.none(), st.dates(dt.date(1990, 1, 1), dt.date(2026, 12, 31))),
         "region_code": st.one_of(st.none(), st.sampled_from(REGIONS)),
@@ -75,8 +79,10 @@ def _python(firm: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(population=st.lists(firms, min_size=1, max_size=25, unique_by=lambda f: f["uscc"]),
-       as_of=st.sampled_from([dt.date(2025, 6, 30), dt.date(2024, 2, 29), dt.date(2029, 1, 1)]))
+@given(
+    population=st.lists(firms, min_size=1, max_size=25, unique_by=lambda f: f["uscc"]),
+    as_of=st.sampled_from([dt.date(2025, 6, 30), dt.date(2024, 2, 29), dt.date(2029, 1, 1)]),
+)
 def test_sql_derivations_equal_python(population: list[dict[str, Any]], as_of: dt.date) -> None:
     catalogue = load_catalogue()
     duck = duckdb_connect()

@@ -110,9 +110,9 @@ def test_changing_one_enterprise_re_evaluates_only_it(populated: Engine, demo: D
     assert count(populated, cases, cases.c.uscc == uscc, cases.c.policy_id == "wengang-fanhuan") == 1  # kept
     with populated.connect() as conn:
         changes = conn.execute(select(match_changes).where(match_changes.c.run_id == report.run_id)).all()
-    assert [(c.uscc, c.old_status, c.new_status, c.policy_version) for c in changes if c.policy_id == "wengang-fanhuan"] == [
-        (uscc, "eligible", "ineligible", 1)
-    ]
+    assert [
+        (c.uscc, c.old_status, c.new_status, c.policy_version) for c in changes if c.policy_id == "wengang-fanhuan"
+    ] == [(uscc, "eligible", "ineligible", 1)]
 
 
 def test_a_policy_published_later_is_matched_for_everyone_alone(populated: Engine) -> None:
@@ -174,7 +174,10 @@ def test_report_totals_are_the_library_sums_to_the_fen(populated: Engine, demo: 
         assert step == 0 or 0 < report.changed < report.evaluated
         sums = _sums(library(populated))
         with populated.connect() as conn:
-            kept = {r.policy_id: r for r in conn.execute(select(match_policies).where(match_policies.c.run_id == report.run_id))}
+            kept = {
+                r.policy_id: r
+                for r in conn.execute(select(match_policies).where(match_policies.c.run_id == report.run_id))
+            }
         for tally in report.policies:
             got = (tally.eligible, tally.ineligible, tally.unknown, tally.total)
             assert got == sums.get(tally.policy_id, (0, 0, 0, Decimal(0))), (step, tally.policy_id)

@@ -81,7 +81,11 @@ def verify_batches(conn: Connection) -> list[BatchProblem]:
         after = json.loads(r.after or "{}")
         root, count = tree_root(case_lines(conn, int(after.get("run", -1)), str(after.get("policy_id", ""))))
         if count != after.get("cases"):
-            problems.append(BatchProblem(r.id, f"立案批次记录 {r.entity_id} 覆盖 {after.get('cases')} 件案件，现有 {count} 件"))
+            problems.append(
+                BatchProblem(r.id, f"立案批次记录 {r.entity_id} 覆盖 {after.get('cases')} 件案件，现有 {count} 件")
+            )
         elif root != r.data_hash:
-            problems.append(BatchProblem(r.id, f"立案批次记录 {r.entity_id} 的案件内容与记录的哈希树不符（案件被改动）"))
+            problems.append(
+                BatchProblem(r.id, f"立案批次记录 {r.entity_id} 的案件内容与记录的哈希树不符（案件被改动）")
+            )
     return problems

@@ -3,7 +3,7 @@
 `compare_external` translates every policy variant from our AST (external_openfisca.py,
 external_zen.py: generic translators, never hand-written policies), runs them over the same
 profiles, checks each engine's per-policy status counts and amounts against ours (the compiled
-SQL on DuckDB, as `screen` runs it) on the enterprises that engine evaluated, and reports its time
+statement on DuckDB, as a match run evaluates) on the enterprises that engine evaluated, and reports its time
 per evaluation as a multiple of ours. zen-engine evaluates record by record, so it runs on an even
 sample of the population and the time is extrapolated ("按 N 家外推"); so does OpenFisca above
 `openfisca_limit` enterprises. Neither package is a dependency: `pip install -e '.[compare]'`.
@@ -103,30 +103,32 @@ def sample(profiles: list[Profile], n: int) -> list[Profile]:
 
 
 def ours(policies: list[Policy], profiles: list[Profile], as_of: dt.date) -> EngineRun:
-    """Our compiled SQL on DuckDB (the `screen` path), fetched as (status, amount) per enterprise."""
+    """Our one assembler's statement on DuckDB (what a match run evaluates), as (status, amount) per enterprise."""
     import time
 
-    from mianshen.sqlgen.compile import compile_policy
-    from mianshen.sqlgen.engines import duckdb_connect, load_profiles
+    from mianshen.sqlgen.assemble import STATUSES, assemble
+    from mianshen.sqlgen.engines import duckdb_connect, load_profiles, results_table
 
     run = EngineRun(len(profiles))
-    position = {p.id: i for i, p in enumerate(profiles)}
     duck = duckdb_connect()
     try:
-        compiled = [compile_policy(p, as_of, "duckdb", TABLE) for p in policies]
-        fields = sorted({f for c in compiled for f in c.fields})
-        load_profiles(duck, "duckdb", TABLE, fields, [(p.id, p.values) for p in profiles])
+        assembly = assemble(policies, as_of, "duckdb", TABLE)
+        load_profiles(duck, "duckdb", TABLE, assembly.fields, [(p.id, p.values) for p in profiles])
         started = time.perf_counter()
-        for policy, c in zip(policies, compiled, strict=True):
+        results_table(duck, assembly, "ours_results")
+        run.seconds = time.perf_counter() - started
+        position = {p.id: i for i, p in enumerate(profiles)}
+        columns = ", ".join(f"s_{k}, CAST(a_{k} AS VARCHAR)" for k in range(len(policies)))
+        rows = duck.execute(f"SELECT id, {columns} FROM ours_results").fetchall()
+        for k, policy in enumerate(policies):
             statuses: list[str] = [""] * len(profiles)
             amounts: list[Decimal | None] = [None] * len(profiles)
-            for ident, status, amount in duck.execute(
-                f"SELECT id, status, CAST(amount AS VARCHAR) FROM ({c.sql}) q"
-            ).fetchall():
-                statuses[position[ident]] = status
-                amounts[position[ident]] = None if amount is None else Decimal(amount)
+            for row in rows:
+                i = position[row[0]]
+                statuses[i] = STATUSES[row[1 + 2 * k]]
+                amount = row[2 + 2 * k]
+                amounts[i] = None if amount is None else Decimal(amount)
             run.add(policy.id, statuses, amounts)
-        run.seconds = time.perf_counter() - started
     finally:
         duck.close()
     return run

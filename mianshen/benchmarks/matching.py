@@ -1,12 +1,13 @@
 """Timing the matching path: full match, the hand-written limit, explanation, incremental re-match.
 
 (a) full match — the real path: `run_match --full` of the published variants on the store the
-    population was imported into (profiles read from the store, one batch statement in DuckDB,
-    results staged and diffed in the store, cases, data requests and audit rows written);
-    evaluations/s = enterprises × policies / seconds.
-(a′) our batch SQL alone: the same statement materialised inside DuckDB over the same table.
+    population was imported into (the profile snapshot pivoted by DuckDB from the observation
+    mirror, the one assembler's statement written to the columnar library, changes, cases, data
+    requests and audit rows into the store); evaluations/s = enterprises × policies / seconds, and
+    per stage (the run's own stopwatch): the evaluate-and-write step alone, cases per second.
+(a′) our statement alone: materialised inside DuckDB over the same snapshot table.
 (b) the hand-written single query over that table (handwritten.py); its per-policy status counts
-    must equal those the run wrote into the store.
+    must equal the library's.
 (c) OpenFisca / zen-engine: external.py, when installed.
 (d) `evaluate` with full trace for all variants on one enterprise, p50 / p99 per 100-policy explanation.
 (e) after (a), a file changing 1% of enterprises is imported through the real import path and the
@@ -26,30 +27,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from mianshen.audit.log import SYSTEM
 from mianshen.benchmarks.handwritten import check_counts, handwritten_counts, run_handwritten
 from mianshen.benchmarks.variants import Variant
-from mianshen.catalogue import load_catalogue
-from mianshen.matching.inputs import read_profiles
+from mianshen.catalogue import FieldType, load_catalogue
 from mianshen.matching.publish import publish_policy
 from mianshen.matching.runs import run_match
+from mianshen.profiles.current import read_profile
+from mianshen.profiles.snapshot import build
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
-from mianshen.sqlgen.batch import add_hash_columns, batch_select, plan_batch
-from mianshen.sqlgen.engines import duckdb_connect, load_profiles
-from mianshen.store.schema import enterprises, matches
+from mianshen.sqlgen.assemble import STATUSES, assemble
+from mianshen.sqlgen.compile import needed_fields
+from mianshen.sqlgen.duck import duckdb_connect
+from mianshen.sqlgen.engines import results_table
+from mianshen.store.schema import enterprises, match_policies
 
-TABLE = "screen_profiles"
+TABLE = "profiles"
 
 
 @dataclass
 class SqlLimit:
-    """(a′) and (b) on one in-memory DuckDB table of the same profiles."""
+    """(a′) and (b) on one DuckDB snapshot table of the same profiles."""
 
     enterprises: int
     policies: int
+    snapshot_seconds: float = 0.0  # pivoting the population from the observation mirror
     ours_seconds: float = 0.0
     ours_status_seconds: float = 0.0  # the same statement asked only for what the hand-written one returns
     handwritten_seconds: float = 0.0
@@ -61,73 +66,89 @@ class SqlLimit:
 
 
 def _fields(variants: list[Variant]) -> set[str]:
-    from mianshen.sqlgen.compile import needed_fields
-
     return {f for v in variants for f in needed_fields(v.policy)}
 
 
-def population(engine: Engine, variants: list[Variant], as_of: dt.date) -> list[Profile]:
-    with engine.connect() as conn:
-        stored = read_profiles(conn, as_of, _fields(variants))
-    return [p.to_profile() for p in stored.values()]
-
-
 def sample_enterprise(engine: Engine, variants: list[Variant], as_of: dt.date, first: int = 200) -> Profile:
-    """(d)'s enterprise: the fullest profile among the first `first` enterprises, read alone — as a
-    portal process would, without the whole population in memory (which slows Python down)."""
+    """(d)'s enterprise: the fullest profile among the first `first` enterprises, read one by one as
+    the portal reads them (without the whole population in memory, which slows Python down)."""
     with engine.connect() as conn:
         usccs = conn.execute(select(enterprises.c.uscc).order_by(enterprises.c.uscc).limit(first)).scalars().all()
-        stored = read_profiles(conn, as_of, _fields(variants), usccs)
-    return max((p.to_profile() for p in stored.values()), key=lambda p: (len(p.values), p.id))
+        profiles = [read_profile(conn, u, as_of).to_profile() for u in usccs]
+    wanted = _fields(variants)
+    return max(profiles, key=lambda p: (len(set(p.values) & wanted), p.id))
 
 
-def sql_limit(profiles: list[Profile], variants: list[Variant], as_of: dt.date, repeat: int = 3) -> SqlLimit:
-    """Our batch statement and the hand-written query, each materialised (best of `repeat`)."""
-    out = SqlLimit(len(profiles), len(variants))
-    plan = plan_batch([v.policy for v in variants], as_of, "duckdb")
+def sql_limit(engine: Engine, variants: list[Variant], as_of: dt.date, repeat: int = 3) -> tuple[SqlLimit, Any]:
+    """The snapshot built as a run builds it, then our statement and the hand-written query over it,
+    each materialised (best of `repeat`). Returns the DuckDB connection holding `profiles` too."""
     duck = duckdb_connect()
-    try:
-        load_profiles(duck, "duckdb", TABLE, plan.fields, [(p.id, p.values) for p in profiles])
-        add_hash_columns(duck, "duckdb", TABLE, plan, as_of)
-        sql = batch_select("duckdb", plan, TABLE)
-        times = [_materialise(duck, sql) for _ in range(repeat)]
-        out.ours_seconds = min(times)
-        # The hand-written query returns (policy, enterprise, status) only; ours also carries the exact
-        # amount, two condition masks and the input hash. Asked for the same three columns, DuckDB
-        # prunes the rest, so this is our compiled logic on exactly the hand-written query's work.
-        same = f"SELECT policy_id, uscc, status FROM ({sql})"
-        out.ours_status_seconds = min(_materialise(duck, same) for _ in range(repeat))
-        out.handwritten_seconds = min(run_handwritten(duck, variants, TABLE) for _ in range(repeat))
-        out.handwritten = handwritten_counts(duck)
-        # the last materialised table is the same-output one: it must say what the hand-written query says
-        same_counts = duck.execute("SELECT policy_id, status, count(*) FROM ours_sql GROUP BY 1, 2").fetchall()
-        check_counts(Counter({(str(p), str(s)): int(n) for p, s, n in same_counts}), out.handwritten)
-    finally:
-        duck.close()
-    return out
-
-
-def _materialise(duck: Any, sql: str) -> float:
     started = time.perf_counter()
-    duck.execute(f"CREATE OR REPLACE TABLE ours_sql AS {sql}")
+    with engine.connect() as conn:
+        snap = build(conn, duck, as_of, _fields(variants))
+    out = SqlLimit(snap.enterprises, len(variants), time.perf_counter() - started)
+    policies = [v.policy for v in variants]
+    assembly = assemble(policies, as_of, "duckdb", TABLE)
+    out.ours_seconds = min(_timed(lambda: results_table(duck, assembly, "ours_sql")) for _ in range(repeat))
+    # The hand-written query returns (policy, enterprise, status) only; ours also carries the exact
+    # amount and the unknown mask. Asked for the statuses alone, DuckDB prunes the rest.
+    statuses = ", ".join(f"s_{k}" for k in range(len(policies)))
+    same = " ".join(f"CREATE OR REPLACE TABLE ours_status AS SELECT id, {statuses} FROM ({s.sql});" for s in assembly.statements)
+    out.ours_status_seconds = min(_timed(lambda: duck.execute(same)) for _ in range(repeat))
+    out.handwritten_seconds = min(run_handwritten(duck, variants, TABLE) for _ in range(repeat))
+    out.handwritten = handwritten_counts(duck)
+    check_counts(_counts(duck, policies, "ours_sql"), out.handwritten)
+    return out, duck
+
+
+def _timed(work: Any) -> float:
+    started = time.perf_counter()
+    work()
     return time.perf_counter() - started
 
 
-def stored_counts(engine: Engine, variants: list[Variant]) -> Counter[tuple[str, str]]:
-    """Per (policy, status) counts in the match library: what the real run wrote."""
-    ids = [v.policy.id for v in variants]
-    query = select(matches.c.policy_id, matches.c.status, func.count()).where(matches.c.policy_id.in_(ids))
+def _counts(duck: Any, policies: list[Any], table: str) -> Counter[tuple[str, str]]:
+    found: Counter[tuple[str, str]] = Counter()
+    for k, p in enumerate(policies):
+        for code, n in duck.execute(f"SELECT s_{k}, count(*) FROM {table} GROUP BY 1").fetchall():
+            found[(p.id, STATUSES[code])] = int(n)
+    return found
+
+
+def python_profiles(duck: Any, variants: list[Variant]) -> list[Profile]:
+    """The snapshot's rows as the evaluator's profiles (for OpenFisca and zen-engine's inputs)."""
+    catalogue = load_catalogue()
+    names = sorted(_fields(variants))
+    rows = duck.execute(f"SELECT id, {', '.join(names)} FROM {TABLE} ORDER BY id").fetchall()
+    tags = {n for n in names if catalogue.fields[n].type == FieldType.TAGS}
+    out = []
+    for row in rows:
+        values = {}
+        for name, value in zip(names, row[1:], strict=True):
+            if value is not None:
+                values[name] = frozenset(t for t in value.split("|") if t) if name in tags else value
+        out.append(Profile(row[0], values))
+    return out
+
+
+def library_counts(engine: Engine, run_id: int) -> Counter[tuple[str, str]]:
+    """Per (policy, status) counts of the library after a run (its match_policies rows)."""
     with engine.connect() as conn:
-        rows = conn.execute(query.group_by(matches.c.policy_id, matches.c.status)).all()
-    return Counter({(str(p), str(s)): int(n) for p, s, n in rows})
+        rows = conn.execute(select(match_policies).where(match_policies.c.run_id == run_id)).all()
+    out: Counter[tuple[str, str]] = Counter()
+    for r in rows:
+        for status in STATUSES:
+            if getattr(r, status):
+                out[(r.policy_id, status)] = int(getattr(r, status))
+    return out
 
 
-def full_run(engine: Engine, variants: list[Variant], as_of: dt.date, limit: SqlLimit) -> tuple[float, Any]:
+def full_run(engine: Engine, as_of: dt.date, limit: SqlLimit) -> tuple[float, Any]:
     """(a): `run_match --full`; raises AssertionError when its counts differ from the hand-written query's."""
     started = time.perf_counter()
     report = run_match(engine, as_of, full=True)
     seconds = time.perf_counter() - started
-    check_counts(stored_counts(engine, variants), limit.handwritten)
+    check_counts(library_counts(engine, report.run_id), limit.handwritten)
     return seconds, report
 
 

@@ -8,6 +8,7 @@ emptied: a mistyped URL must not cost anyone their data.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from sqlalchemy import func, inspect, select, text
@@ -15,9 +16,9 @@ from sqlalchemy.exc import OperationalError
 
 from mianshen.errors import InputError
 from mianshen.store.db import open_store
-from mianshen.store.schema import enterprises, matches, metadata, observations, policy_versions
+from mianshen.store.schema import enterprises, match_runs, metadata, observations, policy_versions
 
-_HOLDERS = {"企业": enterprises, "观测值": observations, "政策版本": policy_versions, "匹配结果": matches}
+_HOLDERS = {"企业": enterprises, "观测值": observations, "政策版本": policy_versions, "匹配运行": match_runs}
 
 
 def fresh_store(url: str | None, sqlite_file: Path) -> str:
@@ -25,6 +26,7 @@ def fresh_store(url: str | None, sqlite_file: Path) -> str:
     if url is None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
+        shutil.rmtree(sqlite_file.with_name(f"{sqlite_file.stem}-data"), ignore_errors=True)  # its mirror and library
         return f"sqlite:///{sqlite_file}"
     if not url.startswith(("postgresql://", "postgresql+psycopg://")):
         raise InputError("基准测试的 --db 只接受 PostgreSQL 地址（postgresql://…）；不给则新建 SQLite 文件", url)

@@ -36,7 +36,9 @@ def open_cases(
     """Stage the pairs of DuckDB's `moved` that may need a case, with the input hash of the profile
     they were decided on, and open those whose benefit (policy, enterprise, period) has none."""
     paying = sorted(pid for pid, p in policies.items() if p.kind == "条件类")
-    temporary_table(conn, CANDIDATES, "policy_id TEXT, policy_version INTEGER, uscc TEXT, period TEXT, amount TEXT, data_hash TEXT")
+    temporary_table(
+        conn, CANDIDATES, "policy_id TEXT, policy_version INTEGER, uscc TEXT, period TEXT, amount TEXT, data_hash TEXT"
+    )
     if not paying or not layers:
         return {}
     profiles = " UNION ALL ".join(

@@ -38,7 +38,9 @@ def plan(
         reason = "按要求全量匹配"
     elif policy_id is not None:
         chosen = [p for p in active if p.id == policy_id]
-        why = f"指定政策 {policy_id}，对全部企业匹配" if chosen else f"指定政策 {policy_id} 在评估日不是现行政策，未匹配"
+        why = (
+            f"指定政策 {policy_id}，对全部企业匹配" if chosen else f"指定政策 {policy_id} 在评估日不是现行政策，未匹配"
+        )
         return Plan("full", why, chosen)
     elif previous is None:
         reason = "首次匹配，全量"
@@ -64,7 +66,11 @@ def changed_enterprises(conn: Connection, duck: Any, after: int, top: int) -> li
     files = [path for batch, path in mirror.ensure(conn, duck, top).items() if batch > after]
     new = sorted(r[0] for r in conn.execute(select(enterprises.c.uscc).where(enterprises.c.first_batch_id > after)))
     listed = ", ".join(f"'{str(p).replace(chr(39), chr(39) * 2)}'" for p in files)
-    observed = f"SELECT DISTINCT uscc AS id FROM read_parquet([{listed}])" if files else "SELECT NULL::VARCHAR AS id WHERE false"
+    observed = (
+        f"SELECT DISTINCT uscc AS id FROM read_parquet([{listed}])"
+        if files
+        else "SELECT NULL::VARCHAR AS id WHERE false"
+    )
     duck.execute(
         f"CREATE OR REPLACE TEMP TABLE changed AS SELECT DISTINCT id FROM ({observed} UNION ALL "
         "SELECT unnest(?::VARCHAR[]) AS id) WHERE id IS NOT NULL ORDER BY id",

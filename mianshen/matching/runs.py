@@ -25,18 +25,18 @@ from sqlalchemy import Connection, Engine, select, text
 
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.matching import library as lib
+from mianshen.matching.changes import compare, write_changes
 from mianshen.matching.evaluation import run_duckdb, write_layer, write_profiles
 from mianshen.matching.outcomes import open_cases, policy_totals, write_totals
-from mianshen.matching.changes import compare, write_changes
 from mianshen.matching.plan import Plan, plan
 from mianshen.matching.publish import active_versions
-from mianshen.matching.requests import needed, sync
+from mianshen.matching.requests import sync
 from mianshen.matching.summary import PolicyTally, RunReport, review_items
 from mianshen.matching.view import profiles_sql, results_sql
+from mianshen.profiles.gaps import needed
 from mianshen.profiles.snapshot import build, last_batch
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.compile import needed_fields
-from mianshen.sqlgen.screen import screenable
 from mianshen.store.schema import match_runs
 
 __all__ = ["benefit_period", "run_match"]
@@ -74,11 +74,13 @@ def run_match(
         try:
             todo = plan(conn, duck, previous, as_of, active, policy_id, full, top)
             manifest, report = _evaluate(conn, duck, folder, run_id, as_of, top, active, previous, todo)
-            report.seconds = time.monotonic() - started
             _finish(conn, run_id, manifest, report, actor)
+            committing = time.monotonic()
         finally:
             duck.close()
             shutil.rmtree(folder / "spill", ignore_errors=True)
+    report.stages["commit"] = time.monotonic() - committing
+    report.seconds = time.monotonic() - started
     with engine.begin() as conn:
         lib.clean(conn)  # after the commit: a failure here leaves only folders nothing reads
     return report
@@ -114,12 +116,16 @@ def _evaluate(
     todo: Plan,
 ) -> tuple[lib.Manifest, RunReport]:
     root = lib.root(conn)
+    clock = Stopwatch()
     fields = {f for p in todo.everyone + todo.changed_only for f in needed_fields(p)}
     snapshot = build(conn, duck, as_of, fields, scope=None if todo.everyone else todo.changed, upto=top)
+    clock.lap("snapshot")
     layers, written = [], []
     scoped = "profiles"
     if todo.changed is not None and todo.everyone:
-        duck.execute("CREATE OR REPLACE TEMP VIEW scoped AS SELECT * FROM profiles WHERE id IN (SELECT id FROM changed)")
+        duck.execute(
+            "CREATE OR REPLACE TEMP VIEW scoped AS SELECT * FROM profiles WHERE id IN (SELECT id FROM changed)"
+        )
         scoped = "scoped"
     for number, (chosen, source) in enumerate(((todo.everyone, "profiles"), (todo.changed_only, scoped))):
         if not chosen:
@@ -130,27 +136,43 @@ def _evaluate(
         layer = write_layer(duck, root, folder, number, chosen, as_of, str(path.relative_to(root)), rows, source)
         layers.append(layer)
         written += [path, *{root / c.file for c in layer.policies}]
+    clock.lap("evaluate")
     manifest = lib.Manifest(run_id, as_of.isoformat(), top, folder.name, {p.id: p.version for p in active})
     manifest.layers = _keep(manifest, layers + (previous.layers if previous else []))
     lib.record_files(manifest, root, duck, written)
     report = RunReport(run_id, as_of, todo.scope, todo.reason, snapshot.enterprises, last_batch_id=top)
+    report.stages = clock.laps
+    clock.lap("manifest")
     moved = compare(duck, root, previous, layers)
     write_changes(conn, duck, run_id)
+    clock.lap("changes")
     periods = {p.id: benefit_period(p) for p in active}
     opened = open_cases(conn, duck, root, run_id, layers, {p.id: p for p in active}, periods)
+    clock.lap("cases")
     policies = [p for p in active if manifest.chain(p.id)]
     affected = None if todo.everyone and todo.changed is None else "changed_all"
     if affected is not None:
-        ids = " UNION ".join(f"SELECT id FROM {lib.read_files(root, [layer.profiles])}" for layer in layers) or "SELECT NULL AS id WHERE false"
+        ids = (
+            " UNION ".join(f"SELECT id FROM {lib.read_files(root, [layer.profiles])}" for layer in layers)
+            or "SELECT NULL AS id WHERE false"
+        )
         duck.execute(f"CREATE OR REPLACE TEMP TABLE changed_all AS {ids}")
     conditions = [manifest.current(p.id).conditions for p in policies]  # type: ignore[union-attr]
     ids = [p.id for p in policies]
     if policies:
-        needed(duck, results_sql(manifest, root, ids, affected), profiles_sql(manifest, root, affected), policies, conditions)
+        needed(
+            duck,
+            results_sql(manifest, root, ids, affected),
+            profiles_sql(manifest, root, affected),
+            policies,
+            conditions,
+        )
     else:
         duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR, policies VARCHAR)")
     requests = sync(conn, duck, run_id, affected)
+    clock.lap("requests")
     totals = policy_totals(duck, manifest, root, ids)
+    clock.lap("totals")
     for policy in active:
         tally = PolicyTally(policy.id, policy.version, policy.title, benefit_period(policy))
         tally.eligible, tally.ineligible, tally.unknown, tally.total = totals.get(policy.id, (0, 0, 0, tally.total))
@@ -163,6 +185,19 @@ def _evaluate(
     report.requests_opened, report.requests_resolved = requests.opened, requests.resolved
     write_totals(conn, run_id, report.policies, {p.id: p.kind for p in active})
     return manifest, report
+
+
+class Stopwatch:
+    """Seconds per stage of a run (the report shows them; `bench run` reads them)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self.last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 def _keep(manifest: lib.Manifest, layers: list[lib.Layer]) -> list[lib.Layer]:

@@ -55,6 +55,7 @@ class RunReport:
     policies: list[PolicyTally] = field(default_factory=list)
     review: list[dict[str, Any]] = field(default_factory=list)  # lost eligibility, case not yet acted on
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage of the run
 
     def add(self, tally: PolicyTally) -> None:
         self.policies.append(tally)
@@ -83,6 +84,7 @@ class RunReport:
             "reason": self.reason,
             "enterprises_read": self.enterprises,
             "seconds": round(self.seconds, 2),
+            "stages": {k: round(v, 3) for k, v in self.stages.items()},
             **self.counts(),
             "policies": [t.as_dict() for t in self.policies],
             "review": self.review,

@@ -44,9 +44,7 @@ def results_sql(manifest: Manifest, library: Path, policies: Sequence[str], ids:
         parts = []
         for i in range(depth):
             file = members[0][1][i][1].file
-            picked = ", ".join(
-                f"{c}_{chain[i][1].column} AS {c}_{k}" for k, chain in members for c in _COLUMNS
-            )
+            picked = ", ".join(f"{c}_{chain[i][1].column} AS {c}_{k}" for k, chain in members for c in _COLUMNS)
             parts.append(f"SELECT id, city, {picked}, {i} AS layer FROM {read_files(library, [file])}{_where(ids)}")
         selects.append(_newest(parts) if depth > 1 else parts[0].replace(", 0 AS layer", "", 1))
     if len(selects) == 1:

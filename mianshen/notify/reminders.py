@@ -5,7 +5,7 @@ Three kinds, each enqueued through the outbox (so the sender retries and the uni
 
 1. 确认提醒 — cases `notified` whose confirmation deadline is within N working days: remind the
    enterprise. Step `remind:c<case>:<deadline>`: one reminder per deadline (a new deadline, a new one).
-2. 数据请求 — open data_requests (matches that are 未知 for want of data): remind the *department*
+2. 数据请求 — open data_requests (enterprises 未知 for want of a field): remind the *department*
    that holds the missing field, not the enterprise, which can do nothing about it. One message
    per (department, policy) per ISO week, step `data:<week>:<policy>`.
 3. 申报邀请 — 暂难数据化类 policies cannot be decided from data alone, so an enterprise whose
@@ -27,10 +27,11 @@ from sqlalchemy import Connection, Engine, and_, select
 
 from mianshen.catalogue import load_catalogue
 from mianshen.clock import today as clock_today
+from mianshen.matching.read import pairs
 from mianshen.notify.outbox import enqueue
 from mianshen.reference.workdays import working_days_between
 from mianshen.rules.loader import KINDS
-from mianshen.store.schema import cases, data_requests, matches, policy_versions
+from mianshen.store.schema import cases, data_requests, policy_versions
 
 KIND_HARD_TO_DIGITISE = "暂难数据化类"
 HARD_KINDS = sorted({k for k, v in KINDS.items() if v == KIND_HARD_TO_DIGITISE} | {KIND_HARD_TO_DIGITISE})
@@ -96,14 +97,14 @@ def remind_data_departments(conn: Connection, today: dt.date) -> int:
         ).all()
     )  # the latest version's title wins (ordered by version)
     waiting: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for policy_id, uscc, fields in conn.execute(
-        select(data_requests.c.policy_id, data_requests.c.uscc, data_requests.c.fields).where(
+    for uscc, name, policies in conn.execute(
+        select(data_requests.c.uscc, data_requests.c.field, data_requests.c.policies).where(
             data_requests.c.resolved_at.is_(None)
         )
     ):
-        for name in filter(None, (f.strip() for f in fields.split(","))):
-            spec = catalogue.fields.get(name)
-            department = (spec.source if spec else "") or "数据主管部门"
+        spec = catalogue.fields.get(name)
+        department = (spec.source if spec else "") or "数据主管部门"
+        for policy_id in filter(None, policies.split(",")):
             waiting[(department, policy_id)][spec.label if spec else name].add(uscc)
     year, week, _ = today.isocalendar()
     count = 0
@@ -124,44 +125,36 @@ def remind_data_departments(conn: Connection, today: dt.date) -> int:
 
 
 def invite_hard_to_digitise(conn: Connection, today: dt.date, window: int) -> int:
-    has_case = (
-        select(cases.c.id).where(cases.c.policy_id == matches.c.policy_id, cases.c.uscc == matches.c.uscc).exists()
-    )
-    query = (
-        select(
-            matches.c.policy_id,
-            matches.c.policy_version,
-            matches.c.uscc,
-            policy_versions.c.title,
-            policy_versions.c.valid_to,
+    """Enterprises the library finds likely eligible for a 暂难数据化 policy, without a case: invited to apply."""
+    published = {
+        r.policy_id: r
+        for r in conn.execute(
+            select(policy_versions).where(
+                policy_versions.c.kind.in_(HARD_KINDS), policy_versions.c.state == "published"
+            )
         )
-        .join(
-            policy_versions,
-            and_(
-                policy_versions.c.policy_id == matches.c.policy_id,
-                policy_versions.c.version == matches.c.policy_version,
-            ),
-        )
-        .where(
-            policy_versions.c.kind.in_(HARD_KINDS),
-            policy_versions.c.state == "published",
-            matches.c.status == "eligible",
-            ~has_case,
-        )
-        .order_by(matches.c.policy_id, matches.c.uscc)
-    )
+    }
+    if not published:
+        return 0
+    opened = {
+        (r.policy_id, r.uscc)
+        for r in conn.execute(select(cases.c.policy_id, cases.c.uscc).where(cases.c.policy_id.in_(sorted(published))))
+    }
     count = 0
-    for r in conn.execute(query).mappings():
-        valid_to: dt.date | None = r["valid_to"]
+    for pair in pairs(conn, policy_ids=set(published), statuses=["eligible"]):
+        row = published[pair.policy_id]
+        valid_to: dt.date | None = row.valid_to
+        if row.version != pair.version or (pair.policy_id, pair.uscc) in opened:
+            continue
         if valid_to is not None and valid_to < today:
             continue  # the policy has ended; expire_policies retires it
         deadline = valid_to.isoformat() if valid_to else "政策有效期结束"
-        payload = {"title": r["title"], "deadline": deadline}
-        steps = [(step_key("invite", r["policy_id"], f"v{r['policy_version']}"), "invite_apply")]
+        payload = {"title": row.title, "deadline": deadline}
+        steps = [(step_key("invite", pair.policy_id, f"v{pair.version}"), "invite_apply")]
         if _within(today, valid_to, window):
-            steps.append((step_key("invite-due", r["policy_id"], deadline), "invite_deadline"))
+            steps.append((step_key("invite-due", pair.policy_id, deadline), "invite_deadline"))
         for step, template in steps:
-            count += bool(enqueue(conn, r["uscc"], step, template, payload, None, ENTERPRISE_CHANNELS))
+            count += bool(enqueue(conn, pair.uscc, step, template, payload, None, ENTERPRISE_CHANNELS))
     return count
 
 

@@ -156,3 +156,22 @@ def read_population(conn: Connection, as_of: dt.date, fields: Iterable[str] | No
         profile = StoredProfile(firm.uscc, firm.name, firm.uscc_status, as_of, choose(by_firm.get(firm.uscc, [])))
         add_derived(profile)
         yield profile
+
+
+def field_values(conn: Connection, usccs: Iterable[str], field: str, as_of: dt.date) -> dict[str, Value]:
+    """One field's value for each of a few enterprises (a queue page's regions), by the rule above,
+    through the store's (uscc, field, as_of) index; a population is read by snapshot.py instead."""
+    wanted = sorted(set(usccs))
+    found: dict[str, list[Any]] = {}
+    for i in range(0, len(wanted), 500):
+        query = observation_query(as_of).where(
+            observations.c.field == field, observations.c.uscc.in_(wanted[i : i + 500])
+        )
+        for r in conn.execute(query):
+            found.setdefault(r.uscc, []).append(r)
+    out = {}
+    for uscc, rows in found.items():
+        chosen = choose(rows).get(field)
+        if chosen is not None:
+            out[uscc] = chosen.value
+    return out

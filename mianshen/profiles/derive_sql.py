@@ -160,6 +160,10 @@ def _region_path(duck: Any, table: str, as_of: dt.date) -> str:
 
 def _industry_path(duck: Any, table: str, as_of: dt.date) -> str:
     _paths(
-        duck, table, "industry_code", "ref_industry", lambda c: " / ".join(f"{n.code} {n.name}" for n in industry_path(c))
+        duck,
+        table,
+        "industry_code",
+        "ref_industry",
+        lambda c: " / ".join(f"{n.code} {n.name}" for n in industry_path(c)),
     )
     return "ri.path"

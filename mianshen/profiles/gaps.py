@@ -10,10 +10,12 @@ a value out of range), all its inputs are listed for a data check.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from mianshen.profiles.derive import INPUTS
 from mianshen.rules.ast import Condition, Group, Leaf, Policy, spine
 from mianshen.rules.formula import references
+from mianshen.sqlgen.engines import decode
 
 
 def condition_fields(cond: Condition) -> list[str]:
@@ -55,3 +57,46 @@ def consulted(policy: Policy, columns: Collection[str]) -> list[str]:
     names = {n for ns in inputs_by_condition(policy).values() for n in ns}
     names |= {i for n in names for i in INPUTS.get(n, ())}
     return sorted(names & set(columns))
+
+
+def needed(
+    duck: Any, results: str, profiles: str, policies: Sequence[Policy], conditions: Sequence[tuple[str, ...]]
+) -> None:
+    """DuckDB table `needs(uscc, field, policies)` for a population: from the unknown pairs of
+    `results` (s_<k>, u_<k> for policies[k], the assembler's columns) and which fields each profile
+    of `profiles` has. `missing_fields` runs once per distinct (policy, unknown conditions, fields
+    present) — a few hundred in a province — and the rest is joins."""
+    columns = [r[0] for r in duck.execute(f"DESCRIBE SELECT * FROM ({profiles})").fetchall()]
+    reads = [consulted(p, columns) for p in policies]
+    parts = []
+    for k, fields in enumerate(reads):
+        have = " || ".join(f"CASE WHEN q.{f} IS NULL THEN '0' ELSE '1' END" for f in fields) or "''"
+        parts.append(
+            f"SELECT r.id, {k} AS p, r.u_{k} AS mask, {have} AS have FROM r JOIN q USING (id) WHERE r.s_{k} = 2"
+        )
+    duck.execute(
+        f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS WITH r AS ({results}), q AS ({profiles}) "
+        + (
+            " UNION ALL ".join(parts)
+            if parts
+            else "SELECT NULL::VARCHAR AS id, 0 AS p, 0 AS mask, '' AS have WHERE false"
+        )
+    )
+    combos = duck.execute("SELECT DISTINCT p, mask, have FROM unknown_pairs").fetchall()
+    inputs = [inputs_by_condition(p) for p in policies]
+    mapped = []
+    for k, mask, have in combos:
+        present = {f for f, bit in zip(reads[k], have, strict=True) if bit == "1"}
+        for name in missing_fields(inputs[k], decode(conditions[k], mask), present):
+            mapped.append((k, mask, have, name, policies[k].id))
+    duck.execute(
+        "CREATE OR REPLACE TEMP TABLE missing_map (p INTEGER, mask BIGINT, have VARCHAR, field VARCHAR, pid VARCHAR)"
+    )
+    if mapped:
+        duck.executemany("INSERT INTO missing_map VALUES (?, ?, ?, ?, ?)", mapped)
+    duck.execute(
+        "CREATE OR REPLACE TEMP TABLE needs AS SELECT u.id AS uscc, m.field, "
+        "string_agg(DISTINCT m.pid, ',' ORDER BY m.pid) AS policies FROM unknown_pairs u "
+        "JOIN missing_map m USING (p, mask, have) GROUP BY u.id, m.field"
+    )
+    duck.execute("DROP TABLE unknown_pairs")

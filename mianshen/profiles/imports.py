@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from mianshen.profiles.bulk_check import check_file
 from mianshen.profiles import mirror
+from mianshen.profiles.bulk_check import check_file
 from mianshen.profiles.bulk_write import Writer
 from mianshen.profiles.readers import read_rows
 from mianshen.profiles.sources import get_source

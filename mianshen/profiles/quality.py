@@ -11,13 +11,16 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from mianshen.catalogue import load_catalogue
-from mianshen.profiles.current import StoredProfile, read_population
+from mianshen.profiles import mirror
+from mianshen.profiles.gaps import needed
+from mianshen.profiles.snapshot import build, observations_sql
 from mianshen.profiles.sources import list_sources
-from mianshen.rules.ast import Condition, Group, Leaf, Policy, spine
-from mianshen.rules.formula import references
+from mianshen.rules.ast import Policy
+from mianshen.sqlgen.assemble import assemble
 from mianshen.sqlgen.compile import needed_fields
-from mianshen.sqlgen.engines import duckdb_connect
-from mianshen.sqlgen.screen import screen, screenable
+from mianshen.sqlgen.duck import duckdb_connect
+from mianshen.sqlgen.engines import results_table
+from mianshen.sqlgen.screen import screenable
 from mianshen.store.schema import enterprises
 
 
@@ -58,7 +61,9 @@ class QualityReport:
 
 
 def quality_report(conn: Connection, as_of: dt.date, policies: list[Policy]) -> QualityReport:
-    """Field statistics from the profiles, and per-policy gaps from a DuckDB screening of them."""
+    """Field statistics from the observation mirror, and per-policy gaps from evaluating the profile
+    snapshot the way a match run does (DuckDB: the snapshot, the one assembler, the one rule of
+    what is missing) — a province in seconds."""
     catalogue = load_catalogue()
     sources = {s.id: s for s in list_sources(conn)}
     total = conn.execute(select(func.count()).select_from(enterprises)).scalar_one()
@@ -70,39 +75,63 @@ def quality_report(conn: Connection, as_of: dt.date, policies: list[Policy]) -> 
                 f"{source.department}·{source.name}"
             )
     chosen = [p for p in screenable(policies) if p.valid_from <= as_of and (p.valid_to is None or as_of <= p.valid_to)]
-    wanted = {f for p in chosen for f in needed_fields(p)} | set(stats)
-    profiles = {}
-    for profile in read_population(conn, as_of, wanted):
-        _count_fields(profile, stats, sources, as_of)
-        profiles[profile.uscc] = profile
     duck = duckdb_connect()
-    summaries = screen(duck, "duckdb", chosen, [p.to_profile() for p in profiles.values()], as_of)
-    duck.close()
-    gaps = []
-    for summary in summaries:
-        gap = PolicyGaps(summary.policy)
-        inputs = inputs_by_condition(summary.policy)
-        for row in summary.rows:
-            if row.status != "unknown":
-                continue
-            gap.unknown += 1
-            have = profiles[row.id].fields
-            for name in dict.fromkeys(n for cid in row.unknown for n in inputs.get(cid, []) if n not in have):
-                gap.by_field[name] = gap.by_field.get(name, 0) + 1
-        gaps.append(gap)
+    try:
+        snap = build(conn, duck, as_of, {f for p in chosen for f in needed_fields(p)})
+        for name, covered, stale, conflicts in _field_counts(duck, snap.last_batch, conn, as_of, sorted(stats)):
+            stats[name].covered, stats[name].stale, stats[name].conflicts = covered, stale, conflicts
+        gaps = _gaps(duck, chosen, as_of)
+    finally:
+        duck.close()
     return QualityReport(as_of, total, sorted(stats.values(), key=lambda q: q.covered), gaps)
 
 
-def _count_fields(
-    profile: StoredProfile, stats: dict[str, FieldQuality], sources: dict[str, Any], as_of: dt.date
-) -> None:
-    for name, item in profile.fields.items():
-        if item.derived or name not in stats:
-            continue
-        quality = stats[name]
-        quality.covered += 1
-        source = sources.get(item.source_id)
-        if source is not None and (as_of - item.as_of).days > source.freshness_days:
-            quality.stale += 1
-        if item.conflicts:
-            quality.conflicts += 1
+def _field_counts(duck: Any, top: int, conn: Connection, as_of: dt.date, fields: list[str]) -> list[tuple[Any, ...]]:
+    """Per field: enterprises with an observed value, those whose value is older than its source's
+    freshness, and those where another source reports a different value for the same date."""
+    if not fields:
+        return []
+    catalogue = load_catalogue()
+    numeric = [f for f in fields if catalogue.fields[f].type.numeric]
+    listed = ", ".join(f"'{f}'" for f in fields)
+    norm = "CASE WHEN {c}.field IN ({n}) THEN CAST(CAST({c}.value AS DECIMAL(38, 10)) AS VARCHAR) ELSE {c}.value END"
+    numbers = ", ".join(f"'{f}'" for f in numeric) or "NULL"
+    files = list(mirror.ensure(conn, duck, top).values())
+    return duck.execute(
+        f"WITH o AS (SELECT r.*, s.priority, s.freshness FROM ({observations_sql(files)}) AS r "
+        f"JOIN srcs AS s ON s.id = r.source_id WHERE r.as_of <= DATE '{as_of.isoformat()}' AND r.field IN ({listed})), "
+        "w AS (SELECT uscc, field, arg_max({'day': as_of, 'source': source_id, 'value': value, 'fresh': freshness}, "
+        "{'day': as_of, 'rank': -priority, 'batch': batch}) AS win FROM o GROUP BY uscc, field), "
+        f"c AS (SELECT DISTINCT w.uscc, w.field FROM w JOIN o ON o.uscc = w.uscc AND o.field = w.field "
+        f"AND o.as_of = w.win.day AND o.source_id <> w.win.source AND ({norm.format(c='o', n=numbers)}) <> "
+        f"(CASE WHEN w.field IN ({numbers}) THEN CAST(CAST(w.win.value AS DECIMAL(38, 10)) AS VARCHAR) ELSE w.win.value END)) "
+        f"SELECT w.field, count(*), count(*) FILTER (WHERE DATE '{as_of.isoformat()}' - w.win.day > w.win.fresh), "
+        "count(c.uscc) FROM w LEFT JOIN c USING (uscc, field) GROUP BY w.field"
+    ).fetchall()
+
+
+def _gaps(duck: Any, chosen: list[Policy], as_of: dt.date) -> list[PolicyGaps]:
+    """Per policy: enterprises unknown, and per missing field how many wait on it (requests.py's rule)."""
+    if not chosen:
+        return []
+    assembly = assemble(chosen, as_of, "duckdb", "profiles")
+    results_table(duck, assembly, "quality_results")
+    slots = {s.column: s for s in assembly.slots}
+    needed(
+        duck,
+        "SELECT * FROM quality_results",
+        "SELECT * FROM profiles",
+        chosen,
+        [slots[k].conditions for k in range(len(chosen))],
+    )
+    gaps = []
+    for k, policy in enumerate(chosen):
+        gap = PolicyGaps(policy)
+        gap.unknown = int(duck.execute(f"SELECT count(*) FROM quality_results WHERE s_{k} = 2").fetchone()[0])
+        rows = duck.execute(
+            "SELECT field, count(*) FROM needs WHERE list_contains(string_split(policies, ','), ?) GROUP BY field",
+            [policy.id],
+        ).fetchall()
+        gap.by_field = {f: int(n) for f, n in rows}
+        gaps.append(gap)
+    return gaps

@@ -76,13 +76,13 @@ def build(
     top = last_batch(conn) if upto is None else upto
     files = list(mirror.ensure(conn, duck, top).values())
     wanted = sorted(f for f in with_inputs({*fields, "region_code"}) if f in catalogue.fields)
-    _firms(conn, duck, scope)
-    _sources(conn, duck)
+    firms_table(conn, duck, scope)
+    sources_tables(conn, duck)
     observed = ", ".join(
         f"arg_max(value, {{'day': as_of, 'rank': -priority, 'batch': batch}}) FILTER (WHERE field = '{f}') AS {f}"
         for f in wanted
     )
-    source = _observations(files)
+    source = observations_sql(files)
     limited = "AND o.uscc IN (SELECT id FROM firms)" if scope is not None else ""
     pivot = (
         f"SELECT o.uscc{', ' + observed if observed else ''} FROM ({source}) AS o JOIN srcs AS s ON s.id = o.source_id "
@@ -124,7 +124,7 @@ def _names(fields: Sequence[str]) -> str:
     return ", ".join(f"'{f}'" for f in fields) or "NULL"
 
 
-def _observations(files: Sequence[Path]) -> str:
+def observations_sql(files: Sequence[Path]) -> str:
     """Every mirror file, each row tagged with its batch (the file's name) and source."""
     if not files:
         return (
@@ -138,7 +138,7 @@ def _observations(files: Sequence[Path]) -> str:
     )
 
 
-def _firms(conn: Connection, duck: Any, scope: Collection[str] | None) -> None:
+def firms_table(conn: Connection, duck: Any, scope: Collection[str] | None) -> None:
     """`firms(id)`: the enterprises to read — every registered one, or those of `scope`."""
     query = select(enterprises.c.uscc)
     if scope is not None:
@@ -151,11 +151,14 @@ def _firms(conn: Connection, duck: Any, scope: Collection[str] | None) -> None:
     duck.execute("CREATE OR REPLACE TEMP TABLE firms AS SELECT unnest(?::VARCHAR[]) AS id", [found])
 
 
-def _sources(conn: Connection, duck: Any) -> None:
-    """`srcs(id, priority)` and `batches(file, batch, source_id)` for the pivot's precedence rule."""
-    rows = conn.execute(select(data_sources.c.id, data_sources.c.priority)).all()
-    duck.execute("CREATE OR REPLACE TEMP TABLE srcs AS SELECT * FROM (SELECT unnest(?::VARCHAR[]) AS id, "
-                 "unnest(?::BIGINT[]) AS priority)", [[r[0] for r in rows], [int(r[1]) for r in rows]])
+def sources_tables(conn: Connection, duck: Any) -> None:
+    """`srcs(id, priority, freshness)` and `batches(file, batch, source_id)` for the pivot's precedence rule."""
+    rows = conn.execute(select(data_sources.c.id, data_sources.c.priority, data_sources.c.freshness_days)).all()
+    duck.execute(
+        "CREATE OR REPLACE TEMP TABLE srcs AS SELECT unnest(?::VARCHAR[]) AS id, unnest(?::BIGINT[]) AS priority, "
+        "unnest(?::BIGINT[]) AS freshness",
+        [[r[0] for r in rows], [int(r[1]) for r in rows], [int(r[2]) for r in rows]],
+    )
     batches = conn.execute(
         select(
             import_batches.c.id,

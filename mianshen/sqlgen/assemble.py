@@ -97,7 +97,9 @@ def assemble(
             chunks.append(_Chunk())
         _add(chunks[-1], Slot(k, policy, _condition_ids(policy)), as_of, d, catalogue)
     statements = tuple(
-        Statement(_statement(c, d, table, carry, masks == "all"), tuple(s for s, _, _ in c.slots)) for c in chunks if c.slots
+        Statement(_statement(c, d, table, carry, masks == "all"), tuple(s for s, _, _ in c.slots))
+        for c in chunks
+        if c.slots
     )
     fields = sorted({f for p in policies for f in needed_fields(p)})
     return Assembly(statements, tuple(fields))

@@ -231,7 +231,6 @@ def needed_fields(policy: Policy) -> tuple[str, ...]:
     return tuple(sorted(names - params - derived))
 
 
-
 def _whole_number(bound: exp.Expression, dialect: Dialect) -> int | None:
     """The integer a compiled numeric literal holds (`dialect.number` output), or None."""
     literal = bound.this if isinstance(bound, exp.Cast) else bound

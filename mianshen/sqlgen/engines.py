@@ -190,4 +190,26 @@ def decode(ids: tuple[str, ...], mask: Any) -> tuple[str, ...]:
     return tuple(cid for i, cid in enumerate(ids) if bits >> i & 1)
 
 
-__all__ = ["MatchRow", "decode", "duckdb_connect", "load_profiles", "run_assembly", "sqlite_connect", "dt"]
+def results_table(duck: Any, assembly: Assembly, table: str, carry: Sequence[str] = ()) -> None:
+    """All of an assembly's statements as one DuckDB table, one row per enterprise (for a simulation
+    or a quality report: the population of a store, not the library)."""
+    parts = [f"({s.sql}) AS q{i}" for i, s in enumerate(assembly.statements)]
+    if not parts:
+        duck.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT NULL::VARCHAR AS id WHERE false")
+        return
+    joined = parts[0] + "".join(f" JOIN {p} USING (id)" for p in parts[1:])
+    others = ", ".join(["id", *carry])
+    rest = "".join(f", q{i}.* EXCLUDE ({others})" for i in range(1, len(parts)))
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT q0.*{rest} FROM {joined}")
+
+
+__all__ = [
+    "MatchRow",
+    "decode",
+    "duckdb_connect",
+    "load_profiles",
+    "results_table",
+    "run_assembly",
+    "sqlite_connect",
+    "dt",
+]

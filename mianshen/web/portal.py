@@ -23,6 +23,7 @@ from mianshen.cases.states import FINAL, STATES
 from mianshen.cases.transitions import policy_settings
 from mianshen.catalogue import load_catalogue
 from mianshen.errors import InputError
+from mianshen.matching.read import for_enterprise
 from mianshen.profiles.current import StoredProfile, read_profile
 from mianshen.profiles.gaps import inputs_by_condition, missing_fields
 from mianshen.reference.workdays import working_days_between
@@ -30,7 +31,7 @@ from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
 from mianshen.rules.trace import RESULT_LABELS, STATUS_LABELS, Result, Trace
 from mianshen.rules.values import show
-from mianshen.store.schema import applications, case_events, cases, matches, objections
+from mianshen.store.schema import applications, case_events, cases, objections
 from mianshen.web.catalog import Listed
 from mianshen.web.deps import ROLE_LABELS
 
@@ -81,14 +82,13 @@ def own_cases(conn: Connection, uscc: str) -> dict[str, dict[str, Any]]:
 
 
 def own_matches(conn: Connection, uscc: str, items: list[Listed]) -> dict[str, dict[str, Any]]:
-    """Policy id → the match row of the published version (else the latest version matched)."""
-    published = {i.policy.id: i.version for i in items}
-    out: dict[str, dict[str, Any]] = {}
-    for r in conn.execute(select(matches).where(matches.c.uscc == uscc).order_by(matches.c.policy_version)).mappings():
-        current = out.get(r["policy_id"])
-        if current is None or current["policy_version"] != published.get(r["policy_id"]):
-            out[r["policy_id"]] = dict(r)
-    return out
+    """Policy id → this enterprise's result in the match library (the version the last run matched)."""
+    wanted = {i.policy.id for i in items}
+    return {
+        pid: {"status": p.status, "amount": p.amount, "policy_version": p.version, "profile_as_of": p.as_of}
+        for pid, p in for_enterprise(conn, uscc).items()
+        if pid in wanted
+    }
 
 
 def shown(item: Listed, today: dt.date, case: Row | None, match: Row | None) -> bool:

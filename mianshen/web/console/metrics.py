@@ -25,8 +25,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mianshen.clock import today as clock_today
+from mianshen.matching.read import pairs
 from mianshen.reference.workdays import working_days_between
-from mianshen.store.schema import case_events, cases, matches, objections, payments, policy_versions
+from mianshen.store.schema import case_events, cases, objections, payments, policy_versions
 from mianshen.web.console import scope
 from mianshen.web.console.queue import is_overdue
 from mianshen.web.sessions import Session
@@ -85,10 +86,8 @@ def collect(conn: Connection, s: Session, today: dt.date | None = None) -> dict[
     rows = [dict(r) for r in conn.execute(select(cases).order_by(cases.c.id)).mappings() if r["policy_id"] in current]
     eligible = [
         (m.policy_id, m.uscc)
-        for m in conn.execute(
-            select(matches.c.policy_id, matches.c.policy_version, matches.c.uscc).where(matches.c.status == "eligible")
-        )
-        if m.policy_id in current and m.policy_version == current[m.policy_id].version
+        for m in pairs(conn, policy_ids=set(current), statuses=["eligible"])
+        if m.version == current[m.policy_id].version
     ]
     reach = scope.filter_region(conn, s, {r["uscc"] for r in rows} | {u for _, u in eligible})
     rows = [r for r in rows if r["uscc"] in reach]

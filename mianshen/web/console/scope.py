@@ -18,7 +18,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Connection, select
 
 from mianshen.clock import today as clock_today
-from mianshen.matching.inputs import read_profiles
+from mianshen.profiles.current import field_values
 from mianshen.store.schema import cases, policy_versions
 from mianshen.web.deps import require, session
 from mianshen.web.errors import WebError, not_found
@@ -74,12 +74,8 @@ def regions(conn: Connection, usccs: Iterable[str], on: dt.date | None = None) -
     wanted = sorted(set(usccs))
     if not wanted:
         return {}
-    profiles = read_profiles(conn, on or clock_today(), {"region_code"}, wanted)
-    out = {}
-    for uscc, profile in profiles.items():
-        value = profile.fields.get("region_code")
-        out[uscc] = "" if value is None else str(value.value)
-    return out
+    found = field_values(conn, wanted, "region_code", on or clock_today())
+    return {uscc: str(found[uscc]) if uscc in found else "" for uscc in wanted}
 
 
 def in_region(s: Session, region_code: str | None) -> bool:

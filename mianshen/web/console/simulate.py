@@ -2,8 +2,9 @@
 
 The file is checked by the same loader as `mianshen policy check` (errors keep their line and
 column), its embedded tests run with `run_tests`, and the simulation screens the current profile
-library with the compiled SQL on an in-memory DuckDB — the engine match runs use — so the
-numbers shown are those a match run would produce on the same date. Nothing is written.
+population on an in-memory DuckDB the way a match run does — the profile snapshot pivoted from
+the observation mirror, the one assembler's statement — so the numbers shown are those a match run
+would produce on the same date. Nothing is written.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from mianshen.matching.inputs import read_profiles
 from mianshen.matching.publish import parse_version
+from mianshen.profiles.snapshot import build
 from mianshen.reference.industries import find_industry
 from mianshen.reference.regions import find_region
 from mianshen.rules.ast import Policy
 from mianshen.rules.loader import read_policy
 from mianshen.rules.testing import run_tests
+from mianshen.sqlgen.assemble import assemble
 from mianshen.sqlgen.compile import needed_fields
-from mianshen.sqlgen.engines import MatchRow, duckdb_connect
-from mianshen.sqlgen.screen import screen
+from mianshen.sqlgen.duck import duckdb_connect
+from mianshen.sqlgen.engines import results_table
 from mianshen.web.console.scope import policy_row
 
 STATUS_LABELS = {"eligible": "符合", "unknown": "缺数据待定", "ineligible": "不符合"}
@@ -81,42 +83,47 @@ def _group(field: str, value: Any) -> str:
     return text
 
 
-def _tally(rows: list[MatchRow], groups: dict[str, dict[str, str]]) -> dict[str, Any]:
-    status = Counter(r.status for r in rows)
-    total = sum((r.amount for r in rows if r.status == "eligible" and r.amount is not None), Decimal(0))
+def _tally(duck: Any, k: int, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Counts and the exact total of policy column k of `sim`, overall and by region, industry and size."""
+    evaluated, eligible, unknown, ineligible, total = duck.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE s_{k} = 1), count(*) FILTER (WHERE s_{k} = 2), "
+        f"count(*) FILTER (WHERE s_{k} = 0), CAST(sum(a_{k}) FILTER (WHERE s_{k} = 1) AS VARCHAR) FROM sim"
+    ).fetchone()
     by: dict[str, list[dict[str, Any]]] = {}
     for key, field in GROUP_FIELDS.items():
         counts: dict[str, Counter[str]] = {}
-        for r in rows:
-            counts.setdefault(groups[field].get(r.id, "（缺数据）"), Counter())[r.status] += 1
+        for value, e, u, i in duck.execute(
+            f"SELECT {field}, count(*) FILTER (WHERE s_{k} = 1), count(*) FILTER (WHERE s_{k} = 2), "
+            f"count(*) FILTER (WHERE s_{k} = 0) FROM sim GROUP BY ALL"
+        ).fetchall():
+            group = labels[field].get(value, "（缺数据）") if value is not None else "（缺数据）"
+            counts.setdefault(group, Counter()).update({"eligible": e, "unknown": u, "ineligible": i})
         by[key] = [
             {"group": g, "eligible": c["eligible"], "unknown": c["unknown"], "ineligible": c["ineligible"]}
             for g, c in sorted(counts.items(), key=lambda kv: (-kv[1]["eligible"], kv[0]))
         ]
     return {
-        "evaluated": len(rows),
-        "eligible": status["eligible"],
-        "unknown": status["unknown"],
-        "ineligible": status["ineligible"],
-        "total": total,
+        "evaluated": int(evaluated),
+        "eligible": int(eligible),
+        "unknown": int(unknown),
+        "ineligible": int(ineligible),
+        "total": Decimal(total or "0"),
         "by": by,
     }
 
 
-def _diff(new: list[MatchRow], old: list[MatchRow]) -> dict[str, Any]:
-    before = {r.id: r for r in old}
+def _diff(duck: Any) -> dict[str, Any]:
+    """How enterprises move from the published version (column 1) to the draft (column 0)."""
     moves: Counter[str] = Counter()
-    amount_changed = 0
-    for r in new:
-        prev = before.get(r.id)
-        was = prev.status if prev else "ineligible"
-        if was != r.status:
-            moves[f"{STATUS_LABELS[was]} → {STATUS_LABELS[r.status]}"] += 1
-        elif r.status == "eligible" and prev is not None and prev.amount != r.amount:
-            amount_changed += 1
+    codes = ("ineligible", "eligible", "unknown")
+    for was, now, n in duck.execute("SELECT s_1, s_0, count(*) FROM sim WHERE s_1 <> s_0 GROUP BY ALL").fetchall():
+        moves[f"{STATUS_LABELS[codes[was]]} → {STATUS_LABELS[codes[now]]}"] += int(n)
+    amount_changed = duck.execute(
+        "SELECT count(*) FROM sim WHERE s_0 = 1 AND s_1 = 1 AND a_0 IS DISTINCT FROM a_1"
+    ).fetchone()[0]
     return {
         "moves": [{"change": k, "count": v} for k, v in sorted(moves.items(), key=lambda kv: -kv[1])],
-        "amount_changed": amount_changed,
+        "amount_changed": int(amount_changed),
         "newly_eligible": sum(v for k, v in moves.items() if k.endswith("→ 符合")),
         "no_longer_eligible": sum(v for k, v in moves.items() if k.startswith("符合 →")),
     }
@@ -133,20 +140,23 @@ def simulate(conn: Connection, policy: Policy, as_of: dt.date) -> dict[str, Any]
         previous = parse_version(row)
     chosen = [policy] + ([previous] if previous is not None else [])
     fields = {f for p in chosen for f in needed_fields(p)} | set(GROUP_FIELDS.values())
-    profiles = read_profiles(conn, as_of, fields)
-    groups = {
-        f: {u: _group(f, p.fields[f].value if f in p.fields else None) for u, p in profiles.items()}
-        for f in GROUP_FIELDS.values()
-    }
-    summaries = []
-    if profiles:
-        duck = duckdb_connect()
-        try:
-            summaries = screen(duck, "duckdb", chosen, [p.to_profile() for p in profiles.values()], as_of)
-        finally:
-            duck.close()
-    rows = summaries[0].rows if summaries else []
-    result = _tally(rows, groups)
+    duck = duckdb_connect()
+    try:
+        build(conn, duck, as_of, fields)
+        assembly = assemble(chosen, as_of, "duckdb", "profiles", carry=tuple(GROUP_FIELDS.values()))
+        results_table(duck, assembly, "sim", carry=tuple(GROUP_FIELDS.values()))
+        labels = {
+            f: {
+                v: _group(f, v)
+                for (v,) in duck.execute(f"SELECT DISTINCT {f} FROM sim WHERE {f} IS NOT NULL").fetchall()
+            }
+            for f in GROUP_FIELDS.values()
+        }
+        result = _tally(duck, 0, labels)
+        prior = _tally(duck, 1, labels) if previous is not None else None
+        moved = _diff(duck) if previous is not None else None
+    finally:
+        duck.close()
     budget = policy.budget
     result.update(
         as_of=as_of.isoformat(),
@@ -155,9 +165,7 @@ def simulate(conn: Connection, policy: Policy, as_of: dt.date) -> dict[str, Any]
         over_budget=budget is not None and result["total"] > budget,
         previous=None,
     )
-    if previous is not None:
-        old = summaries[1].rows if len(summaries) > 1 else []
-        prior = _tally(old, groups)
+    if previous is not None and prior is not None and moved is not None:
         result["previous"] = {
             "version": previous.version,
             "eligible": prior["eligible"],
@@ -167,6 +175,6 @@ def simulate(conn: Connection, policy: Policy, as_of: dt.date) -> dict[str, Any]
             "delta_eligible": result["eligible"] - prior["eligible"],
             "delta_unknown": result["unknown"] - prior["unknown"],
             "delta_total": result["total"] - prior["total"],
-            **_diff(rows, old),
+            **moved,
         }
     return result
