@@ -1,6 +1,6 @@
-"""Smoke test of `mianshen bench scale` on a tiny snapshot: each run writes every enterprise × policy
-result row to Parquet, the copied population is really bigger, and our counts equal the hand-written
-query's (the command fails otherwise). Timings and memory are printed, never asserted here."""
+"""Smoke test of `mianshen bench scale` on a tiny snapshot: each run writes a library layer holding
+every enterprise × policy result, the copied population is really bigger, and our counts equal the
+hand-written query's (the command fails otherwise). Timings and memory are printed, never asserted."""
 
 from __future__ import annotations
 
@@ -23,6 +23,6 @@ def test_bench_scale_writes_every_pair(tmp_path: Path) -> None:
     for run in report["runs"]:
         assert run["counts_equal"] is True and run["result_rows"] == run["enterprises"] * 10
         assert run["ours_peak_mib"] > 0 and run["handwritten_peak_mib"] > 0
-        written = tmp_path / f"results-ours-{run['enterprises']}.parquet"
-        ids = duckdb.sql(f"SELECT count(DISTINCT uscc), count(DISTINCT policy_id) FROM '{written}'").fetchall()[0]
-        assert ids == (run["enterprises"], 10)  # copies carry their own USCC: no pair is counted twice
+        written = tmp_path / f"library-{run['enterprises']}"
+        ids = duckdb.sql(f"SELECT count(DISTINCT id), count(*) FROM '{written}/results-*.parquet'").fetchall()[0]
+        assert ids == (run["enterprises"], run["enterprises"])  # copies carry their own USCC: one row each

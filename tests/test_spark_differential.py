@@ -1,4 +1,6 @@
-"""Spark runs the compiled policy SQL to DuckDB's results, row for row (status, amount, failed, unknown).
+"""Spark writes the same match-library layer DuckDB writes from the same snapshot, enterprise by
+enterprise (status, exact amount, unknown conditions), and a store fed with it (`match --from`)
+ends as a DuckDB run leaves it.
 
 One SparkSession for the module (starting one takes seconds); every comparison runs many profiles
 and policies in one Spark job. DuckDB itself is held to the Python evaluator by test_differential.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,24 +22,32 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
-import mianshen.cli.spark  # noqa: F401  (registers the commands)
+import mianshen.cli.match  # noqa: F401  (registers the commands)
+import mianshen.cli.spark  # noqa: F401
 from mianshen.cli.main import cli
 from mianshen.errors import InputError
+from mianshen.matching.evaluation import write_layer
+from mianshen.matching.library import Layer, read_files
+from mianshen.matching.read import pairs
+from mianshen.matching.runs import run_match
 from mianshen.profiles.demo_data import DemoSummary
+from mianshen.profiles.derive import with_inputs
 from mianshen.rules import numbers
 from mianshen.rules.ast import Policy
-from mianshen.rules.profile import Profile
 from mianshen.scale.parquet import read_meta, write_snapshot
 from mianshen.scale.session import JAVA_17, QUICK_START_JAVA_OPTIONS, find_java, spark_session
-from mianshen.scale.spark import compile_all, match_snapshot, read_results, register_functions
+from mianshen.scale.spark import match_snapshot, register_functions
 from mianshen.scale.synthetic import synthetic_profiles
+from mianshen.sqlgen.compile import needed_fields
 from mianshen.sqlgen.dialects import DIALECTS
-from mianshen.sqlgen.engines import MatchRow, duckdb_connect
-from mianshen.sqlgen.screen import screen
+from mianshen.sqlgen.engines import duckdb_connect
+from mianshen.sqlgen.screen import screenable
+from mianshen.store.schema import cases, data_requests
 
 from .conftest import ROOT
-from .matching_fixtures import AS_OF, demo, import_demo  # noqa: F401  (demo is a fixture)
+from .matching_fixtures import AS_OF, demo, import_demo, publish  # noqa: F401  (demo is a fixture)
 from .store_fixtures import fresh_store
 from .strategies import policies, profiles
 
@@ -51,37 +62,51 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
-def duckdb_rows(policies: list[Policy], population: list[tuple[str, dict[str, Any]]], as_of: dt.date) -> dict:
+Rows = dict[str, dict[str, tuple[Any, ...]]]  # policy id → enterprise → (status code, amount, unknown mask)
+
+
+def layer_rows(folder: Path, layer: Layer) -> Rows:
+    """A layer's results as read by the library (DuckDB), whichever engine wrote it."""
     conn = duckdb_connect()
     try:
-        summaries = screen(conn, "duckdb", policies, [Profile(i, dict(v)) for i, v in population], as_of)
+        out: Rows = {}
+        for c in layer.policies:
+            rows = conn.execute(
+                f"SELECT id, s_{c.column}, a_{c.column}, u_{c.column} FROM {read_files(folder, [c.file])}"
+            ).fetchall()
+            out[c.policy_id] = {r[0]: (int(r[1]), r[2], None if r[3] is None else int(r[3])) for r in rows}
     finally:
         conn.close()
-    return {s.policy.id: s.rows for s in summaries}
+    return out
 
 
-def assert_same(spark_rows: dict[str, list[MatchRow]], duck_rows: dict[str, list[MatchRow]]) -> None:
-    assert set(spark_rows) == set(duck_rows)
-    for policy_id, expected in duck_rows.items():
-        got = {r.id: r for r in spark_rows[policy_id]}
-        assert len(got) == len(expected) == len(spark_rows[policy_id]), policy_id
-        for row in expected:
-            mine = got[row.id]
-            assert (mine.status, mine.amount, mine.failed, mine.unknown) == (
-                row.status,
-                row.amount,
-                row.failed,
-                row.unknown,
-            ), (policy_id, row.id)
+def duckdb_layer(snapshot: Path, out: Path, policies: list[Policy], as_of: dt.date) -> Rows:
+    out.mkdir(parents=True)
+    conn = duckdb_connect()
+    try:
+        conn.execute(f"CREATE VIEW snap AS SELECT * FROM read_parquet('{snapshot}/**/*.parquet')")
+        layer = write_layer(conn, out, out, 0, screenable(policies), as_of, "", 0, "snap")
+    finally:
+        conn.close()
+    return layer_rows(out, layer)
 
 
 def spark_match(
     spark: Any, tmp: Path, policies: list[Policy], population: list, as_of: dt.date, partition: bool = False
-) -> dict:
-    fields = sorted({f for _, c in compile_all(policies, as_of) for f in c.fields})
+) -> tuple[Rows, Rows]:
+    """(Spark's layer, DuckDB's layer) of the same snapshot."""
+    read = {f for p in screenable(policies) for f in needed_fields(p)}
+    fields = sorted(with_inputs(read | {"region_code"}))
     snapshot = write_snapshot(population, fields, tmp / "profiles", as_of, partition)
-    match_snapshot(spark, snapshot.path, tmp / "results", policies, as_of, summarize=False)
-    return read_results(spark, tmp / "results")
+    result = match_snapshot(spark, snapshot.path, tmp / "results", policies, as_of, summarize=False)
+    assert result.layer is not None
+    return layer_rows(tmp / "results", result.layer), duckdb_layer(snapshot.path, tmp / "duck", policies, as_of)
+
+
+def assert_same(got: Rows, expected: Rows) -> None:
+    assert set(got) == set(expected)
+    for policy_id, rows in expected.items():
+        assert got[policy_id] == rows, policy_id
 
 
 @pytest.mark.parametrize("as_of", [dt.date(2022, 7, 15), dt.date(2025, 6, 30)])  # every shipped policy in force
@@ -90,11 +115,11 @@ def test_shipped_policies_on_spark_equal_duckdb(
 ) -> None:
     population = list(synthetic_profiles(300, seed=5, as_of=as_of))
     partition = as_of.year == 2022  # also read the Hive layout province=…/bucket=…/
-    got = spark_match(spark, tmp_path, shipped_policies, population, as_of, partition)
+    got, expected = spark_match(spark, tmp_path, shipped_policies, population, as_of, partition)
     if partition:
         assert len(list((tmp_path / "profiles").glob("province=41/bucket=*/*.parquet"))) > 8  # Henan USCCs
-    assert_same(got, duckdb_rows(shipped_policies, population, as_of))
-    assert {r.status for rows in got.values() for r in rows} == {"eligible", "ineligible", "unknown"}
+    assert_same(got, expected)
+    assert {r[0] for rows in got.values() for r in rows.values()} == {0, 1, 2}
 
 
 @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
@@ -107,9 +132,9 @@ def test_generated_policies_on_spark_equal_duckdb(
     spark: Any, tmp_path_factory: pytest.TempPathFactory, generated: list[Policy], population: list, as_of: dt.date
 ) -> None:
     chosen = [dataclasses.replace(p, id=f"generated-{i}") for i, p in enumerate(generated)]
-    rows = [(f"e{i}", values) for i, values in enumerate(population)]
-    got = spark_match(spark, tmp_path_factory.mktemp("generated"), chosen, rows, as_of)
-    assert_same(got, duckdb_rows(chosen, rows, as_of))
+    rows = [(f"9141010{i:011d}", values) for i, values in enumerate(population)]
+    got, expected = spark_match(spark, tmp_path_factory.mktemp("generated"), chosen, rows, as_of)
+    assert_same(got, expected)
 
 
 EDGES = [
@@ -155,11 +180,13 @@ def test_decimal_arithmetic_is_exact_on_spark(spark: Any, pairs: list[tuple[Deci
         assert [row.r0, row.r1, row.r2, row.r3] == expected, (x, y)
 
 
-def test_export_then_match_spark_from_the_store(spark: Any, demo: DemoSummary, tmp_path: Path) -> None:  # noqa: F811
-    """The documented commands end to end: store → export-profiles → match-spark → result Parquet."""
+def test_export_then_match_spark_then_match_from_the_store(spark: Any, demo: DemoSummary, tmp_path: Path) -> None:  # noqa: F811
+    """The documented commands end to end: store → export-profiles → match-spark → `match --from`; the
+    library, cases and data requests are those a DuckDB run on the same store makes."""
+    url = f"sqlite:///{tmp_path}/store.sqlite"
     engine = fresh_store("sqlite", tmp_path)
     import_demo(engine, demo)
-    url = f"sqlite:///{tmp_path}/store.sqlite"
+    publish(engine)
     policies_dir = str(ROOT / "policies")
     runner = CliRunner()
     exported = runner.invoke(
@@ -183,18 +210,29 @@ def test_export_then_match_spark_from_the_store(spark: Any, demo: DemoSummary, t
     )
     assert matched.exit_code == 0, matched.output
     assert f"评估日 {AS_OF}，300 家企业" in matched.output and "结果已写入" in matched.output
-    got = read_results(spark, tmp_path / "res")
-
-    from mianshen.matching.inputs import read_profiles
-
-    in_force = [p for p, _ in compile_all(_shipped(), AS_OF) if p.valid_from <= AS_OF <= (p.valid_to or AS_OF)]
-    fields = {f for _, c in compile_all(in_force, AS_OF) for f in c.fields}
+    fed = runner.invoke(cli, ["match", "--from", str(tmp_path / "res"), "--as-of", str(AS_OF), "--db", url, "--json"])
+    assert fed.exit_code == 0, fed.output
+    spark_run = json.loads(fed.output)
     with engine.connect() as conn:
-        stored = read_profiles(conn, AS_OF, fields)
+        from_spark = {(p.policy_id, p.uscc): (p.status, p.amount, p.unknown) for p in pairs(conn)}
+        spark_cases = {(r.policy_id, r.uscc, r.amount) for r in conn.execute(select(cases))}
+        spark_requests = {(r.uscc, r.field, r.policies) for r in conn.execute(select(data_requests))}
     engine.dispose()
-    population = [(uscc, p.to_profile().values) for uscc, p in stored.items()]
-    assert_same(got, duckdb_rows(in_force, population, AS_OF))
-    assert sum(r.status == "eligible" for rows in got.values() for r in rows) > 0
+    # the same store matched by DuckDB
+    (tmp_path / "duck").mkdir()
+    other = fresh_store("sqlite", tmp_path / "duck")
+    import_demo(other, demo)
+    publish(other)
+    duck_run = run_match(other, AS_OF)
+    with other.connect() as conn:
+        assert {(p.policy_id, p.uscc): (p.status, p.amount, p.unknown) for p in pairs(conn)} == from_spark
+        assert {(r.policy_id, r.uscc, r.amount) for r in conn.execute(select(cases))} == spark_cases
+        assert {(r.uscc, r.field, r.policies) for r in conn.execute(select(data_requests))} == spark_requests
+    other.dispose()
+    assert spark_run["cases_created"] == duck_run.cases_created > 0
+    assert [(t["policy_id"], t["eligible"], t["total"]) for t in spark_run["policies"]] == [
+        (t.policy_id, t.eligible, format(t.total, "f")) for t in duck_run.policies
+    ]
 
 
 def _shipped() -> list[Policy]:

@@ -93,7 +93,9 @@ def sql_limit(engine: Engine, variants: list[Variant], as_of: dt.date, repeat: i
     # The hand-written query returns (policy, enterprise, status) only; ours also carries the exact
     # amount and the unknown mask. Asked for the statuses alone, DuckDB prunes the rest.
     statuses = ", ".join(f"s_{k}" for k in range(len(policies)))
-    same = " ".join(f"CREATE OR REPLACE TABLE ours_status AS SELECT id, {statuses} FROM ({s.sql});" for s in assembly.statements)
+    same = " ".join(
+        f"CREATE OR REPLACE TABLE ours_status AS SELECT id, {statuses} FROM ({s.sql});" for s in assembly.statements
+    )
     out.ours_status_seconds = min(_timed(lambda: duck.execute(same)) for _ in range(repeat))
     out.handwritten_seconds = min(run_handwritten(duck, variants, TABLE) for _ in range(repeat))
     out.handwritten = handwritten_counts(duck)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -11,6 +12,7 @@ from mianshen.cli.data import DB_OPTION
 from mianshen.cli.explain import parse_as_of
 from mianshen.cli.main import cli
 from mianshen.cli.policy import policy
+from mianshen.errors import InputError
 from mianshen.matching.summary import RunReport
 from mianshen.store.db import open_store
 
@@ -64,13 +66,24 @@ def versions_cmd(as_json: bool, db: str | None) -> None:
 @click.option("--policy", "policy_id", default=None, help="只匹配这一项政策（对全部企业）。")
 @click.option("--as-of", "as_of", default=None, help="评估日期，如 2025-06-30；默认今天。")
 @click.option("--full", is_flag=True, help="全量匹配（默认：有上次匹配且评估日相同时只匹配变化的部分）。")
+@click.option(
+    "--from",
+    "layer_from",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="取 match-spark 写出的匹配结果目录作为本次匹配的结果（不在本机评估）。",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出本次匹配的汇总。")
 @DB_OPTION
-def match_cmd(policy_id: str | None, as_of: str | None, full: bool, as_json: bool, db: str | None) -> None:
+def match_cmd(
+    policy_id: str | None, as_of: str | None, full: bool, layer_from: Path | None, as_json: bool, db: str | None
+) -> None:
     """按评估日匹配政策库中现行的条件类、暂难数据化类政策，写入匹配库，对符合的企业立案，对待补充数据的开数据请求。"""
     from mianshen.matching.runs import run_match
 
-    report = run_match(open_store(db), parse_as_of(as_of), policy_id, full)
+    if layer_from is not None and (policy_id or full):
+        raise InputError("--from 取整份外部匹配结果，不能与 --policy、--full 同用")
+    report = run_match(open_store(db), parse_as_of(as_of), policy_id, full, layer_from=layer_from)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:

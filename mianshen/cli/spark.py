@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -75,27 +74,25 @@ def export_profiles(
     fields = sorted({f for p in screenable(_policies(policy_paths)) for f in needed_fields(p)})
     if not fields:
         raise InputError("没有可筛查的政策，无字段可导出")
-    rows: Any
     batch = None
     if synthetic is not None:
+        from mianshen.profiles.derive import with_inputs
         from mianshen.scale.synthetic import synthetic_profiles
 
-        rows = synthetic_profiles(synthetic, seed, day)
+        wanted = sorted(with_inputs({*fields, "region_code"}))
+        snap = write_snapshot(synthetic_profiles(synthetic, seed, day), wanted, out, day, partition)
     else:
-        from mianshen.matching.inputs import changed_enterprises, last_batch, read_profiles
+        from mianshen.scale.parquet import export_store
         from mianshen.store.db import open_store
 
         with open_store(db_url).connect() as conn:
-            batch = last_batch(conn)
-            changed = None if changed_after is None else changed_enterprises(conn, changed_after)
-            stored = read_profiles(conn, day, set(fields), changed)
-        rows = ((uscc, profile.values()) for uscc, profile in stored.items())
-    snap = write_snapshot(rows, fields, out, day, partition, last_batch=batch)
+            snap = export_store(conn, out, day, fields, partition, changed_after)
+        batch = snap.last_batch
     if not snap.rows:
         click.echo("注意：没有企业可导出，快照为空", err=True)
     done = f"已导出批次 {changed_after} 之后有变化的 " if changed_after is not None else "已导出 "
     click.echo(
-        f"{done}{snap.rows:,} 家企业的画像快照（画像日期 {day}，{len(fields)} 个字段"
+        f"{done}{snap.rows:,} 家企业的画像快照（画像日期 {day}，{len(snap.fields)} 个字段"
         f"{f'，截至导入批次 {batch}' if batch is not None else ''}）至 {out}"
     )
 
@@ -117,14 +114,14 @@ def _snapshot_day(profiles: Path, as_of: str | None) -> dt.date:
 @cli.command("match-spark")
 @click.option("--master", default="local[2]", show_default=True, help="Spark 主节点：local[N] 或 spark://主机:7077。")
 @click.option("--profiles", "profiles_dir", required=True, type=click.Path(), help="画像快照目录（Parquet）。")
-@click.option("--out", required=True, type=click.Path(), help="结果目录（Parquet，按政策分区）。")
+@click.option("--out", required=True, type=click.Path(), help="结果目录（匹配库格式的 Parquet）。")
 @click.option("--as-of", "as_of", default=None, help="评估日期；默认为快照的画像日期。")
 @POLICIES_OPTION
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总。")
 def match_spark(
     master: str, profiles_dir: str, out: str, as_of: str | None, policy_paths: tuple[str, ...], as_json: bool
 ) -> None:
-    """在 Spark 上对画像快照匹配全部在有效期内的可筛查政策，结果写为 Parquet。"""
+    """在 Spark 上对画像快照匹配全部在有效期内的可筛查政策，结果按匹配库格式写为 Parquet。"""
     from mianshen.scale.session import check_master, spark_session
     from mianshen.scale.spark import match_snapshot
 
@@ -166,7 +163,7 @@ def match_spark(
     for p in policies:
         if p not in in_force and p.kind != "名单类":
             click.echo(f"未匹配（评估日不在有效期内）：{p.title}（{p.valid_from} 至 {p.valid_to or '长期'}）")
-    click.echo(f"结果已写入 {out}（Parquet，按 policy_id 分区）")
+    click.echo(f"结果已写入 {out}（匹配库的一层：画像与各政策一列；用 mianshen match --from {out} 写入政策匹配库）")
 
 
 @bench.command("spark")

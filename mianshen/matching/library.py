@@ -96,16 +96,37 @@ class Manifest:
     @staticmethod
     def from_json(text: str) -> Manifest:
         raw = json.loads(text)
-        layers = [
-            Layer(
-                layer["folder"],
-                layer["profiles"],
-                layer["enterprises"],
-                tuple(PolicyColumns(**{**p, "conditions": tuple(p["conditions"])}) for p in layer["policies"]),
-            )
-            for layer in raw["layers"]
-        ]
+        layers = [layer_from_dict(layer) for layer in raw["layers"]]
         return Manifest(raw["run"], raw["as_of"], raw["last_batch"], raw["folder"], raw["active"], layers, raw["files"])
+
+
+LAYER_META = "_mianshen_layer.json"  # describes a layer written outside a run (match-spark)
+
+
+def layer_from_dict(raw: dict[str, Any]) -> Layer:
+    return Layer(
+        raw["folder"],
+        raw["profiles"],
+        raw["enterprises"],
+        tuple(PolicyColumns(**{**p, "conditions": tuple(p["conditions"])}) for p in raw["policies"]),
+    )
+
+
+def write_layer_meta(folder: Path, layer: Layer, as_of: str, last_batch: int | None, source: str) -> None:
+    described = {"as_of": as_of, "last_batch": last_batch, "profiles": source, "layer": asdict(layer)}
+    (folder / LAYER_META).write_text(json.dumps(described, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def read_layer_meta(folder: Path) -> dict[str, Any]:
+    """A layer's description, or a clear error when `folder` is not a match-spark result."""
+    from mianshen.errors import InputError
+
+    path = folder / LAYER_META
+    if not path.is_file():
+        raise InputError(f"{folder} 不是 match-spark 的结果目录（缺少 {LAYER_META}）")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw["layer"] = layer_from_dict(raw["layer"])
+    return raw
 
 
 def root(bind: Any) -> Path:
@@ -139,7 +160,7 @@ def manifest_of(conn: Connection, run_id: int) -> Manifest | None:
 def record_files(manifest: Manifest, library: Path, duck: Any, paths: Iterable[Path]) -> None:
     """Digest, size and row count of each new file, kept in the manifest (verify() checks them)."""
     for path in paths:
-        rows = duck.execute(f"SELECT count(*) FROM read_parquet('{quoted(path)}')").fetchone()[0]
+        rows = duck.execute(f"SELECT count(*) FROM read_parquet('{quoted(_parts(path))}')").fetchone()[0]
         manifest.files[str(path.relative_to(library))] = {
             "sha256": file_sha256(path),
             "rows": int(rows),
@@ -148,7 +169,12 @@ def record_files(manifest: Manifest, library: Path, duck: Any, paths: Iterable[P
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file; of a directory of parts, of its parts' names and digests in order."""
     digest = hashlib.sha256()
+    if path.is_dir():
+        for part in sorted(path.glob("*.parquet")):
+            digest.update(f"{part.name}:{file_sha256(part)}\n".encode())
+        return digest.hexdigest()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
@@ -201,5 +227,10 @@ def quoted(path: Path | str) -> str:
 
 
 def read_files(library: Path, names: Sequence[str]) -> str:
-    listed = ", ".join(f"'{quoted(library / n)}'" for n in names)
+    """DuckDB's reader of library files; a directory (Spark writes one per file) is read as its parts."""
+    listed = ", ".join(f"'{quoted(_parts(library / n))}'" for n in names)
     return f"read_parquet([{listed}])"
+
+
+def _parts(path: Path) -> Path:
+    return path / "*.parquet" if path.is_dir() else path

@@ -16,14 +16,18 @@ the store as they were (the next run removes the orphaned folder).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text
 
 from mianshen.audit.log import SYSTEM, Actor, record
+from mianshen.errors import InputError
 from mianshen.matching import library as lib
 from mianshen.matching.changes import compare, write_changes
 from mianshen.matching.evaluation import run_duckdb, write_layer, write_profiles
@@ -60,7 +64,10 @@ def run_match(
     policy_id: str | None = None,
     full: bool = False,
     actor: Actor = SYSTEM,
+    layer_from: Path | None = None,
 ) -> RunReport:
+    """`layer_from`: a folder `match-spark` wrote (a library layer of every active policy over every
+    enterprise) taken as this run's result instead of evaluating here."""
     started = time.monotonic()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -72,8 +79,12 @@ def run_match(
         folder = lib.new_folder(conn, run_id)
         duck = run_duckdb(folder / "spill")
         try:
-            todo = plan(conn, duck, previous, as_of, active, policy_id, full, top)
-            manifest, report = _evaluate(conn, duck, folder, run_id, as_of, top, active, previous, todo)
+            if layer_from is not None:
+                todo, produced = _external(conn, folder, layer_from, as_of, active, top)
+            else:
+                todo = plan(conn, duck, previous, as_of, active, policy_id, full, top)
+                produced = _produce(conn, duck, folder, as_of, top, todo)
+            manifest, report = _evaluate(conn, duck, folder, run_id, as_of, active, previous, todo, produced)
             _finish(conn, run_id, manifest, report, actor)
             committing = time.monotonic()
         finally:
@@ -104,23 +115,26 @@ def _start(conn: Connection, as_of: dt.date, policy_id: str | None, top: int) ->
     )
 
 
-def _evaluate(
-    conn: Connection,
-    duck: Any,
-    folder: Any,
-    run_id: int,
-    as_of: dt.date,
-    top: int,
-    active: list[Policy],
-    previous: lib.Manifest | None,
-    todo: Plan,
-) -> tuple[lib.Manifest, RunReport]:
+@dataclass
+class Produced:
+    """A run's new layers and what it read to make them."""
+
+    layers: list[lib.Layer]
+    written: list[Path]
+    enterprises: int
+    last_batch: int
+    clock: Stopwatch
+
+
+def _produce(conn: Connection, duck: Any, folder: Path, as_of: dt.date, top: int, todo: Plan) -> Produced:
+    """The snapshot, then a layer of the policies evaluated for everyone and one of those evaluated
+    for the changed enterprises only."""
     root = lib.root(conn)
     clock = Stopwatch()
     fields = {f for p in todo.everyone + todo.changed_only for f in needed_fields(p)}
     snapshot = build(conn, duck, as_of, fields, scope=None if todo.everyone else todo.changed, upto=top)
     clock.lap("snapshot")
-    layers, written = [], []
+    out = Produced([], [], snapshot.enterprises, top, clock)
     scoped = "profiles"
     if todo.changed is not None and todo.everyone:
         duck.execute(
@@ -134,13 +148,64 @@ def _evaluate(
         write_profiles(duck, source, path)
         rows = int(duck.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
         layer = write_layer(duck, root, folder, number, chosen, as_of, str(path.relative_to(root)), rows, source)
-        layers.append(layer)
-        written += [path, *{root / c.file for c in layer.policies}]
+        out.layers.append(layer)
+        out.written += [path, *{root / c.file for c in layer.policies}]
     clock.lap("evaluate")
+    return out
+
+
+def _external(
+    conn: Connection, folder: Path, source: Path, as_of: dt.date, active: list[Policy], top: int
+) -> tuple[Plan, Produced]:
+    """A layer written elsewhere (Spark), checked against the store's active versions and date and
+    copied into the run's folder."""
+    clock = Stopwatch()
+    described = lib.read_layer_meta(source)
+    layer: lib.Layer = described["layer"]
+    if described["as_of"] != as_of.isoformat():
+        raise InputError(f"{source} 的评估日为 {described['as_of']}，与本次匹配的评估日 {as_of} 不同")
+    theirs = {(c.policy_id, c.version) for c in layer.policies}
+    ours = {(p.id, p.version) for p in active}
+    if theirs != ours:
+        differ = "、".join(f"{pid} v{v}" for pid, v in sorted(theirs ^ ours))
+        raise InputError(f"{source} 中的政策版本与政策库现行版本不一致（{differ}）；请用现行政策重新运行 match-spark")
+    batch = described.get("last_batch")
+    if batch is None or batch > top:
+        raise InputError(f"{source} 不是由本画像库导出的快照匹配而来（导入批次 {batch}，画像库最新 {top}）")
+    for item in source.iterdir():
+        if item.name.endswith(".parquet"):
+            shutil.copytree(item, folder / item.name) if item.is_dir() else shutil.copy2(item, folder / item.name)
+    prefix = folder.name
+    copied = lib.Layer(
+        prefix,
+        f"{prefix}/{layer.profiles}",
+        layer.enterprises,
+        tuple(dataclasses.replace(c, file=f"{prefix}/{c.file}") for c in layer.policies),
+    )
+    root = lib.root(conn)
+    written = [root / copied.profiles, *{root / c.file for c in copied.policies}]
+    clock.lap("evaluate")
+    todo = Plan("full", f"导入 Spark 匹配结果 {source}", list(active))
+    return todo, Produced([copied], written, layer.enterprises, int(batch), clock)
+
+
+def _evaluate(
+    conn: Connection,
+    duck: Any,
+    folder: Path,
+    run_id: int,
+    as_of: dt.date,
+    active: list[Policy],
+    previous: lib.Manifest | None,
+    todo: Plan,
+    produced: Produced,
+) -> tuple[lib.Manifest, RunReport]:
+    root = lib.root(conn)
+    clock, layers, written, top = produced.clock, produced.layers, produced.written, produced.last_batch
     manifest = lib.Manifest(run_id, as_of.isoformat(), top, folder.name, {p.id: p.version for p in active})
     manifest.layers = _keep(manifest, layers + (previous.layers if previous else []))
     lib.record_files(manifest, root, duck, written)
-    report = RunReport(run_id, as_of, todo.scope, todo.reason, snapshot.enterprises, last_batch_id=top)
+    report = RunReport(run_id, as_of, todo.scope, todo.reason, produced.enterprises, last_batch_id=top)
     report.stages = clock.laps
     clock.lap("manifest")
     moved = compare(duck, root, previous, layers)
@@ -213,6 +278,7 @@ def _finish(conn: Connection, run_id: int, manifest: lib.Manifest, report: RunRe
         .where(match_runs.c.id == run_id)
         .values(
             scope=report.scope,
+            last_batch_id=report.last_batch_id,
             evaluated=report.evaluated,
             changed=report.changed,
             cases_created=report.cases_created,

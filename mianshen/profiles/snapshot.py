@@ -108,12 +108,12 @@ def with_derived(duck: Any, source: str, table: str, fields: Sequence[str], as_o
     columns = "".join(f", COALESCE(p.{f}, {expressions[f]}) AS {f}" if f in expressions else f", p.{f}" for f in fields)
     city = f"COALESCE(substr(region_code, 1, 4), '0000') AS {CITY}, " if "region_code" in fields else ""
     duck.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT {city}*, {_hash(fields, as_of)} AS {HASH} FROM "
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {city}*, {input_hash_sql(fields, as_of)} AS {HASH} FROM "
         f"(SELECT p.id{columns} FROM {source} AS p {joins}){' ORDER BY city, id' if city else ''}"
     )
 
 
-def _hash(fields: Sequence[str], as_of: dt.date) -> str:
+def input_hash_sql(fields: Sequence[str], as_of: dt.date) -> str:
     """SHA-256 of the as-of date and every field's value as DuckDB prints it ('\\N' for none): what
     a decision on this enterprise was made on (the data hash of the cases a run opens)."""
     parts = [f"'{as_of.isoformat()}'"] + [f"COALESCE(CAST({f} AS VARCHAR), '{_NULL_MARK}')" for f in fields]

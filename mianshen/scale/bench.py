@@ -19,11 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mianshen.matching.evaluation import write_layer
+from mianshen.profiles.derive import with_inputs
 from mianshen.rules.ast import Policy
 from mianshen.scale.parquet import read_meta, write_snapshot
-from mianshen.scale.spark import compile_all, match_snapshot, results_sql
+from mianshen.scale.spark import match_snapshot
 from mianshen.scale.synthetic import synthetic_profiles
+from mianshen.sqlgen.assemble import STATUSES
+from mianshen.sqlgen.compile import needed_fields
 from mianshen.sqlgen.engines import duckdb_connect
+from mianshen.sqlgen.screen import screenable
 
 
 def machine() -> str:
@@ -40,7 +45,8 @@ def snapshot(
     """The synthetic snapshot for this size (made once, then reused); returns its path and build time.
     `extra`: fields to hold besides those the policies read (the inputs an input hash covers)."""
     path = root / f"profiles-{enterprises}-s{seed}"
-    fields = sorted({f for _, c in compile_all(policies, as_of) for f in c.fields} | set(extra))
+    read = {f for p in screenable(policies) for f in needed_fields(p)}
+    fields = sorted(with_inputs(read | {"region_code"}) | set(extra))
     meta = read_meta(path)
     if meta and meta.rows == enterprises and set(fields) <= set(meta.fields):
         return {"path": path, "seconds": None, "bytes": _size(path)}
@@ -54,24 +60,22 @@ def _size(path: Path) -> int:
 
 
 def duckdb_match(profiles: Path, out: Path, policies: list[Policy], as_of: dt.date) -> tuple[float, Counter]:
-    """The DuckDB path over the same files: a view on the Parquet, one COPY of the union to Parquet."""
-    compiled = compile_all(policies, as_of, dialect="duckdb", table="snapshot")
+    """The DuckDB path over the same files: a view on the Parquet, the layer a match run writes."""
     shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
     conn = duckdb_connect()
     try:
         started = time.perf_counter()
         conn.execute(f"CREATE VIEW snapshot AS SELECT * FROM read_parquet('{profiles}/**/*.parquet')")
-        conn.execute(
-            f"COPY ({results_sql(compiled, as_of, 'duckdb')}) TO '{out}' (FORMAT parquet, PARTITION_BY (policy_id))"
-        )
+        layer = write_layer(conn, out, out, 0, screenable(policies), as_of, "", 0, "snapshot")
         seconds = time.perf_counter() - started
-        counts = conn.execute(
-            f"SELECT policy_id, status, count(*) FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true) "
-            "GROUP BY ALL"
-        ).fetchall()
+        counts: Counter[tuple[str, str]] = Counter()
+        for c in layer.policies:
+            for code, n in conn.execute(f"SELECT s_{c.column}, count(*) FROM '{out / c.file}' GROUP BY 1").fetchall():
+                counts[(c.policy_id, STATUSES[code])] = int(n)
     finally:
         conn.close()
-    return seconds, Counter({(p, s): int(n) for p, s, n in counts})
+    return seconds, counts
 
 
 def run(
@@ -93,7 +97,7 @@ def run(
         started = time.perf_counter()
         result = match_snapshot(spark, snap["path"], root / "results-spark", policies, as_of)
         spark_runs.append({"job": result.seconds, "with_summary": time.perf_counter() - started})
-    spark_counts = Counter({(p, s): n for p, by in result.counts.items() for s, n in by.items()})
+    spark_counts = Counter({(p, s): n for p, by in result.counts.items() for s, n in by.items() if n})
     duck_runs = [duckdb_match(snap["path"], root / "results-duckdb", policies, as_of) for _ in range(repeats)]
     evaluations = enterprises * len(result.policies)
     best_spark = min(r["job"] for r in spark_runs)
@@ -103,7 +107,7 @@ def run(
         "enterprises": enterprises,
         "policies": len(result.policies),
         "evaluations": evaluations,
-        "result_rows": sum(spark_counts.values()),
+        "result_pairs": sum(spark_counts.values()),
         "snapshot_seconds": snap["seconds"],
         "snapshot_mib": snap["bytes"] / 2**20,
         "spark_session_seconds": session_seconds,

@@ -1,13 +1,15 @@
-"""Matching at province scale with columnar results (`mianshen bench scale`; docs/benchmarks.md).
+"""The evaluate-and-write step of a match run at 1M and 10M enterprises (`mianshen bench scale`;
+docs/benchmarks.md), where importing the population through the store would take longer than
+the step itself.
 
-`run_match` keeps every enterprise × policy pair as a row of the transactional store, which cannot
-take 10^8 rows a run on one machine. What the same batch statement does when its input and output
-are both columnar is measured here: the 100 benchmark variants over a Parquet profile snapshot of
-1M (or, copied, 10M) enterprises, every result row — status, exact amount, condition masks, input
-hash, the shape of the match library — written to Parquet, against the hand-written query writing
-its rows the same way. Each measurement runs in its own process so that its peak memory (target
-(g): 10M × 100 under 4 GiB) is its own; DuckDB gets a memory limit and spills beyond it. The counts
-per policy and status of the two must be equal, or the benchmark fails.
+The 100 benchmark variants over a Parquet profile snapshot of 1M (or, copied, 10M) enterprises:
+ours loads the snapshot into an on-disk DuckDB table with the library's sort key and input hash
+(as a run's snapshot table has them, timed apart) and writes a library layer with the same
+`write_layer` a run uses — every pair's status, exact amount and unknown mask, one row per
+enterprise; the hand-written query writes its (policy, enterprise, status) rows to Parquet too.
+Each measurement runs in its own process so that its peak memory (10M × 100 under 4 GiB) is its
+own; DuckDB gets a memory limit and spills beyond it. The counts per policy and status of the two
+must be equal, or the benchmark fails.
 
 The larger population repeats the snapshot with a copy number appended to each USCC, written out
 as a real Parquet file, so both queries read and compute every row; only the values repeat.
@@ -26,8 +28,9 @@ from typing import Any
 from mianshen.benchmarks.handwritten import check_counts, handwritten_sql
 from mianshen.benchmarks.peak import run_with_peak
 from mianshen.benchmarks.variants import Variant, make_variants
+from mianshen.matching.evaluation import write_layer
 from mianshen.scale.parquet import parquet_files
-from mianshen.sqlgen.batch import batch_select, hash_expression, plan_batch
+from mianshen.sqlgen.assemble import STATUSES
 from mianshen.sqlgen.engines import duckdb_connect
 
 PROFILES = "scale_profiles"
@@ -59,43 +62,47 @@ def _open(path: Path, memory: str, spill: Path, read_only: bool = False) -> Any:
 
 
 def measure_one(job: dict[str, Any]) -> dict[str, Any]:
-    """In the child process: one query over the profiles, its rows written to Parquet, then counted.
-
-    "ours" first loads the snapshot into an on-disk DuckDB database with the input-hash columns
-    (as a match run loads its profile table; the database, not memory, holds 10M rows) and
-    times that apart; "handwritten" then reads the same table.
-    """
+    """In the child process: one way of evaluating the snapshot, its results written to Parquet, then counted."""
     as_of = dt.date.fromisoformat(job["as_of"])
     variants = make_variants(job["variants_dir"], job["policies"])
     out, database = Path(job["out"]), Path(job["database"])
-    out.unlink(missing_ok=True)
     ours = job["which"] == "ours"
     load_seconds = 0.0
     if ours:
         database.unlink(missing_ok=True)
-        plan = plan_batch([v.policy for v in variants], as_of, "duckdb")
-        sql = batch_select("duckdb", plan, PROFILES)
-    else:
-        sql = handwritten_sql(variants, PROFILES)
     conn = _open(database, job["memory"], Path(job["spill"]), read_only=not ours)
     try:
         if ours:
-            hashes = "".join(f", {hash_expression('duckdb', r, as_of)} AS {c}" for r, c in plan.hashes.items())
             started = time.perf_counter()
-            conn.execute(f"CREATE TABLE {PROFILES} AS SELECT *{hashes} FROM read_parquet({job['files']!r})")
+            conn.execute(
+                f"CREATE TABLE {PROFILES} AS SELECT *, COALESCE(substr(region_code, 1, 4), '0000') AS city, "
+                f"sha256(CAST(id AS VARCHAR)) AS input_hash FROM read_parquet({job['files']!r}) ORDER BY city, id"
+            )
             load_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        conn.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
-        seconds = time.perf_counter() - started
-        counts = conn.execute(f"SELECT policy_id, status, count(*) FROM read_parquet('{out}') GROUP BY ALL").fetchall()
+            out.mkdir(parents=True, exist_ok=True)
+            for old in out.glob("*.parquet"):
+                old.unlink()
+            started = time.perf_counter()
+            layer = write_layer(conn, out, out, 0, [v.policy for v in variants], as_of, "", 0, PROFILES)
+            seconds = time.perf_counter() - started
+            counts = []
+            for c in layer.policies:
+                for code, n in conn.execute(
+                    f"SELECT s_{c.column}, count(*) FROM read_parquet('{out / c.file}') GROUP BY 1"
+                ).fetchall():
+                    counts.append([c.policy_id, STATUSES[code], int(n)])
+            size = sum(p.stat().st_size for p in out.glob("*.parquet"))
+        else:
+            out.unlink(missing_ok=True)
+            started = time.perf_counter()
+            conn.execute(f"COPY ({handwritten_sql(variants, PROFILES)}) TO '{out}' (FORMAT parquet)")
+            seconds = time.perf_counter() - started
+            found = conn.execute(f"SELECT policy_id, status, count(*) FROM read_parquet('{out}') GROUP BY ALL")
+            counts = [[p, st, int(n)] for p, st, n in found.fetchall()]
+            size = out.stat().st_size
     finally:
         conn.close()
-    return {
-        "seconds": seconds,
-        "load_seconds": load_seconds,
-        "counts": [[p, s, int(n)] for p, s, n in counts],
-        "bytes": out.stat().st_size,
-    }
+    return {"seconds": seconds, "load_seconds": load_seconds, "counts": counts, "bytes": size}
 
 
 def _child(job: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +111,11 @@ def _child(job: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(stdout)
     result["peak_mib"] = peak
     return result
+
+
+def _out(which: str, enterprises: int) -> str:
+    """Ours: a library layer's folder; hand-written: one Parquet file of its rows."""
+    return f"library-{enterprises}" if which == "ours" else f"results-handwritten-{enterprises}.parquet"
 
 
 def measure(
@@ -117,7 +129,7 @@ def measure(
     base |= {"policies": len(variants), "memory": memory, "spill": str(spill)}
     base["database"] = str(workdir / f"profiles-{enterprises}.duckdb")
     runs = {
-        which: _child(base | {"which": which, "out": str(workdir / f"results-{which}-{enterprises}.parquet")})
+        which: _child(base | {"which": which, "out": str(workdir / _out(which, enterprises))})
         for which in ("ours", "handwritten")
     }
     ours = Counter({(p, s): n for p, s, n in runs["ours"]["counts"]})

@@ -2,7 +2,8 @@
 
 A snapshot has one row per enterprise: `id` (the USCC) and one column per catalogue field, typed as
 `load_profiles` types them for DuckDB (DECIMAL(38,10), DATE, BOOLEAN, BIGINT, VARCHAR; tags as
-"|a|b|" text), so the same compiled SQL reads a snapshot on DuckDB and on Spark. DuckDB writes the
+"|a|b|" text), so the same compiled SQL reads a snapshot on DuckDB and on Spark; with the match
+library's sort key `city` and per-enterprise `input_hash` (profiles/snapshot.py) beside them. DuckDB writes the
 files (it is already a dependency; pyarrow is not). Rows are streamed through a CSV file, so a million
 profiles never sit in memory at once.
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
 from mianshen.errors import InputError
+from mianshen.profiles.snapshot import input_hash_sql
 from mianshen.sqlgen.dialects import DIALECTS
 from mianshen.sqlgen.engines import csv_text, duckdb_connect, storage_value
 
@@ -115,15 +117,19 @@ def write_snapshot(
                 conn.execute(
                     f"COPY snapshot FROM '{staging}' (FORMAT csv, HEADER false, NULLSTR '{_NULL}', QUOTE '\"')"
                 )
+            city = "COALESCE(substr(region_code, 1, 4), '0000')" if "region_code" in fields else "'0000'"
+            library = f"{city} AS city, {input_hash_sql(fields, as_of or dt.date.min)} AS input_hash"
             if partition:
                 # md5, not DuckDB's hash(): the bucket of a USCC must not change with the DuckDB version
                 conn.execute(
-                    "COPY (SELECT *, substr(id, 3, 2) AS province, "
+                    f"COPY (SELECT *, {library}, substr(id, 3, 2) AS province, "
                     f"CAST(('0x' || left(md5(id), 8)) AS BIGINT) % {BUCKETS} AS bucket FROM snapshot) "
                     f"TO '{out}' (FORMAT parquet, PARTITION_BY (province, bucket), OVERWRITE_OR_IGNORE true)"
                 )
             else:
-                conn.execute(f"COPY snapshot TO '{out / 'part-0.parquet'}' (FORMAT parquet)")
+                conn.execute(
+                    f"COPY (SELECT *, {library} FROM snapshot ORDER BY city, id) TO '{out / 'part-0.parquet'}' (FORMAT parquet)"
+                )
         except Exception as exc:  # duckdb.Error: a duplicate USCC, a value out of range
             raise InputError(f"写入画像快照失败：{str(exc).strip().splitlines()[0]}") from exc
         finally:
@@ -132,3 +138,34 @@ def write_snapshot(
     meta.update(partitioned=partition, last_batch=last_batch)
     (out / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return Snapshot(out, as_of, tuple(fields), count, partition, last_batch)
+
+
+def export_store(
+    conn: Any, out: str | Path, as_of: dt.date, fields: Sequence[str], partition: bool, changed_after: int | None
+) -> Snapshot:
+    """The store's profile snapshot (profiles/snapshot.py: pivoted by DuckDB from the observation
+    mirror), written as a Parquet snapshot; `changed_after`: only enterprises with data in a later batch."""
+    from mianshen.matching.plan import changed_enterprises
+    from mianshen.profiles.snapshot import build, last_batch
+
+    out = Path(out)
+    _prepare(out)
+    duck = duckdb_connect()
+    try:
+        top = last_batch(conn)
+        scope = None if changed_after is None else changed_enterprises(conn, duck, changed_after, top)
+        snap = build(conn, duck, as_of, set(fields), scope=scope, upto=top)
+        if partition:
+            duck.execute(
+                f"COPY (SELECT *, substr(id, 3, 2) AS province, CAST(('0x' || left(md5(id), 8)) AS BIGINT) % {BUCKETS} "
+                f"AS bucket FROM {snap.table}) TO '{out}' (FORMAT parquet, PARTITION_BY (province, bucket), "
+                "OVERWRITE_OR_IGNORE true)"
+            )
+        else:
+            duck.execute(f"COPY {snap.table} TO '{out / 'part-0.parquet'}' (FORMAT parquet)")
+    finally:
+        duck.close()
+    meta = {"as_of": as_of.isoformat(), "fields": list(snap.fields), "rows": snap.enterprises}
+    meta.update(partitioned=partition, last_batch=top)
+    (out / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return Snapshot(out, as_of, snap.fields, snap.enterprises, partition, top)
