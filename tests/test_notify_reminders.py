@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from mianshen.notify.reminders import department_recipient, run_reminders, step_key
-from mianshen.store.schema import cases, data_requests, match_runs, matches, outbox, policy_versions
+from mianshen.store.schema import cases, data_requests, outbox, policy_versions
+
+from .library_fixtures import seed_library
 
 TODAY = dt.date(2025, 7, 14)  # a Monday
 NOW = dt.datetime(2025, 7, 14, 8, tzinfo=dt.UTC)
@@ -56,24 +59,13 @@ def seed(store: Engine) -> None:
         case(conn, "liuliang", A, "notified", deadline=dt.date(2025, 7, 16))  # 2 working days: remind
         case(conn, "liuliang", B, "notified", deadline=dt.date(2025, 8, 29))  # far: not yet
         case(conn, "liuliang", C, "confirmed", deadline=dt.date(2025, 7, 15))  # already confirmed: no
-        run = conn.execute(
-            match_runs.insert().values(
-                as_of=TODAY, scope="full", evaluated=3, changed=3, cases_created=0, data_requests=2, started_at=NOW
-            )
-        ).inserted_primary_key[0]
-        for uscc, status in ((A, "eligible"), (B, "eligible"), (C, "unknown")):
-            conn.execute(
-                matches.insert().values(
-                    policy_id="chuangye", policy_version=1, uscc=uscc, status=status, amount="5000", failed="",
-                    unknown="", input_hash="h", profile_as_of=TODAY, run_id=run, updated_at=NOW,
-                )
-            )  # fmt: skip
         case(conn, "chuangye", B, "matched")  # B already has a case: no invitation
-        for uscc, fields in ((A, "revenue_last_year"), (C, "revenue_last_year,industry_code")):
+    found = [("chuangye", 1, "暂难数据化类", u, s, Decimal(5000)) for u, s in ((A, "eligible"), (B, "eligible"), (C, "unknown"))]
+    run = seed_library(store, TODAY, found)
+    with store.begin() as conn:
+        for uscc, field in ((A, "revenue_last_year"), (C, "revenue_last_year"), (C, "industry_code")):
             conn.execute(
-                data_requests.insert().values(
-                    policy_id="liuliang", uscc=uscc, fields=fields, opened_at=NOW, opened_run=run
-                )
+                data_requests.insert().values(uscc=uscc, field=field, policies="liuliang", opened_at=NOW, opened_run=run)
             )
 
 

@@ -13,9 +13,10 @@ from sqlalchemy import Engine, select
 
 from mianshen.audit.log import SYSTEM
 from mianshen.cases import transitions as tr
+from mianshen.matching.read import pairs
 from mianshen.matching.runs import run_match
 from mianshen.profiles.demo_data import DemoSummary
-from mianshen.store.schema import audit_log, cases, matches, outbox
+from mianshen.store.schema import audit_log, cases, outbox
 from mianshen.web.accounts import add_user, set_contact
 from mianshen.web.app import create_app
 
@@ -60,7 +61,7 @@ def setup_store(store: Engine, demo: DemoSummary) -> tuple[str, int, int]:
     with store.begin() as conn:
 
         def having(status: str) -> set[str]:
-            return {r.uscc for r in conn.execute(select(matches.c.uscc).where(matches.c.status == status))}
+            return {p.uscc for p in pairs(conn, statuses=[status])}
 
         wanted = having("unknown") & having("ineligible")
         mine = conn.execute(
