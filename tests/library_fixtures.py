@@ -56,13 +56,17 @@ def seed_library(engine: Engine, as_of: dt.date, found: Sequence[Pair]) -> int:
                 folder.name,
                 f"{folder.name}/profiles-0.parquet",
                 len(usccs),
-                tuple(lib.PolicyColumns(p, v, kind, k, name, ("c", "amount")) for k, (p, v, kind) in enumerate(policies)),
+                tuple(
+                    lib.PolicyColumns(p, v, kind, k, name, ("c", "amount")) for k, (p, v, kind) in enumerate(policies)
+                ),
             )
             manifest = lib.Manifest(run_id, as_of.isoformat(), 0, folder.name, {p: v for p, v, _ in policies}, [layer])
             lib.record_files(manifest, root, duck, [folder / "profiles-0.parquet", folder / "results-0-0.parquet"])
         finally:
             duck.close()
         conn.execute(
-            match_runs.update().where(match_runs.c.id == run_id).values(library=folder.name, manifest=manifest.to_json())
+            match_runs.update()
+            .where(match_runs.c.id == run_id)
+            .values(library=folder.name, manifest=manifest.to_json())
         )
     return run_id

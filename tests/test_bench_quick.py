@@ -17,6 +17,8 @@ from mianshen.benchmarks.variants import FAMILIES, make_variants
 from mianshen.cli.main import cli
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
+from mianshen.sqlgen.compile import needed_fields
+from mianshen.sqlgen.engines import duckdb_connect, load_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2025, 6, 30)
@@ -67,7 +69,11 @@ def test_variants_and_handwritten_agree_with_the_evaluator(tmp_path: Path) -> No
         ),
         Profile("91410100MA0000002X", {"subject_type": "社会组织", "qualified_youth_hires": 1}),
     ]
-    limit = matching.sql_limit(profiles, variants, AS_OF, repeat=1)
+    duck = duckdb_connect()
+    fields = sorted({f for v in variants for f in needed_fields(v.policy)})
+    load_profiles(duck, "duckdb", matching.TABLE, fields, [(p.id, p.values) for p in profiles])
+    limit = matching.limits(duck, len(profiles), variants, AS_OF, repeat=1)
+    duck.close()
     expected = Counter((v.policy.id, evaluate(v.policy, p, AS_OF).status) for v in variants for p in profiles)
     assert limit.handwritten == expected
     assert "UNION ALL" in handwritten_sql(variants)

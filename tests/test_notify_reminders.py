@@ -60,12 +60,17 @@ def seed(store: Engine) -> None:
         case(conn, "liuliang", B, "notified", deadline=dt.date(2025, 8, 29))  # far: not yet
         case(conn, "liuliang", C, "confirmed", deadline=dt.date(2025, 7, 15))  # already confirmed: no
         case(conn, "chuangye", B, "matched")  # B already has a case: no invitation
-    found = [("chuangye", 1, "暂难数据化类", u, s, Decimal(5000)) for u, s in ((A, "eligible"), (B, "eligible"), (C, "unknown"))]
+    found = [
+        ("chuangye", 1, "暂难数据化类", u, s, Decimal(5000))
+        for u, s in ((A, "eligible"), (B, "eligible"), (C, "unknown"))
+    ]
     run = seed_library(store, TODAY, found)
     with store.begin() as conn:
         for uscc, field in ((A, "revenue_last_year"), (C, "revenue_last_year"), (C, "industry_code")):
             conn.execute(
-                data_requests.insert().values(uscc=uscc, field=field, policies="liuliang", opened_at=NOW, opened_run=run)
+                data_requests.insert().values(
+                    uscc=uscc, field=field, policies="liuliang", opened_at=NOW, opened_run=run
+                )
             )
 
 

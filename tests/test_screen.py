@@ -100,3 +100,15 @@ def test_screen_json_summary_counts_every_enterprise(tmp_path: Path) -> None:
         assert policy["eligible"] + policy["ineligible"] + policy["unknown"] == 20
     wengang = next(p for p in summary["policies"] if p["id"] == "wengang-fanhuan")
     assert wengang["unknown"] > 0 and wengang["missing"]  # missing data is reported as a data request
+
+
+def test_screen_writes_its_results_to_parquet_not_to_the_store(tmp_path: Path) -> None:
+    out = tmp_path / "results.parquet"
+    args = ["screen", "--profiles", str(EXAMPLES), "--as-of", "2025-06-30", "--policies", str(ROOT / "policies")]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import duckdb
+
+    rows = duckdb.sql(f"SELECT policy_id, enterprise_id, status FROM '{out}'").fetchall()
+    assert len(rows) == 20 * len({r[0] for r in rows}) and {r[2] for r in rows} == {"eligible", "ineligible", "unknown"}
+    assert "写入 Parquet 文件" in result.output

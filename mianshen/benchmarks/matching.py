@@ -32,11 +32,11 @@ from sqlalchemy import Engine, select
 from mianshen.audit.log import SYSTEM
 from mianshen.benchmarks.handwritten import check_counts, handwritten_counts, run_handwritten
 from mianshen.benchmarks.variants import Variant
-from mianshen.catalogue import FieldType, load_catalogue
+from mianshen.catalogue import load_catalogue
 from mianshen.matching.publish import publish_policy
 from mianshen.matching.runs import run_match
 from mianshen.profiles.current import read_profile
-from mianshen.profiles.snapshot import build
+from mianshen.profiles.snapshot import build, evaluator_profiles
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
 from mianshen.sqlgen.assemble import STATUSES, assemble
@@ -86,7 +86,14 @@ def sql_limit(engine: Engine, variants: list[Variant], as_of: dt.date, repeat: i
     started = time.perf_counter()
     with engine.connect() as conn:
         snap = build(conn, duck, as_of, _fields(variants))
-    out = SqlLimit(snap.enterprises, len(variants), time.perf_counter() - started)
+    return limits(duck, snap.enterprises, variants, as_of, repeat, time.perf_counter() - started), duck
+
+
+def limits(
+    duck: Any, enterprises: int, variants: list[Variant], as_of: dt.date, repeat: int, snapshot_seconds: float = 0
+) -> SqlLimit:
+    """Our statement and the hand-written query over DuckDB table `profiles`, counts checked equal."""
+    out = SqlLimit(enterprises, len(variants), snapshot_seconds)
     policies = [v.policy for v in variants]
     assembly = assemble(policies, as_of, "duckdb", TABLE)
     out.ours_seconds = min(_timed(lambda: results_table(duck, assembly, "ours_sql")) for _ in range(repeat))
@@ -100,7 +107,7 @@ def sql_limit(engine: Engine, variants: list[Variant], as_of: dt.date, repeat: i
     out.handwritten_seconds = min(run_handwritten(duck, variants, TABLE) for _ in range(repeat))
     out.handwritten = handwritten_counts(duck)
     check_counts(_counts(duck, policies, "ours_sql"), out.handwritten)
-    return out, duck
+    return out
 
 
 def _timed(work: Any) -> float:
@@ -119,18 +126,7 @@ def _counts(duck: Any, policies: list[Any], table: str) -> Counter[tuple[str, st
 
 def python_profiles(duck: Any, variants: list[Variant]) -> list[Profile]:
     """The snapshot's rows as the evaluator's profiles (for OpenFisca and zen-engine's inputs)."""
-    catalogue = load_catalogue()
-    names = sorted(_fields(variants))
-    rows = duck.execute(f"SELECT id, {', '.join(names)} FROM {TABLE} ORDER BY id").fetchall()
-    tags = {n for n in names if catalogue.fields[n].type == FieldType.TAGS}
-    out = []
-    for row in rows:
-        values = {}
-        for name, value in zip(names, row[1:], strict=True):
-            if value is not None:
-                values[name] = frozenset(t for t in value.split("|") if t) if name in tags else value
-        out.append(Profile(row[0], values))
-    return out
+    return evaluator_profiles(duck, TABLE, sorted(_fields(variants)))
 
 
 def library_counts(engine: Engine, run_id: int) -> Counter[tuple[str, str]]:

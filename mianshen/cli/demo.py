@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import click
-from sqlalchemy import text
 
 from mianshen.cli.main import cli
 
@@ -67,14 +66,15 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
         profiles_path=None,
         store_url=url,
         as_of=as_of,
-        engine="sqlite",
-        db=DEMO_DB,
+        engine="duckdb",
+        db=None,
+        out=None,
         as_json=False,
     )
     engine = open_store(url)
     _step("7. 发布政策版本并匹配（mianshen policy publish / mianshen match）")
     ctx.invoke(publish_cmd, paths=("policies",), actor="政策管理员（演示）", db=url)
-    ctx.invoke(match_cmd, policy_id=None, as_of=as_of, full=False, as_json=False, db=url)
+    ctx.invoke(match_cmd, policy_id=None, as_of=as_of, full=False, layer_from=None, as_json=False, db=url)
     uscc = _an_eligible_enterprise(url, "wengang-fanhuan")
     if uscc:
         _step(f"8. 逐条解释一家企业（mianshen explain --policy policies/wengang-fanhuan.yaml --uscc {uscc}）")
@@ -104,14 +104,9 @@ def _step(title: str) -> None:
 
 
 def _an_eligible_enterprise(url: str, policy_id: str) -> str | None:
+    from mianshen.matching.read import pairs
     from mianshen.store.db import open_store
 
     with open_store(url, migrate=False).connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT enterprise_id FROM screen_results WHERE policy_id = :p AND status = 'eligible' "
-                "ORDER BY enterprise_id LIMIT 1"
-            ),
-            {"p": policy_id},
-        ).first()
-    return None if row is None else str(row[0])
+        found = sorted(p.uscc for p in pairs(conn, policy_ids=[policy_id], statuses=["eligible"]))
+    return found[0] if found else None

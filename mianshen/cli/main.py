@@ -10,7 +10,58 @@ import click
 from mianshen.errors import MianshenError, PolicyFileError
 
 
+# Which modules define each top-level command (and add subcommands to it), so that `mianshen data
+# import` loads the data commands only: importing every subcommand module took most of the 0.74 s a
+# command needed to start (each import process of `bench import` starts one). tests/test_cli_lazy.py
+# checks this table against importing everything.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "apply": ("pay",),
+    "assist": ("assist",),
+    "audit": ("audit",),
+    "bench": ("bench", "bench_match", "bench_web", "bench_scale", "spark"),
+    "case": ("case",),
+    "contact": ("user",),
+    "data": ("data",),
+    "demo": ("demo",),
+    "demo-data": ("demo_data",),
+    "explain": ("explain",),
+    "export-profiles": ("spark",),
+    "fields": ("fields",),
+    "list": ("pay",),
+    "match": ("match",),
+    "match-spark": ("spark",),
+    "notify": ("notify",),
+    "pay": ("pay",),
+    "policy": ("policy", "match", "assist"),
+    "profile": ("data",),
+    "reference": ("reference",),
+    "screen": ("screen",),
+    "search": ("assist",),
+    "serve": ("serve",),
+    "user": ("user",),
+    "worker": ("worker",),
+}
+
+
+def load_commands(names: tuple[str, ...] | None = None) -> None:
+    """Import the modules that register `names` (every command when None)."""
+    import importlib
+
+    wanted = COMMANDS if names is None else {n: COMMANDS[n] for n in names if n in COMMANDS}
+    for modules in wanted.values():
+        for module in modules:
+            importlib.import_module(f"mianshen.cli.{module}")
+
+
 class FriendlyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands)) if self.name == "cli" else super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self.name == "cli" and cmd_name in COMMANDS:
+            load_commands((cmd_name,))
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -29,29 +80,4 @@ def cli() -> None:
 
 
 def main() -> None:
-    from mianshen.cli import (  # noqa: F401  (registers commands)
-        assist,
-        audit,
-        bench,
-        bench_match,
-        bench_scale,
-        bench_web,
-        case,
-        data,
-        demo,
-        demo_data,
-        explain,
-        fields,
-        match,
-        notify,
-        pay,
-        policy,
-        reference,
-        screen,
-        serve,
-        spark,
-        user,
-        worker,
-    )
-
     cli(prog_name="mianshen")

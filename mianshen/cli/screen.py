@@ -1,4 +1,6 @@
-"""`mianshen screen`: screen a population against every policy in force, on one SQL engine."""
+"""`mianshen screen`: screen a population against every policy in force, on one SQL engine, through
+the one assembler; nothing is written to the store (a match run does that), results optionally to
+a Parquet file."""
 
 from __future__ import annotations
 
@@ -16,16 +18,16 @@ from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.loader import read_policies
 from mianshen.rules.population import read_population
 from mianshen.sqlgen.engines import duckdb_connect, sqlite_connect
-from mianshen.sqlgen.screen import PolicySummary, save_results, screen
+from mianshen.sqlgen.screen import PolicySummary, screen, write_results
 
 ENGINES = ("sqlite", "duckdb", "postgres")
 
 
 def connect(engine: str, db: str | None) -> Any:
     if engine == "sqlite":
-        path = db or "var/mianshen.sqlite"
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return sqlite_connect(path)
+        if db:
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        return sqlite_connect(db or ":memory:")
     if engine == "duckdb":
         return duckdb_connect(db or ":memory:")
     url = db or os.environ.get("MIANSHEN_DATABASE_URL")
@@ -56,8 +58,9 @@ def connect(engine: str, db: str | None) -> Any:
     "--store", "store_url", default=None, help="企业画像库地址（不给出 --profiles 时），默认 MIANSHEN_DATABASE_URL。"
 )
 @click.option("--as-of", "as_of", default=None, help="评估日期，如 2025-06-30；默认今天。")
-@click.option("--engine", type=click.Choice(ENGINES), default="sqlite", show_default=True, help="在哪个数据库中筛查。")
-@click.option("--db", default=None, help="SQLite/DuckDB 文件路径或 PostgreSQL 连接串。")
+@click.option("--engine", type=click.Choice(ENGINES), default="duckdb", show_default=True, help="在哪个数据库中筛查。")
+@click.option("--db", default=None, help="筛查所用的 SQLite/DuckDB 文件或 PostgreSQL 连接串（默认内存中）。")
+@click.option("--out", default=None, type=click.Path(), help="把每家企业、每项政策的结果写入这个 Parquet 文件。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总。")
 def screen_cmd(
     policy_paths: tuple[str, ...],
@@ -66,6 +69,7 @@ def screen_cmd(
     as_of: str | None,
     engine: str,
     db: str | None,
+    out: str | None,
     as_json: bool,
 ) -> None:
     """按评估日筛查全部企业：每项在有效期内的条件类、暂难数据化类政策，得出符合 / 不符合 / 待补充数据。"""
@@ -82,9 +86,11 @@ def screen_cmd(
     for bad in rejected:
         click.echo(f"{profiles_path}:{bad.line}: 已拒收：{bad.reason}", err=True)
     conn = connect(engine, db)
-    summaries = screen(conn, engine, in_force, profiles, day)
-    saved = save_results(conn, engine, summaries, day)
-    conn.close()
+    try:
+        summaries = screen(conn, engine, in_force, profiles, day)
+    finally:
+        conn.close()
+    saved = write_results(summaries, out, day) if out else None
     if as_json:
         click.echo(json.dumps(_as_json(summaries, day, len(profiles), rejected), ensure_ascii=False, indent=2))
     else:
@@ -94,13 +100,18 @@ def screen_cmd(
 
 
 def _from_store(url: str | None, day: Any, policies: list[Any]) -> list[Any]:
-    from mianshen.profiles.current import read_population as read_store_population
+    """The store's profiles as of the day: the snapshot a match run reads (pivoted by DuckDB)."""
+    from mianshen.profiles.snapshot import build, evaluator_profiles
     from mianshen.sqlgen.compile import needed_fields
     from mianshen.store.db import open_store
 
-    wanted = {f for p in policies for f in needed_fields(p)}
-    with open_store(url).connect() as conn:
-        return [p.to_profile() for p in read_store_population(conn, day, wanted)]
+    duck = duckdb_connect()
+    try:
+        with open_store(url).connect() as conn:
+            snap = build(conn, duck, day, {f for p in policies for f in needed_fields(p)})
+        return evaluator_profiles(duck, snap.table, snap.fields)
+    finally:
+        duck.close()
 
 
 def _as_json(summaries: list[PolicySummary], day: Any, n: int, rejected: list[Any]) -> dict[str, Any]:
@@ -124,7 +135,7 @@ def _as_json(summaries: list[PolicySummary], day: Any, n: int, rejected: list[An
 
 
 def _print(
-    summaries: list[PolicySummary], day: Any, n: int, rejected: int, skipped: list[Any], engine: str, saved: int
+    summaries: list[PolicySummary], day: Any, n: int, rejected: int, skipped: list[Any], engine: str, saved: int | None
 ) -> None:
     click.echo(f"评估日 {day}，{n} 家企业（拒收 {rejected} 行），引擎 {engine}")
     click.echo(f"{'政策':<28}{'符合':>6}{'不符合':>7}{'待补数据':>8}{'金额合计（元）':>18}")
@@ -137,4 +148,5 @@ def _print(
             click.echo(f"    待补充：条件 {cid} 缺数据 {count} 家")
     for p in skipped:
         click.echo(f"未筛查（评估日不在有效期内）：{p.title}（{p.valid_from} 至 {p.valid_to or '长期'}）")
-    click.echo(f"结果 {saved} 行已写入表 screen_results")
+    if saved is not None:
+        click.echo(f"结果 {saved} 行已写入 Parquet 文件（每家企业、每项政策一行）")

@@ -22,6 +22,7 @@ from mianshen.catalogue import FieldType, load_catalogue
 from mianshen.profiles import mirror
 from mianshen.profiles.derive import INPUTS, with_inputs
 from mianshen.profiles.derive_sql import JOINS, derived_sql
+from mianshen.rules.profile import Profile
 from mianshen.store.schema import data_sources, enterprises, import_batches
 
 HASH = "input_hash"
@@ -175,3 +176,20 @@ def sources_tables(conn: Connection, duck: Any) -> None:
         "unnest(?::VARCHAR[]) AS source_id",
         [files, [b.id for b in batches], [b.source_id for b in batches]],
     )
+
+
+def evaluator_profiles(duck: Any, table: str, fields: Sequence[str]) -> list[Profile]:
+    """Rows of a snapshot table as the Python evaluator's profiles (values only; tags as sets)."""
+    catalogue = load_catalogue()
+    names = [f for f in fields if f in catalogue.fields]
+    rows = duck.execute(f"SELECT id{''.join(', ' + n for n in names)} FROM {table} ORDER BY id").fetchall()
+    tags = {n for n in names if catalogue.fields[n].type == FieldType.TAGS}
+    out = []
+    for row in rows:
+        values = {
+            name: frozenset(t for t in value.split("|") if t) if name in tags else value
+            for name, value in zip(names, row[1:], strict=True)
+            if value is not None
+        }
+        out.append(Profile(row[0], values))
+    return out

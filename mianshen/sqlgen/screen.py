@@ -15,7 +15,7 @@ from typing import Any
 from mianshen.rules.ast import Policy
 from mianshen.rules.profile import Profile
 from mianshen.sqlgen.assemble import assemble
-from mianshen.sqlgen.engines import MatchRow, load_profiles, run_assembly
+from mianshen.sqlgen.engines import MatchRow, duckdb_connect, load_profiles, run_assembly
 
 
 @dataclass
@@ -59,21 +59,14 @@ def screen(
     return [PolicySummary(p, rows[p.id]) for p in chosen]
 
 
-def save_results(conn: Any, engine: str, summaries: list[PolicySummary], as_of: dt.date) -> int:
-    """Write the results to `screen_results` (replaced on every run); returns the row count."""
-    mark = "%s" if engine == "postgres" else "?"
-    cur = conn.cursor()
-    cur.execute("DROP TABLE IF EXISTS screen_results")
-    cur.execute(
-        "CREATE TABLE screen_results (policy_id TEXT, policy_version INTEGER, enterprise_id TEXT, as_of TEXT, "
-        "status TEXT, amount TEXT, failed TEXT, unknown TEXT, PRIMARY KEY (policy_id, enterprise_id))"
-    )
-    data = [
+def write_results(summaries: list[PolicySummary], path: str, as_of: dt.date) -> int:
+    """The results, one row per enterprise and policy, as a Parquet file; returns the row count."""
+    rows = [
         (
             s.policy.id,
             s.policy.version,
             r.id,
-            as_of.isoformat(),
+            as_of,
             r.status,
             None if r.amount is None else format(r.amount, "f"),
             ",".join(r.failed),
@@ -82,8 +75,15 @@ def save_results(conn: Any, engine: str, summaries: list[PolicySummary], as_of: 
         for s in summaries
         for r in s.rows
     ]
-    if data:
-        cur.executemany(f"INSERT INTO screen_results VALUES ({', '.join([mark] * 8)})", data)
-    if hasattr(conn, "commit"):
-        conn.commit()
-    return len(data)
+    duck = duckdb_connect()
+    try:
+        duck.execute(
+            "CREATE TABLE screen_results (policy_id VARCHAR, policy_version INTEGER, enterprise_id VARCHAR, "
+            "as_of DATE, status VARCHAR, amount DECIMAL(18, 2), failed VARCHAR, unknown VARCHAR)"
+        )
+        if rows:
+            duck.executemany(f"INSERT INTO screen_results VALUES ({', '.join('?' * 8)})", rows)
+        duck.execute(f"COPY screen_results TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+    finally:
+        duck.close()
+    return len(rows)
