@@ -9,7 +9,6 @@ import click
 
 from mianshen.errors import MianshenError, PolicyFileError
 
-
 # Which modules define each top-level command (and add subcommands to it), so that `mianshen data
 # import` loads the data commands only: importing every subcommand module took most of the 0.74 s a
 # command needed to start (each import process of `bench import` starts one). tests/test_cli_lazy.py
