@@ -40,12 +40,12 @@ def seed_library(engine: Engine, as_of: dt.date, found: Sequence[Pair]) -> int:
             duck.execute(
                 f"COPY (SELECT id, '4101' AS city, sha256(id) AS input_hash FROM ids) TO '{folder / 'profiles-0.parquet'}'"
             )
-            columns = ["id VARCHAR", "city VARCHAR"]
+            columns = ["id VARCHAR", "city VARCHAR", "present BIGINT"]
             for k in range(len(policies)):
                 columns += [f"s_{k} INTEGER", f"a_{k} DECIMAL(18, 2)", f"u_{k} BIGINT"]
             duck.execute(f"CREATE TABLE results ({', '.join(columns)})")
             for uscc in usccs:
-                values: list[object] = [uscc, "4101"]
+                values: list[object] = [uscc, "4101", 0]
                 for pid, _, _ in policies:
                     status, amount = by_pair.get((pid, uscc), ("ineligible", None))
                     values += [STATUSES.index(status), amount, 1 if status == "unknown" else None]

@@ -16,7 +16,7 @@ from mianshen.matching.runs import benefit_period, run_match
 from mianshen.profiles.current import read_profile
 from mianshen.profiles.gaps import inputs_by_condition, missing_fields
 from mianshen.rules.loader import load_policy
-from mianshen.store.schema import cases, data_requests
+from mianshen.store.schema import cases, data_needs, data_requests
 
 from . import matching_fixtures as fx
 from .conftest import ROOT
@@ -26,8 +26,8 @@ demo, populated = fx.demo, fx.populated
 POLICIES = {p.id: p for p in (load_policy(f) for f in sorted((ROOT / "policies").glob("*.yaml")))}
 
 
-def expected_requests(engine: Engine, as_of: dt.date) -> dict[tuple[str, str], str]:
-    """(enterprise, field) → the policies waiting for it, from each unknown pair and its profile as shown."""
+def expected_requests(engine: Engine, as_of: dt.date) -> dict[tuple[str, str], int]:
+    """(enterprise, field) → how many policies wait for it, from each unknown pair and its profile as shown."""
     out: dict[tuple[str, str], set[str]] = defaultdict(set)
     with engine.connect() as conn:
         unknown = [p for p in pairs(conn) if p.status == "unknown"]
@@ -35,7 +35,25 @@ def expected_requests(engine: Engine, as_of: dt.date) -> dict[tuple[str, str], s
     for p in unknown:
         for name in missing_fields(inputs_by_condition(POLICIES[p.policy_id]), p.unknown, have[p.uscc]):
             out[(p.uscc, name)].add(p.policy_id)
-    return {k: ",".join(sorted(v)) for k, v in out.items()}
+    return {k: len(v) for k, v in out.items()}
+
+
+def expected_needs(expected: dict[tuple[str, str], int], engine: Engine, as_of: dt.date) -> dict[tuple[str, str], int]:
+    """(field, policy) → enterprises waiting."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    with engine.connect() as conn:
+        unknown = [p for p in pairs(conn) if p.status == "unknown"]
+        have = {u: set(read_profile(conn, u, as_of).fields) for u in {p.uscc for p in unknown}}
+    for p in unknown:
+        for name in missing_fields(inputs_by_condition(POLICIES[p.policy_id]), p.unknown, have[p.uscc]):
+            out[(name, p.policy_id)] += 1
+    return dict(out)
+
+
+def needs(engine: Engine, run_id: int) -> dict[tuple[str, str], int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(data_needs).where(data_needs.c.run_id == run_id))
+        return {(r.field, r.policy_id): r.enterprises for r in rows}
 
 
 def requests(engine: Engine) -> dict[tuple[str, str], Any]:
@@ -49,7 +67,8 @@ def test_requests_name_the_missing_fields_and_keep_their_history(populated: Engi
     expected = expected_requests(populated, AS_OF)
     found = requests(populated)
     assert len(expected) > 20 and set(found) == set(expected)
-    assert {k: r.policies for k, r in found.items()} == expected
+    assert {k: r.waiting for k, r in found.items()} == expected
+    assert needs(populated, first.run_id) == expected_needs(expected, populated, AS_OF)
     assert first.requests_opened == len(expected)
     assert {(r.opened_run, r.resolved_at) for r in found.values()} == {(first.run_id, None)}
     asked_again, refreshed = sorted(found)[:9], sorted(found)[9:20]
@@ -65,13 +84,13 @@ def test_requests_name_the_missing_fields_and_keep_their_history(populated: Engi
             conn.execute(
                 update(data_requests)
                 .where(data_requests.c.uscc == uscc, data_requests.c.field == name)
-                .values(policies="stale")
+                .values(waiting=99)
             )
         conn.execute(
             data_requests.insert().values(
                 uscc=stray[0],
                 field=stray[1],
-                policies="x",
+                waiting=1,
                 opened_run=first.run_id,
                 opened_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
             )
@@ -85,7 +104,7 @@ def test_requests_name_the_missing_fields_and_keep_their_history(populated: Engi
             assert after[key].resolved_at is None and after[key].opened_run == second.run_id, key
     for key in refreshed:
         if key in now_expected:
-            assert after[key].policies == now_expected[key] and after[key].opened_run == first.run_id, key
+            assert after[key].waiting == now_expected[key] and after[key].opened_run == first.run_id, key
             assert after[key].opened_at == found[key].opened_at, key  # still open: its opening is kept
     assert after[stray].resolved_at is not None and after[stray].resolved_run == second.run_id
     assert {k for k, r in after.items() if r.resolved_at is None} == set(now_expected)

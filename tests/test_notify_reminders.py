@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from mianshen.notify.reminders import department_recipient, run_reminders, step_key
-from mianshen.store.schema import cases, data_requests, outbox, policy_versions
+from mianshen.store.schema import cases, data_needs, outbox, policy_versions
 
 from .library_fixtures import seed_library
 
@@ -65,13 +65,9 @@ def seed(store: Engine) -> None:
         for u, s in ((A, "eligible"), (B, "eligible"), (C, "unknown"))
     ]
     run = seed_library(store, TODAY, found)
-    with store.begin() as conn:
-        for uscc, field in ((A, "revenue_last_year"), (C, "revenue_last_year"), (C, "industry_code")):
-            conn.execute(
-                data_requests.insert().values(
-                    uscc=uscc, field=field, policies="liuliang", opened_at=NOW, opened_run=run
-                )
-            )
+    with store.begin() as conn:  # A and C lack 营业收入, C also its industry code
+        for field, waiting in (("revenue_last_year", 2), ("industry_code", 1)):
+            conn.execute(data_needs.insert().values(run_id=run, field=field, policy_id="liuliang", enterprises=waiting))
 
 
 def rows(store: Engine) -> list[dict[str, Any]]:

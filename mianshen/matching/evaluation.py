@@ -16,12 +16,14 @@ from typing import Any
 
 from mianshen.errors import InputError
 from mianshen.matching.library import Layer, PolicyColumns, quoted
+from mianshen.profiles.snapshot import CITY, PRESENT, presence_order
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.assemble import assemble
 from mianshen.sqlgen.duck import duckdb_connect
 
 ROW_GROUP = 65_536  # rows per Parquet row group: the unit a region or enterprise lookup reads
-MEMORY = "3GB"  # DuckDB's limit for a run (MIANSHEN_MATCH_MEMORY); it spills to disk beyond
+MEMORY = "2GB"  # DuckDB's limit for a run (MIANSHEN_MATCH_MEMORY); it spills to disk beyond
+CARRY = (CITY, PRESENT)  # snapshot columns every results file keeps beside the policies' columns
 
 
 def run_duckdb(spill: Path) -> Any:
@@ -44,7 +46,7 @@ def write_layer(
 ) -> Layer:
     """Evaluate `policies` over the rows of `source` (a table or view of the snapshot) into
     results files; `profiles` is the layer's snapshot file (already written)."""
-    assembly = assemble(policies, as_of, "duckdb", source, carry=("city",))
+    assembly = assemble(policies, as_of, "duckdb", source, carry=CARRY)
     columns: list[PolicyColumns] = []
     for i, statement in enumerate(assembly.statements):
         path = folder / f"results-{number}-{i}.parquet"
@@ -54,7 +56,7 @@ def write_layer(
             PolicyColumns(s.policy.id, s.policy.version, s.policy.kind, s.column, name, s.conditions)
             for s in statement.slots
         ]
-    return Layer(folder.name, profiles, enterprises, tuple(columns))
+    return Layer(folder.name, profiles, enterprises, tuple(columns), presence_order())
 
 
 def copy(duck: Any, sql: str, path: Path) -> None:

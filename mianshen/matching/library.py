@@ -58,6 +58,7 @@ class Layer:
     profiles: str  # profiles file, relative to the library root
     enterprises: int
     policies: tuple[PolicyColumns, ...]
+    presence: tuple[str, ...] = ()  # the fields the `present` bits stand for, in bit order
 
     def find(self, policy_id: str) -> PolicyColumns | None:
         return next((p for p in self.policies if p.policy_id == policy_id), None)
@@ -109,6 +110,7 @@ def layer_from_dict(raw: dict[str, Any]) -> Layer:
         raw["profiles"],
         raw["enterprises"],
         tuple(PolicyColumns(**{**p, "conditions": tuple(p["conditions"])}) for p in raw["policies"]),
+        tuple(raw.get("presence", ())),
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from mianshen.matching.library import MAX_LAYERS, Manifest
 from mianshen.profiles import mirror
+from mianshen.profiles.snapshot import presence_order
 from mianshen.rules.ast import Policy
 from mianshen.store.schema import enterprises
 
@@ -48,6 +49,8 @@ def plan(
         reason = f"评估日由 {previous.as_of} 改为 {as_of}，全量匹配"
     elif previous.depth() >= MAX_LAYERS:
         reason = f"匹配库已累积 {previous.depth()} 层增量结果，全量重写"
+    elif any(layer.presence != presence_order() for layer in previous.layers):
+        reason = "字段目录已变化，全量匹配"
     if reason or previous is None:
         return Plan("full", reason, list(active))
     changed = changed_enterprises(conn, duck, previous.last_batch, top)

@@ -1,24 +1,29 @@
-"""Data requests (数据请求) from a run: one per enterprise and missing field, naming the policies that
-wait for it. A first run over a province has tens of millions of unknown pairs but a few million
-(enterprise, field) requests; the department that holds a field answers all the policies at once.
+"""Data requests (数据请求) from a run: one per enterprise and missing field, with how many policies
+wait for it (the department that holds a field answers every policy at once), and per field and
+policy the number of enterprises waiting (`data_needs`, a department's inbox).
 
-Which fields a pair lacks depends only on the policy, its unknown conditions (the mask) and which
-of the fields those conditions read the profile has, so `missing_fields` runs once per distinct
-combination (a few hundred in a province) in Python and the rest is joins in DuckDB. The needed
-set then meets the store's open requests in set statements: new ones open, answered ones resolve,
-an answered one needed again reopens.
+DuckDB's `needs` (profiles/gaps.py: the one rule of what is missing, for a population) meets the
+store's open requests in set statements: new ones open, answered ones resolve, an answered one
+needed again reopens, an open one keeps its opening.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
+from mianshen.matching.library import Manifest
+from mianshen.matching.view import results_sql
+from mianshen.profiles.gaps import needed
+from mianshen.profiles.snapshot import presence_order
+from mianshen.rules.ast import Policy
 from mianshen.store.bulk import append_rows, chunks, stamp, temporary_table
-from mianshen.store.schema import data_requests
+from mianshen.store.schema import data_needs, data_requests
 
 NEEDS, SCOPE = "match_needs", "match_scope"
 
@@ -30,12 +35,22 @@ class RequestCounts:
     open_after: int = 0
 
 
+def write_needs(conn: Connection, run_id: int, counts: dict[tuple[str, str], int]) -> None:
+    """The run's per field and policy counts of enterprises waiting (a full view's, not only the
+    enterprises the run looked at: an incremental run adds what it did not touch from the last run)."""
+    if counts:
+        conn.execute(
+            data_needs.insert(),
+            [{"run_id": run_id, "field": f, "policy_id": p, "enterprises": n} for (f, p), n in sorted(counts.items())],
+        )
+
+
 def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> RequestCounts:
     """Bring the store's requests for the enterprises of DuckDB table `scope` (None: every
     enterprise) in line with DuckDB's `needs`."""
     now = stamp(conn, data_requests.c.opened_at, dt.datetime.now(dt.UTC))
-    temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, policies TEXT, PRIMARY KEY (uscc, field)")
-    append_rows(conn, NEEDS, ("uscc", "field", "policies"), chunks(duck.execute("SELECT * FROM needs")))
+    temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, waiting INTEGER, PRIMARY KEY (uscc, field)")
+    append_rows(conn, NEEDS, ("uscc", "field", "waiting"), chunks(duck.execute("SELECT * FROM needs")))
     limited = ""
     if scope is not None:
         temporary_table(conn, SCOPE, "uscc TEXT PRIMARY KEY")
@@ -51,20 +66,20 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
     ).rowcount
     conn.execute(
         text(
-            f"UPDATE data_requests SET policies = n.policies FROM {NEEDS} n WHERE {match} "
-            "AND data_requests.resolved_at IS NULL AND data_requests.policies <> n.policies"
+            f"UPDATE data_requests SET waiting = n.waiting FROM {NEEDS} n WHERE {match} "
+            "AND data_requests.resolved_at IS NULL AND data_requests.waiting <> n.waiting"
         )
     )
     reopened = conn.execute(
         text(
-            f"UPDATE data_requests SET policies = n.policies, opened_run = :run, opened_at = :now, resolved_at = NULL, "
+            f"UPDATE data_requests SET waiting = n.waiting, opened_run = :run, opened_at = :now, resolved_at = NULL, "
             f"resolved_run = NULL FROM {NEEDS} n WHERE {match} AND data_requests.resolved_at IS NOT NULL"
         ).bindparams(now=now, run=run_id)
     ).rowcount
     inserted = conn.execute(
         text(
-            "INSERT INTO data_requests (uscc, field, policies, opened_run, opened_at) "
-            f"SELECT n.uscc, n.field, n.policies, :run, :now FROM {NEEDS} n WHERE NOT EXISTS "
+            "INSERT INTO data_requests (uscc, field, waiting, opened_run, opened_at) "
+            f"SELECT n.uscc, n.field, n.waiting, :run, :now FROM {NEEDS} n WHERE NOT EXISTS "
             "(SELECT 1 FROM data_requests r WHERE r.uscc = n.uscc AND r.field = n.field) ORDER BY n.uscc, n.field"
         ).bindparams(now=now, run=run_id)
     ).rowcount
@@ -75,3 +90,46 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
     conn.execute(text(f"DROP TABLE IF EXISTS {NEEDS}"))
     conn.execute(text(f"DROP TABLE IF EXISTS {SCOPE}"))
     return counts
+
+
+def needs_of(
+    duck: Any, manifest: Manifest, library: Path, policies: Sequence[Policy], scope: str | None, table: bool = True
+) -> dict[tuple[str, str], int]:
+    """`needed` over the view of `manifest` (only the enterprises of DuckDB table `scope`, when given)."""
+    ids = [p.id for p in policies if manifest.chain(p.id)]
+    chosen = [p for p in policies if p.id in ids]
+    if not chosen:
+        duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR, waiting BIGINT)")
+        return {}
+    conditions = [manifest.current(p.id).conditions for p in chosen]  # type: ignore[union-attr]
+    return needed(duck, results_sql(manifest, library, ids, scope), chosen, conditions, presence_order(), table)
+
+
+def waiting_after(
+    conn: Connection,
+    duck: Any,
+    previous: Manifest | None,
+    library: Path,
+    counts: dict[tuple[str, str], int],
+    scope: str | None,
+    active: Sequence[Policy],
+) -> dict[tuple[str, str], int]:
+    """Per (field, policy) enterprises waiting in the whole library after the run: `counts` when the
+    run looked at everyone; else the previous run's counts with the looked-at enterprises' old
+    contributions replaced by their new ones (no scan of the province for a 1% run)."""
+    if scope is None or previous is None:
+        return counts
+    before = {
+        (r.field, r.policy_id): int(r.enterprises)
+        for r in conn.execute(select(data_needs).where(data_needs.c.run_id == previous.run))
+    }
+    if not before and conn.execute(select(data_needs.c.run_id).limit(1)).first() is None:
+        return counts  # no earlier counts (a library from before they were kept): what was seen
+    old = needs_of(duck, previous, library, active, scope, table=False)
+    out = dict(before)
+    for key, n in old.items():
+        out[key] = out.get(key, 0) - n
+    for key, n in counts.items():
+        out[key] = out.get(key, 0) + n
+    live = {p.id for p in active}
+    return {k: n for k, n in out.items() if n > 0 and k[1] in live}

@@ -34,10 +34,8 @@ from mianshen.matching.evaluation import run_duckdb, write_layer, write_profiles
 from mianshen.matching.outcomes import open_cases, policy_totals, write_totals
 from mianshen.matching.plan import Plan, plan
 from mianshen.matching.publish import active_versions
-from mianshen.matching.requests import sync
+from mianshen.matching.requests import needs_of, sync, waiting_after, write_needs
 from mianshen.matching.summary import PolicyTally, RunReport, review_items
-from mianshen.matching.view import profiles_sql, results_sql
-from mianshen.profiles.gaps import needed
 from mianshen.profiles.snapshot import build, last_batch
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.compile import needed_fields
@@ -222,19 +220,10 @@ def _evaluate(
             or "SELECT NULL AS id WHERE false"
         )
         duck.execute(f"CREATE OR REPLACE TEMP TABLE changed_all AS {ids}")
-    conditions = [manifest.current(p.id).conditions for p in policies]  # type: ignore[union-attr]
     ids = [p.id for p in policies]
-    if policies:
-        needed(
-            duck,
-            results_sql(manifest, root, ids, affected),
-            profiles_sql(manifest, root, affected),
-            policies,
-            conditions,
-        )
-    else:
-        duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR, policies VARCHAR)")
+    counts = needs_of(duck, manifest, root, policies, affected)
     requests = sync(conn, duck, run_id, affected)
+    write_needs(conn, run_id, waiting_after(conn, duck, previous, root, counts, affected, active))
     clock.lap("requests")
     totals = policy_totals(duck, manifest, root, ids)
     clock.lap("totals")

@@ -30,7 +30,7 @@ def _where(ids: str | None) -> str:
 
 
 def results_sql(manifest: Manifest, library: Path, policies: Sequence[str], ids: str | None = None) -> str:
-    """SELECT id, city, s_<k>, a_<k>, u_<k> for policies[k] (each must be active in the manifest)."""
+    """SELECT id, city, present, s_<k>, a_<k>, u_<k> for policies[k] (each active in the manifest)."""
     groups: dict[tuple[tuple[str, str], ...], list[tuple[int, list[tuple[Layer, PolicyColumns]]]]] = {}
     for k, policy_id in enumerate(policies):
         chain = manifest.chain(policy_id)
@@ -45,7 +45,9 @@ def results_sql(manifest: Manifest, library: Path, policies: Sequence[str], ids:
         for i in range(depth):
             file = members[0][1][i][1].file
             picked = ", ".join(f"{c}_{chain[i][1].column} AS {c}_{k}" for k, chain in members for c in _COLUMNS)
-            parts.append(f"SELECT id, city, {picked}, {i} AS layer FROM {read_files(library, [file])}{_where(ids)}")
+            parts.append(
+                f"SELECT id, city, present, {picked}, {i} AS layer FROM {read_files(library, [file])}{_where(ids)}"
+            )
         selects.append(_newest(parts) if depth > 1 else parts[0].replace(", 0 AS layer", "", 1))
     if len(selects) == 1:
         return selects[0]
@@ -53,7 +55,11 @@ def results_sql(manifest: Manifest, library: Path, policies: Sequence[str], ids:
     for i, sql in enumerate(selects[1:], start=1):
         joined += f" FULL JOIN ({sql}) AS g{i} USING (id)"
     cities = ", ".join(f"g{i}.city" for i in range(len(selects)))
-    return f"SELECT id, COALESCE({cities}) AS city, * EXCLUDE (id, city) FROM {joined}"
+    present = ", ".join(f"g{i}.present" for i in range(len(selects)))
+    return (
+        f"SELECT id, COALESCE({cities}) AS city, COALESCE({present}) AS present, * EXCLUDE (id, city, present) "
+        f"FROM {joined}"
+    )
 
 
 def profiles_sql(manifest: Manifest, library: Path, ids: str | None = None) -> str:

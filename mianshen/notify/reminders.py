@@ -23,7 +23,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from mianshen.catalogue import load_catalogue
 from mianshen.clock import today as clock_today
@@ -31,7 +31,7 @@ from mianshen.matching.read import pairs
 from mianshen.notify.outbox import enqueue
 from mianshen.reference.workdays import working_days_between
 from mianshen.rules.loader import KINDS
-from mianshen.store.schema import cases, data_requests, policy_versions
+from mianshen.store.schema import cases, data_needs, policy_versions
 
 KIND_HARD_TO_DIGITISE = "暂难数据化类"
 HARD_KINDS = sorted({k for k, v in KINDS.items() if v == KIND_HARD_TO_DIGITISE} | {KIND_HARD_TO_DIGITISE})
@@ -89,31 +89,28 @@ def remind_confirmations(conn: Connection, today: dt.date, window: int) -> int:
 
 
 def remind_data_departments(conn: Connection, today: dt.date) -> int:
-    """One message per (department, policy): how many enterprises wait for which of its fields."""
+    """One message per (department, policy): how many enterprises wait for which of its fields
+    (the last finished run's counts; the most waited-for field gives the number of enterprises)."""
     catalogue = load_catalogue()
     titles = dict(
         conn.execute(
             select(policy_versions.c.policy_id, policy_versions.c.title).order_by(policy_versions.c.version)
         ).all()
     )  # the latest version's title wins (ordered by version)
-    waiting: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for uscc, name, policies in conn.execute(
-        select(data_requests.c.uscc, data_requests.c.field, data_requests.c.policies).where(
-            data_requests.c.resolved_at.is_(None)
-        )
-    ):
-        spec = catalogue.fields.get(name)
+    last = conn.execute(select(func.max(data_needs.c.run_id))).scalar()
+    waiting: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    rows = conn.execute(select(data_needs).where(data_needs.c.run_id == last)) if last is not None else []
+    for r in rows:
+        spec = catalogue.fields.get(r.field)
         department = (spec.source if spec else "") or "数据主管部门"
-        for policy_id in filter(None, policies.split(",")):
-            waiting[(department, policy_id)][spec.label if spec else name].add(uscc)
+        waiting[(department, r.policy_id)][spec.label if spec else r.field] = int(r.enterprises)
     year, week, _ = today.isocalendar()
     count = 0
     for (department, policy_id), by_field in sorted(waiting.items()):
-        enterprises = set().union(*by_field.values())
         payload = {
             "department": department,
             "title": titles.get(policy_id, policy_id),
-            "count": len(enterprises),
+            "count": max(by_field.values()),
             "fields": "、".join(sorted(by_field)),
         }
         step = step_key("data", f"{year}-W{week:02d}", policy_id)

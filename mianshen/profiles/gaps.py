@@ -60,43 +60,53 @@ def consulted(policy: Policy, columns: Collection[str]) -> list[str]:
 
 
 def needed(
-    duck: Any, results: str, profiles: str, policies: Sequence[Policy], conditions: Sequence[tuple[str, ...]]
-) -> None:
-    """DuckDB table `needs(uscc, field, policies)` for a population: from the unknown pairs of
-    `results` (s_<k>, u_<k> for policies[k], the assembler's columns) and which fields each profile
-    of `profiles` has. `missing_fields` runs once per distinct (policy, unknown conditions, fields
-    present) — a few hundred in a province — and the rest is joins."""
-    columns = [r[0] for r in duck.execute(f"DESCRIBE SELECT * FROM ({profiles})").fetchall()]
-    reads = [consulted(p, columns) for p in policies]
-    parts = []
-    for k, fields in enumerate(reads):
-        have = " || ".join(f"CASE WHEN q.{f} IS NULL THEN '0' ELSE '1' END" for f in fields) or "''"
-        parts.append(
-            f"SELECT r.id, {k} AS p, r.u_{k} AS mask, {have} AS have FROM r JOIN q USING (id) WHERE r.s_{k} = 2"
+    duck: Any,
+    results: str,
+    policies: Sequence[Policy],
+    conditions: Sequence[tuple[str, ...]],
+    presence: Sequence[str],
+    table: bool = True,
+) -> dict[tuple[str, str], int]:
+    """DuckDB table `needs(uscc, field, waiting)` for a population — one row per enterprise and field
+    it lacks, with how many policies wait for it — from `results` (the assembler's s_<k>, u_<k> for
+    policies[k], and `present`: bit i set when field presence[i] has a value). Returns, per (field,
+    policy id), how many enterprises wait (a data department's inbox counts).
+
+    What a pair lacks depends only on its policy, its unknown conditions (the mask) and which fields
+    those conditions read are present, so `missing_fields` runs once per distinct combination — a few
+    hundred in a province — and the tens of millions of unknown pairs are joins in DuckDB."""
+    bit = {name: i for i, name in enumerate(presence)}
+    masks = [sum(1 << bit[f] for f in consulted(p, presence)) for p in policies]
+    if not policies:
+        duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR, waiting BIGINT)")
+        return {}
+    duck.execute(f"CREATE OR REPLACE TEMP VIEW need_source AS {results}")
+    combos = duck.execute(
+        " UNION ALL ".join(
+            f"SELECT {k} AS k, u_{k} AS mask, present & {m} AS have, count(*) AS n FROM need_source "
+            f"WHERE s_{k} = 2 GROUP BY ALL"
+            for k, m in enumerate(masks)
         )
-    duck.execute(
-        f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS WITH r AS ({results}), q AS ({profiles}) "
-        + (
-            " UNION ALL ".join(parts)
-            if parts
-            else "SELECT NULL::VARCHAR AS id, 0 AS p, 0 AS mask, '' AS have WHERE false"
-        )
-    )
-    combos = duck.execute("SELECT DISTINCT p, mask, have FROM unknown_pairs").fetchall()
+    ).fetchall()
     inputs = [inputs_by_condition(p) for p in policies]
-    mapped = []
-    for k, mask, have in combos:
-        present = {f for f, bit in zip(reads[k], have, strict=True) if bit == "1"}
+    mapped, counts = [], {}
+    for k, mask, have, n in combos:
+        present = {f for f in presence if have >> bit[f] & 1}
         for name in missing_fields(inputs[k], decode(conditions[k], mask), present):
-            mapped.append((k, mask, have, name, policies[k].id))
-    duck.execute(
-        "CREATE OR REPLACE TEMP TABLE missing_map (p INTEGER, mask BIGINT, have VARCHAR, field VARCHAR, pid VARCHAR)"
-    )
+            mapped.append((k, mask, have, name))
+            key = (name, policies[k].id)
+            counts[key] = counts.get(key, 0) + int(n)
+    if not table:
+        return counts
+    duck.execute("CREATE OR REPLACE TEMP TABLE missing_map (k INTEGER, mask BIGINT, have BIGINT, field VARCHAR)")
     if mapped:
-        duck.executemany("INSERT INTO missing_map VALUES (?, ?, ?, ?, ?)", mapped)
-    duck.execute(
-        "CREATE OR REPLACE TEMP TABLE needs AS SELECT u.id AS uscc, m.field, "
-        "string_agg(DISTINCT m.pid, ',' ORDER BY m.pid) AS policies FROM unknown_pairs u "
-        "JOIN missing_map m USING (p, mask, have) GROUP BY u.id, m.field"
+        duck.executemany("INSERT INTO missing_map VALUES (?, ?, ?, ?)", mapped)
+    parts = " UNION ALL ".join(
+        f"SELECT v.id, m.field FROM need_source AS v JOIN missing_map AS m ON m.k = {k} AND m.mask = v.u_{k} "
+        f"AND m.have = (v.present & {mask}) WHERE v.s_{k} = 2"
+        for k, mask in enumerate(masks)
     )
-    duck.execute("DROP TABLE unknown_pairs")
+    duck.execute(
+        f"CREATE OR REPLACE TEMP TABLE needs AS SELECT id AS uscc, field, count(*) AS waiting FROM ({parts}) GROUP BY ALL"
+    )
+    return counts

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, select
 from mianshen.catalogue import load_catalogue
 from mianshen.profiles import mirror
 from mianshen.profiles.gaps import needed
-from mianshen.profiles.snapshot import build, observations_sql
+from mianshen.profiles.snapshot import PRESENT, build, observations_sql, presence_order
 from mianshen.profiles.sources import list_sources
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.assemble import assemble
@@ -114,24 +114,21 @@ def _gaps(duck: Any, chosen: list[Policy], as_of: dt.date) -> list[PolicyGaps]:
     """Per policy: enterprises unknown, and per missing field how many wait on it (requests.py's rule)."""
     if not chosen:
         return []
-    assembly = assemble(chosen, as_of, "duckdb", "profiles")
-    results_table(duck, assembly, "quality_results")
+    assembly = assemble(chosen, as_of, "duckdb", "profiles", carry=(PRESENT,))
+    results_table(duck, assembly, "quality_results", carry=(PRESENT,))
     slots = {s.column: s for s in assembly.slots}
-    needed(
+    counts = needed(
         duck,
         "SELECT * FROM quality_results",
-        "SELECT * FROM profiles",
         chosen,
         [slots[k].conditions for k in range(len(chosen))],
+        presence_order(),
+        table=False,
     )
     gaps = []
     for k, policy in enumerate(chosen):
         gap = PolicyGaps(policy)
         gap.unknown = int(duck.execute(f"SELECT count(*) FROM quality_results WHERE s_{k} = 2").fetchone()[0])
-        rows = duck.execute(
-            "SELECT field, count(*) FROM needs WHERE list_contains(string_split(policies, ','), ?) GROUP BY field",
-            [policy.id],
-        ).fetchall()
-        gap.by_field = {f: int(n) for f, n in rows}
+        gap.by_field = {f: n for (f, pid), n in counts.items() if pid == policy.id}
         gaps.append(gap)
     return gaps

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from mianshen.catalogue import FieldType, load_catalogue
+from mianshen.errors import InputError
 from mianshen.profiles import mirror
 from mianshen.profiles.derive import INPUTS, with_inputs
 from mianshen.profiles.derive_sql import JOINS, derived_sql
@@ -27,6 +28,17 @@ from mianshen.store.schema import data_sources, enterprises, import_batches
 
 HASH = "input_hash"
 CITY = "city"  # the region code's first four digits ('0000' when unknown): the library's sort key
+PRESENT = "present"  # bit i set when the i-th field of `presence_order()` has a value (data requests)
+
+
+def presence_order() -> tuple[str, ...]:
+    """The fields whose presence `present` records, in bit order (a layer keeps the order it used)."""
+    names = tuple(sorted(load_catalogue().fields))
+    if len(names) > 63:
+        raise InputError(f"字段目录有 {len(names)} 个字段，超过数据请求位图的 63 位；请扩展 present 列")
+    return names
+
+
 _NULL_MARK = "\\N"
 
 
@@ -109,9 +121,17 @@ def with_derived(duck: Any, source: str, table: str, fields: Sequence[str], as_o
     columns = "".join(f", COALESCE(p.{f}, {expressions[f]}) AS {f}" if f in expressions else f", p.{f}" for f in fields)
     city = f"COALESCE(substr(region_code, 1, 4), '0000') AS {CITY}, " if "region_code" in fields else ""
     duck.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT {city}*, {input_hash_sql(fields, as_of)} AS {HASH} FROM "
-        f"(SELECT p.id{columns} FROM {source} AS p {joins}){' ORDER BY city, id' if city else ''}"
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {city}*, {input_hash_sql(fields, as_of)} AS {HASH}, "
+        f"{present_sql(fields)} AS {PRESENT} FROM (SELECT p.id{columns} FROM {source} AS p {joins})"
+        f"{' ORDER BY city, id' if city else ''}"
     )
+
+
+def present_sql(fields: Sequence[str]) -> str:
+    """`present` of a row holding `fields` (the others count as absent)."""
+    order = presence_order()
+    bits = [f"(CASE WHEN {f} IS NULL THEN 0 ELSE {1 << order.index(f)} END)" for f in fields if f in order]
+    return f"CAST({' + '.join(bits) or '0'} AS BIGINT)"
 
 
 def input_hash_sql(fields: Sequence[str], as_of: dt.date) -> str:

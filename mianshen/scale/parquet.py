@@ -27,7 +27,7 @@ from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
 from mianshen.errors import InputError
-from mianshen.profiles.snapshot import input_hash_sql
+from mianshen.profiles.snapshot import input_hash_sql, present_sql
 from mianshen.sqlgen.dialects import DIALECTS
 from mianshen.sqlgen.engines import csv_text, duckdb_connect, storage_value
 
@@ -118,7 +118,10 @@ def write_snapshot(
                     f"COPY snapshot FROM '{staging}' (FORMAT csv, HEADER false, NULLSTR '{_NULL}', QUOTE '\"')"
                 )
             city = "COALESCE(substr(region_code, 1, 4), '0000')" if "region_code" in fields else "'0000'"
-            library = f"{city} AS city, {input_hash_sql(fields, as_of or dt.date.min)} AS input_hash"
+            library = (
+                f"{city} AS city, {input_hash_sql(fields, as_of or dt.date.min)} AS input_hash, "
+                f"{present_sql(fields)} AS present"
+            )
             if partition:
                 # md5, not DuckDB's hash(): the bucket of a USCC must not change with the DuckDB version
                 conn.execute(

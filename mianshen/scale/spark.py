@@ -19,7 +19,9 @@ from typing import Any
 
 from mianshen.catalogue import FieldType, load_catalogue
 from mianshen.errors import InputError
+from mianshen.matching.evaluation import CARRY
 from mianshen.matching.library import LAYER_META, Layer, PolicyColumns, write_layer_meta
+from mianshen.profiles.snapshot import presence_order
 from mianshen.rules.ast import Policy
 from mianshen.scale.parquet import parquet_files, read_meta
 from mianshen.sqlgen.assemble import STATUSES, assemble
@@ -27,7 +29,7 @@ from mianshen.sqlgen.dialects import spark_functions
 from mianshen.sqlgen.screen import screenable
 
 VIEW = "mianshen_profiles"
-REQUIRED = ("city", "input_hash")  # the library's sort key and per-enterprise hash, carried from the snapshot
+REQUIRED = ("city", "input_hash", "present")  # the library's own snapshot columns
 
 
 @dataclass
@@ -101,7 +103,7 @@ def match_snapshot(
     chosen = screenable(policies)
     if not chosen:
         raise InputError("没有可筛查的政策（名单类政策由部门上传名单，不参与匹配）")
-    assembly = assemble(chosen, as_of, "spark", VIEW, carry=("city",))
+    assembly = assemble(chosen, as_of, "spark", VIEW, carry=CARRY)
     snapshot = open_snapshot(spark, profiles, [*assembly.fields, *REQUIRED])
     _prepare_out(out, profiles)
     snapshot.createOrReplaceTempView(VIEW)
@@ -119,7 +121,7 @@ def match_snapshot(
         ]
     result.seconds = time.perf_counter() - started
     result.enterprises = snapshot.count()
-    result.layer = Layer(out.name, "profiles-0.parquet", result.enterprises, tuple(columns))
+    result.layer = Layer(out.name, "profiles-0.parquet", result.enterprises, tuple(columns), presence_order())
     meta = read_meta(profiles)
     write_layer_meta(out, result.layer, as_of.isoformat(), meta.last_batch if meta else None, str(profiles))
     if summarize:

@@ -168,20 +168,30 @@ match_changes = Table(
     Column("policy_version", Integer),
 )
 
-# 数据请求: one per enterprise and missing field, naming the policies that wait for it.
+# 数据请求: one per enterprise and missing field, with how many policies wait for it.
 data_requests = Table(
     "data_requests",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("uscc", String(18), nullable=False),
     Column("field", String(64), nullable=False),
-    Column("policies", Text, nullable=False),  # comma-separated policy ids
+    Column("waiting", Integer, nullable=False),  # policies whose result waits for this field
     Column("opened_run", Integer, ForeignKey("match_runs.id")),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("resolved_run", Integer, ForeignKey("match_runs.id")),
     Column("resolved_at", DateTime(timezone=True)),
     UniqueConstraint("uscc", "field", name="uq_data_request"),
     Index("ix_data_requests_field", "field", "resolved_at"),
+)
+
+# Per run, field and policy: how many enterprises the library leaves unknown for want of the field.
+data_needs = Table(
+    "data_needs",
+    metadata,
+    Column("run_id", Integer, ForeignKey("match_runs.id"), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("policy_id", String(64), primary_key=True),
+    Column("enterprises", Integer, nullable=False),
 )
 
 # --- 案件 (cases) ----------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("uscc", sa.String(length=18), nullable=False),
         sa.Column("field", sa.String(length=64), nullable=False),
-        sa.Column("policies", sa.Text(), nullable=False),
+        sa.Column("waiting", sa.Integer(), nullable=False),
         sa.Column("opened_run", sa.Integer(), sa.ForeignKey("match_runs.id")),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_run", sa.Integer(), sa.ForeignKey("match_runs.id")),
@@ -67,6 +67,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("uscc", "field", name="uq_data_request"),
     )
     op.create_index("ix_data_requests_field", "data_requests", ["field", "resolved_at"])
+    op.create_table(
+        "data_needs",
+        sa.Column("run_id", sa.Integer(), sa.ForeignKey("match_runs.id"), nullable=False),
+        sa.Column("field", sa.String(length=64), nullable=False),
+        sa.Column("policy_id", sa.String(length=64), nullable=False),
+        sa.Column("enterprises", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "field", "policy_id"),
+    )
 
 
 def downgrade() -> None:
