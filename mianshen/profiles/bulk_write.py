@@ -108,16 +108,12 @@ class Writer:
             middle = (lo + hi) // 2
             return self.write(lo, middle) + self.write(middle, hi)
 
-    def observations_sql(self) -> str:
-        """The batch's observations (uscc, field, value, as_of) as DuckDB rows, for the mirror
-        (profiles/mirror.py): the same values the store received, one row per non-empty value."""
+    def mirror_sql(self) -> str:
+        """The batch's rows for the mirror (profiles/mirror.py): USCC, data date and one text column
+        per field — the same values the store received as observations (NULL: none)."""
         date = "CAST(as_of AS DATE)" if self.day is None else f"DATE '{self.day}'"
-        parts = [
-            f"SELECT uscc, {_sql_text(name)} AS field, v{i} AS value, {date} AS as_of FROM out WHERE v{i} IS NOT NULL"
-            for i, name in enumerate(self.fields)
-        ]
-        empty = "SELECT NULL::VARCHAR AS uscc, NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::DATE AS as_of"
-        return " UNION ALL ".join(parts) if parts else f"{empty} WHERE false"
+        columns = "".join(f", v{i} AS {_identifier(name)}" for i, name in enumerate(self.fields))
+        return f"SELECT uscc, {date} AS as_of{columns} FROM out"
 
     def finish(self) -> None:
         for sql in self.rebuild:  # exactly the indexes the store had

@@ -99,7 +99,7 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
             writer.finish()
             key = mirror.token(batch_id, source_id, digest, as_of, imported_at)
             pending = mirror.write_pending(
-                duck, writer.observations_sql(), mirror.folder(conn) / mirror.file_name(batch_id, key)
+                duck, writer.mirror_sql(), mirror.folder(conn) / mirror.file_name(batch_id, key)
             )
         if report.rejects:
             conn.execute(import_rejects.insert(), report.rejects)

@@ -1,13 +1,15 @@
-"""The observation mirror (观测值列式副本): each committed import batch's observations as a Parquet file,
-so that DuckDB pivots a province's profiles in seconds (snapshot.py) instead of reading tens of
-millions of rows out of the store.
+"""The observation mirror (观测值列式副本): each committed import batch as a Parquet file, one row per
+enterprise — its USCC, the row's data date and one text column per field the batch observed (empty
+where it observed nothing) — so that DuckDB builds a province's profiles by joining a handful of
+batches (snapshot.py) instead of reading tens of millions of observations out of the store.
 
 The store stays the only source of truth. A batch's file is named by a token of the batch's own
 row in `import_batches` (id, source, file digest, data date, time of import): a file left by a
 rolled-back import, or by another store that used the same id, never carries a committed batch's
 token. An import writes its file before its transaction commits, under a `.pending` name, and
-renames it after the commit; a file that is missing, pending or of the wrong length is copied from
-the store again (`ensure`), so a crash at any point costs time, never a wrong profile.
+renames it after the commit; a file that is missing, unreadable or holds another number of
+observations than the store recorded is copied from the store again (`ensure`), so a crash at any
+point costs time, never a wrong profile.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy import Connection, select
 from mianshen.store.paths import data_dir
 from mianshen.store.schema import import_batches, observations
 
-COLUMNS = "uscc VARCHAR, field VARCHAR, value VARCHAR, as_of DATE"
+FIXED = ("uscc", "as_of")  # every other column of a mirror file is a catalogue field
 _FETCH = 100_000
 
 
@@ -45,16 +47,22 @@ def file_name(batch_id: int, key: str) -> str:
 
 
 def write_pending(duck: Any, select_sql: str, target: Path) -> Path:
-    """Write the rows of `select_sql` (uscc, field, value, as_of) to `target` + '.pending'."""
+    """Write the rows of `select_sql` (uscc, as_of, one column per field) to `target` + '.pending'."""
     target.parent.mkdir(parents=True, exist_ok=True)
     pending = target.with_name(target.name + ".pending")
-    duck.execute(f"COPY ({select_sql}) TO '{_quoted(pending)}' (FORMAT parquet)")
+    duck.execute(f"COPY ({select_sql}) TO '{quoted(pending)}' (FORMAT parquet)")
     return pending
 
 
 def publish(pending: Path) -> None:
     """After the import committed: the file becomes the batch's mirror."""
     os.replace(pending, pending.with_name(pending.name.removesuffix(".pending")))
+
+
+def fields_of(duck: Any, path: Path) -> list[str]:
+    """The fields a mirror file holds (its columns besides USCC and date)."""
+    rows = duck.execute(f"DESCRIBE SELECT * FROM read_parquet('{quoted(path)}')").fetchall()
+    return [r[0] for r in rows if r[0] not in FIXED]
 
 
 def ensure(conn: Connection, duck: Any, upto: int) -> dict[int, Path]:
@@ -80,7 +88,7 @@ def ensure(conn: Connection, duck: Any, upto: int) -> dict[int, Path]:
         pending = path.with_name(path.name + ".pending")
         if not path.exists() and pending.exists():
             publish(pending)  # the import committed (its row is here) but stopped before renaming
-        if not path.exists() or (r.observations is not None and _rows(duck, path) != r.observations):
+        if not path.exists() or (r.observations is not None and _observed(duck, path) != r.observations):
             missing.append((r.id, path))
         files[r.id] = path
     if missing:
@@ -88,9 +96,12 @@ def ensure(conn: Connection, duck: Any, upto: int) -> dict[int, Path]:
     return files
 
 
-def _rows(duck: Any, path: Path) -> int:
+def _observed(duck: Any, path: Path) -> int:
+    """How many observations a file holds (non-empty field values), -1 for an unreadable file."""
     try:
-        return int(duck.execute(f"SELECT count(*) FROM read_parquet('{_quoted(path)}')").fetchone()[0])
+        names = fields_of(duck, path)
+        counted = " + ".join(f"count({n})" for n in names) or "0"
+        return int(duck.execute(f"SELECT {counted} FROM read_parquet('{quoted(path)}')").fetchone()[0])
     except Exception:  # a truncated or foreign file: copied again
         return -1
 
@@ -119,20 +130,15 @@ def _copy_from_store(conn: Connection, duck: Any, missing: Sequence[tuple[int, P
             source = Path(scratch) / f"{batch_id}.csv"
             if not source.exists():
                 source.write_text("", encoding="utf-8")
-            pending = write_pending(
-                duck,
-                f"SELECT * FROM read_csv('{_quoted(source)}', header = false, columns = {_csv_columns()}, "
-                "quote = '\"', escape = '\"', allow_quoted_nulls = false)",
-                path,
+            long = (
+                f"SELECT * FROM read_csv('{quoted(source)}', header = false, quote = '\"', escape = '\"', "
+                "allow_quoted_nulls = false, columns = {'uscc': 'VARCHAR', 'field': 'VARCHAR', "
+                "'value': 'VARCHAR', 'as_of': 'DATE'})"
             )
-            publish(pending)
+            names = [r[0] for r in duck.execute(f"SELECT DISTINCT field FROM ({long}) ORDER BY 1").fetchall()]
+            columns = "".join(f", first(value) FILTER (WHERE field = '{n}') AS {n}" for n in names)
+            publish(write_pending(duck, f"SELECT uscc, as_of{columns} FROM ({long}) GROUP BY uscc, as_of", path))
 
 
-def _csv_columns() -> str:
-    names = [part.split()[0] for part in COLUMNS.split(", ")]
-    types = [part.split()[1] for part in COLUMNS.split(", ")]
-    return "{" + ", ".join(f"'{n}': '{t}'" for n, t in zip(names, types, strict=True)) + "}"
-
-
-def _quoted(path: Path) -> str:
+def quoted(path: Path | str) -> str:
     return str(path).replace("'", "''")

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from mianshen.catalogue import load_catalogue
-from mianshen.profiles import mirror
 from mianshen.profiles.gaps import needed
-from mianshen.profiles.snapshot import PRESENT, build, observations_sql, presence_order
+from mianshen.profiles.pivot import batches, observations_sql
+from mianshen.profiles.snapshot import PRESENT, build, presence_order
 from mianshen.profiles.sources import list_sources
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.assemble import assemble
@@ -93,13 +93,11 @@ def _field_counts(duck: Any, top: int, conn: Connection, as_of: dt.date, fields:
         return []
     catalogue = load_catalogue()
     numeric = [f for f in fields if catalogue.fields[f].type.numeric]
-    listed = ", ".join(f"'{f}'" for f in fields)
     norm = "CASE WHEN {c}.field IN ({n}) THEN CAST(CAST({c}.value AS DECIMAL(38, 10)) AS VARCHAR) ELSE {c}.value END"
     numbers = ", ".join(f"'{f}'" for f in numeric) or "NULL"
-    files = list(mirror.ensure(conn, duck, top).values())
+    found = batches(conn, duck, top)
     return duck.execute(
-        f"WITH o AS (SELECT r.*, s.priority, s.freshness FROM ({observations_sql(files)}) AS r "
-        f"JOIN srcs AS s ON s.id = r.source_id WHERE r.as_of <= DATE '{as_of.isoformat()}' AND r.field IN ({listed})), "
+        f"WITH o AS ({observations_sql(found, fields, as_of)}), "
         "w AS (SELECT uscc, field, arg_max({'day': as_of, 'source': source_id, 'value': value, 'fresh': freshness}, "
         "{'day': as_of, 'rank': -priority, 'batch': batch}) AS win FROM o GROUP BY uscc, field), "
         f"c AS (SELECT DISTINCT w.uscc, w.field FROM w JOIN o ON o.uscc = w.uscc AND o.field = w.field "

@@ -1,9 +1,8 @@
 """Profile snapshots (画像快照): every enterprise's profile as of a date, as one wide table made by SQL.
 
-DuckDB reads the observation mirror (mirror.py), keeps per (enterprise, field) the observation the
-rule of current.py picks — the latest data date on or before the as-of date, then the source with
-the smaller priority number, then the later batch — pivots them into one typed column per field,
-and adds the derived tags (derive_sql.py) and one input hash per enterprise. `profile show` and the
+DuckDB joins the observation mirror's batches (mirror.py) into one row per enterprise, choosing
+per field the observation the rule of current.py picks (pivot.py), types each column, and adds
+the derived tags (derive_sql.py), one input hash per enterprise and which fields are present. `profile show` and the
 portal still assemble one enterprise in Python (with sources, conflicts and reasons); this is the
 same profile for a population, read by match runs, simulation, data quality and Spark exports.
 """
@@ -13,18 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from mianshen.catalogue import FieldType, load_catalogue
 from mianshen.errors import InputError
-from mianshen.profiles import mirror
 from mianshen.profiles.derive import INPUTS, with_inputs
 from mianshen.profiles.derive_sql import JOINS, derived_sql
+from mianshen.profiles.pivot import batches, pivot_sql
 from mianshen.rules.profile import Profile
-from mianshen.store.schema import data_sources, enterprises, import_batches
+from mianshen.store.schema import enterprises, import_batches
 
 HASH = "input_hash"
 CITY = "city"  # the region code's first four digits ('0000' when unknown): the library's sort key
@@ -87,25 +85,12 @@ def build(
     this one (default: every committed batch)."""
     catalogue = load_catalogue()
     top = last_batch(conn) if upto is None else upto
-    files = list(mirror.ensure(conn, duck, top).values())
+    found = batches(conn, duck, top)
     wanted = sorted(f for f in with_inputs({*fields, "region_code"}) if f in catalogue.fields)
     firms_table(conn, duck, scope)
-    sources_tables(conn, duck)
-    observed = ", ".join(
-        f"arg_max(value, {{'day': as_of, 'rank': -priority, 'batch': batch}}) FILTER (WHERE field = '{f}') AS {f}"
-        for f in wanted
-    )
-    source = observations_sql(files)
-    limited = "AND o.uscc IN (SELECT id FROM firms)" if scope is not None else ""
-    pivot = (
-        f"SELECT o.uscc{', ' + observed if observed else ''} FROM ({source}) AS o JOIN srcs AS s ON s.id = o.source_id "
-        f"WHERE o.as_of <= DATE '{as_of.isoformat()}' AND o.field IN ({_names(wanted)}) {limited} GROUP BY o.uscc"
-    )
-    casts = ", ".join(f"{typed('v.' + f, catalogue.fields[f].type)} AS {f}" for f in wanted)
-    duck.execute(
-        f"CREATE OR REPLACE TEMP TABLE snapshot_observed AS SELECT f.id{', ' + casts if casts else ''} "
-        f"FROM firms AS f LEFT JOIN ({pivot}) AS v ON v.uscc = f.id"
-    )
+    casts = "".join(f", {typed('v.' + f, catalogue.fields[f].type)} AS {f}" for f in wanted)
+    pivot = pivot_sql(found, wanted, as_of, "firms" if scope is not None else None)
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE snapshot_observed AS SELECT v.id{casts} FROM ({pivot}) AS v")
     with_derived(duck, "snapshot_observed", table, wanted, as_of)
     duck.execute("DROP TABLE snapshot_observed")
     count = int(duck.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -141,24 +126,6 @@ def input_hash_sql(fields: Sequence[str], as_of: dt.date) -> str:
     return f"sha256({' || chr(124) || '.join(parts)})"
 
 
-def _names(fields: Sequence[str]) -> str:
-    return ", ".join(f"'{f}'" for f in fields) or "NULL"
-
-
-def observations_sql(files: Sequence[Path]) -> str:
-    """Every mirror file, each row tagged with its batch (the file's name) and source."""
-    if not files:
-        return (
-            "SELECT NULL::VARCHAR AS uscc, NULL::VARCHAR AS field, NULL::VARCHAR AS value, NULL::DATE AS as_of, "
-            "NULL::BIGINT AS batch, NULL::VARCHAR AS source_id WHERE false"
-        )
-    listed = ", ".join(f"'{str(p).replace(chr(39), chr(39) * 2)}'" for p in files)
-    return (
-        "SELECT r.uscc, r.field, r.value, r.as_of, b.batch, b.source_id FROM "
-        f"read_parquet([{listed}], filename = true) AS r JOIN batches AS b ON b.file = r.filename"
-    )
-
-
 def firms_table(conn: Connection, duck: Any, scope: Collection[str] | None) -> None:
     """`firms(id)`: the enterprises to read — every registered one, or those of `scope`."""
     query = select(enterprises.c.uscc)
@@ -170,32 +137,6 @@ def firms_table(conn: Connection, duck: Any, scope: Collection[str] | None) -> N
     else:
         found = [r[0] for r in conn.execute(query)]
     duck.execute("CREATE OR REPLACE TEMP TABLE firms AS SELECT unnest(?::VARCHAR[]) AS id", [found])
-
-
-def sources_tables(conn: Connection, duck: Any) -> None:
-    """`srcs(id, priority, freshness)` and `batches(file, batch, source_id)` for the pivot's precedence rule."""
-    rows = conn.execute(select(data_sources.c.id, data_sources.c.priority, data_sources.c.freshness_days)).all()
-    duck.execute(
-        "CREATE OR REPLACE TEMP TABLE srcs AS SELECT unnest(?::VARCHAR[]) AS id, unnest(?::BIGINT[]) AS priority, "
-        "unnest(?::BIGINT[]) AS freshness",
-        [[r[0] for r in rows], [int(r[1]) for r in rows], [int(r[2]) for r in rows]],
-    )
-    batches = conn.execute(
-        select(
-            import_batches.c.id,
-            import_batches.c.source_id,
-            import_batches.c.file_sha256,
-            import_batches.c.as_of,
-            import_batches.c.imported_at,
-        )
-    ).all()
-    folder = mirror.folder(conn)
-    files = [str(folder / mirror.file_name(b.id, mirror.token(*b))) for b in batches]
-    duck.execute(
-        "CREATE OR REPLACE TEMP TABLE batches AS SELECT unnest(?::VARCHAR[]) AS file, unnest(?::BIGINT[]) AS batch, "
-        "unnest(?::VARCHAR[]) AS source_id",
-        [files, [b.id for b in batches], [b.source_id for b in batches]],
-    )
 
 
 def evaluator_profiles(duck: Any, table: str, fields: Sequence[str]) -> list[Profile]:
