@@ -134,8 +134,10 @@ def firms_table(conn: Connection, duck: Any, scope: Collection[str] | None) -> N
         found: list[str] = []
         for i in range(0, len(wanted), 500):
             found += [r[0] for r in conn.execute(query.where(enterprises.c.uscc.in_(wanted[i : i + 500])))]
-    else:
-        found = [r[0] for r in conn.execute(query)]
+    else:  # a province's USCCs straight from the driver: SQLAlchemy's rows cost a second per million
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("SELECT uscc FROM enterprises")
+        found = [r[0] for r in cursor.fetchall()]
     duck.execute("CREATE OR REPLACE TEMP TABLE firms AS SELECT unnest(?::VARCHAR[]) AS id", [found])
 
 

@@ -35,6 +35,7 @@ from mianshen.sqlgen.dialects import DIALECTS, Dialect
 
 STATUSES = ("ineligible", "eligible", "unknown")  # a status code is its index
 _BUDGET = {"sqlite": 900, "postgres": 900, "duckdb": 6000, "spark": 3000}  # computed columns per statement
+_TINY = {"duckdb": "UTINYINT", "spark": "TINYINT", "postgres": "SMALLINT"}  # a status code's type
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def _mask(tests: list[str], d: Dialect) -> str:
 def _outputs(k: int, names: list[str], amount: str, d: Dialect, every: bool) -> list[str]:
     root, missing = f"r_{k}", f"{amount} IS NULL"
     # status code: NOT root → 0; root with an amount → 1; root without an amount, or root unknown → 2
-    status = f"COALESCE({_integer(root, d)} + {_integer(f'({root} AND {missing})', d)}, 2) AS s_{k}"
+    code = f"COALESCE({_integer(root, d)} + {_integer(f'({root} AND {missing})', d)}, 2)"
+    status = f"CAST({code} AS {_TINY.get(d.name, 'INTEGER')}) AS s_{k}"
     unknown = _mask([f"{n} IS NULL" for n in names] + [f"({root} AND {missing})"], d)
     amount_column = f"CASE WHEN {root} THEN {_amount(amount, d)} END AS a_{k}"
     if every:
