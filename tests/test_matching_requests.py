@@ -27,7 +27,8 @@ POLICIES = {p.id: p for p in (load_policy(f) for f in sorted((ROOT / "policies")
 
 
 def expected_requests(engine: Engine, as_of: dt.date) -> dict[tuple[str, str], int]:
-    """(enterprise, field) → how many policies wait for it, from each unknown pair and its profile as shown."""
+    """(enterprise, field) → how many policies wait for it, from each unknown pair and its profile as shown
+    (the store keeps the pairs; the counts per field and policy are data_needs)."""
     out: dict[tuple[str, str], set[str]] = defaultdict(set)
     with engine.connect() as conn:
         unknown = [p for p in pairs(conn) if p.status == "unknown"]
@@ -67,30 +68,22 @@ def test_requests_name_the_missing_fields_and_keep_their_history(populated: Engi
     expected = expected_requests(populated, AS_OF)
     found = requests(populated)
     assert len(expected) > 20 and set(found) == set(expected)
-    assert {k: r.waiting for k, r in found.items()} == expected
     assert needs(populated, first.run_id) == expected_needs(expected, populated, AS_OF)
     assert first.requests_opened == len(expected)
     assert {(r.opened_run, r.resolved_at) for r in found.values()} == {(first.run_id, None)}
-    asked_again, refreshed = sorted(found)[:9], sorted(found)[9:20]
+    asked_again, kept = sorted(found)[:9], sorted(found)[9:20]
     stray = ("91410100MA9XYZ0000", "employees")  # a request nobody needs any more
-    with populated.begin() as conn:  # an answered request, a stale policy list, one no longer needed
+    with populated.begin() as conn:  # an answered request, and one no longer needed
         for uscc, name in asked_again:
             conn.execute(
                 update(data_requests)
                 .where(data_requests.c.uscc == uscc, data_requests.c.field == name)
                 .values(resolved_at=dt.datetime(2025, 1, 2, tzinfo=dt.UTC))
             )
-        for uscc, name in refreshed:
-            conn.execute(
-                update(data_requests)
-                .where(data_requests.c.uscc == uscc, data_requests.c.field == name)
-                .values(waiting=99)
-            )
         conn.execute(
             data_requests.insert().values(
                 uscc=stray[0],
                 field=stray[1],
-                waiting=1,
                 opened_run=first.run_id,
                 opened_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
             )
@@ -102,9 +95,9 @@ def test_requests_name_the_missing_fields_and_keep_their_history(populated: Engi
     for key in asked_again:
         if key in now_expected:
             assert after[key].resolved_at is None and after[key].opened_run == second.run_id, key
-    for key in refreshed:
+    for key in kept:
         if key in now_expected:
-            assert after[key].waiting == now_expected[key] and after[key].opened_run == first.run_id, key
+            assert after[key].opened_run == first.run_id, key
             assert after[key].opened_at == found[key].opened_at, key  # still open: its opening is kept
     assert after[stray].resolved_at is not None and after[stray].resolved_run == second.run_id
     assert {k for k, r in after.items() if r.resolved_at is None} == set(now_expected)

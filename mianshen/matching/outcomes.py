@@ -68,12 +68,9 @@ def policy_totals(
         return {}
     parts = []
     for k in range(len(ids)):
-        parts += [
-            f"count(*) FILTER (WHERE s_{k} = 1)",
-            f"count(*) FILTER (WHERE s_{k} = 0)",
-            f"count(*) FILTER (WHERE s_{k} = 2)",
-            f"CAST(sum(a_{k}) FILTER (WHERE s_{k} = 1) AS VARCHAR)",
-        ]
+        # count_if, not count(*) FILTER: DuckDB takes ten times as long over hundreds of filters; and
+        # an amount is present exactly where the pair is eligible
+        parts += [f"count_if(s_{k} = 1)", f"count_if(s_{k} = 0)", f"count_if(s_{k} = 2)", f"CAST(sum(a_{k}) AS VARCHAR)"]
     row = duck.execute(f"SELECT {', '.join(parts)} FROM ({results_sql(manifest, library, ids)})").fetchone()
     return {
         pid: (int(row[4 * k]), int(row[4 * k + 1]), int(row[4 * k + 2]), Decimal(row[4 * k + 3] or "0"))

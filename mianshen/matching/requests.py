@@ -1,6 +1,6 @@
-"""Data requests (数据请求) from a run: one per enterprise and missing field, with how many policies
-wait for it (the department that holds a field answers every policy at once), and per field and
-policy the number of enterprises waiting (`data_needs`, a department's inbox).
+"""Data requests (数据请求) from a run: one per enterprise and field it lacks for some policy (the
+department that holds a field answers every policy at once), and per field and policy the number
+of enterprises waiting (`data_needs`, a department's inbox).
 
 DuckDB's `needs` (profiles/gaps.py: the one rule of what is missing, for a population) meets the
 store's open requests in set statements: new ones open, answered ones resolve, an answered one
@@ -32,7 +32,6 @@ NEEDS, SCOPE = "match_needs", "match_scope"
 class RequestCounts:
     opened: int = 0
     resolved: int = 0
-    open_after: int = 0
 
 
 def write_needs(conn: Connection, run_id: int, counts: dict[tuple[str, str], int]) -> None:
@@ -49,8 +48,8 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
     """Bring the store's requests for the enterprises of DuckDB table `scope` (None: every
     enterprise) in line with DuckDB's `needs`."""
     now = stamp(conn, data_requests.c.opened_at, dt.datetime.now(dt.UTC))
-    temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, waiting INTEGER, PRIMARY KEY (uscc, field)")
-    append_rows(conn, NEEDS, ("uscc", "field", "waiting"), chunks(duck.execute("SELECT * FROM needs")))
+    temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, PRIMARY KEY (uscc, field)")
+    append_rows(conn, NEEDS, ("uscc", "field"), chunks(duck.execute("SELECT uscc, field FROM needs")))
     limited = ""
     if scope is not None:
         temporary_table(conn, SCOPE, "uscc TEXT PRIMARY KEY")
@@ -64,29 +63,20 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
             f"{limited}AND NOT EXISTS (SELECT 1 FROM {NEEDS} n WHERE {match})"
         ).bindparams(now=now, run=run_id)
     ).rowcount
-    conn.execute(
-        text(
-            f"UPDATE data_requests SET waiting = n.waiting FROM {NEEDS} n WHERE {match} "
-            "AND data_requests.resolved_at IS NULL AND data_requests.waiting <> n.waiting"
-        )
-    )
     reopened = conn.execute(
         text(
-            f"UPDATE data_requests SET waiting = n.waiting, opened_run = :run, opened_at = :now, resolved_at = NULL, "
-            f"resolved_run = NULL FROM {NEEDS} n WHERE {match} AND data_requests.resolved_at IS NOT NULL"
+            "UPDATE data_requests SET opened_run = :run, opened_at = :now, resolved_at = NULL, resolved_run = NULL "
+            f"WHERE resolved_at IS NOT NULL AND EXISTS (SELECT 1 FROM {NEEDS} n WHERE {match})"
         ).bindparams(now=now, run=run_id)
     ).rowcount
     inserted = conn.execute(
         text(
-            "INSERT INTO data_requests (uscc, field, waiting, opened_run, opened_at) "
-            f"SELECT n.uscc, n.field, n.waiting, :run, :now FROM {NEEDS} n WHERE NOT EXISTS "
+            "INSERT INTO data_requests (uscc, field, opened_run, opened_at) "
+            f"SELECT n.uscc, n.field, :run, :now FROM {NEEDS} n WHERE NOT EXISTS "
             "(SELECT 1 FROM data_requests r WHERE r.uscc = n.uscc AND r.field = n.field) ORDER BY n.uscc, n.field"
         ).bindparams(now=now, run=run_id)
     ).rowcount
     counts.opened = reopened + inserted
-    counts.open_after = int(
-        conn.execute(text("SELECT count(*) FROM data_requests WHERE resolved_at IS NULL")).scalar() or 0
-    )
     conn.execute(text(f"DROP TABLE IF EXISTS {NEEDS}"))
     conn.execute(text(f"DROP TABLE IF EXISTS {SCOPE}"))
     return counts
@@ -99,7 +89,7 @@ def needs_of(
     ids = [p.id for p in policies if manifest.chain(p.id)]
     chosen = [p for p in policies if p.id in ids]
     if not chosen:
-        duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR, waiting BIGINT)")
+        duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR)")
         return {}
     conditions = [manifest.current(p.id).conditions for p in chosen]  # type: ignore[union-attr]
     return needed(duck, results_sql(manifest, library, ids, scope), chosen, conditions, presence_order(), table)

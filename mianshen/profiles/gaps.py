@@ -67,46 +67,52 @@ def needed(
     presence: Sequence[str],
     table: bool = True,
 ) -> dict[tuple[str, str], int]:
-    """DuckDB table `needs(uscc, field, waiting)` for a population — one row per enterprise and field
-    it lacks, with how many policies wait for it — from `results` (the assembler's s_<k>, u_<k> for
-    policies[k], and `present`: bit i set when field presence[i] has a value). Returns, per (field,
-    policy id), how many enterprises wait (a data department's inbox counts).
+    """DuckDB table `needs(uscc, field)` for a population — one row per enterprise and field it
+    lacks for some policy — from `results` (the assembler's s_<k>, u_<k> for policies[k], and
+    `present`: bit i set when field presence[i] has a value). Returns, per (field, policy id), how
+    many enterprises wait (a data department's inbox counts); `table=False`: only those.
 
     What a pair lacks depends only on its policy, its unknown conditions (the mask) and which fields
     those conditions read are present, so `missing_fields` runs once per distinct combination — a few
-    hundred in a province — and the tens of millions of unknown pairs are joins in DuckDB."""
+    thousand in a province — and the tens of millions of unknown pairs are joins in DuckDB, each
+    step materialised (DuckDB aggregates a join's output in one pipeline ten times slower)."""
     bit = {name: i for i, name in enumerate(presence)}
     masks = [sum(1 << bit[f] for f in consulted(p, presence)) for p in policies]
+    duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR)")
     if not policies:
-        duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR, waiting BIGINT)")
         return {}
+    unknown = " UNION ALL ".join(
+        f"SELECT id, {k} AS k, u_{k} AS mask, present & {m} AS have FROM need_source WHERE s_{k} = 2"
+        for k, m in enumerate(masks)
+    )
     duck.execute(f"CREATE OR REPLACE TEMP VIEW need_source AS {results}")
-    combos = duck.execute(
-        " UNION ALL ".join(
-            f"SELECT {k} AS k, u_{k} AS mask, present & {m} AS have, count(*) AS n FROM need_source "
-            f"WHERE s_{k} = 2 GROUP BY ALL"
-            for k, m in enumerate(masks)
-        )
-    ).fetchall()
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS {unknown}")
+    combos = duck.execute("SELECT k, mask, have, count(*) FROM unknown_pairs GROUP BY ALL").fetchall()
     inputs = [inputs_by_condition(p) for p in policies]
     mapped, counts = [], {}
     for k, mask, have, n in combos:
         present = {f for f in presence if have >> bit[f] & 1}
-        for name in missing_fields(inputs[k], decode(conditions[k], mask), present):
-            mapped.append((k, mask, have, name))
+        lacking = missing_fields(inputs[k], decode(conditions[k], mask), present)
+        mapped.append((k, mask, have, sum(1 << bit[f] for f in lacking if f in bit)))
+        for name in lacking:
             key = (name, policies[k].id)
             counts[key] = counts.get(key, 0) + int(n)
-    if not table:
-        return counts
-    duck.execute("CREATE OR REPLACE TEMP TABLE missing_map (k INTEGER, mask BIGINT, have BIGINT, field VARCHAR)")
-    if mapped:
-        duck.executemany("INSERT INTO missing_map VALUES (?, ?, ?, ?)", mapped)
-    parts = " UNION ALL ".join(
-        f"SELECT v.id, m.field FROM need_source AS v JOIN missing_map AS m ON m.k = {k} AND m.mask = v.u_{k} "
-        f"AND m.have = (v.present & {mask}) WHERE v.s_{k} = 2"
-        for k, mask in enumerate(masks)
-    )
-    duck.execute(
-        f"CREATE OR REPLACE TEMP TABLE needs AS SELECT id AS uscc, field, count(*) AS waiting FROM ({parts}) GROUP BY ALL"
-    )
+    if table:
+        duck.execute("CREATE OR REPLACE TEMP TABLE missing_map (k INTEGER, mask BIGINT, have BIGINT, fields BIGINT)")
+        if mapped:
+            duck.executemany("INSERT INTO missing_map VALUES (?, ?, ?, ?)", mapped)
+        duck.execute(
+            "CREATE OR REPLACE TEMP TABLE lacking_pairs AS SELECT u.id, m.fields FROM unknown_pairs AS u "
+            "JOIN missing_map AS m USING (k, mask, have)"
+        )
+        duck.execute("CREATE OR REPLACE TEMP TABLE lacking AS SELECT id, bit_or(fields) AS fields FROM lacking_pairs GROUP BY id")
+        names = ", ".join(f"'{n}'" for n in presence)
+        duck.execute(
+            "INSERT INTO needs SELECT l.id, b.field FROM lacking AS l "
+            f"JOIN (SELECT unnest([{names}]) AS field, unnest(range({len(presence)})) AS j) AS b "
+            "ON (l.fields >> b.j) & 1 = 1"
+        )
+        duck.execute("DROP TABLE lacking_pairs")
+        duck.execute("DROP TABLE lacking")
+    duck.execute("DROP TABLE unknown_pairs")
     return counts

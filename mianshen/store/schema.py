@@ -168,14 +168,13 @@ match_changes = Table(
     Column("policy_version", Integer),
 )
 
-# 数据请求: one per enterprise and missing field, with how many policies wait for it.
+# 数据请求: one per enterprise and field it lacks for some policy (which policies: data_needs, the library).
 data_requests = Table(
     "data_requests",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("uscc", String(18), nullable=False),
     Column("field", String(64), nullable=False),
-    Column("waiting", Integer, nullable=False),  # policies whose result waits for this field
     Column("opened_run", Integer, ForeignKey("match_runs.id")),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("resolved_run", Integer, ForeignKey("match_runs.id")),

@@ -59,7 +59,6 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("uscc", sa.String(length=18), nullable=False),
         sa.Column("field", sa.String(length=64), nullable=False),
-        sa.Column("waiting", sa.Integer(), nullable=False),
         sa.Column("opened_run", sa.Integer(), sa.ForeignKey("match_runs.id")),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resolved_run", sa.Integer(), sa.ForeignKey("match_runs.id")),
