@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from mianshen.store.schema import audit_log
 
@@ -30,14 +30,17 @@ def _sm3(data: bytes) -> bytes:
 
 
 def case_lines(conn: Connection, run_id: int, policy_id: str) -> Iterator[str]:
-    """The opening content of a run's cases of one policy, one canonical line each, in id order."""
-    rows = conn.execute(
-        text(f"SELECT {_FIELDS} FROM cases WHERE opened_run = :run AND policy_id = :policy ORDER BY id").bindparams(
-            run=run_id, policy=policy_id
-        )
+    """The opening content of a run's cases of one policy, one canonical line each, in id order —
+    made by the database and read through the driver (a first run opens millions)."""
+    line = " || '|' || ".join(f"COALESCE(CAST({f} AS TEXT), '')" for f in _FIELDS.split(", "))
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        f"SELECT {line} FROM cases WHERE opened_run = {mark} AND policy_id = {mark} ORDER BY id", (run_id, policy_id)
     )
-    for row in rows:
-        yield "|".join("" if v is None else str(v) for v in row)
+    while rows := cursor.fetchmany(50_000):
+        for (text_line,) in rows:
+            yield text_line
 
 
 def tree_root(lines: Iterable[str]) -> tuple[str, int]:

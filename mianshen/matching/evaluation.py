@@ -3,7 +3,7 @@ snapshot in DuckDB, each written straight to Parquet in the run's folder (librar
 
 DuckDB works within a memory limit and spills to the run's folder beyond it, so a province's run
 needs memory for a vector of rows, not for the results. Rows keep the snapshot's order (city,
-USCC), which is what makes a region or one enterprise quick to read back.
+USCC) within each morsel a writer takes, which keeps a region or one enterprise quick to read back.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def run_duckdb(spill: Path) -> Any:
     duck = duckdb_connect()
     duck.execute(f"SET memory_limit = '{os.environ.get('MIANSHEN_MATCH_MEMORY', MEMORY)}'")
     duck.execute(f"SET temp_directory = '{quoted(spill)}'")
+    # Parallel writers take the snapshot's (city, USCC)-sorted rows a morsel at a time: each row
+    # group still covers a narrow range of the sort key, and writing takes half the time.
+    duck.execute("SET preserve_insertion_order = false")
     return duck
 
 

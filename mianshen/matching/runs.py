@@ -212,7 +212,6 @@ def _evaluate(
     periods = {p.id: benefit_period(p) for p in active}
     opened = open_cases(conn, duck, root, run_id, layers, {p.id: p for p in active}, periods)
     duck.execute("DROP TABLE moved")  # every later step reads the library itself
-    duck.execute("SET preserve_insertion_order = false")  # the files are written: no order to keep
     clock.lap("cases")
     policies = [p for p in active if manifest.chain(p.id)]
     affected = None if todo.everyone and todo.changed is None else "changed_all"

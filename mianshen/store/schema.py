@@ -180,7 +180,6 @@ data_requests = Table(
     Column("resolved_run", Integer, ForeignKey("match_runs.id")),
     Column("resolved_at", DateTime(timezone=True)),
     UniqueConstraint("uscc", "field", name="uq_data_request"),
-    Index("ix_data_requests_field", "field", "resolved_at"),
 )
 
 # Per run, field and policy: how many enterprises the library leaves unknown for want of the field.

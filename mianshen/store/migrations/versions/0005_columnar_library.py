@@ -65,7 +65,6 @@ def upgrade() -> None:
         sa.Column("resolved_at", sa.DateTime(timezone=True)),
         sa.UniqueConstraint("uscc", "field", name="uq_data_request"),
     )
-    op.create_index("ix_data_requests_field", "data_requests", ["field", "resolved_at"])
     op.create_table(
         "data_needs",
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("match_runs.id"), nullable=False),
