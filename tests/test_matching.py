@@ -8,7 +8,7 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from mianshen.audit.batches import verify_batches
 from mianshen.matching.read import Pair, pairs
@@ -183,3 +183,23 @@ def test_report_totals_are_the_library_sums_to_the_fen(populated: Engine, demo: 
             assert got == sums.get(tally.policy_id, (0, 0, 0, Decimal(0))), (step, tally.policy_id)
             row = kept[tally.policy_id]
             assert (row.eligible, row.ineligible, row.unknown, Decimal(row.total)) == got
+
+
+def test_a_changed_or_removed_case_breaks_its_batch_record(populated: Engine) -> None:
+    """One audit row covers a run's cases of a policy through a hash tree: changing the amount of one
+    case, or deleting one, is found and the batch named."""
+    publish(populated)
+    run_match(populated, AS_OF)
+    with populated.begin() as conn:
+        first, second = conn.execute(select(cases.c.id).order_by(cases.c.id).limit(2)).scalars().all()
+        conn.execute(cases.update().where(cases.c.id == first).values(amount="999999.00"))
+    with populated.connect() as conn:
+        (problem,) = verify_batches(conn)
+        assert "案件被改动" in problem.problem
+    with populated.begin() as conn:
+        conn.execute(cases.update().where(cases.c.id == first).values(amount=None))
+        conn.execute(text("DELETE FROM case_events WHERE case_id = :c").bindparams(c=second))
+        conn.execute(cases.delete().where(cases.c.id == second))
+    with populated.connect() as conn:
+        problems = {p.problem for p in verify_batches(conn)}
+    assert any("现有" in p for p in problems)  # one case fewer than the record covers

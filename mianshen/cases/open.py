@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mianshen.audit.batches import ACTION as BATCH_ACTION
 from mianshen.audit.batches import ALGORITHM as BATCH_ALGORITHM
-from mianshen.audit.batches import case_lines, tree_root
+from mianshen.audit.batches import roots
 from mianshen.audit.log import Actor, Event, record, record_many
 from mianshen.store.schema import case_events, cases
 
@@ -192,8 +192,7 @@ def open_candidates(conn: Connection, run_id: int, actor: Actor) -> dict[str, in
         )
     }
     events = []
-    for policy_id in sorted(opened):
-        root, count = tree_root(case_lines(conn, run_id, policy_id))
+    for policy_id, (root, count) in sorted(roots(conn, run_id).items()):
         after = {"run": run_id, "policy_id": policy_id, "cases": count, "algorithm": BATCH_ALGORITHM}
         events.append(Event(BATCH_ACTION, "match_run", f"{run_id}/{policy_id}", None, after, root))
     record_many(conn, actor, events)

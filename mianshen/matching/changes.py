@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from mianshen.matching.library import Layer, Manifest, read_files
 from mianshen.matching.view import results_sql
 from mianshen.sqlgen.assemble import STATUSES
-from mianshen.store.bulk import append_rows, chunks
+from mianshen.store.bulk import from_duckdb
 
 _CODE = "CASE {c} WHEN 0 THEN 'ineligible' WHEN 1 THEN 'eligible' WHEN 2 THEN 'unknown' END"
 
@@ -100,13 +100,14 @@ def compare(duck: Any, library: Path, previous: Manifest | None, layers: Sequenc
 
 def write_changes(conn: Connection, duck: Any, run_id: int) -> int:
     """match_changes rows for every recorded change of `moved`, in (policy, enterprise) order."""
-    rows = duck.execute(
-        f"SELECT {run_id}, policy_id, version, uscc, old_status, status, CAST(old_amount AS VARCHAR), "
-        "CAST(amount AS VARCHAR) FROM moved WHERE NOT baseline AND (status IS DISTINCT FROM old_status OR "
-        "amount IS DISTINCT FROM old_amount) ORDER BY policy_id, uscc"
+    rows = (
+        f"SELECT {run_id} AS run_id, policy_id, version AS policy_version, uscc, old_status, status AS new_status, "
+        "CAST(old_amount AS VARCHAR) AS old_amount, CAST(amount AS VARCHAR) AS new_amount FROM moved "
+        "WHERE NOT baseline AND (status IS DISTINCT FROM old_status OR amount IS DISTINCT FROM old_amount) "
+        "ORDER BY policy_id, uscc"
     )
     columns = ("run_id", "policy_id", "policy_version", "uscc", "old_status", "new_status", "old_amount", "new_amount")
-    return append_rows(conn, "match_changes", columns, chunks(rows))
+    return from_duckdb(conn, duck, rows, "match_changes", columns)
 
 
 assert STATUSES == ("ineligible", "eligible", "unknown")  # the codes _CODE spells out

@@ -20,7 +20,7 @@ from mianshen.matching.library import Layer, Manifest, read_files
 from mianshen.matching.summary import PolicyTally
 from mianshen.matching.view import results_sql
 from mianshen.rules.ast import Policy
-from mianshen.store.bulk import append_rows, chunks, temporary_table
+from mianshen.store.bulk import from_duckdb, temporary_table
 from mianshen.store.schema import match_policies
 
 
@@ -45,15 +45,16 @@ def open_cases(
         f"SELECT id, input_hash FROM {read_files(library, [layer.profiles])}" for layer in layers
     )
     period = " ".join(f"WHEN '{pid}' THEN '{periods[pid]}'" for pid in paying)
-    rows = duck.execute(
-        f"SELECT m.policy_id, m.version, m.uscc, CASE m.policy_id {period} END, CAST(m.amount AS VARCHAR), "
-        f"any_value(h.input_hash) FROM moved m JOIN ({profiles}) h ON h.id = m.uscc "
-        f"WHERE m.status = 'eligible' AND m.amount > 0 AND m.policy_id IN ({', '.join(repr(p) for p in paying)}) "
-        "AND (m.old_version IS DISTINCT FROM m.version OR m.old_status IS DISTINCT FROM 'eligible' "
-        "OR m.old_amount IS DISTINCT FROM m.amount) GROUP BY ALL ORDER BY m.policy_id, m.uscc"
+    rows = (
+        f"SELECT m.policy_id, m.version AS policy_version, m.uscc, CASE m.policy_id {period} END AS period, "
+        f"CAST(m.amount AS VARCHAR) AS amount, any_value(h.input_hash) AS data_hash FROM moved m "
+        f"JOIN ({profiles}) h ON h.id = m.uscc WHERE m.status = 'eligible' AND m.amount > 0 "
+        f"AND m.policy_id IN ({', '.join(repr(p) for p in paying)}) AND (m.old_version IS DISTINCT FROM m.version "
+        "OR m.old_status IS DISTINCT FROM 'eligible' OR m.old_amount IS DISTINCT FROM m.amount) "
+        "GROUP BY ALL ORDER BY m.policy_id, m.uscc"
     )
     columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash")
-    if not append_rows(conn, CANDIDATES, columns, chunks(rows)):
+    if not from_duckdb(conn, duck, rows, CANDIDATES, columns):
         return {}
     opened = open_candidates(conn, run_id, SYSTEM)
     conn.execute(text(f"DROP TABLE IF EXISTS {CANDIDATES}"))

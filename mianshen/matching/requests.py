@@ -22,7 +22,7 @@ from mianshen.matching.view import results_sql
 from mianshen.profiles.gaps import needed
 from mianshen.profiles.snapshot import presence_order
 from mianshen.rules.ast import Policy
-from mianshen.store.bulk import append_rows, chunks, stamp, temporary_table
+from mianshen.store.bulk import from_duckdb, stamp, temporary_table
 from mianshen.store.schema import data_needs, data_requests
 
 NEEDS, SCOPE = "match_needs", "match_scope"
@@ -49,11 +49,11 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
     enterprise) in line with DuckDB's `needs`."""
     now = stamp(conn, data_requests.c.opened_at, dt.datetime.now(dt.UTC))
     temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, PRIMARY KEY (uscc, field)")
-    append_rows(conn, NEEDS, ("uscc", "field"), chunks(duck.execute("SELECT uscc, field FROM needs")))
+    from_duckdb(conn, duck, "SELECT uscc, field FROM needs ORDER BY uscc, field", NEEDS, ("uscc", "field"))
     limited = ""
     if scope is not None:
         temporary_table(conn, SCOPE, "uscc TEXT PRIMARY KEY")
-        append_rows(conn, SCOPE, ("uscc",), chunks(duck.execute(f"SELECT DISTINCT id FROM {scope}")))
+        from_duckdb(conn, duck, f"SELECT DISTINCT id AS uscc FROM {scope}", SCOPE, ("uscc",))
         limited = f"AND uscc IN (SELECT uscc FROM {SCOPE}) "
     match = "n.uscc = data_requests.uscc AND n.field = data_requests.field"
     counts = RequestCounts()

@@ -7,8 +7,10 @@ such as 0.055 is read exactly, never through a binary float.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -51,6 +53,43 @@ def load_yaml(text: str, path: str) -> tuple[Any, list[Diagnostic]]:
         return None, [Diagnostic(loc, f"YAML 语法错误：{problem}", "检查缩进、冒号和括号是否成对")]
     except Exception as exc:  # ruamel raises plain errors for some malformed scalars
         return None, [Diagnostic(Location(path), f"YAML 无法读取：{exc}")]
+
+
+class _Trusted(getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's C parser with YAML 1.2's core schema (as ruamel reads it) and the same exact
+    scalars: `yes`, `on`, `0755` and `1:30` stay what YAML 1.2 makes of them, dates and floats text."""
+
+
+_Trusted.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^(?:[-+]?[0-9]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    (
+        "timestamp",
+        r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?"
+        r"(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)?)$",
+        "0123456789",
+    ),
+):
+    _Trusted.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+_Trusted.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: DateText(loader.construct_scalar(node)))
+_Trusted.add_constructor(  # YAML 1.2: a leading zero is decimal, not octal
+    "tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node), 0 if "x" in node.value else 10)
+)
+_Trusted.add_constructor("tag:yaml.org,2002:float", lambda loader, node: NumberText(loader.construct_scalar(node)))
+
+
+def load_trusted(text: str) -> Any:
+    """A document that has passed the checker before (a published version), read twenty times
+    faster than with positions: errors are not expected, and a place would never be shown.
+    tests/test_policy_texts.py checks it reads every policy exactly as `load_yaml` does."""
+    return pyyaml.load(text, Loader=_Trusted)  # noqa: S506  (a safe loader: no Python objects)
 
 
 def value_location(path: str, container: Any, key: Any) -> Location:

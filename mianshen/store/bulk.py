@@ -1,14 +1,14 @@
-"""Moving many rows into the store at once: temporary tables filled through the driver.
+"""Moving many rows into the store at once: from DuckDB straight into a table (`from_duckdb`).
 
-Millions of rows a run (case candidates, data requests, changes): SQLAlchemy's per-row parameter
-processing would cost more than the database's own work, so rows go straight to the driver —
-`COPY` on PostgreSQL, `executemany` on SQLite — into a temporary table, and set statements move
-them on from there.
+Millions of rows a run (case candidates, data requests, changes): a Python object per row — or
+SQLAlchemy's per-row parameter processing — would cost more than the database's own work, so
+DuckDB renders each chunk as one string the database unpacks itself, into a temporary table, and
+set statements move the rows on from there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -27,35 +27,36 @@ def temporary_table(conn: Connection, name: str, columns: str) -> None:
     conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns}){suffix}"))
 
 
-def chunks(result: Any) -> Iterator[Sequence[tuple[Any, ...]]]:
-    """Rows of a DB-API / DuckDB result, a bounded chunk at a time (memory stays flat)."""
-    while batch := result.fetchmany(CHUNK):
-        yield batch
-
-
-def append_rows(
-    conn: Connection, table: str, columns: Sequence[str], batches: Iterable[Sequence[tuple[Any, ...]]]
-) -> int:
-    """Append rows, already in the driver's types, to `table`; returns the count."""
-    raw: Any = conn.connection.driver_connection
-    names = ", ".join(columns)
-    count = 0
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for batch in batches:
-                for row in batch:
-                    copy.write_row(row)
-                count += len(batch)
-        return count
-    marks = ", ".join("?" * len(columns))
-    cursor = raw.cursor()
-    for batch in batches:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", batch)
-        count += len(batch)
-    return count
-
-
 def stamp(conn: Connection, column: Any, moment: Any) -> Any:
     """A value as `column`'s type stores it (SQLite keeps times as text SQLAlchemy formats itself)."""
     process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return process(moment) if process else moment
+
+
+def from_duckdb(conn: Connection, duck: Any, query: str, table: str, columns: Sequence[str]) -> int:
+    """Append the rows of a DuckDB query to a store table without a Python object per row: DuckDB
+    renders each chunk as one string — a JSON array that SQLite's `json_each` unpacks in C, or the
+    text of PostgreSQL's `COPY`. Millions of rows a second instead of a few hundred thousand."""
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE bulk_out AS {query}")
+    total = int(duck.execute("SELECT count(*) FROM bulk_out").fetchone()[0])
+    names = ", ".join(columns)
+    raw: Any = conn.connection.driver_connection
+    as_text = [f"CAST({c} AS VARCHAR)" for c in columns]
+    for lo in range(0, total, CHUNK * 4):
+        window = f"FROM (SELECT * FROM bulk_out LIMIT {CHUNK * 4} OFFSET {lo})"
+        if conn.dialect.name == "postgresql":
+            line = " || chr(9) || ".join(f"COALESCE({_copy_escaped(t)}, '\\N')" for t in as_text)
+            (text_,) = duck.execute(f"SELECT string_agg({line} || chr(10), '') {window}").fetchone()
+            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                copy.write(text_)
+        else:
+            (doc,) = duck.execute(f"SELECT to_json(list([{', '.join(as_text)}])) {window}").fetchone()
+            picked = ", ".join(f"value ->> {i}" for i in range(len(columns)))
+            raw.cursor().execute(f"INSERT INTO {table} ({names}) SELECT {picked} FROM json_each(?)", (doc,))
+    duck.execute("DROP TABLE bulk_out")
+    return total
+
+
+def _copy_escaped(column: str) -> str:
+    """COPY's text format escapes backslash, tab, newline and carriage return."""
+    return rf"replace(replace(replace(replace({column}, '\', '\\'), chr(9), '\t'), chr(10), '\n'), chr(13), '\r')"
