@@ -103,11 +103,10 @@ def write_changes(conn: Connection, duck: Any, run_id: int) -> int:
     rows = (
         f"SELECT {run_id} AS run_id, policy_id, version AS policy_version, uscc, old_status, status AS new_status, "
         "CAST(old_amount AS VARCHAR) AS old_amount, CAST(amount AS VARCHAR) AS new_amount FROM moved "
-        "WHERE NOT baseline AND (status IS DISTINCT FROM old_status OR amount IS DISTINCT FROM old_amount) "
-        "ORDER BY policy_id, uscc"
+        "WHERE NOT baseline AND (status IS DISTINCT FROM old_status OR amount IS DISTINCT FROM old_amount)"
     )
     columns = ("run_id", "policy_id", "policy_version", "uscc", "old_status", "new_status", "old_amount", "new_amount")
-    return from_duckdb(conn, duck, rows, "match_changes", columns)
+    return from_duckdb(conn, duck, rows, "match_changes", columns, order="policy_id, uscc")
 
 
 assert STATUSES == ("ineligible", "eligible", "unknown")  # the codes _CODE spells out

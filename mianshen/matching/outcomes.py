@@ -51,10 +51,10 @@ def open_cases(
         f"JOIN ({profiles}) h ON h.id = m.uscc WHERE m.status = 'eligible' AND m.amount > 0 "
         f"AND m.policy_id IN ({', '.join(repr(p) for p in paying)}) AND (m.old_version IS DISTINCT FROM m.version "
         "OR m.old_status IS DISTINCT FROM 'eligible' OR m.old_amount IS DISTINCT FROM m.amount) "
-        "GROUP BY ALL ORDER BY m.policy_id, m.uscc"
+        "GROUP BY ALL"
     )
     columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash")
-    if not from_duckdb(conn, duck, rows, CANDIDATES, columns):
+    if not from_duckdb(conn, duck, rows, CANDIDATES, columns, order="policy_id, uscc"):
         return {}
     opened = open_candidates(conn, run_id, SYSTEM)
     conn.execute(text(f"DROP TABLE IF EXISTS {CANDIDATES}"))

@@ -49,7 +49,7 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
     enterprise) in line with DuckDB's `needs`."""
     now = stamp(conn, data_requests.c.opened_at, dt.datetime.now(dt.UTC))
     temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, PRIMARY KEY (uscc, field)")
-    from_duckdb(conn, duck, "SELECT uscc, field FROM needs ORDER BY uscc, field", NEEDS, ("uscc", "field"))
+    from_duckdb(conn, duck, "SELECT uscc, field FROM needs", NEEDS, ("uscc", "field"), order="uscc, field")
     limited = ""
     if scope is not None:
         temporary_table(conn, SCOPE, "uscc TEXT PRIMARY KEY")
