@@ -10,7 +10,7 @@ from mianshen.sqlgen.duck import duckdb_connect
 from mianshen.store import bulk
 from mianshen.store.bulk import from_duckdb, temporary_table
 
-ODD = ["a\tb", "line\nnext", "back\\slash", "it's \"quoted\"", "中文，逗号", "", "\\N"]
+ODD = ["a\tb", "line\nnext", "back\\slash", 'it\'s "quoted"', "中文，逗号", "", "\\N"]
 
 
 def test_rows_arrive_once_in_order_with_their_text(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

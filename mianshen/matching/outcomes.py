@@ -71,7 +71,12 @@ def policy_totals(
     for k in range(len(ids)):
         # count_if, not count(*) FILTER: DuckDB takes ten times as long over hundreds of filters; and
         # an amount is present exactly where the pair is eligible
-        parts += [f"count_if(s_{k} = 1)", f"count_if(s_{k} = 0)", f"count_if(s_{k} = 2)", f"CAST(sum(a_{k}) AS VARCHAR)"]
+        parts += [
+            f"count_if(s_{k} = 1)",
+            f"count_if(s_{k} = 0)",
+            f"count_if(s_{k} = 2)",
+            f"CAST(sum(a_{k}) AS VARCHAR)",
+        ]
     row = duck.execute(f"SELECT {', '.join(parts)} FROM ({results_sql(manifest, library, ids)})").fetchone()
     return {
         pid: (int(row[4 * k]), int(row[4 * k + 1]), int(row[4 * k + 2]), Decimal(row[4 * k + 3] or "0"))

@@ -105,7 +105,9 @@ def needed(
             "CREATE OR REPLACE TEMP TABLE lacking_pairs AS SELECT u.id, m.fields FROM unknown_pairs AS u "
             "JOIN missing_map AS m USING (k, mask, have)"
         )
-        duck.execute("CREATE OR REPLACE TEMP TABLE lacking AS SELECT id, bit_or(fields) AS fields FROM lacking_pairs GROUP BY id")
+        duck.execute(
+            "CREATE OR REPLACE TEMP TABLE lacking AS SELECT id, bit_or(fields) AS fields FROM lacking_pairs GROUP BY id"
+        )
         names = ", ".join(f"'{n}'" for n in presence)
         duck.execute(
             "INSERT INTO needs SELECT l.id, b.field FROM lacking AS l "

@@ -45,7 +45,11 @@ def batches(conn: Connection, duck: Any, upto: int) -> list[Batch]:
     for batch_id, source_id in sorted(rows):
         source = sources[source_id]
         path = files[batch_id]
-        out.append(Batch(batch_id, source_id, source.priority, source.freshness_days, path, tuple(mirror.fields_of(duck, path))))
+        out.append(
+            Batch(
+                batch_id, source_id, source.priority, source.freshness_days, path, tuple(mirror.fields_of(duck, path))
+            )
+        )
     return out
 
 

