@@ -216,11 +216,11 @@ def _evaluate(
     policies = [p for p in active if manifest.chain(p.id)]
     affected = None if todo.everyone and todo.changed is None else "changed_all"
     if affected is not None:
-        ids = (
+        seen = (
             " UNION ".join(f"SELECT id FROM {lib.read_files(root, [layer.profiles])}" for layer in layers)
             or "SELECT NULL AS id WHERE false"
         )
-        duck.execute(f"CREATE OR REPLACE TEMP TABLE changed_all AS {ids}")
+        duck.execute(f"CREATE OR REPLACE TEMP TABLE changed_all AS {seen}")
     ids = [p.id for p in policies]
     counts = needs_of(duck, manifest, root, policies, affected)
     requests = sync(conn, duck, run_id, affected)

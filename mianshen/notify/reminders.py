@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
@@ -99,7 +100,7 @@ def remind_data_departments(conn: Connection, today: dt.date) -> int:
     )  # the latest version's title wins (ordered by version)
     last = conn.execute(select(func.max(data_needs.c.run_id))).scalar()
     waiting: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    rows = conn.execute(select(data_needs).where(data_needs.c.run_id == last)) if last is not None else []
+    rows: list[Any] = [] if last is None else list(conn.execute(select(data_needs).where(data_needs.c.run_id == last)))
     for r in rows:
         spec = catalogue.fields.get(r.field)
         department = (spec.source if spec else "") or "数据主管部门"

@@ -89,7 +89,8 @@ def needed(
     duck.execute(f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS {unknown}")
     combos = duck.execute("SELECT k, mask, have, count(*) FROM unknown_pairs GROUP BY ALL").fetchall()
     inputs = [inputs_by_condition(p) for p in policies]
-    mapped, counts = [], {}
+    mapped: list[tuple[int, int, int, int]] = []
+    counts: dict[tuple[str, str], int] = {}
     for k, mask, have, n in combos:
         present = {f for f in presence if have >> bit[f] & 1}
         lacking = missing_fields(inputs[k], decode(conditions[k], mask), present)

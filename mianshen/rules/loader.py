@@ -86,8 +86,9 @@ def read_policy_text(
 ) -> tuple[Policy | None, list[Diagnostic]]:
     """A policy from its text. `trusted`: a text that passed every check when it was published —
     read without positions and without the static checks (a province's run reads hundreds)."""
+    diags: list[Diagnostic] = []
     if trusted:
-        doc, diags = load_trusted(text), []
+        doc = load_trusted(text)
     else:
         doc, diags = load_yaml(text, name)
     if diags:
