@@ -159,10 +159,15 @@ def open_cases(conn: Connection, new: list[NewCase], origin: str, actor: Actor) 
 CANDIDATES = "match_candidates"  # staged by a match run: policy_id, policy_version, uscc, period, amount, data_hash
 
 
-def open_candidates(conn: Connection, run_id: int, actor: Actor) -> dict[str, int]:
+def open_candidates(
+    conn: Connection, run_id: int, actor: Actor, expected: dict[str, tuple[str, int]] | None = None
+) -> dict[str, int]:
     """Open a case for each staged candidate whose benefit has none yet, all in set statements: the
     cases, their first events, and per policy one batch audit record whose hash tree covers every
-    case it opened (audit/batches.py) instead of a chained row per case. Returns opened per policy."""
+    case it opened (audit/batches.py) instead of a chained row per case. Returns opened per policy.
+
+    `expected`: per policy the (root, count) the caller computed from the candidates it knew would
+    open; used when the store opened exactly that many, else the trees are read from the store."""
     now = dt.datetime.now(dt.UTC)
     stamp = cases.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     moment = stamp(now) if stamp else now
@@ -191,8 +196,9 @@ def open_candidates(conn: Connection, run_id: int, actor: Actor) -> dict[str, in
             )
         )
     }
+    trees = expected if expected is not None and {p: c for p, (_, c) in expected.items()} == opened else None
     events = []
-    for policy_id, (root, count) in sorted(roots(conn, run_id).items()):
+    for policy_id, (root, count) in sorted((trees or roots(conn, run_id)).items()):
         after = {"run": run_id, "policy_id": policy_id, "cases": count, "algorithm": BATCH_ALGORITHM}
         events.append(Event(BATCH_ACTION, "match_run", f"{run_id}/{policy_id}", None, after, root))
     record_many(conn, actor, events)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from mianshen.audit.batches import leaf_texts, root_of
 from mianshen.audit.log import SYSTEM
 from mianshen.cases.open import CANDIDATES, open_candidates
 from mianshen.matching.library import Layer, Manifest, read_files
@@ -54,11 +55,35 @@ def open_cases(
         "GROUP BY ALL"
     )
     columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash")
-    if not from_duckdb(conn, duck, rows, CANDIDATES, columns, order="policy_id, uscc"):
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE case_candidates AS {rows}")
+    if not from_duckdb(conn, duck, "SELECT * FROM case_candidates", CANDIDATES, columns, order="policy_id, uscc"):
         return {}
-    opened = open_candidates(conn, run_id, SYSTEM)
+    expected = _trees(conn, duck, run_id)
+    opened = open_candidates(conn, run_id, SYSTEM, expected)
     conn.execute(text(f"DROP TABLE IF EXISTS {CANDIDATES}"))
     return opened
+
+
+def _trees(conn: Connection, duck: Any, run_id: int) -> dict[str, tuple[str, int]]:
+    """The batch records' hash trees, from the candidates in DuckDB less those whose benefit already
+    has a case (asked of the store: a handful, not millions of rows read back)."""
+    taken = conn.execute(
+        text(
+            f"SELECT c.policy_id, c.uscc, c.period FROM {CANDIDATES} c JOIN cases x ON x.policy_id = c.policy_id "
+            "AND x.uscc = c.uscc AND x.period = c.period"
+        )
+    ).all()
+    duck.execute("CREATE OR REPLACE TEMP TABLE taken (policy_id VARCHAR, uscc VARCHAR, period VARCHAR)")
+    if taken:
+        duck.executemany("INSERT INTO taken VALUES (?, ?, ?)", [tuple(r) for r in taken])
+    duck.execute(
+        f"CREATE OR REPLACE TEMP TABLE opening AS SELECT c.*, 'match' AS origin, {run_id} AS opened_run "
+        "FROM case_candidates c ANTI JOIN taken t USING (policy_id, uscc, period)"
+    )
+    found = {pid: (root_of(leaves), n) for pid, (leaves, n) in leaf_texts(duck, "opening").items()}
+    duck.execute("DROP TABLE opening")
+    duck.execute("DROP TABLE case_candidates")
+    return found
 
 
 def policy_totals(
