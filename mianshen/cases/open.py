@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -160,26 +161,33 @@ CANDIDATES = "match_candidates"  # staged by a match run: policy_id, policy_vers
 
 
 def open_candidates(
-    conn: Connection, run_id: int, actor: Actor, expected: dict[str, tuple[str, int]] | None = None
+    conn: Connection,
+    run_id: int,
+    actor: Actor,
+    expected: dict[str, tuple[str, int]] | None = None,
+    moment: Any = None,
 ) -> dict[str, int]:
     """Open a case for each staged candidate whose benefit has none yet, all in set statements: the
     cases, their first events, and per policy one batch audit record whose hash tree covers every
     case it opened (audit/batches.py) instead of a chained row per case. Returns opened per policy.
 
     `expected`: per policy the (root, count) the caller computed from the candidates it knew would
-    open; used when the store opened exactly that many, else the trees are read from the store."""
-    now = dt.datetime.now(dt.UTC)
-    stamp = cases.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    moment = stamp(now) if stamp else now
-    guard = "WHERE true " if conn.dialect.name == "sqlite" else ""  # SQLite's parser needs it before an upsert
-    conn.execute(
-        text(
-            "INSERT INTO cases (policy_id, policy_version, uscc, period, origin, state, amount, created_at, "
-            "updated_at, opened_run, data_hash) SELECT c.policy_id, c.policy_version, c.uscc, c.period, 'match', "
-            f"'matched', c.amount, :now, :now, :run, c.data_hash FROM {CANDIDATES} c {guard}"
-            "ON CONFLICT (policy_id, uscc, period) DO NOTHING"
-        ).bindparams(now=moment, run=run_id)
-    )
+    open; used when the store opened exactly that many, else the trees are read from the store.
+    `moment`: the cases were written already, at this time (a policy's first cases, written
+    straight from DuckDB) — only their events and batch records are left."""
+    if moment is None:
+        now = dt.datetime.now(dt.UTC)
+        stamp = cases.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        moment = stamp(now) if stamp else now
+        guard = "WHERE true " if conn.dialect.name == "sqlite" else ""  # SQLite's parser needs it before an upsert
+        conn.execute(
+            text(
+                "INSERT INTO cases (policy_id, policy_version, uscc, period, origin, state, amount, created_at, "
+                "updated_at, opened_run, data_hash) SELECT c.policy_id, c.policy_version, c.uscc, c.period, 'match', "
+                f"'matched', c.amount, :now, :now, :run, c.data_hash FROM {CANDIDATES} c {guard}"
+                "ON CONFLICT (policy_id, uscc, period) DO NOTHING"
+            ).bindparams(now=moment, run=run_id)
+        )
     conn.execute(
         text(
             "INSERT INTO case_events (case_id, from_state, to_state, actor, role, note, data, at) "

@@ -7,12 +7,13 @@ qualification the department applies itself (e.g. tax relief), shown but not pai
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
 from mianshen.audit.batches import leaf_texts, root_of
 from mianshen.audit.log import SYSTEM
@@ -21,8 +22,8 @@ from mianshen.matching.library import Layer, Manifest, read_files
 from mianshen.matching.summary import PolicyTally
 from mianshen.matching.view import results_sql
 from mianshen.rules.ast import Policy
-from mianshen.store.bulk import from_duckdb, temporary_table
-from mianshen.store.schema import match_policies
+from mianshen.store.bulk import from_duckdb, stamp, temporary_table
+from mianshen.store.schema import cases, match_policies
 
 
 def open_cases(
@@ -56,6 +57,18 @@ def open_cases(
     )
     columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash")
     duck.execute(f"CREATE OR REPLACE TEMP TABLE case_candidates AS {rows}")
+    existing = cases.c.policy_id.in_(paying)
+    if conn.execute(select(cases.c.id).where(existing).limit(1)).first() is None:
+        # these policies' first cases: nothing to collide with, so straight into the cases table
+        moment = stamp(conn, cases.c.created_at, dt.datetime.now(dt.UTC))  # as the store keeps it
+        duck.execute("CREATE OR REPLACE TEMP TABLE case_now AS SELECT ?::VARCHAR AS moment", [str(moment)])
+        direct = (
+            "SELECT *, 'match' AS origin, 'matched' AS state, (SELECT moment FROM case_now) AS created_at, "
+            f"(SELECT moment FROM case_now) AS updated_at, {run_id} AS opened_run FROM case_candidates"
+        )
+        every = (*columns, "origin", "state", "created_at", "updated_at", "opened_run")
+        from_duckdb(conn, duck, direct, "cases", every, order="policy_id, uscc")
+        return open_candidates(conn, run_id, SYSTEM, _trees(conn, duck, run_id, staged=False), moment=moment)
     if not from_duckdb(conn, duck, "SELECT * FROM case_candidates", CANDIDATES, columns, order="policy_id, uscc"):
         return {}
     expected = _trees(conn, duck, run_id)
@@ -64,15 +77,17 @@ def open_cases(
     return opened
 
 
-def _trees(conn: Connection, duck: Any, run_id: int) -> dict[str, tuple[str, int]]:
+def _trees(conn: Connection, duck: Any, run_id: int, staged: bool = True) -> dict[str, tuple[str, int]]:
     """The batch records' hash trees, from the candidates in DuckDB less those whose benefit already
     has a case (asked of the store: a handful, not millions of rows read back)."""
-    taken = conn.execute(
-        text(
-            f"SELECT c.policy_id, c.uscc, c.period FROM {CANDIDATES} c JOIN cases x ON x.policy_id = c.policy_id "
-            "AND x.uscc = c.uscc AND x.period = c.period"
-        )
-    ).all()
+    taken: Sequence[Any] = []
+    if staged:
+        taken = conn.execute(
+            text(
+                f"SELECT c.policy_id, c.uscc, c.period FROM {CANDIDATES} c JOIN cases x ON x.policy_id = c.policy_id "
+                "AND x.uscc = c.uscc AND x.period = c.period"
+            )
+        ).all()
     duck.execute("CREATE OR REPLACE TEMP TABLE taken (policy_id VARCHAR, uscc VARCHAR, period VARCHAR)")
     if taken:
         duck.executemany("INSERT INTO taken VALUES (?, ?, ?)", [tuple(r) for r in taken])
