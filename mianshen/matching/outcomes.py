@@ -101,10 +101,11 @@ def _trees(conn: Connection, duck: Any, run_id: int, staged: bool = True) -> dic
     return found
 
 
-def policy_totals(
-    duck: Any, manifest: Manifest, library: Path, ids: Sequence[str]
-) -> dict[str, tuple[int, int, int, Decimal]]:
-    """Per policy of the view: (eligible, ineligible, unknown, exact eligible total)."""
+Totals = dict[str, tuple[int, int, int, Decimal]]  # policy id → (eligible, ineligible, unknown, eligible total)
+
+
+def policy_totals(duck: Any, manifest: Manifest, library: Path, ids: Sequence[str], scope: str | None = None) -> Totals:
+    """Per policy of the view (only the enterprises of DuckDB table `scope`, when given)."""
     if not ids:
         return {}
     parts = []
@@ -117,11 +118,40 @@ def policy_totals(
             f"count_if(s_{k} = 2)",
             f"CAST(sum(a_{k}) AS VARCHAR)",
         ]
-    row = duck.execute(f"SELECT {', '.join(parts)} FROM ({results_sql(manifest, library, ids)})").fetchone()
+    row = duck.execute(f"SELECT {', '.join(parts)} FROM ({results_sql(manifest, library, ids, scope)})").fetchone()
     return {
-        pid: (int(row[4 * k]), int(row[4 * k + 1]), int(row[4 * k + 2]), Decimal(row[4 * k + 3] or "0"))
+        pid: (int(row[4 * k] or 0), int(row[4 * k + 1] or 0), int(row[4 * k + 2] or 0), Decimal(row[4 * k + 3] or "0"))
         for k, pid in enumerate(ids)
     }
+
+
+def totals_after(
+    conn: Connection,
+    duck: Any,
+    manifest: Manifest,
+    previous: Manifest | None,
+    library: Path,
+    ids: Sequence[str],
+    scope: str | None,
+    everyone: set[str],
+) -> Totals:
+    """The view's totals after a run: counted for the policies evaluated for everyone; for the rest,
+    the previous run's totals with the looked-at enterprises' old results replaced by their new ones
+    (a 1% run reads 1% of the library, not a province)."""
+    kept = {}
+    if previous is not None and scope is not None:
+        kept = {
+            r.policy_id: (r.eligible, r.ineligible, r.unknown, Decimal(r.total))
+            for r in conn.execute(select(match_policies).where(match_policies.c.run_id == previous.run))
+        }
+    moved = [pid for pid in ids if pid not in everyone and pid in kept and previous is not None and previous.chain(pid)]
+    out = policy_totals(duck, manifest, library, [pid for pid in ids if pid not in moved])
+    if moved and previous is not None:
+        old = policy_totals(duck, previous, library, moved, scope)
+        new = policy_totals(duck, manifest, library, moved, scope)
+        for pid in moved:
+            out[pid] = tuple(k - o + n for k, o, n in zip(kept[pid], old[pid], new[pid], strict=True))  # type: ignore[assignment]
+    return out
 
 
 def write_totals(conn: Connection, run_id: int, tallies: Sequence[PolicyTally], kinds: Mapping[str, str]) -> None:

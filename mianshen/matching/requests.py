@@ -55,23 +55,24 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
         return RequestCounts(opened=from_duckdb(conn, duck, rows, "data_requests", columns, order="uscc, field"))
     temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, PRIMARY KEY (uscc, field)")
     from_duckdb(conn, duck, "SELECT uscc, field FROM needs", NEEDS, ("uscc", "field"), order="uscc, field")
-    limited = ""
+    looked = "data_requests r"  # the requests of the enterprises the run looked at, found through the index
     if scope is not None:
         temporary_table(conn, SCOPE, "uscc TEXT PRIMARY KEY")
         from_duckdb(conn, duck, f"SELECT DISTINCT id AS uscc FROM {scope}", SCOPE, ("uscc",))
-        limited = f"AND uscc IN (SELECT uscc FROM {SCOPE}) "
-    match = "n.uscc = data_requests.uscc AND n.field = data_requests.field"
+        looked = f"{SCOPE} s JOIN data_requests r ON r.uscc = s.uscc"
     counts = RequestCounts()
     counts.resolved = conn.execute(
         text(
-            "UPDATE data_requests SET resolved_at = :now, resolved_run = :run WHERE resolved_at IS NULL "
-            f"{limited}AND NOT EXISTS (SELECT 1 FROM {NEEDS} n WHERE {match})"
+            "UPDATE data_requests SET resolved_at = :now, resolved_run = :run WHERE id IN (SELECT r.id FROM "
+            f"{looked} WHERE r.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM {NEEDS} n "
+            "WHERE n.uscc = r.uscc AND n.field = r.field))"
         ).bindparams(now=now, run=run_id)
     ).rowcount
     reopened = conn.execute(
         text(
             "UPDATE data_requests SET opened_run = :run, opened_at = :now, resolved_at = NULL, resolved_run = NULL "
-            f"WHERE resolved_at IS NOT NULL AND EXISTS (SELECT 1 FROM {NEEDS} n WHERE {match})"
+            f"WHERE id IN (SELECT r.id FROM {NEEDS} n JOIN data_requests r ON r.uscc = n.uscc AND r.field = n.field "
+            "WHERE r.resolved_at IS NOT NULL)"
         ).bindparams(now=now, run=run_id)
     ).rowcount
     inserted = conn.execute(

@@ -31,7 +31,7 @@ from mianshen.errors import InputError
 from mianshen.matching import library as lib
 from mianshen.matching.changes import compare, write_changes
 from mianshen.matching.evaluation import run_duckdb, write_layer, write_profiles
-from mianshen.matching.outcomes import open_cases, policy_totals, write_totals
+from mianshen.matching.outcomes import open_cases, totals_after, write_totals
 from mianshen.matching.plan import Plan, plan
 from mianshen.matching.publish import active_versions
 from mianshen.matching.requests import needs_of, sync, waiting_after, write_needs
@@ -226,7 +226,7 @@ def _evaluate(
     requests = sync(conn, duck, run_id, affected)
     write_needs(conn, run_id, waiting_after(conn, duck, previous, root, counts, affected, active))
     clock.lap("requests")
-    totals = policy_totals(duck, manifest, root, ids)
+    totals = totals_after(conn, duck, manifest, previous, root, ids, affected, {p.id for p in todo.everyone})
     clock.lap("totals")
     for policy in active:
         tally = PolicyTally(policy.id, policy.version, policy.title, benefit_period(policy))
