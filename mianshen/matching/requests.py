@@ -98,7 +98,8 @@ def needs_of(
         duck.execute("CREATE OR REPLACE TEMP TABLE needs (uscc VARCHAR, field VARCHAR)")
         return {}
     conditions = [manifest.current(p.id).conditions for p in chosen]  # type: ignore[union-attr]
-    return needed(duck, results_sql(manifest, library, ids, scope), chosen, conditions, presence_order(), table)
+    results = results_sql(manifest, library, ids, scope)
+    return needed(duck, results, chosen, conditions, presence_order(), table, few=scope is not None)
 
 
 def waiting_after(

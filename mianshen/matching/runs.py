@@ -34,7 +34,7 @@ from mianshen.matching.evaluation import run_duckdb, write_layer, write_profiles
 from mianshen.matching.outcomes import open_cases, totals_after, write_totals
 from mianshen.matching.plan import Plan, plan
 from mianshen.matching.publish import active_versions
-from mianshen.matching.requests import needs_of, sync, waiting_after, write_needs
+from mianshen.matching.requests import RequestCounts, needs_of, sync, waiting_after, write_needs
 from mianshen.matching.summary import PolicyTally, RunReport, review_items
 from mianshen.profiles.snapshot import build, last_batch
 from mianshen.rules.ast import Policy
@@ -222,9 +222,13 @@ def _evaluate(
         )
         duck.execute(f"CREATE OR REPLACE TEMP TABLE changed_all AS {seen}")
     ids = [p.id for p in policies]
-    counts = needs_of(duck, manifest, root, policies, affected)
-    requests = sync(conn, duck, run_id, affected)
-    write_needs(conn, run_id, waiting_after(conn, duck, previous, root, counts, affected, active))
+    if layers:
+        counts = needs_of(duck, manifest, root, policies, affected)
+        requests = sync(conn, duck, run_id, affected)
+        write_needs(conn, run_id, waiting_after(conn, duck, previous, root, counts, affected, active))
+    else:  # nothing evaluated: every request and count stands
+        requests = RequestCounts()
+        write_needs(conn, run_id, waiting_after(conn, duck, previous, root, {}, affected, active))
     clock.lap("requests")
     totals = totals_after(conn, duck, manifest, previous, root, ids, affected, {p.id for p in todo.everyone})
     clock.lap("totals")

@@ -66,11 +66,13 @@ def needed(
     conditions: Sequence[tuple[str, ...]],
     presence: Sequence[str],
     table: bool = True,
+    few: bool = False,
 ) -> dict[tuple[str, str], int]:
     """DuckDB table `needs(uscc, field)` for a population — one row per enterprise and field it
     lacks for some policy — from `results` (the assembler's s_<k>, u_<k> for policies[k], and
     `present`: bit i set when field presence[i] has a value). Returns, per (field, policy id), how
-    many enterprises wait (a data department's inbox counts); `table=False`: only those.
+    many enterprises wait (a data department's inbox counts); `table=False`: only those. `few`:
+    `results` holds few rows (some enterprises of a province): read once, not once per policy.
 
     What a pair lacks depends only on its policy, its unknown conditions (the mask) and which fields
     those conditions read are present, so `missing_fields` runs once per distinct combination — a few
@@ -85,7 +87,9 @@ def needed(
         f"SELECT id, {k} AS k, u_{k} AS mask, present & {m} AS have FROM need_source WHERE s_{k} = 2"
         for k, m in enumerate(masks)
     )
-    duck.execute(f"CREATE OR REPLACE TEMP VIEW need_source AS {results}")
+    duck.execute("DROP VIEW IF EXISTS need_source")
+    duck.execute("DROP TABLE IF EXISTS need_source")
+    duck.execute(f"CREATE TEMP {'TABLE' if few else 'VIEW'} need_source AS {results}")
     duck.execute(f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS {unknown}")
     combos = duck.execute("SELECT k, mask, have, count(*) FROM unknown_pairs GROUP BY ALL").fetchall()
     inputs = [inputs_by_condition(p) for p in policies]
