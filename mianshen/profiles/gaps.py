@@ -87,8 +87,11 @@ def needed(
         f"SELECT id, {k} AS k, u_{k} AS mask, present & {m} AS have FROM need_source WHERE s_{k} = 2"
         for k, m in enumerate(masks)
     )
-    duck.execute("DROP VIEW IF EXISTS need_source")
-    duck.execute("DROP TABLE IF EXISTS need_source")
+    for kind in ("VIEW", "TABLE"):  # DuckDB drops an object only as the kind it is
+        if duck.execute(
+            f"SELECT count(*) FROM duckdb_{kind.lower()}s() WHERE {kind.lower()}_name = 'need_source'"
+        ).fetchone()[0]:
+            duck.execute(f"DROP {kind} need_source")
     duck.execute(f"CREATE TEMP {'TABLE' if few else 'VIEW'} need_source AS {results}")
     duck.execute(f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS {unknown}")
     combos = duck.execute("SELECT k, mask, have, count(*) FROM unknown_pairs GROUP BY ALL").fetchall()
