@@ -237,10 +237,9 @@ def _evaluate(
         tally.eligible, tally.ineligible, tally.unknown, tally.total = totals.get(policy.id, (0, 0, 0, tally.total))
         tally.evaluated, tally.changed = moved.evaluated[policy.id], moved.changed[policy.id]
         tally.new_eligible, tally.cases_created = moved.new_eligible[policy.id], opened.get(policy.id, 0)
-        lost = [c for c in moved.lost if c["policy_id"] == policy.id]
-        tally.lost_eligible = len(lost)
-        report.review += review_items(conn, tally.period, lost)
+        tally.lost_eligible = sum(1 for c in moved.lost if c["policy_id"] == policy.id)
         report.add(tally)
+    report.review = review_items(conn, periods, moved.lost)
     report.requests_opened, report.requests_resolved = requests.opened, requests.resolved
     write_totals(conn, run_id, report.policies, {p.id: p.kind for p in active})
     return manifest, report

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, text
 
-from mianshen.store.schema import cases
+from mianshen.store.bulk import temporary_table
 
 REVIEW_STATES = ("matched", "notified")  # the enterprise has not acted yet: a reviewer may withdraw the case
 
@@ -91,28 +91,28 @@ class RunReport:
         }
 
 
-def review_items(conn: Connection, period: str, lost: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Pairs that lost eligibility while their case is still at matched / notified.
+def review_items(conn: Connection, periods: dict[str, str], lost: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pairs that lost eligibility while their case is still at matched / notified (one join in the
+    store: a run can move tens of thousands of pairs).
 
     Cases are never deleted by matching: the enterprise may already have been told, so a reviewer
     decides whether to withdraw (the transitions module owns every state change).
     """
-    out = []
-    for change in lost:
-        found = conn.execute(
-            select(cases.c.id, cases.c.state).where(
-                cases.c.policy_id == change["policy_id"], cases.c.uscc == change["uscc"], cases.c.period == period
-            )
-        ).first()
-        if found is not None and found.state in REVIEW_STATES:
-            out.append(
-                {
-                    "case_id": found.id,
-                    "state": found.state,
-                    "policy_id": change["policy_id"],
-                    "uscc": change["uscc"],
-                    "old_status": change["old_status"],
-                    "new_status": change["new_status"],
-                }
-            )
+    if not lost:
+        return []
+    temporary_table(conn, "match_lost", "policy_id TEXT, uscc TEXT, period TEXT, old_status TEXT, new_status TEXT")
+    conn.execute(
+        text("INSERT INTO match_lost VALUES (:policy_id, :uscc, :period, :old_status, :new_status)"),
+        [{**c, "period": periods[c["policy_id"]]} for c in lost],
+    )
+    states = ", ".join(f"'{s}'" for s in REVIEW_STATES)
+    found = conn.execute(
+        text(
+            "SELECT c.id AS case_id, c.state, l.policy_id, l.uscc, l.old_status, l.new_status FROM match_lost l "
+            "JOIN cases c ON c.policy_id = l.policy_id AND c.uscc = l.uscc AND c.period = l.period "
+            f"WHERE c.state IN ({states}) ORDER BY l.policy_id, l.uscc"
+        )
+    ).mappings()
+    out = [dict(r) for r in found]
+    conn.execute(text("DROP TABLE match_lost"))
     return out
