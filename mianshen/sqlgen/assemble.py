@@ -77,6 +77,10 @@ class _Chunk:
         return len(self.derived) + len(self.conditions) + len(self.amounts) + 4 * len(self.slots)
 
 
+_MADE: dict[tuple[object, ...], tuple[list[Policy], Assembly]] = {}  # per process: a worker re-matches the same versions
+_MADE_MAX = 32
+
+
 def assemble(
     policies: Sequence[Policy],
     as_of: dt.date,
@@ -88,7 +92,31 @@ def assemble(
     masks: str = "unknown",
     budget: int | None = None,
 ) -> Assembly:
-    """Statements selecting `id`, the `carry` columns and each policy's columns from `table`."""
+    """Statements selecting `id`, the `carry` columns and each policy's columns from `table`.
+
+    Compiling a catalogue of a hundred policies takes a second or two, so an assembly is kept per
+    process (keyed by the policy objects themselves, which the cache keeps alive, and the rest)."""
+    key = (tuple(id(p) for p in policies), as_of, dialect, table, tuple(carry), masks, budget, id(catalogue))
+    found = _MADE.get(key)
+    if found is not None and all(a is b for a, b in zip(found[0], policies, strict=True)):
+        return found[1]
+    made = _assemble(policies, as_of, dialect, table, catalogue, carry, masks, budget)
+    if len(_MADE) >= _MADE_MAX:
+        _MADE.clear()
+    _MADE[key] = (list(policies), made)
+    return made
+
+
+def _assemble(
+    policies: Sequence[Policy],
+    as_of: dt.date,
+    dialect: str,
+    table: str,
+    catalogue: Catalogue | None,
+    carry: Sequence[str],
+    masks: str,
+    budget: int | None,
+) -> Assembly:
     catalogue = catalogue or load_catalogue()
     d = DIALECTS[dialect]
     limit = budget or _BUDGET[dialect]
