@@ -77,7 +77,8 @@ class _Chunk:
         return len(self.derived) + len(self.conditions) + len(self.amounts) + 4 * len(self.slots)
 
 
-_MADE: dict[tuple[object, ...], tuple[list[Policy], Assembly]] = {}  # per process: a worker re-matches the same versions
+# per process: a worker re-matches the same versions
+_MADE: dict[tuple[object, ...], tuple[list[Policy], Assembly]] = {}
 _MADE_MAX = 32
 
 
