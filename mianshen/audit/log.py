@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Connection, select, text
 
+from mianshen.clock import now as platform_now
 from mianshen.store.schema import audit_log
 
 ALGORITHM = "sm3"
@@ -101,7 +102,7 @@ def _chain(conn: Connection, events: list[Event], actor: Actor) -> list[dict[str
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(727113)"))  # one writer extends the chain at a time
     last = conn.execute(select(audit_log.c.row_hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
-    at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    at = platform_now().replace(microsecond=0)
     rows = []
     for e in events:
         row: dict[str, Any] = {

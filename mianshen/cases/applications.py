@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
 from mianshen.cases.open import open_case
+from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.schema import applications
@@ -108,7 +109,7 @@ def submit_application(
             form=json.dumps(public_form, ensure_ascii=False, default=str),
             attachments=json.dumps(stored, ensure_ascii=False),
             submitted_by=actor.name,
-            submitted_at=dt.datetime.now(dt.UTC),
+            submitted_at=platform_now(),
         )
     )
     record(conn, actor, "application.submit", "case", case_id, None, {"form": public_form, "attachments": stored})

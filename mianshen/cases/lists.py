@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
 from mianshen.cases.open import open_case
+from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.profiles.readers import read_rows
 from mianshen.reference.uscc import check_uscc
@@ -119,7 +120,7 @@ def upload_list(
                 uploaded_by=actor.name,
                 rows_accepted=0,
                 rows_rejected=0,
-                at=dt.datetime.now(dt.UTC),
+                at=platform_now(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
     )

@@ -6,7 +6,6 @@ that the same benefit is never opened twice, even when two processes try at once
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +20,7 @@ from mianshen.audit.batches import ACTION as BATCH_ACTION
 from mianshen.audit.batches import ALGORITHM as BATCH_ALGORITHM
 from mianshen.audit.batches import roots
 from mianshen.audit.log import Actor, Event, record, record_many
+from mianshen.clock import now as platform_now
 from mianshen.store.schema import case_events, cases
 
 
@@ -42,7 +42,7 @@ def open_case(
     ).scalar()
     if existing is not None:
         return None
-    now = dt.datetime.now(dt.UTC)
+    now = platform_now()
     values = {
         "policy_id": policy_id,
         "policy_version": version,
@@ -100,7 +100,7 @@ def open_cases(conn: Connection, new: list[NewCase], origin: str, actor: Actor) 
     (ON CONFLICT DO NOTHING), so a concurrent opener never fails the run. Returns how many opened."""
     if not new:
         return 0
-    now = dt.datetime.now(dt.UTC)
+    now = platform_now()
     values = [
         {
             "policy_id": c.policy_id,
@@ -176,7 +176,7 @@ def open_candidates(
     `moment`: the cases were written already, at this time (a policy's first cases, written
     straight from DuckDB) — only their events and batch records are left."""
     if moment is None:
-        now = dt.datetime.now(dt.UTC)
+        now = platform_now()
         stamp = cases.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         moment = stamp(now) if stamp else now
         guard = "WHERE true " if conn.dialect.name == "sqlite" else ""  # SQLite's parser needs it before an upsert

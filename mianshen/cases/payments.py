@@ -9,7 +9,6 @@ and running the same command again finishes the rest: an unfinished batch is res
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +19,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from mianshen.audit.log import Actor, record
 from mianshen.cases import transitions as tr
 from mianshen.cases.review import case_amount, lock_policy
+from mianshen.clock import now as platform_now
 from mianshen.store.schema import cases, payment_batches, payments
 
 CHUNK = 100
@@ -64,7 +64,7 @@ def _open_batch(engine: Engine, policy_id: str, actor: Actor) -> tuple[int, bool
             return int(found), True
         tr.policy_settings(conn, policy_id)  # a clear error for an unknown policy
         values = {"policy_id": policy_id, "state": "open", "total": "0.00", "created_by": actor.name}
-        result = conn.execute(payment_batches.insert().values(**values, created_at=dt.datetime.now(dt.UTC)))
+        result = conn.execute(payment_batches.insert().values(**values, created_at=platform_now()))
         batch_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         record(conn, actor, "payment_batch.create", "payment_batch", batch_id, None, values)
         return batch_id, False
@@ -121,7 +121,7 @@ def mark_batch_paid(engine: Engine, batch_id: int, actor: Actor, chunk: int = CH
                 ).mappings()
             )
             for pay in rows:
-                now = dt.datetime.now(dt.UTC)
+                now = platform_now()
                 stamped = conn.execute(
                     payments.update()
                     .where(payments.c.id == pay["id"], payments.c.paid_at.is_(None))

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
+from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.profiles.current import read_profile
@@ -130,7 +131,7 @@ def record_onsite(conn: Connection, case_id: int, actor: Actor, passed: bool, no
         "inspector": actor.name,
         "result": result,
         "note": note,
-        "at": dt.datetime.now(dt.UTC),
+        "at": platform_now(),
     }
     check_id = int(conn.execute(onsite_checks.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
     record(conn, actor, "case.onsite_check", "case", case_id, None, {"result": result, "note": note})
@@ -174,7 +175,7 @@ def object_to(conn: Connection, case_id: int, actor: Actor, reason: str) -> int:
     if not reason.strip():
         raise tr.CaseError("提出异议须写明理由")
     tr.raise_objection(conn, case_id, actor, reason)
-    values = {"case_id": case_id, "raised_by": actor.name, "reason": reason, "raised_at": dt.datetime.now(dt.UTC)}
+    values = {"case_id": case_id, "raised_by": actor.name, "reason": reason, "raised_at": platform_now()}
     return int(conn.execute(objections.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -190,7 +191,7 @@ def resolve(conn: Connection, case_id: int, actor: Actor, upheld: bool, reason: 
             resolution="upheld" if upheld else "dismissed",
             resolved_by=actor.name,
             resolution_reason=reason,
-            resolved_at=dt.datetime.now(dt.UTC),
+            resolved_at=platform_now(),
         )
     )
     return result
@@ -269,7 +270,7 @@ def clawback(conn: Connection, case_id: int, actor: Actor, reason: str) -> int:
     """A commitment proved false: the case goes to clawback and a dishonesty record is written."""
     case = tr.claw_back(conn, case_id, actor, reason)
     values = {"uscc": case["uscc"], "case_id": case_id, "reason": reason, "recorded_by": actor.name}
-    rid = conn.execute(dishonesty_records.insert().values(**values, at=dt.datetime.now(dt.UTC))).inserted_primary_key
+    rid = conn.execute(dishonesty_records.insert().values(**values, at=platform_now())).inserted_primary_key
     record(conn, actor, "dishonesty.record", "enterprise", case["uscc"], None, {"case": case_id, "reason": reason})
     return int(rid[0])  # type: ignore[index]
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.banking import encrypt_account
 from mianshen.cases.states import STATES, TRANSITIONS, Transition
+from mianshen.clock import now as platform_now
 from mianshen.errors import MianshenError
 from mianshen.notify.outbox import enqueue
 from mianshen.rules.loader import KINDS
@@ -130,7 +131,7 @@ def move(
     authorize(t, actor, case, policy)
     if case["state"] not in t.source:
         raise StaleState(f"案件 {case_id} 当前为“{STATES[case['state']]}”，不能{t.label}")
-    now = dt.datetime.now(dt.UTC)
+    now = platform_now()
     changes = {**(values or {}), "state": t.target, "updated_at": now}
     try:
         done = conn.execute(
@@ -192,7 +193,7 @@ def confirm(
     values = {
         "confirmed_amount": format(amount.quantize(Decimal("0.01")), "f"),  # 元, exact to the 分
         "bank_account": encrypt_account(bank_account),
-        "commitment_signed_at": dt.datetime.now(dt.UTC),
+        "commitment_signed_at": platform_now(),
         "commitment_actor": actor.name,
     }
     return move(

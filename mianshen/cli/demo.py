@@ -25,7 +25,7 @@ DEMO_DB = "var/demo.sqlite"
 def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     """演示：政策检查与测试 → 生成演示数据 → 导入企业画像库 → 数据质量 → 筛查 → 解释一家企业。"""
     from mianshen.cli.data import import_cmd, quality_cmd, sources_cmd
-    from mianshen.cli.demo_case import show_accounts, walk_one_case
+    from mianshen.cli.demo_case import show_accounts, stage_for_staff, walk_one_case
     from mianshen.cli.explain import explain, parse_as_of
     from mianshen.cli.match import match_cmd, publish_cmd
     from mianshen.cli.policy import check, test_cmd
@@ -36,6 +36,9 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
 
     ctx = click.get_current_context()
     day = parse_as_of(as_of)
+    # One clock for the whole demo: the shipped policies were in force in 2025, so every step, every
+    # recorded time and the site afterwards run as of the demo date.
+    os.environ["MIANSHEN_TODAY"] = day.isoformat()
     url = f"sqlite:///{DEMO_DB}"
     Path(DEMO_DB).unlink(missing_ok=True)  # the demo starts from an empty store every time
     _step("1. 检查政策目录（mianshen policy check policies/）")
@@ -89,11 +92,11 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
         )
     _step("9. 一件稳岗返还从匹配到拨付（通知 → 确认 → 审核 → 公示 → 批准 → 拨付），审计链校验")
     walk_one_case(engine, "wengang-fanhuan", day)
+    click.echo("  另备两件供网站上办理：一件公示期满待批准（部门），一件已批准待拨付（财政）")
+    stage_for_staff(engine, "wengang-fanhuan", day)
     _step("10. 演示账号（每个角色一个）")
     show_accounts(engine, day)
     if serve_after:
-        # The shipped policies were in force in 2025: the demo site runs as of the demo date.
-        os.environ["MIANSHEN_TODAY"] = day.isoformat()
         click.echo(f"\n网站按平台日期 {day} 运行（环境变量 MIANSHEN_TODAY）。")
         ctx.invoke(serve, host="127.0.0.1", port=port, db=url, send=True)
     click.echo(f"\n演示数据库：{DEMO_DB}；可继续用 mianshen profile show / profile gaps / explain --uscc … --db {url}")

@@ -101,6 +101,31 @@ def walk_one_case(engine: Engine, policy_id: str, as_of: dt.date) -> None:
     )
 
 
+def stage_for_staff(engine: Engine, policy_id: str, as_of: dt.date) -> None:
+    """Two more cases, so that each role finds work on the site at the demo date: one whose 公示 has
+    ended without objection (the department approves it) and one approved (finance pays it)."""
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            select(cases.c.id, cases.c.uscc, cases.c.amount)
+            .where(cases.c.policy_id == policy_id, cases.c.state == "matched")
+            .order_by(cases.c.id)
+            .limit(2)
+        ).all()
+        settings = tr.policy_settings(conn, policy_id)
+    staff = Actor("王科员（演示）", "department", department=settings.department)
+    started = as_of - dt.timedelta(days=30)  # a 公示 opened a month ago has ended by the demo date
+    for index, (case_id, uscc, amount) in enumerate(waiting):
+        firm = Actor("法定代表人（演示）", "enterprise", uscc=uscc)
+        with engine.begin() as conn:
+            tr.notify(conn, case_id, SYSTEM, add_working_days(started, settings.confirm_days).date)
+            tr.confirm(conn, case_id, firm, Decimal(amount), DEMO_ACCOUNT, settings.commitment or "本单位承诺所报信息真实")
+            review.begin_review(conn, case_id, staff, started)
+            review.open_publicity(conn, case_id, staff, started, stale_reason="演示：数据日期早于时效，已电话核实")
+            if index == 1:
+                review.decide(conn, case_id, staff, as_of)
+        click.echo(f"  案件 #{case_id} → {_state(engine, case_id)}")
+
+
 def _state(engine: Engine, case_id: int) -> str:
     from mianshen.cases.states import STATES
 

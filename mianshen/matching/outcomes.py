@@ -7,7 +7,6 @@ qualification the department applies itself (e.g. tax relief), shown but not pai
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy import Connection, select, text
 from mianshen.audit.batches import leaf_texts, root_of
 from mianshen.audit.log import SYSTEM
 from mianshen.cases.open import CANDIDATES, open_candidates
+from mianshen.clock import now as platform_now
 from mianshen.matching.library import Layer, Manifest, read_files
 from mianshen.matching.summary import PolicyTally
 from mianshen.matching.view import results_sql
@@ -60,7 +60,7 @@ def open_cases(
     existing = cases.c.policy_id.in_(paying)
     if conn.execute(select(cases.c.id).where(existing).limit(1)).first() is None:
         # these policies' first cases: nothing to collide with, so straight into the cases table
-        moment = stamp(conn, cases.c.created_at, dt.datetime.now(dt.UTC))  # as the store keeps it
+        moment = stamp(conn, cases.c.created_at, platform_now())  # as the store keeps it
         duck.execute("CREATE OR REPLACE TEMP TABLE case_now AS SELECT ?::VARCHAR AS moment", [str(moment)])
         direct = (
             "SELECT *, 'match' AS origin, 'matched' AS state, (SELECT moment FROM case_now) AS created_at, "

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mianshen.audit.log import Actor, record
+from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
 from mianshen.rules.ast import Policy
 from mianshen.rules.loader import load_policy, load_policy_text
@@ -52,7 +53,7 @@ def publish_policy(conn: Connection, path: str | Path, actor: Actor) -> Publishe
             f"请把 version 改为 {latest + 1} 后再发布",
             str(path),
         )
-    now = dt.datetime.now(dt.UTC)
+    now = platform_now()
     values: dict[str, Any] = {
         "policy_id": policy.id,
         "version": policy.version,

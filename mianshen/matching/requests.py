@@ -9,7 +9,6 @@ needed again reopens, an open one keeps its opening.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
+from mianshen.clock import now as platform_now
 from mianshen.matching.library import Manifest
 from mianshen.matching.view import results_sql
 from mianshen.profiles.gaps import needed
@@ -47,7 +47,7 @@ def write_needs(conn: Connection, run_id: int, counts: dict[tuple[str, str], int
 def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> RequestCounts:
     """Bring the store's requests for the enterprises of DuckDB table `scope` (None: every
     enterprise) in line with DuckDB's `needs`."""
-    now = stamp(conn, data_requests.c.opened_at, dt.datetime.now(dt.UTC))
+    now = stamp(conn, data_requests.c.opened_at, platform_now())
     if conn.execute(select(data_requests.c.id).limit(1)).first() is None:  # the first run: nothing to compare
         duck.execute("CREATE OR REPLACE TEMP TABLE needs_now AS SELECT ?::VARCHAR AS moment", [str(now)])
         rows = f"SELECT uscc, field, {run_id} AS opened_run, (SELECT moment FROM needs_now) AS opened_at FROM needs"

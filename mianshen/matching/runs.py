@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, text
 
 from mianshen.audit.log import SYSTEM, Actor, record
+from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
 from mianshen.matching import library as lib
 from mianshen.matching.changes import compare, write_changes
@@ -107,7 +108,7 @@ def _start(conn: Connection, as_of: dt.date, policy_id: str | None, top: int) ->
                 changed=0,
                 cases_created=0,
                 data_requests=0,
-                started_at=dt.datetime.now(dt.UTC),
+                started_at=platform_now(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
     )
@@ -279,7 +280,7 @@ def _finish(conn: Connection, run_id: int, manifest: lib.Manifest, report: RunRe
             library=manifest.folder,
             manifest=manifest.to_json(),
             enterprises=report.enterprises,
-            finished_at=dt.datetime.now(dt.UTC),
+            finished_at=platform_now(),
         )
     )
     record(conn, actor, "match.run", "match_run", run_id, None, report.counts())

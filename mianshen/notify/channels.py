@@ -11,7 +11,6 @@ rolled back; see sender.py for how it is claimed before the call.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import string
@@ -24,6 +23,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
+from mianshen.clock import now as platform_now
 from mianshen.notify.templates import Rendered, mask_uscc
 from mianshen.store.schema import portal_messages
 
@@ -78,7 +78,7 @@ class ConsoleChannel:
     remote: bool = False
 
     def send(self, conn: Connection, item: Delivery, message: Rendered) -> None:
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        now = platform_now().isoformat(timespec="seconds")
         line = (
             f"{now}\t#{item.id}\t{self.label}\t{mask_uscc(item.uscc)}\t{item.step}\t{message.title}\t{message.text}\n"
         )
@@ -109,7 +109,7 @@ class PortalChannel:
                 case_id=item.case_id,
                 title=message.title,
                 body=message.text,
-                created_at=dt.datetime.now(dt.UTC),
+                created_at=platform_now(),
             )
         )
 

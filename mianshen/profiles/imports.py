@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from mianshen.clock import now as platform_now
 from mianshen.profiles import mirror
 from mianshen.profiles.bulk_check import check_file
 from mianshen.profiles.bulk_write import Writer
@@ -73,7 +74,7 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
         if earlier is not None:
             report.duplicate_of = earlier
             return report
-        imported_at = dt.datetime.now(dt.UTC)
+        imported_at = platform_now()
         batch_id: int = conn.execute(
             import_batches.insert().values(
                 source_id=source_id,

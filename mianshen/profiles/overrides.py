@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import Connection, select
 
+from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
 from mianshen.store.schema import enterprises, uscc_overrides
 
@@ -20,8 +19,6 @@ def override_uscc(conn: Connection, uscc: str, actor: str, reason: str) -> None:
     if status == "valid":
         raise InputError(f"{code} 校验已通过，无需人工核定")
     conn.execute(
-        uscc_overrides.insert().values(
-            uscc=code, actor=actor.strip(), reason=reason.strip(), at=dt.datetime.now(dt.UTC)
-        )
+        uscc_overrides.insert().values(uscc=code, actor=actor.strip(), reason=reason.strip(), at=platform_now())
     )
     conn.execute(enterprises.update().where(enterprises.c.uscc == code).values(uscc_status="overridden"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import yaml
 from sqlalchemy import Connection, select
 
 from mianshen.catalogue import load_catalogue
+from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
 from mianshen.rules.numbers import parse_number
 from mianshen.store.schema import data_sources
@@ -95,7 +95,7 @@ def _to_row(source: DataSource) -> dict[str, Any]:
         "freshness_days": source.freshness_days,
         "priority": source.priority,
         "mapping": json.dumps({"columns": columns, "as_of_column": source.as_of_column}, ensure_ascii=False),
-        "registered_at": dt.datetime.now(dt.UTC),
+        "registered_at": platform_now(),
     }
 
 

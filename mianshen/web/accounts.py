@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 from sqlalchemy import Connection, select
 
 from mianshen.audit.log import Actor, record
 from mianshen.cases.banking import encrypt_account
+from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
 from mianshen.store.schema import enterprise_contacts, users
 from mianshen.web.passwords import hash_password
@@ -50,7 +50,7 @@ def add_user(
                 department=department,
                 region=region,
                 active=1,
-                created_at=dt.datetime.now(dt.UTC),
+                created_at=platform_now(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
     )  # type: ignore[index]
@@ -67,7 +67,7 @@ def add_user(
 
 
 def set_contact(conn: Connection, uscc: str, name: str, phone: str) -> None:
-    values = {"contact_name": name, "phone": encrypt_account(phone), "updated_at": dt.datetime.now(dt.UTC)}
+    values = {"contact_name": name, "phone": encrypt_account(phone), "updated_at": platform_now()}
     if conn.execute(select(enterprise_contacts.c.uscc).where(enterprise_contacts.c.uscc == uscc)).scalar():
         conn.execute(enterprise_contacts.update().where(enterprise_contacts.c.uscc == uscc).values(**values))
     else:

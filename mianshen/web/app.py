@@ -91,14 +91,15 @@ def _when(value: Any) -> str:
     """A stored time in Beijing time, to the minute."""
     import datetime as dt
 
+    from mianshen.clock import beijing
+
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+        return beijing(value).strftime("%Y-%m-%d %H:%M")
     return "" if value is None else str(value)
 
 

@@ -22,6 +22,7 @@ from mianshen.cases.banking import mask_stored
 from mianshen.cases.states import FINAL, STATES
 from mianshen.cases.transitions import policy_settings
 from mianshen.catalogue import load_catalogue
+from mianshen.clock import beijing
 from mianshen.errors import InputError
 from mianshen.matching.read import for_enterprise
 from mianshen.profiles.current import StoredProfile, read_profile
@@ -41,7 +42,6 @@ WAITING = frozenset({"matched", "notified", "declined", "expired"})  # eligible,
 REFUSED = frozenset({"rejected", "clawback"})
 HARD = "暂难数据化类"
 Row = dict[str, Any]
-BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
 
 
 class Profiles:
@@ -64,11 +64,6 @@ class Profiles:
     def evaluable(self, day: dt.date) -> Profile:
         stored = self.on(day)
         return stored.to_profile() if stored else Profile(self.uscc, {})
-
-
-def local(ts: dt.datetime) -> dt.datetime:
-    """Stored times are UTC (SQLite hands them back naive); people read Beijing time."""
-    return (ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)).astimezone(BEIJING)
 
 
 def _money(value: Any) -> str | None:
@@ -253,7 +248,7 @@ def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str
     rows = conn.execute(select(case_events).where(case_events.c.case_id == case["id"]).order_by(case_events.c.id))
     events = [
         {
-            "at": local(e.at),
+            "at": beijing(e.at),
             "from": STATES.get(e.from_state or "", ""),
             "to": STATES.get(e.to_state, e.to_state),
             "state": e.to_state,
@@ -264,7 +259,7 @@ def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str
     ]
     started = next((e["at"] for e in events if e["state"] == "confirmed"), None)
     if started is None and case["origin"] == "application":
-        started = local(case["created_at"])
+        started = beijing(case["created_at"])
     limit = time_limit_days(policy)
     clock: dict[str, Any] = {"limit_days": limit, "started": None, "used": None, "left": None, "provisional": False}
     if started is not None:
@@ -284,7 +279,7 @@ def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str
         "amount": _money(case["amount"]),
         "confirmed_amount": _money(case["confirmed_amount"]),
         "bank_account": mask_stored(case["bank_account"]) or None,
-        "commitment_signed_at": case["commitment_signed_at"] and local(case["commitment_signed_at"]),
+        "commitment_signed_at": case["commitment_signed_at"] and beijing(case["commitment_signed_at"]),
         "publicity": {"from": case["publicity_from"], "to": case["publicity_to"]} if case["publicity_from"] else None,
         "time_limit": clock,
         "step_deadline": step,

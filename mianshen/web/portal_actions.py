@@ -12,7 +12,6 @@ department the field catalogue names as the field's source, which is who can cor
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from mianshen.cases import transitions as tr
 from mianshen.cases.applications import submit_application
 from mianshen.cases.review import object_to
 from mianshen.catalogue import load_catalogue
+from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import MianshenError
 from mianshen.notify.reminders import department_recipient
@@ -168,7 +168,7 @@ def request_correction(request: Request, field: str, value: str, reason: str, po
                 uscc=department_recipient(department),
                 title=f"数据更正申请：{spec.label}",
                 body=body + f"（审计事件 {event}）",
-                created_at=dt.datetime.now(dt.UTC),
+                created_at=platform_now(),
             )
         )
     return {"id": event, "department": department, "field": field, "label": spec.label}
@@ -179,7 +179,7 @@ def messages(request: Request) -> list[dict[str, Any]]:
     query = select(portal_messages).where(portal_messages.c.uscc == uscc).order_by(portal_messages.c.id.desc())
     with engine(request).connect() as conn:
         rows = [dict(r) for r in conn.execute(query.limit(200)).mappings()]
-    return [r | {"created_at": portal.local(r["created_at"])} for r in rows]
+    return [r | {"created_at": portal.beijing(r["created_at"])} for r in rows]
 
 
 def mark_read(request: Request, message_id: int) -> None:
@@ -189,9 +189,7 @@ def mark_read(request: Request, message_id: int) -> None:
         if conn.execute(select(portal_messages.c.id).where(*where)).scalar() is None:
             raise not_found("消息")
         conn.execute(
-            portal_messages.update()
-            .where(*where, portal_messages.c.read_at.is_(None))
-            .values(read_at=dt.datetime.now(dt.UTC))
+            portal_messages.update().where(*where, portal_messages.c.read_at.is_(None)).values(read_at=platform_now())
         )
 
 
