@@ -176,7 +176,7 @@ def test_pasted_text_and_article(site: Engine) -> None:
 
 def test_roles_and_csrf(site: Engine) -> None:
     anonymous = login(site, None)
-    assert anonymous.get("/console/drafts/new").status_code == 401
+    assert anonymous.get("/console/drafts/new").headers["location"] == "/login?next=%2Fconsole%2Fdrafts%2Fnew"
     assert upload(anonymous).status_code == 401
     auditor = login(site, "aud")
     page = auditor.get("/console/drafts/new")

@@ -171,7 +171,8 @@ def test_posts_without_csrf_are_refused(portal: Portal) -> None:
 def test_staff_and_signed_out_are_kept_out(portal: Portal) -> None:
     app = portal.client.app
     with TestClient(app, base_url="https://testserver") as anon:
-        assert anon.get("/my").status_code == 401
+        assert anon.get("/my", follow_redirects=False).headers["location"] == "/login?next=%2Fmy"
+        assert "统一社会信用代码" in anon.get("/my").text  # the sign-in page, not an error
         assert anon.get("/api/my/benefits").json()["error"]["code"] == "unauthenticated"
         anon.get("/login")
         login = anon.post("/login", data=csrf(anon, username="hrss", password="正确的密码-123"))

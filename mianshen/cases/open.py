@@ -23,6 +23,8 @@ from mianshen.audit.log import Actor, Event, record, record_many
 from mianshen.clock import now as platform_now
 from mianshen.store.schema import case_events, cases
 
+ORIGINS = {"match": "匹配", "list": "部门名单", "application": "企业申请"}  # how a case came to be, as people read it
+
 
 def open_case(
     conn: Connection,
@@ -66,7 +68,7 @@ def open_case(
             to_state="matched",
             actor=actor.name,
             role=actor.role,
-            note=f"立案（{origin}）",
+            note=f"立案（{ORIGINS.get(origin, origin)}）",
             data=json.dumps({"amount": values["amount"]}),
             at=now,
         )
@@ -135,7 +137,7 @@ def open_cases(conn: Connection, new: list[NewCase], origin: str, actor: Actor) 
                 "to_state": "matched",
                 "actor": actor.name,
                 "role": actor.role,
-                "note": f"立案（{origin}）",
+                "note": f"立案（{ORIGINS.get(origin, origin)}）",
                 "data": json.dumps({"amount": v["amount"]}),
                 "at": now,
             }
@@ -157,7 +159,9 @@ def open_cases(conn: Connection, new: list[NewCase], origin: str, actor: Actor) 
     return len(chosen)
 
 
-CANDIDATES = "match_candidates"  # staged by a match run: policy_id, policy_version, uscc, period, amount, data_hash
+CANDIDATES = (
+    "match_candidates"  # staged by a match run: policy_id, policy_version, uscc, period, amount, data_hash, region
+)
 
 
 def open_candidates(
@@ -183,8 +187,8 @@ def open_candidates(
         conn.execute(
             text(
                 "INSERT INTO cases (policy_id, policy_version, uscc, period, origin, state, amount, created_at, "
-                "updated_at, opened_run, data_hash) SELECT c.policy_id, c.policy_version, c.uscc, c.period, 'match', "
-                f"'matched', c.amount, :now, :now, :run, c.data_hash FROM {CANDIDATES} c {guard}"
+                "updated_at, opened_run, data_hash, region) SELECT c.policy_id, c.policy_version, c.uscc, c.period, "
+                f"'match', 'matched', c.amount, :now, :now, :run, c.data_hash, c.region FROM {CANDIDATES} c {guard}"
                 "ON CONFLICT (policy_id, uscc, period) DO NOTHING"
             ).bindparams(now=moment, run=run_id)
         )
@@ -194,7 +198,7 @@ def open_candidates(
             "SELECT id, NULL, 'matched', :actor, :role, :note, "
             "CASE WHEN amount IS NULL THEN '{\"amount\": null}' ELSE '{\"amount\": \"' || amount || '\"}' END, :now "
             "FROM cases WHERE opened_run = :run ORDER BY id"
-        ).bindparams(actor=actor.name, role=actor.role, note="立案（match）", now=moment, run=run_id)
+        ).bindparams(actor=actor.name, role=actor.role, note="立案（匹配）", now=moment, run=run_id)
     )
     opened = {
         str(p): int(n)

@@ -118,7 +118,9 @@ def stage_for_staff(engine: Engine, policy_id: str, as_of: dt.date) -> None:
         firm = Actor("法定代表人（演示）", "enterprise", uscc=uscc)
         with engine.begin() as conn:
             tr.notify(conn, case_id, SYSTEM, add_working_days(started, settings.confirm_days).date)
-            tr.confirm(conn, case_id, firm, Decimal(amount), DEMO_ACCOUNT, settings.commitment or "本单位承诺所报信息真实")
+            tr.confirm(
+                conn, case_id, firm, Decimal(amount), DEMO_ACCOUNT, settings.commitment or "本单位承诺所报信息真实"
+            )
             review.begin_review(conn, case_id, staff, started)
             review.open_publicity(conn, case_id, staff, started, stale_reason="演示：数据日期早于时效，已电话核实")
             if index == 1:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from mianshen.audit.log import SYSTEM, record
-from mianshen.cases import review, transitions
+from mianshen.cases import bulk, review, transitions
 from mianshen.notify.reminders import run_reminders
 from mianshen.notify.sender import send_due
 from mianshen.store.schema import import_batches, match_runs, policy_versions
@@ -158,6 +158,12 @@ def _call_run(run: Callable[..., Any], engine: Engine, today: dt.date) -> Any:
     return run(engine, **kwargs)
 
 
+def resume_bulk(engine: Engine, today: dt.date) -> Outcome:
+    """Finish bulk jobs left queued or stopped mid-way (a server restarted while one ran)."""
+    ran = bulk.resume_stale(engine)
+    return Outcome(f"续办批量任务 {ran} 个" if ran else "没有待续办的批量任务", ran)
+
+
 JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     # order matters within one pass: matching and case changes enqueue messages the last job sends
     "expire_policies": expire_policies,
@@ -165,5 +171,6 @@ JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     "expire_confirmations": expire_confirmations,
     "close_publicity": close_publicity,
     "reminders": reminders,
+    "resume_bulk": resume_bulk,
     "send_outbox": send_outbox,
 }

@@ -39,7 +39,9 @@ def open_cases(
     they were decided on, and open those whose benefit (policy, enterprise, period) has none."""
     paying = sorted(pid for pid, p in policies.items() if p.kind == "条件类")
     temporary_table(
-        conn, CANDIDATES, "policy_id TEXT, policy_version INTEGER, uscc TEXT, period TEXT, amount TEXT, data_hash TEXT"
+        conn,
+        CANDIDATES,
+        "policy_id TEXT, policy_version INTEGER, uscc TEXT, period TEXT, amount TEXT, data_hash TEXT, region TEXT",
     )
     if not paying or not layers:
         return {}
@@ -47,15 +49,16 @@ def open_cases(
         f"SELECT id, input_hash FROM {read_files(library, [layer.profiles])}" for layer in layers
     )
     period = " ".join(f"WHEN '{pid}' THEN '{periods[pid]}'" for pid in paying)
+    region, where = _regions(duck)
     rows = (
         f"SELECT m.policy_id, m.version AS policy_version, m.uscc, CASE m.policy_id {period} END AS period, "
-        f"CAST(m.amount AS VARCHAR) AS amount, any_value(h.input_hash) AS data_hash FROM moved m "
-        f"JOIN ({profiles}) h ON h.id = m.uscc WHERE m.status = 'eligible' AND m.amount > 0 "
+        f"CAST(m.amount AS VARCHAR) AS amount, any_value(h.input_hash) AS data_hash, {region} AS region FROM moved m "
+        f"JOIN ({profiles}) h ON h.id = m.uscc {where} WHERE m.status = 'eligible' AND m.amount > 0 "
         f"AND m.policy_id IN ({', '.join(repr(p) for p in paying)}) AND (m.old_version IS DISTINCT FROM m.version "
         "OR m.old_status IS DISTINCT FROM 'eligible' OR m.old_amount IS DISTINCT FROM m.amount) "
         "GROUP BY ALL"
     )
-    columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash")
+    columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash", "region")
     duck.execute(f"CREATE OR REPLACE TEMP TABLE case_candidates AS {rows}")
     existing = cases.c.policy_id.in_(paying)
     if conn.execute(select(cases.c.id).where(existing).limit(1)).first() is None:
@@ -75,6 +78,17 @@ def open_cases(
     opened = open_candidates(conn, run_id, SYSTEM, expected)
     conn.execute(text(f"DROP TABLE IF EXISTS {CANDIDATES}"))
     return opened
+
+
+def _regions(duck: Any) -> tuple[str, str]:
+    """The registered region of each case's enterprise, from this run's snapshot (DuckDB `profiles`)
+    when it has one; a layer made elsewhere (Spark) leaves it to the queue's first listing."""
+    known = duck.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'profiles' AND column_name = 'region_code'"
+    ).fetchone()[0]
+    if not known:
+        return "CAST(NULL AS VARCHAR)", ""
+    return "any_value(CAST(r.region_code AS VARCHAR))", "LEFT JOIN profiles r ON r.id = m.uscc"
 
 
 def _trees(conn: Connection, duck: Any, run_id: int, staged: bool = True) -> dict[str, tuple[str, int]]:

@@ -179,7 +179,11 @@ data_requests = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("resolved_run", Integer, ForeignKey("match_runs.id")),
     Column("resolved_at", DateTime(timezone=True)),
+    Column("refused_at", DateTime(timezone=True)),  # refused by the data department, with a legal basis
+    Column("refused_by", Text),
+    Column("refused_reason", Text),
     UniqueConstraint("uscc", "field", name="uq_data_request"),
+    Index("ix_data_requests_field", "field", "resolved_run"),
 )
 
 # Per run, field and policy: how many enterprises the library leaves unknown for want of the field.
@@ -216,7 +220,31 @@ cases = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("opened_run", Integer),  # the match run that opened it (its batch audit record covers it)
     Column("data_hash", String(64)),  # the input hash of the profile it was opened on
+    Column("region", String(12)),  # the registered region code when opened (queues filter and page on it)
     UniqueConstraint("policy_id", "uscc", "period", name="uq_case_once"),  # never the same case twice
+    Index("ix_cases_state_deadline", "state", "deadline", "id"),
+    Index("ix_cases_policy_state", "policy_id", "state"),
+    Index("ix_cases_region", "region"),
+)
+
+# A department's action on many cases at once, run in the background (cases/bulk.py).
+bulk_jobs = Table(
+    "bulk_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(24), nullable=False),  # notify | publicity | decide
+    Column("policy_id", String(64), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("department", Text),
+    Column("region", String(12)),  # the staff member's region, when the account carries one
+    Column("state", String(16), nullable=False),  # queued | running | done | failed
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("report", Text),  # JSON: the failures, each with its case and reason
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True)),  # a running job's last sign of life (stale: resumed)
+    Column("finished_at", DateTime(timezone=True)),
 )
 
 case_events = Table(

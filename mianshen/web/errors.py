@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from mianshen.errors import MianshenError
 
@@ -14,6 +15,15 @@ class WebError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def safe_next(value: object) -> str | None:
+    """A path on this site to return to after signing in; anything else (another site, `//host`,
+    a backslash trick, control characters) is ignored."""
+    text = str(value or "")
+    if not text.startswith("/") or text.startswith("//") or "\\" in text or any(ord(c) < 32 for c in text):
+        return None
+    return text
 
 
 def not_found(what: str = "页面") -> WebError:
@@ -29,6 +39,10 @@ def wants_json(request: Request) -> bool:
 
 
 def render_error(request: Request, status: int, code: str, message: str) -> Response:
+    if status == 401 and request.method == "GET" and not wants_json(request):
+        # a deep link (an SMS, a bookmark) opened signed out: sign in, then land where it pointed
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     if wants_json(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
     templates: Any = request.app.state.templates

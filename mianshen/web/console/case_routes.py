@@ -9,34 +9,108 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from mianshen.cases.states import STATES
+from mianshen.clock import today as clock_today
+from mianshen.errors import InputError
 from mianshen.store.schema import cases, enterprises, objections
-from mianshen.web.console import queue, scope
+from mianshen.web.console import listing, queue, scope
+from mianshen.web.console.bulk_routes import BULK_BY_STATE
 from mianshen.web.deps import engine, page, require_csrf
+from mianshen.web.errors import not_found
 
 router = APIRouter()
 
 
-def _listing(request: Request) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def _listing(request: Request) -> listing.Listing:
     s = scope.staff(request, *scope.STAFF_READ)
-    f = {k: request.query_params.get(k, "").strip() for k in ("state", "policy")}
+    q = listing.QueueQuery.parse(request.query_params)
+    if listing.needs_regions(s, q):
+        with engine(request).begin() as conn:
+            listing.fill_regions(conn)
     with engine(request).connect() as conn:
-        if f["policy"]:
-            scope.own_policy(conn, s, f["policy"])
-        rows = queue.list_cases(conn, s, f["state"], f["policy"])
-    return rows, f
+        try:
+            found = listing.list_page(conn, s, q)
+        except InputError as exc:
+            q.problems.append(str(exc))
+            return listing.Listing([], 0, q, {})
+    today = clock_today()
+    found.rows = [queue.brief(r | {"title": found.policies.get(r["policy_id"], "")}, today) for r in found.rows]
+    return found
 
 
 @router.get("/console/cases", include_in_schema=False)
 def queue_page(request: Request) -> Response:
-    rows, f = _listing(request)
-    return page(request, "console_cases.html", {"rows": rows, "filters": f, "states": STATES})
+    found = _listing(request)
+    s = scope.staff(request, *scope.STAFF_READ)
+    return page(
+        request,
+        "console_cases.html",
+        {
+            "found": found,
+            "q": found.query,
+            "rows": found.rows,
+            "states": STATES,
+            "sorts": listing.SORTS,
+            "sizes": listing.PAGE_SIZES,
+            "bulk": BULK_BY_STATE,
+            "can_act": s.role == "department",
+        },
+    )
 
 
 @router.get("/api/console/cases", tags=["工作台"])
 def queue_api(request: Request) -> Any:
-    """审核队列（可按 state、policy 筛选；默认为待部门办理的状态）。"""
-    rows, f = _listing(request)
-    return scope.as_json({"filters": f, "cases": rows})
+    """审核队列：按政策（编号或名称）、地区（代码或名称）、状态、是否逾期筛选，服务端分页，附总数。"""
+    found = _listing(request)
+    q = found.query
+    return scope.as_json(
+        {"total": found.total, "page": q.page, "pages": found.pages, "size": q.size, "problems": q.problems}
+        | {"cases": found.rows}
+    )
+
+
+EXPORT_HEADER = [
+    "案件编号",
+    "政策",
+    "企业名称",
+    "统一社会信用代码",
+    "状态",
+    "金额（元）",
+    "期限",
+    "公示开始",
+    "公示结束",
+]
+
+
+@router.get("/console/cases.{kind}", include_in_schema=False)
+def queue_export(request: Request, kind: str) -> Response:
+    """The whole filtered set (every page), as CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
+    if kind not in ("csv", "xlsx"):
+        raise not_found("导出格式")
+    s = scope.staff(request, *scope.STAFF_READ)
+    q = listing.QueueQuery.parse(request.query_params)
+    if listing.needs_regions(s, q):
+        with engine(request).begin() as conn:
+            listing.fill_regions(conn)
+    with engine(request).connect() as conn:
+        titles = listing.chosen_policies(conn, s, "")
+        rows = [
+            [
+                r["id"],
+                titles.get(r["policy_id"], r["policy_id"]),
+                r["name"] or "",
+                r["uscc"],
+                STATES.get(r["state"], r["state"]),
+                r["confirmed_amount"] or r["amount"] or "",
+                r["deadline"] or "",
+                r["publicity_from"] or "",
+                r["publicity_to"] or "",
+            ]
+            for r in listing.every_row(conn, s, q)
+        ]
+    stamp = clock_today().isoformat()
+    if kind == "xlsx":
+        return scope.xlsx(f"案件清单-{stamp}", EXPORT_HEADER, rows)
+    return scope.csv_download(f"案件清单-{stamp}.csv", EXPORT_HEADER, rows)
 
 
 @router.get("/console/cases/{case_id}", include_in_schema=False)

@@ -18,13 +18,12 @@ from mianshen.cases import transitions as tr
 from mianshen.cases.states import FINAL, STATES
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
-from mianshen.store.schema import case_events, cases, enterprises, objections, onsite_checks, payments
+from mianshen.store.schema import case_events, enterprises, objections, onsite_checks, payments
 from mianshen.web.console import scope
+from mianshen.web.console.listing import WAITING
 from mianshen.web.errors import WebError
 from mianshen.web.sessions import Session
 
-WAITING = frozenset({"matched", "notified", "confirmed", "under_review", "publicity", "objection", "budget_wait"})
-QUEUE_STATES = ("confirmed", "under_review", "publicity", "objection", "budget_wait")
 # Which actions each state offers the department (labels for buttons).
 ACTIONS = {
     "matched": [("notify", "通知企业")],
@@ -36,29 +35,20 @@ ACTIONS = {
 }
 
 
+def offered(case: dict[str, Any], today: dt.date) -> list[tuple[str, str]]:
+    """The actions a case's state allows today (批准 only once its 公示 has ended)."""
+    actions = ACTIONS.get(case["state"], [])
+    if case["state"] == "publicity" and case["publicity_to"] is not None and today <= case["publicity_to"]:
+        actions = [a for a in actions if a[0] != "decide"]
+    return actions
+
+
 def is_overdue(row: Any, today: dt.date) -> bool:
     """Past the deadline of its current step while still waiting on someone (not final, not paid)."""
     return row["state"] in WAITING and row["deadline"] is not None and row["deadline"] < today
 
 
-def list_cases(conn: Connection, s: Session, state: str = "", policy_id: str = "") -> list[dict[str, Any]]:
-    visible = scope.visible_policy_ids(conn, s)
-    query = select(cases, enterprises.c.name).outerjoin(enterprises, enterprises.c.uscc == cases.c.uscc)
-    query = query.where(cases.c.state == state if state else cases.c.state.in_(QUEUE_STATES))
-    if policy_id:
-        query = query.where(cases.c.policy_id == policy_id)
-    rows = [dict(r) for r in conn.execute(query.order_by(cases.c.deadline, cases.c.id).limit(2000)).mappings()]
-    rows = [r for r in rows if r["policy_id"] in visible]
-    reach = scope.filter_region(conn, s, [r["uscc"] for r in rows])
-    today = clock_today()
-    out = []
-    for r in rows:
-        if r["uscc"] in reach:
-            out.append(_brief(r, today))
-    return out
-
-
-def _brief(r: dict[str, Any], today: dt.date) -> dict[str, Any]:
+def brief(r: dict[str, Any], today: dt.date) -> dict[str, Any]:
     return {
         "id": r["id"],
         "policy_id": r["policy_id"],
@@ -66,6 +56,7 @@ def _brief(r: dict[str, Any], today: dt.date) -> dict[str, Any]:
         "uscc": r["uscc"],
         "name": r.get("name") or "",
         "state": r["state"],
+        "title": r.get("title") or "",
         "state_label": STATES.get(r["state"], r["state"]),
         "amount": r["confirmed_amount"] or r["amount"],
         "deadline": r["deadline"],
@@ -96,11 +87,11 @@ def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
     ).mappings()
     paid = conn.execute(select(payments).where(payments.c.case_id == case_id)).mappings().first()
     policy = tr.policy_settings(conn, case["policy_id"], case["policy_version"])
-    brief = _brief({**case, "name": name}, clock_today())
-    brief.pop("name")
+    shown = brief({**case, "name": name}, clock_today())
+    shown.pop("name")
     return {
         "case": {
-            **brief,
+            **shown,
             "name": name or "",
             "origin": case["origin"],
             "period": case["period"],
@@ -119,7 +110,7 @@ def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
         "onsite": [dict(r) for r in checks],
         "objections": [dict(r) for r in raised],
         "payment": dict(paid) if paid else None,
-        "actions": ACTIONS.get(case["state"], []) if s.role == "department" else [],
+        "actions": offered(case, clock_today()) if s.role == "department" else [],
     }
 
 

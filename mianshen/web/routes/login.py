@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from mianshen.web.deps import engine, page, require_csrf
-from mianshen.web.errors import WebError
+from mianshen.web.errors import WebError, safe_next
 from mianshen.web.sessions import end_session, start_session
 from mianshen.web.signin import enterprise_sign_in, request_code, staff_sign_in
 
@@ -23,7 +23,7 @@ HOME_BY_ROLE = {
 
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request) -> Response:
-    return page(request, "login.html", {})
+    return page(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
 
 
 @router.post("/login", include_in_schema=False)
@@ -33,8 +33,10 @@ async def staff_login(request: Request) -> Response:
     with engine(request).begin() as conn:
         user = staff_sign_in(conn, str(form.get("username", "")), str(form.get("password", "")))
     if isinstance(user, WebError):
-        return page(request, "login.html", {"error": user.message, "username": form.get("username", "")}, user.status)
-    response = RedirectResponse(HOME_BY_ROLE.get(str(user["role"]), "/"), status_code=303)
+        shown = {"error": user.message, "username": form.get("username", ""), "next": safe_next(form.get("next"))}
+        return page(request, "login.html", shown, user.status)
+    home = HOME_BY_ROLE.get(str(user["role"]), "/")
+    response = RedirectResponse(safe_next(form.get("next")) or home, status_code=303)
     start_session(engine(request), response, request, str(user["role"]), user_id=int(str(user["id"])))
     return response
 
@@ -44,12 +46,13 @@ async def enterprise_code(request: Request) -> Response:
     await require_csrf(request)
     form = await request.form()
     uscc = str(form.get("uscc", "")).strip().upper()
+    back = safe_next(form.get("next"))
     try:
         with engine(request).begin() as conn:
             phone = request_code(conn, uscc)
     except WebError as exc:
-        return page(request, "login.html", {"error": exc.message, "uscc": uscc}, exc.status)
-    return page(request, "login.html", {"uscc": uscc, "code_sent": phone})
+        return page(request, "login.html", {"error": exc.message, "uscc": uscc, "next": back}, exc.status)
+    return page(request, "login.html", {"uscc": uscc, "code_sent": phone, "next": back})
 
 
 @router.post("/login/enterprise", include_in_schema=False)
@@ -60,8 +63,9 @@ async def enterprise_login(request: Request) -> Response:
     with engine(request).begin() as conn:  # a failed guess is counted and audited in this commit
         uscc = enterprise_sign_in(conn, uscc_raw, str(form.get("code", "")))
     if isinstance(uscc, WebError):
-        return page(request, "login.html", {"error": uscc.message, "uscc": uscc_raw, "code_sent": True}, uscc.status)
-    response = RedirectResponse("/my", status_code=303)
+        shown = {"error": uscc.message, "uscc": uscc_raw, "code_sent": True, "next": safe_next(form.get("next"))}
+        return page(request, "login.html", shown, uscc.status)
+    response = RedirectResponse(safe_next(form.get("next")) or "/my", status_code=303)
     start_session(engine(request), response, request, "enterprise", uscc=uscc)
     return response
 

@@ -1,0 +1,68 @@
+"""queues at volume and the data departments' inbox
+
+- `cases.region`: the enterprise's registered region code when the case was opened, so a queue can
+  be filtered by region and paged in SQL (cases opened before this revision, or by a path that does
+  not know it, are filled from the profile library on first listing: web/console/queue.py).
+- indexes for the queues: by state and deadline, by policy and state, by region.
+- `data_requests.refused_at/refused_by/refused_reason`: a data department may refuse a request
+  only with a legal basis (seed 二(二)); the refusal is kept with the request.
+- `bulk_jobs`: a department's action on many cases at once (批量推送 …), run in the background with
+  its progress and result report kept, so a reload or a restarted server finds it where it was.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cases") as batch:
+        batch.add_column(sa.Column("region", sa.String(length=12), nullable=True))
+    op.create_index("ix_cases_state_deadline", "cases", ["state", "deadline", "id"])
+    op.create_index("ix_cases_policy_state", "cases", ["policy_id", "state"])
+    op.create_index("ix_cases_region", "cases", ["region"])
+    with op.batch_alter_table("data_requests") as batch:
+        batch.add_column(sa.Column("refused_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("refused_by", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("refused_reason", sa.Text(), nullable=True))
+    op.create_index("ix_data_requests_field", "data_requests", ["field", "resolved_run"])
+    op.create_table(
+        "bulk_jobs",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("action", sa.String(length=24), nullable=False),
+        sa.Column("policy_id", sa.String(length=64), nullable=False),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("department", sa.Text(), nullable=True),
+        sa.Column("region", sa.String(length=12), nullable=True),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("report", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("bulk_jobs")
+    op.drop_index("ix_data_requests_field", table_name="data_requests")
+    with op.batch_alter_table("data_requests") as batch:
+        batch.drop_column("refused_reason")
+        batch.drop_column("refused_by")
+        batch.drop_column("refused_at")
+    op.drop_index("ix_cases_region", table_name="cases")
+    op.drop_index("ix_cases_policy_state", table_name="cases")
+    op.drop_index("ix_cases_state_deadline", table_name="cases")
+    with op.batch_alter_table("cases") as batch:
+        batch.drop_column("region")

@@ -1,0 +1,215 @@
+"""The queue at volume: totals and pages, filters by policy title and region, exports of the filtered
+set, bulk work on a selection and on a whole policy (a background job with progress), deep links."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from urllib.parse import parse_qs, unquote, urlparse
+
+from openpyxl import load_workbook
+from sqlalchemy import Engine, func, select, update
+
+from mianshen.cases import bulk
+from mianshen.jobs.tasks import resume_bulk
+from mianshen.store.schema import bulk_jobs, cases, enterprises, outbox
+from mianshen.web.console.scope import regions
+
+from . import matching_fixtures as fx
+from . import test_web_console_fixtures as wf
+from .test_web_console_fixtures import HR, POLICY, api, case_ids, login, make_client, post
+
+demo, populated, site, web_env = fx.demo, fx.populated, wf.site, wf.web_env
+
+
+def count(engine: Engine, *where: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(cases).where(*where)).scalar_one())
+
+
+def more_cases(engine: Engine, n: int) -> None:
+    """Copies of the policy's cases for other periods (a queue longer than a page)."""
+    with engine.begin() as conn:
+        rows = [dict(r) for r in conn.execute(select(cases).where(cases.c.policy_id == POLICY)).mappings()]
+        copies = []
+        for k in range(n):
+            row = dict(rows[k % len(rows)])
+            row.pop("id")
+            copies.append(row | {"period": f"copy-{k}", "amount": str(1000 + 37 * k), "state": "under_review"})
+        conn.execute(cases.insert(), copies)
+
+
+def test_queue_pages_with_a_total_and_keeps_filters_across_pages(site: Engine) -> None:
+    more_cases(site, 60)
+    hr = login(site, "hr")
+    total = count(site, cases.c.policy_id == POLICY)
+    assert total > 60
+    first = hr.get("/api/console/cases?state=all&size=20").json()
+    assert first["total"] == total and first["pages"] == -(-total // 20) and len(first["cases"]) == 20
+    second = hr.get("/api/console/cases?state=all&size=20&page=2").json()
+    assert not {c["id"] for c in first["cases"]} & {c["id"] for c in second["cases"]}
+    last = hr.get(f"/api/console/cases?state=all&size=20&page={first['pages'] + 5}").json()  # past the end: the last
+    assert last["page"] == first["pages"] and len(last["cases"]) == total - 20 * (first["pages"] - 1)
+    page = hr.get("/console/cases?state=all&size=20").text
+    assert f"共 <strong>{total:,}</strong> 件" in page and "下一页" in page
+    assert "state=all" in page.split("下一页")[0].rsplit("href=", 1)[1]  # the link keeps the filter
+    by_amount = hr.get("/api/console/cases?state=all&sort=amount&size=200").json()["cases"]
+    amounts = [float(c["amount"]) for c in by_amount]
+    assert amounts == sorted(amounts, reverse=True)
+
+
+def test_policy_filter_takes_words_of_the_title_and_region_a_name(site: Engine) -> None:
+    hr = login(site, "hr")
+    total = count(site, cases.c.policy_id == POLICY)
+    assert hr.get("/api/console/cases?state=all&policy=扩岗").json()["total"] == total
+    assert hr.get(f"/api/console/cases?state=all&policy={POLICY}").json()["total"] == total
+    assert hr.get("/api/console/cases?state=all&policy=高新技术企业").json()["total"] == 0  # 科技厅's, not in reach
+    with site.connect() as conn:
+        usccs = dict(conn.execute(select(cases.c.id, cases.c.uscc).where(cases.c.policy_id == POLICY)).all())
+        where = regions(conn, usccs.values())
+    zhengzhou = {i for i, u in usccs.items() if where.get(u, "").startswith("4101")}
+    assert zhengzhou and len(zhengzhou) < len(usccs)
+    for text in ("郑州", "郑州市", "410100"):
+        found = hr.get(f"/api/console/cases?state=all&size=200&region={text}").json()
+        assert {c["id"] for c in found["cases"]} == zhengzhou, text
+    bad = hr.get("/console/cases?state=all&region=火星")
+    assert bad.status_code == 200 and "没有名为“火星”的行政区划" in bad.text and "共 <strong>0</strong> 件" in bad.text
+
+
+def test_cases_without_a_region_are_filled_from_the_profile_library(site: Engine) -> None:
+    with site.begin() as conn:
+        conn.execute(update(cases).values(region=None))
+    zz = login(site, "zz")  # 郑州 staff: the listing needs regions
+    shown = zz.get("/api/console/cases?state=all&size=200").json()
+    assert shown["total"] > 0 and count(site, cases.c.region.is_(None)) == 0
+    assert all(c["uscc"] for c in shown["cases"])
+    assert count(site, cases.c.region.startswith("4101")) == shown["total"]
+
+
+def test_export_has_every_row_of_the_filter_and_no_formulas(site: Engine) -> None:
+    hr = login(site, "hr")
+    victim = case_ids(site)[0]
+    with site.begin() as conn:
+        uscc = conn.execute(select(cases.c.uscc).where(cases.c.id == victim)).scalar_one()
+        conn.execute(update(enterprises).where(enterprises.c.uscc == uscc).values(name='=HYPERLINK("http://x","y")'))
+    total = hr.get("/api/console/cases?state=all&region=郑州").json()["total"]
+    text = hr.get("/console/cases.csv?state=all&region=郑州").content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][0] == "案件编号" and len(rows) - 1 == total
+    everything = list(csv.reader(io.StringIO(hr.get("/console/cases.csv?state=all").text.lstrip("\ufeff"))))
+    named = [r for r in everything if r[0] == str(victim)][0]
+    assert named[2].startswith("'=")
+    book = load_workbook(io.BytesIO(hr.get("/console/cases.xlsx?state=all").content))
+    sheet = book.active
+    assert sheet.max_row - 1 == count(site, cases.c.policy_id == POLICY)
+    cells = [c.value for c in next(r for r in sheet.iter_rows() if r[0].value == str(victim))]
+    assert str(cells[2]).startswith("'=")
+
+
+def test_acting_on_selected_cases_reports_each(site: Engine) -> None:
+    hr = login(site, "hr")
+    matched = case_ids(site, state="matched")[:3]
+    other = case_ids(site, state="matched")[3]
+    with site.begin() as conn:
+        conn.execute(update(cases).where(cases.c.id == other).values(state="declined"))
+    form = {"action": "notify", "ids": [*matched, other]}
+    r = post(hr, "/console/cases/bulk", form)
+    assert r.status_code == 200 and "成功 <strong>3</strong> 件，未办理 <strong>1</strong> 件" in r.text
+    assert f"#{other}" in r.text and "不能" in r.text
+    assert count(site, cases.c.id.in_(matched), cases.c.state == "notified") == 3
+    assert login(site, "aud").post("/console/cases/bulk", data={"action": "notify", "ids": matched[0]}).status_code in (
+        403,
+        303,
+    )
+
+
+def test_a_whole_policy_is_notified_in_the_background_with_progress(site: Engine) -> None:
+    hr = login(site, "hr")
+    ready = count(site, cases.c.policy_id == POLICY, cases.c.state == "matched")
+    preview = hr.get(f"/console/bulk/new?policy={POLICY}&action=notify")
+    assert preview.status_code == 200 and f"将办理 <strong>{ready:,}</strong> 件" in preview.text
+    assert "【免申即享】贵单位（" in preview.text and "请于" in preview.text  # the SMS they will get
+    page = hr.get(f"/console/cases?state=matched&policy={POLICY}").text
+    assert f"/console/bulk/new?policy={POLICY}&amp;action=notify" in page
+    job = api(hr, "/api/console/bulk", {"policy": POLICY, "action": "notify"}).json()["job"]
+    for _ in range(200):
+        progress = hr.get(f"/api/console/bulk/{job}").json()
+        if progress["state"] == "done":
+            break
+        time.sleep(0.05)
+    assert progress["state"] == "done" and progress["done"] == ready and progress["failed"] == 0
+    assert count(site, cases.c.policy_id == POLICY, cases.c.state == "matched") == 0
+    with site.connect() as conn:
+        sent = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.template == "case_notified"))
+        assert sent.scalar_one() >= ready
+    assert "已完成" in hr.get(f"/console/bulk/{job}").text
+    assert login(site, "kj").get(f"/api/console/bulk/{job}").status_code == 404  # another department's job
+    again = api(hr, "/api/console/bulk", {"policy": POLICY, "action": "notify"})
+    assert again.status_code == 400 and "没有可" in again.json()["error"]["message"]
+
+
+def test_regional_staff_bulk_stays_in_their_region(site: Engine) -> None:
+    zz = login(site, "zz")
+    zz.get("/api/console/cases?state=all")  # fills regions
+    inside = count(site, cases.c.state == "matched", cases.c.region.startswith("4101"))
+    outside = count(site, cases.c.state == "matched") - inside
+    job = api(zz, "/api/console/bulk", {"policy": POLICY, "action": "notify"}).json()["job"]
+    for _ in range(200):
+        if zz.get(f"/api/console/bulk/{job}").json()["state"] == "done":
+            break
+        time.sleep(0.05)
+    assert count(site, cases.c.state == "matched") == outside > 0
+
+
+def test_a_job_left_behind_is_resumed_once(site: Engine) -> None:
+    with site.begin() as conn:
+        job = bulk.start(conn, POLICY, "notify", HR)
+    assert bulk.claim(site, job) and not bulk.claim(site, job)  # two runners: one wins
+    with site.begin() as conn:  # the runner died: its heartbeat goes stale
+        conn.execute(update(bulk_jobs).where(bulk_jobs.c.id == job).values(heartbeat_at=fx.dt.datetime(2000, 1, 1)))
+    outcome = resume_bulk(site, fx.AS_OF)
+    assert outcome.changed == 1 and bulk.load(site, job)["state"] == "done"
+    assert count(site, cases.c.policy_id == POLICY, cases.c.state == "matched") == 0
+    assert resume_bulk(site, fx.AS_OF).changed == 0
+
+
+def test_signed_out_deep_link_signs_in_and_returns(site: Engine) -> None:
+    anon = make_client(site)
+    r = anon.get("/console/cases?state=all&region=郑州")
+    assert r.status_code == 303
+    target = parse_qs(urlparse(r.headers["location"]).query)["next"][0]
+    assert urlparse(r.headers["location"]).path == "/login" and unquote(target) == "/console/cases?state=all&region=郑州"
+    form = anon.get(r.headers["location"]).text
+    assert 'name="next" value="/console/cases?state=all&amp;region=%E9%83%91' in form
+    done = anon.post(
+        "/login", data={"username": "hr", "password": wf.PASSWORD, "next": target, "csrf_token": anon.cookies["ms_csrf"]}
+    )
+    assert done.status_code == 303 and done.headers["location"] == target
+    evil = make_client(site)
+    evil.get("/login")
+    away = evil.post(
+        "/login",
+        data={"username": "hr", "password": wf.PASSWORD, "next": "//evil.example/x", "csrf_token": evil.cookies["ms_csrf"]},
+    )
+    assert away.headers["location"] == "/console"
+    assert make_client(site).get("/api/console/cases").status_code == 401  # the API still answers 401
+
+
+def test_approval_is_offered_only_after_publicity_ends(site: Engine) -> None:
+    from mianshen.cases import review
+    from mianshen.clock import today
+
+    from .test_web_console_fixtures import confirm
+
+    case_id = case_ids(site)[0]
+    confirm(site, case_id)
+    with site.begin() as conn:
+        review.begin_review(conn, case_id, HR)
+        review.open_publicity(conn, case_id, HR, today(), stale_reason="测试")
+    hr = login(site, "hr")
+    assert "公示期满，批准" not in hr.get(f"/console/cases/{case_id}").text
+    with site.begin() as conn:
+        conn.execute(update(cases).where(cases.c.id == case_id).values(publicity_to=fx.dt.date(2000, 1, 1)))
+    assert "公示期满，批准" in hr.get(f"/console/cases/{case_id}").text
