@@ -68,6 +68,8 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "message_id": lambda w: str(w.message_a),
     "batch_id": lambda w: str(w.batch),
     "action": lambda w: "notify",
+    "job_id": lambda w: str(w.job()),
+    "kind": lambda w: "csv",
 }
 OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, parameter) → value
     ("/my/apply/{policy_id}", "policy_id"): lambda w: APPLIED,  # the 暂难数据化类 one
@@ -77,6 +79,8 @@ OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, para
 QUERIES = {  # ids passed in the query string are scoped too
     "/console/policies/new": {"from": POLICY},
     "/console/cases": {"policy": POLICY},
+    "/console/bulk/new": {"policy": POLICY, "action": "decide"},
+    "/console/cases.{kind}": {"policy": POLICY},
 }
 
 
@@ -122,6 +126,10 @@ RULES: list[tuple[str, Access]] = [
     ),  # fmt: skip
     (r"^/console/policies/\{policy_id\}/list$", Access(frozenset(), DEPARTMENTS, "keji", {"hr": 404, "tax": 404})),
     (r"^/console/cases/\{case_id\}/\{action\}$", Access(frozenset(), DEPARTMENTS, "hr", OTHER_DEPTS)),
+    (r"^/console/cases/bulk$", Access(frozenset(), DEPARTMENTS, "hr")),  # others' cases: reported as not found
+    (r"^/console/bulk/new$", Access(DEPARTMENTS, frozenset(), "hr", OTHER_DEPTS)),
+    (r"^/console/bulk$", Access(frozenset(), DEPARTMENTS, "hr", OTHER_DEPTS)),
+    (r"^/console/bulk/\{job_id\}$", Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"job_id"}))),
     (r"^/console/payments", Access(frozenset({"fin", "aud", "admin"}), frozenset({"fin"}), "fin")),
     (
         r"^/console/(policies|cases|objections)",
@@ -191,6 +199,10 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
     if p.endswith("/list"):
         csv = f"统一社会信用代码,金额,备注\n{w.usccs[12]},50000.00,测试\n".encode()
         return {"data": {}, "files": [("file", ("名单.csv", csv, "text/csv"))]}
+    if p == "/console/cases/bulk":
+        return {"data": {"action": "decide", "ids": [str(w.case_a)]}}
+    if p == "/console/bulk":  # 公示 ended: none in this world, so the job is empty and changes nothing
+        return {"data": {"policy": POLICY, "action": "decide"}}
     if p == "/console/payments/batches":
         return {"data": {"policy_id": POLICY}}
     if p.endswith("/export"):

@@ -79,6 +79,22 @@ class World:
         with self.engine.connect() as conn:
             return str(conn.execute(select(cases.c.uscc).where(cases.c.id == case_id)).scalar_one())
 
+    def job(self) -> int:
+        """A finished bulk job of the HRSS department (for the routes that show one)."""
+        import json
+
+        from mianshen.clock import now
+        from mianshen.store.schema import bulk_jobs
+
+        with self.engine.begin() as conn:
+            found = conn.execute(select(bulk_jobs.c.id).where(bulk_jobs.c.policy_id == "wengang-fanhuan")).scalar()
+            if found is not None:
+                return int(found)
+            values = {"action": "notify", "policy_id": "wengang-fanhuan", "actor": "王科长", "state": "done"}
+            values |= {"department": "河南省人力资源和社会保障厅", "total": 0, "done": 0, "failed": 0}
+            values |= {"report": json.dumps({"last_id": 0, "failures": []}), "created_at": now()}
+            return int(conn.execute(bulk_jobs.insert().values(**values)).inserted_primary_key[0])
+
     def client(self, who: str) -> TestClient:
         """A role key from ROLES, or an enterprise's USCC (signed in by SMS code on first use)."""
         if who in self.clients:

@@ -73,10 +73,10 @@ def preview(conn: Connection, policy_id: str, action: str, region: str | None = 
 
 
 def start(conn: Connection, policy_id: str, action: str, actor: Actor, region: str | None = None) -> int:
-    """A queued job over the cases ready now (its total; cases that become ready later are not in it)."""
+    """A queued job over the cases ready now (its total; cases that become ready later are not in
+    it). With none ready the job is created finished, so asking twice is harmless."""
     found = preview(conn, policy_id, action, region)
-    if found.count == 0:
-        raise tr.CaseError(f"《{found.title}》没有可{ACTIONS[action].removeprefix('批量')}的案件")
+    empty = {"state": "done", "finished_at": platform_now()} if found.count == 0 else {}
     values = {
         "action": action,
         "policy_id": policy_id,
@@ -89,7 +89,7 @@ def start(conn: Connection, policy_id: str, action: str, actor: Actor, region: s
         "failed": 0,
         "report": json.dumps({"last_id": 0, "failures": []}, ensure_ascii=False),
         "created_at": platform_now(),
-    }
+    } | empty
     return int(conn.execute(bulk_jobs.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
 
 

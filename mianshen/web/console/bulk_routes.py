@@ -52,6 +52,8 @@ async def act_on_selected(request: Request) -> Any:
     data = await scope.params(request)
     action = str(data.get("action") or "")
     raw = form.getlist("ids") if form is not None else data.get("ids", [])
+    if isinstance(raw, (str, int)):
+        raw = [raw]
     try:
         ids = sorted({int(str(v)) for v in raw})
     except ValueError as exc:

@@ -120,10 +120,13 @@ def policy_titles(conn: Connection, ids: set[str]) -> dict[str, str]:
 
 
 def chosen_policies(conn: Connection, s: Session, words: str) -> dict[str, str]:
-    """The visible policies a filter names: its code exactly, else every title containing the words."""
+    """The visible policies a filter names: its code exactly, else every title containing the words.
+    Another department's code is reported missing (404), as everywhere in the console."""
     titles = policy_titles(conn, scope.visible_policy_ids(conn, s))
     if not words:
         return titles
+    if scope.policy_row(conn, words) is not None:
+        scope.own_policy(conn, s, words)
     if words in titles:
         return {words: titles[words]}
     return {pid: title for pid, title in titles.items() if words in title}
