@@ -70,6 +70,8 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "action": lambda w: "notify",
     "job_id": lambda w: str(w.job()),
     "kind": lambda w: "csv",
+    "field": lambda w: "ui_new_claimants_last_year",  # held by 人社厅 (HRSS)
+    "correction_id": lambda w: str(w.correction()),
 }
 OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, parameter) → value
     ("/my/apply/{policy_id}", "policy_id"): lambda w: APPLIED,  # the 暂难数据化类 one
@@ -98,6 +100,7 @@ ENTERPRISES = frozenset({"ent_a", "ent_b"})
 DEPARTMENTS = frozenset({"hr", "tax", "keji"})
 STAFF_READ = DEPARTMENTS | {"aud", "admin"}
 OTHER_DEPTS = {"tax": 404, "keji": 404}  # departments that do not own POLICY or its cases
+INBOX = DEPARTMENTS | {"dm", "aud", "admin"}  # 数据需求: data managers, departments for the fields they hold
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ RULES: list[tuple[str, Access]] = [
     (r"^/console/bulk/new$", Access(DEPARTMENTS, frozenset(), "hr", OTHER_DEPTS)),
     (r"^/console/bulk$", Access(frozenset(), DEPARTMENTS, "hr", OTHER_DEPTS)),
     (r"^/console/bulk/\{job_id\}$", Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"job_id"}))),
+    (r"^/console/requests$", Access(INBOX, frozenset(), "dm", private=False)),
+    (r"^/console/requests/\{field\}(/export.csv)?$", Access(INBOX, frozenset(), "dm", OTHER_DEPTS, private=False)),
+    (r"^/console/requests/\{field\}/(answer|refuse)$", Access(frozenset(), INBOX - {"aud"}, "dm", OTHER_DEPTS)),
+    (r"^/console/corrections/\{correction_id\}$", Access(frozenset(), INBOX - {"aud"}, "hr", OTHER_DEPTS)),
     (r"^/console/payments", Access(frozenset({"fin", "aud", "admin"}), frozenset({"fin"}), "fin")),
     (
         r"^/console/(policies|cases|objections)",
@@ -203,6 +210,13 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
         return {"data": {"action": "decide", "ids": [str(w.case_a)]}}
     if p == "/console/bulk":  # 公示 ended: none in this world, so the job is empty and changes nothing
         return {"data": {"policy": POLICY, "action": "decide"}}
+    if p.endswith("/refuse"):
+        return {"data": {"basis": "《统计法》第九条", "reason": "统计资料不得对外提供"}}
+    if p.endswith("/answer"):  # an empty file of a source providing the field: imported, nothing to re-match
+        source = w.source_of(params["field"])
+        return {"data": {"source": source[0]}, "files": [("file", ("补报.csv", source[1].encode(), "text/csv"))]}
+    if p.startswith("/console/corrections/"):
+        return {"data": {"result": "rejected", "reply": "经核对社保系统，数据无误"}}
     if p == "/console/payments/batches":
         return {"data": {"policy_id": POLICY}}
     if p.endswith("/export"):
@@ -330,6 +344,10 @@ PROOFS: dict[str, Callable[[World, bool], tuple[TestClient, dict[str, str]]]] = 
     "/console/payments/batches/{batch_id}/paid": lambda w, api: (
         w.client("fin"),
         {"batch_id": str(w.batch2 if api else w.batch)},
+    ),
+    "/console/corrections/{correction_id}": lambda w, api: (
+        w.client("hr"),
+        {"correction_id": str(w.correction("api" if api else "page"))},
     ),
     "/login": lambda w, api: (fx.new_client(w.app), {}),
     "/login/enterprise/code": lambda w, api: (fx.new_client(w.app), {}),

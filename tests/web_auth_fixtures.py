@@ -73,6 +73,7 @@ class World:
     usccs: list[str]  # enterprises with a 稳岗返还 case (and a contact), in case order
     draft: str | None = None  # a policy draft of the HRSS user (when the console has drafts)
     clients: dict[str, TestClient] = field(default_factory=dict)
+    corrections: dict[str, int] = field(default_factory=dict)  # correction requests of A, by purpose
     by_uscc: dict[str, TestClient] = field(default_factory=dict)
 
     def owner_of(self, case_id: int) -> str:
@@ -94,6 +95,32 @@ class World:
             values |= {"department": "河南省人力资源和社会保障厅", "total": 0, "done": 0, "failed": 0}
             values |= {"report": json.dumps({"last_id": 0, "failures": []}), "created_at": now()}
             return int(conn.execute(bulk_jobs.insert().values(**values)).inserted_primary_key[0])
+
+    def correction(self, key: str = "shown") -> int:
+        """A correction request of enterprise A about a field 人社厅 holds (one per key: answering is once)."""
+        from mianshen.audit.log import Actor
+        from mianshen.profiles import corrections
+
+        if key not in self.corrections:
+            with self.engine.begin() as conn:
+                made = corrections.submit(
+                    conn,
+                    Actor("经办人", "enterprise", None, self.uscc_a),
+                    self.uscc_a,
+                    "ui_new_claimants_last_year",
+                    "0",
+                    "领取人数有误",
+                )
+            self.corrections[key] = made["id"]
+        return self.corrections[key]
+
+    def source_of(self, field: str) -> tuple[str, str]:
+        """A registered source providing `field`, and an empty file of its columns."""
+        from mianshen.profiles.sources import list_sources
+
+        with self.engine.connect() as conn:
+            source = next(x for x in list_sources(conn) if field in x.fields)
+        return source.id, ",".join(c.column for c in source.columns) + "\n"
 
     def client(self, who: str) -> TestClient:
         """A role key from ROLES, or an enterprise's USCC (signed in by SMS code on first use)."""

@@ -10,10 +10,8 @@ the form carries the account and the signed commitment, confirmed in the same tr
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
-import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from mianshen.cases.open import open_case
 from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
+from mianshen.store.files import store_attachment
 from mianshen.store.schema import applications
 
 DEFAULT_LIMIT_DAYS = 60  # 快申快享: paid within 60 working days where the policy states no number
@@ -38,23 +37,6 @@ def time_limit_days(policy: tr.PolicySettings) -> int:
     guide = policy.raw.get("guide") or {}
     found = _DAYS.findall(str(guide.get("time_limit", ""))) if isinstance(guide, dict) else []
     return max(int(n) for n in found) if found else DEFAULT_LIMIT_DAYS
-
-
-def store_attachment(path: Path, files_dir: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise tr.CaseError(f"附件不存在：{path}")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    sha = digest.hexdigest()
-    target = files_dir / sha[:2] / f"{sha}{path.suffix.lower()}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
-        shutil.copyfile(path, tmp)
-        tmp.replace(target)  # atomic: a crash never leaves a half-copied file under its hash
-    return {"name": path.name, "sha256": sha, "size": path.stat().st_size, "path": str(target)}
 
 
 def _amount(policy: tr.PolicySettings, form: dict[str, Any]) -> Decimal | None:

@@ -70,7 +70,8 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
     ).rowcount
     reopened = conn.execute(
         text(
-            "UPDATE data_requests SET opened_run = :run, opened_at = :now, resolved_at = NULL, resolved_run = NULL "
+            "UPDATE data_requests SET opened_run = :run, opened_at = :now, resolved_at = NULL, resolved_run = NULL, "
+            "refused_at = NULL, refused_by = NULL, refused_reason = NULL "
             f"WHERE id IN (SELECT r.id FROM {NEEDS} n JOIN data_requests r ON r.uscc = n.uscc AND r.field = n.field "
             "WHERE r.resolved_at IS NOT NULL)"
         ).bindparams(now=now, run=run_id)

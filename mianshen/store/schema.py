@@ -186,6 +186,27 @@ data_requests = Table(
     Index("ix_data_requests_field", "field", "resolved_run"),
 )
 
+# An enterprise's request to correct a value the platform holds (受理编号 from the id, answered by the
+# department that holds the field): profiles/inbox.py.
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uscc", String(18), nullable=False, index=True),
+    Column("field", String(64), nullable=False),
+    Column("claimed", Text, nullable=False),  # the value the enterprise says is right
+    Column("reason", Text, nullable=False),
+    Column("policy_id", String(64)),  # the policy page it was asked from, if any
+    Column("department", Text, nullable=False),  # the field's source department
+    Column("state", String(16), nullable=False),  # received | corrected | rejected
+    Column("reply", Text),
+    Column("attachment", Text),  # the file's name as uploaded
+    Column("attachment_path", Text),  # where it is kept (under the upload folder)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("answered_by", Text),
+)
+
 # Per run, field and policy: how many enterprises the library leaves unknown for want of the field.
 data_needs = Table(
     "data_needs",

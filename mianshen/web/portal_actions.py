@@ -5,9 +5,8 @@ Each action takes the signed-in enterprise from the request and filters every ca
 USCC: another enterprise's case answers 404 (not 403), so case ids cannot be probed. Service errors
 become WebErrors with a stable code and the service's Chinese message; the transaction rolls back.
 
-Data correction requests have no table of their own: each is an audit event
-`data.correction_requested` (who, which field, the value claimed, why) plus a portal message to the
-department the field catalogue names as the field's source, which is who can correct it.
+A data correction request gets a 受理编号 and lands in the inbox of the department the field
+catalogue names as the field's source (profiles/corrections.py); the enterprise follows it on /my.
 """
 
 from __future__ import annotations
@@ -23,15 +22,13 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import Connection, func, select
 
-from mianshen.audit.log import record
 from mianshen.cases import transitions as tr
 from mianshen.cases.applications import submit_application
 from mianshen.cases.review import object_to
-from mianshen.catalogue import load_catalogue
 from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import MianshenError
-from mianshen.notify.reminders import department_recipient
+from mianshen.profiles import corrections
 from mianshen.store.schema import cases, portal_messages
 from mianshen.web import catalog, portal
 from mianshen.web.deps import actor, engine, require
@@ -149,29 +146,34 @@ async def apply(request: Request, policy_id: str, fields: dict[str, str], upload
             return submit_application(conn, policy_id, uscc, form, paths, actor(s), files_dir=upload_dir())
 
 
-def request_correction(request: Request, field: str, value: str, reason: str, policy_id: str = "") -> dict[str, Any]:
-    """A data correction request: an audit event plus a portal message to the department holding the field."""
+async def request_correction(
+    request: Request, field: str, value: str, reason: str, policy_id: str = "", upload: Any = None
+) -> dict[str, Any]:
+    """A correction request with its 受理编号 (profiles/corrections.py), with at most one attachment."""
     s, uscc = me(request)
-    spec = load_catalogue().get(field)
-    if spec is None:
-        raise WebError(400, "unknown_field", f"数据项“{field}”不存在")
-    if len(reason.strip()) < 5 or len(reason) > 1000 or len(value) > 200:
-        raise WebError(400, "reason_required", "请写明更正理由（5–1000 字），正确的值不超过 200 字")
-    department = spec.source or "数据主管部门"
-    detail = {"field": field, "label": spec.label, "claimed": value.strip(), "reason": reason.strip()}
-    detail |= {"department": department, "policy": policy_id}
-    with engine(request).begin() as conn:
-        event = record(conn, actor(s), "data.correction_requested", "enterprise", uscc, None, detail)
-        body = f"企业 {uscc} 申请更正“{spec.label}”：应为“{value.strip() or '（未填写）'}”。理由：{reason.strip()}"
-        conn.execute(
-            portal_messages.insert().values(
-                uscc=department_recipient(department),
-                title=f"数据更正申请：{spec.label}",
-                body=body + f"（审计事件 {event}）",
-                created_at=platform_now(),
-            )
-        )
-    return {"id": event, "department": department, "field": field, "label": spec.label}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = await _one_upload(upload, Path(tmp)) if getattr(upload, "filename", None) else None
+        with engine(request).begin() as conn, _acting():
+            return corrections.submit(conn, actor(s), uscc, field, value, reason, policy_id, path, upload_dir())
+
+
+async def _one_upload(upload: Any, folder: Path) -> Path:
+    name = Path(str(upload.filename).replace("\\", "/")).name
+    if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+        raise WebError(400, "bad_file_type", f"文件“{name}”类型不支持，请上传 PDF、OFD、图片、Word、Excel 或 ZIP")
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD or not data:
+        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 10MB")
+    target = folder / name
+    target.write_bytes(data)
+    return target
+
+
+def my_corrections(request: Request) -> list[dict[str, Any]]:
+    _, uscc = me(request)
+    with engine(request).connect() as conn:
+        rows = corrections.of_enterprise(conn, uscc)
+    return [r | {"created_at": portal.beijing(r["created_at"])} for r in rows]
 
 
 def messages(request: Request) -> list[dict[str, Any]]:

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mianshen.web.console import bulk_routes, case_routes, draft_routes, payment_routes, policy_routes
+from mianshen.web.console import (
+    bulk_routes,
+    case_routes,
+    draft_routes,
+    inbox_routes,
+    payment_routes,
+    policy_routes,
+)
 
 router = APIRouter()
-for module in (policy_routes, bulk_routes, case_routes, payment_routes, draft_routes):
+for module in (policy_routes, bulk_routes, case_routes, payment_routes, draft_routes, inbox_routes):
     router.include_router(module.router)

@@ -102,8 +102,14 @@ async def correction_form(request: Request) -> Response:
     await require_csrf(request)
     form = await request.form()
     field, value, reason, policy_id = (_form_text(form, k) for k in ("field", "value", "reason", "policy_id"))
-    act.request_correction(request, field, value, reason, policy_id)
-    return RedirectResponse(f"/my/policies/{policy_id}?done=corrected" if policy_id else "/my?done=corrected", 303)
+    made = await act.request_correction(request, field, value, reason, policy_id, form.get("attachment"))
+    return RedirectResponse(f"/my/corrections?done={made['number']}", 303)
+
+
+@router.get("/my/corrections", include_in_schema=False)
+def corrections_page(request: Request) -> Response:
+    done = request.query_params.get("done", "")
+    return page(request, "my_corrections.html", {"rows": act.my_corrections(request), "done": done})
 
 
 @router.get("/my/messages", include_in_schema=False)
@@ -199,9 +205,15 @@ async def apply_api(
 
 @router.post("/api/my/corrections", tags=TAGS)
 async def correction_api(request: Request, body: CorrectionIn) -> Any:
-    """数据更正申请：记入审计日志，并通知该数据项的提供部门。"""
+    """数据更正申请：返回受理编号；记入审计日志，转该数据项的提供部门办理。"""
     await require_csrf(request)
-    return act.request_correction(request, body.field, body.value, body.reason, body.policy_id)
+    return await act.request_correction(request, body.field, body.value, body.reason, body.policy_id)
+
+
+@router.get("/api/my/corrections", tags=TAGS)
+def corrections_api(request: Request) -> Any:
+    """本企业的数据更正申请（受理编号、状态、答复）。"""
+    return jsonable_encoder({"corrections": act.my_corrections(request)})
 
 
 @router.get("/api/my/messages", tags=TAGS)

@@ -6,6 +6,8 @@
 - indexes for the queues: by state and deadline, by policy and state, by region.
 - `data_requests.refused_at/refused_by/refused_reason`: a data department may refuse a request
   only with a legal basis (seed 二(二)); the refusal is kept with the request.
+- `corrections`: an enterprise's request to correct a value the platform holds, with a 受理编号, an
+  attachment, the department that holds the field, and its answer — one inbox with the data requests.
 - `bulk_jobs`: a department's action on many cases at once (批量推送 …), run in the background with
   its progress and result report kept, so a reload or a restarted server finds it where it was.
 
@@ -36,6 +38,23 @@ def upgrade() -> None:
         batch.add_column(sa.Column("refused_reason", sa.Text(), nullable=True))
     op.create_index("ix_data_requests_field", "data_requests", ["field", "resolved_run"])
     op.create_table(
+        "corrections",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("uscc", sa.String(length=18), nullable=False, index=True),
+        sa.Column("field", sa.String(length=64), nullable=False),
+        sa.Column("claimed", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("policy_id", sa.String(length=64), nullable=True),
+        sa.Column("department", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("reply", sa.Text(), nullable=True),
+        sa.Column("attachment", sa.Text(), nullable=True),
+        sa.Column("attachment_path", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_by", sa.Text(), nullable=True),
+    )
+    op.create_table(
         "bulk_jobs",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("action", sa.String(length=24), nullable=False),
@@ -56,6 +75,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("bulk_jobs")
+    op.drop_table("corrections")
     op.drop_index("ix_data_requests_field", table_name="data_requests")
     with op.batch_alter_table("data_requests") as batch:
         batch.drop_column("refused_reason")

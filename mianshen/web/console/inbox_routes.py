@@ -1,0 +1,218 @@
+"""数据需求 (the data departments' inbox): data requests per field, correction requests, refusals, exports.
+
+Data managers (数据管理员) and platform administrators see every department's fields; department
+staff see the fields their department holds (the catalogue's source) and answer them; auditors read.
+Answering a data request is an import of the field (`mianshen data import`); the next match run,
+or the worker's re-match after imports, resolves what the import filled.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+
+from mianshen.audit.log import record
+from mianshen.clock import today as clock_today
+from mianshen.errors import InputError
+from mianshen.matching.runs import run_match
+from mianshen.profiles import corrections, inbox
+from mianshen.profiles.imports import import_file
+from mianshen.profiles.sources import list_sources
+from mianshen.web.console import scope
+from mianshen.web.deps import actor, engine, page, require_csrf
+from mianshen.web.errors import WebError, not_found
+from mianshen.web.sessions import Session
+
+router = APIRouter()
+log = logging.getLogger("mianshen.web.inbox")
+READ = ("data_manager", "platform_admin", "auditor", "department")
+WRITE = ("data_manager", "platform_admin", "department")
+PAGE = 50
+
+
+def _department(s: Session) -> str | None:
+    return s.department if s.role == "department" else None
+
+
+def _held(s: Session, field: str) -> Any:
+    spec = inbox.fields_of(_department(s)).get(field)
+    if spec is None:
+        raise not_found("数据项")
+    return spec
+
+
+@router.get("/console/requests", include_in_schema=False)
+def inbox_page(request: Request) -> Response:
+    s = scope.staff(request, *READ)
+    state = request.query_params.get("corrections", "received")
+    with engine(request).connect() as conn:
+        lines = inbox.summary(conn, _department(s))
+        fixes, fixes_total = corrections.for_department(
+            conn, _department(s), state if state in corrections.STATES else ""
+        )
+    shown = {"lines": lines, "fixes": fixes, "fixes_total": fixes_total, "fix_state": state}
+    return page(
+        request, "console_requests.html", shown | {"days": inbox.reply_days(), "fix_states": corrections.STATES}
+    )
+
+
+@router.get("/api/console/requests", tags=["工作台"])
+def inbox_api(request: Request) -> Any:
+    """数据共享需求清单：按数据项汇总等待的企业数、需要它的政策、答复期限与状态。"""
+    s = scope.staff(request, *READ)
+    with engine(request).connect() as conn:
+        lines = inbox.summary(conn, _department(s))
+    return scope.as_json({"reply_days": inbox.reply_days(), "fields": [vars(x) for x in lines]})
+
+
+@router.get("/console/requests/{field}", include_in_schema=False)
+def field_page(request: Request, field: str) -> Response:
+    s = scope.staff(request, *READ)
+    spec = _held(s, field)
+    status = request.query_params.get("status", "open")
+    status = status if status in inbox.STATUS or status == "all" else "open"
+    try:
+        number = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        number = 1
+    with engine(request).connect() as conn:
+        rows, total = inbox.requests_page(conn, field, "" if status == "all" else status, number, PAGE)
+        line = next((x for x in inbox.summary(conn, _department(s)) if x.field == field), None)
+        sources = _sources(conn, field)
+    shown = {"spec": spec, "rows": rows, "total": total, "status": status, "statuses": inbox.STATUS, "line": line}
+    shown |= {"sources": sources, "answered": _answered(request.query_params.get("answered", ""))}
+    pages = max(1, -(-total // PAGE))
+    return page(request, "console_request_field.html", shown | {"page": min(number, pages), "pages": pages})
+
+
+def _answered(code: str) -> str:
+    if code == "duplicate":
+        return "该文件此前已导入过，本次没有改动。"
+    accepted, _, rejected = code.partition("-")
+    if accepted.isdigit() and rejected.isdigit():
+        return f"已导入：接收 {int(accepted):,} 行，拒收 {int(rejected):,} 行。平台正在重新匹配，补齐的请求将转为“已答复”。"
+    return ""
+
+
+@router.get("/console/requests/{field}/export.csv", include_in_schema=False)
+def field_export(request: Request, field: str) -> Response:
+    s = scope.staff(request, *READ)
+    spec = _held(s, field)
+    with engine(request).connect() as conn:
+        rows, _ = inbox.requests_page(conn, field, "open", 1, 0)
+    header = ["请求编号", "统一社会信用代码", "企业名称", "数据项", "提出日期", "答复期限", "状态"]
+    body = [[r["number"], r["uscc"], r["name"], spec.label, r["opened"], r["due"], r["status_label"]] for r in rows]
+    return scope.csv_download(f"数据需求-{spec.label}.csv", header, body)
+
+
+IMPORT_SUFFIXES = (".csv", ".xlsx", ".parquet", ".jsonl")
+MAX_IMPORT = 200 * 1024 * 1024
+
+
+def _sources(conn: Any, field: str) -> list[Any]:
+    return [x for x in list_sources(conn) if field in x.fields]
+
+
+@router.post("/console/requests/{field}/answer", include_in_schema=False)
+@router.post("/api/console/requests/{field}/answer", tags=["工作台"])
+async def answer(request: Request, field: str) -> Any:
+    """答复数据需求：按数据源（source）导入文件（file：CSV、XLSX、Parquet、JSON Lines），随后在后台重新匹配。"""
+    await require_csrf(request)
+    s = scope.writer(request, *WRITE)
+    spec = _held(s, field)
+    form = await request.form()
+    source_id, upload = str(form.get("source") or ""), form.get("file")
+    with engine(request).connect() as conn:
+        if source_id not in {x.id for x in _sources(conn, field)}:
+            raise WebError(400, "bad_request", f"请选择提供“{spec.label}”的数据源")
+    name = Path(str(getattr(upload, "filename", "") or "")).name
+    if not name or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
+        raise WebError(400, "bad_file_type", "请上传 CSV、XLSX、Parquet 或 JSON Lines 文件")
+    data = await upload.read(MAX_IMPORT + 1)  # type: ignore[union-attr]
+    if not data or len(data) > MAX_IMPORT:
+        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 200MB")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
+        path.write_bytes(data)
+        try:
+            report = await run_in_threadpool(import_file, engine(request), source_id, path, clock_today())
+        except InputError as exc:
+            raise WebError(400, "bad_request", str(exc)) from exc
+    record_upload(engine(request), s, field, name, report)
+    if report.duplicate_of is None and report.accepted:
+        rematch_in_background(engine(request))
+    result = {"batch": report.batch_id, "accepted": report.accepted, "rejected": report.rejected}
+    result |= {"duplicate_of": report.duplicate_of}
+    if scope.is_api(request):
+        return result
+    done = "duplicate" if report.duplicate_of else f"{report.accepted}-{report.rejected}"
+    return RedirectResponse(f"/console/requests/{field}?answered={done}", status_code=303)
+
+
+def record_upload(eng: Engine, s: Session, field: str, name: str, report: Any) -> None:
+    detail = {"field": field, "file": name, "batch": report.batch_id, "accepted": report.accepted}
+    with eng.begin() as conn:
+        record(conn, actor(s), "data.request_answered", "field", field, None, detail | {"rejected": report.rejected})
+
+
+def rematch_in_background(eng: Engine) -> None:
+    """The enterprises the import changed are re-matched (incrementally) in a thread of this server;
+    the worker's re-match after imports covers a server that stops first."""
+
+    def work() -> None:
+        try:
+            run_match(eng, clock_today())
+        except Exception:
+            log.exception("导入后的重新匹配失败（工作进程将重试）")
+
+    threading.Thread(target=work, name="rematch-after-answer", daemon=True).start()
+
+
+@router.post("/console/requests/{field}/refuse", include_in_schema=False)
+@router.post("/api/console/requests/{field}/refuse", tags=["工作台"])
+async def refuse(request: Request, field: str) -> Any:
+    """拒绝一个数据项的全部待处理请求：须写明禁止共享的法律依据（basis）与理由（reason）。"""
+    await require_csrf(request)
+    s = scope.writer(request, *WRITE)
+    _held(s, field)
+    data = await scope.params(request)
+    try:
+        with engine(request).begin() as conn:
+            done = inbox.refuse(conn, field, actor(s), str(data.get("basis") or ""), str(data.get("reason") or ""))
+    except InputError as exc:
+        raise WebError(400, "bad_request", str(exc)) from exc
+    if scope.is_api(request):
+        return {"refused": done}
+    return RedirectResponse(f"/console/requests/{field}?status=refused", status_code=303)
+
+
+@router.post("/console/corrections/{correction_id}", include_in_schema=False)
+@router.post("/api/console/corrections/{correction_id}", tags=["工作台"])
+async def answer_correction(request: Request, correction_id: int) -> Any:
+    """答复数据更正申请：result 为 corrected（已更正）或 rejected（不予更正，须写明 reply 理由）。"""
+    await require_csrf(request)
+    s = scope.writer(request, *WRITE)
+    data = await scope.params(request)
+    result = str(data.get("result") or "")
+    if result not in ("corrected", "rejected"):
+        raise WebError(400, "bad_request", "请选择“已更正”或“不予更正”")
+    try:
+        with engine(request).begin() as conn:
+            done = corrections.answer(
+                conn, correction_id, actor(s), result == "corrected", str(data.get("reply") or "")
+            )
+    except corrections.CorrectionMissing as exc:
+        raise not_found("更正申请") from exc
+    except InputError as exc:
+        raise WebError(400, "bad_request", str(exc)) from exc
+    if scope.is_api(request):
+        return scope.as_json({"number": done["number"], "state": done["state_label"]})
+    return RedirectResponse("/console/requests?corrections=received#corrections", status_code=303)
