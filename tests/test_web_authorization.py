@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -257,18 +256,7 @@ def call(w: World, method: str, path: str, who: str, token: bool = True) -> Resp
     return send(client, method, path, params, body, fx.csrf(client) if token else None, QUERIES.get(page_path(path)))
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MIANSHEN_FAST_HASH", "1")
-        mp.setenv("MIANSHEN_TODAY", "2025-06-30")
-        mp.setenv("MIANSHEN_SM4_KEY", "0123456789abcdeffedcba9876543210")
-        tmp: Path = tmp_path_factory.mktemp("authorization")
-        mp.setenv("MIANSHEN_UPLOAD_DIR", str(tmp / "uploads"))
-        mp.setenv("MIANSHEN_DRAFT_DIR", str(tmp / "drafts"))
-        w = fx.build_world(tmp)
-        yield w
-        w.engine.dispose()
+world = fx.world  # the module-scoped world of web_auth_fixtures
 
 
 # --- the tests ------------------------------------------------------------------------------------

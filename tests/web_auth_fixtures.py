@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -269,3 +271,17 @@ def build_world(tmp: Path) -> World:
 
 def policy_source(policy_id: str) -> str:
     return (ROOT / "policies" / f"{policy_id}.yaml").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MIANSHEN_FAST_HASH", "1")
+        mp.setenv("MIANSHEN_TODAY", "2025-06-30")
+        mp.setenv("MIANSHEN_SM4_KEY", "0123456789abcdeffedcba9876543210")
+        tmp: Path = tmp_path_factory.mktemp("authorization")
+        mp.setenv("MIANSHEN_UPLOAD_DIR", str(tmp / "uploads"))
+        mp.setenv("MIANSHEN_DRAFT_DIR", str(tmp / "drafts"))
+        w = build_world(tmp)
+        yield w
+        w.engine.dispose()

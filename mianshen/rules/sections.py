@@ -11,7 +11,7 @@ from mianshen.errors import Location
 from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Parameter, ParamRef, ParamValue, Tier
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
-from mianshen.rules.formula import FormulaError, parse_formula, references
+from mianshen.rules.formula import FormulaError, formula_text, parse_formula, references
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, parse_date
 
@@ -102,7 +102,10 @@ def parse_derived(ctx: ParseContext, node: Any, params: dict[str, Parameter]) ->
         if expr is None:
             continue
         label = str(spec.get("label", name))
-        out[name] = Derived(formula_name(name), label, kind, expr, str(spec["formula"]), loc)
+        names = {n: x.label for n, x in ctx.catalogue.fields.items()} | {p.name: p.label for p in params.values()}
+        names |= {d.name: d.label for d in out.values()}
+        # the source people read in an explanation: the formula in the words of the field catalogue
+        out[name] = Derived(formula_name(name), label, kind, expr, formula_text(expr, names), loc)
         ctx.derived_fields[formula_name(name)] = Field(formula_name(name), label, kind, source="派生")
     return out
 

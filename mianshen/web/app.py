@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mianshen.errors import MianshenError
 from mianshen.store.db import open_store
-from mianshen.web import errors
+from mianshen.web import errors, labels
 from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +34,8 @@ def create_app(url: str | None = None) -> FastAPI:
     app.state.templates.env.filters["money"] = _money
     app.state.templates.env.filters["field_label"] = _field_label
     app.state.templates.env.filters["when"] = _when
+    app.state.templates.env.filters["role_label"] = labels.role
+    app.state.templates.env.globals["action_labels"] = labels.ACTIONS
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(errors.WebError, errors.web_error_handler)
     app.add_exception_handler(MianshenError, errors.domain_error_handler)
@@ -61,12 +63,16 @@ def create_app(url: str | None = None) -> FastAPI:
 
 
 def _offline_docs(app: FastAPI) -> None:
-    """/docs with Swagger UI served from the installed `swagger-ui-bundle`: no CDN on a government network."""
-    import swagger_ui_bundle
+    """/docs with Swagger UI 5 (it reads the OpenAPI 3.1 FastAPI writes; the `swagger-ui-bundle` package's
+    4.15 does not) from the files `fastapi-offline` installs: no CDN on a government network."""
+    from pathlib import Path
+
+    import fastapi_offline
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse
 
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    files = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/static/swagger", StaticFiles(directory=files), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -75,7 +81,7 @@ def _offline_docs(app: FastAPI) -> None:
             title="免申即享平台 API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            swagger_favicon_url="/static/swagger/favicon.png",
         )
 
 

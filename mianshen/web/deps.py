@@ -10,16 +10,10 @@ from sqlalchemy import Engine
 
 from mianshen.audit.log import Actor
 from mianshen.web.errors import WebError
+from mianshen.web.labels import ROLES
 from mianshen.web.sessions import Session, check_csrf, current_session
 
-ROLE_LABELS = {
-    "platform_admin": "平台管理员",
-    "department": "政策执行部门",
-    "data_manager": "数据管理员",
-    "finance": "财政拨付",
-    "auditor": "审计监督",
-    "enterprise": "企业",
-}
+ROLE_LABELS = ROLES  # one table of role names (web/labels.py)
 
 
 def engine(request: Request) -> Engine:

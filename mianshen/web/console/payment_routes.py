@@ -39,6 +39,7 @@ def overview(request: Request) -> dict[str, Any]:
         ]
         for b in batches:
             b["count"] = conn.execute(select(func.count()).where(payments.c.batch_id == b["id"])).scalar_one()
+            b["title"] = titles.get(b["policy_id"], "（已下线的政策）")
         check = reconcile(conn)
     return {
         "waiting": [{"policy_id": p, "title": titles.get(p, p), "count": n} for p, n in waiting],

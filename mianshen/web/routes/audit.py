@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, func, select
 
 from mianshen.audit.log import verify
-from mianshen.store.schema import audit_log
+from mianshen.store.schema import audit_log, policy_versions
+from mianshen.web import labels
 from mianshen.web.console import scope
 from mianshen.web.deps import engine, page
 from mianshen.web.errors import WebError
@@ -67,7 +68,15 @@ def _data(request: Request) -> dict[str, Any]:
 
 @router.get("/audit", include_in_schema=False)
 def audit_page(request: Request) -> Response:
-    return page(request, "audit.html", _data(request))
+    data = _data(request)
+    with engine(request).connect() as conn:
+        titles = dict(
+            conn.execute(
+                select(policy_versions.c.policy_id, policy_versions.c.title).order_by(policy_versions.c.version)
+            ).all()
+        )
+    data["shown"] = {r["id"]: labels.audit_row(r, titles) for r in data["rows"]}
+    return page(request, "audit.html", data)
 
 
 @router.get("/api/audit", tags=["审计"])

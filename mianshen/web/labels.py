@@ -1,0 +1,209 @@
+"""Codes as people read them — roles, and the audit log's actions, objects and recorded changes: actions, roles, objects and recorded changes in Chinese.
+
+The log itself keeps stable codes (`case.notify`, `profile.read`) — they are what the hash chain
+covers and what an export carries; pages show these labels instead, and each change as "label：
+value" lines with states, fields and times in the words of the rest of the platform.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from mianshen.cases.open import ORIGINS
+from mianshen.cases.states import STATES, TRANSITIONS
+from mianshen.catalogue import load_catalogue
+from mianshen.clock import beijing
+
+ROLES = {
+    "platform_admin": "平台管理员",
+    "department": "政策执行部门",
+    "data_manager": "数据管理员",
+    "finance": "财政拨付",
+    "auditor": "审计监督",
+    "enterprise": "企业",
+    "public": "公众",
+    "system": "系统",
+    "anonymous": "未登录用户",
+}
+ACTIONS = {
+    "application.submit": "在线申请",
+    "bank_account.read": "查看完整银行账号",
+    "case.open": "立案",
+    "case.open_batch": "批量立案（哈希树）",
+    "case.onsite_check": "现场核验",
+    "data.correction_requested": "提出数据更正申请",
+    "data.correction_corrected": "数据更正：已更正",
+    "data.correction_rejected": "数据更正：不予更正",
+    "data.request_answered": "答复数据需求（导入）",
+    "data.request_refused": "拒绝数据需求",
+    "dishonesty.record": "记录失信",
+    "list.upload": "上传名单",
+    "match.run": "政策匹配",
+    "payment_batch.create": "生成拨付批次",
+    "payment_batch.export": "导出拨付文件",
+    "payment_batch.fill": "批次列入案件",
+    "payment_batch.paid": "登记已拨付",
+    "policy.draft": "从原文起草政策",
+    "policy.publish": "发布政策版本",
+    "policy.retire": "政策到期下线",
+    "profile.read": "查看企业画像",
+    "signin": "登录",
+    "signin.code_sent": "发送登录验证码",
+    "signin.failed": "登录失败",
+    "user.add": "新增账号",
+} | {f"case.{name}": t.label for name, t in TRANSITIONS.items()}
+OBJECTS = {
+    "case": "案件",
+    "correction": "更正申请",
+    "enterprise": "企业",
+    "field": "数据项",
+    "list_upload": "名单",
+    "match_run": "匹配运行",
+    "payment_batch": "拨付批次",
+    "policy": "政策",
+    "policy_draft": "政策草稿",
+    "user": "账号",
+}
+KEYS = {
+    "state": "状态",
+    "amount": "金额（元）",
+    "confirmed_amount": "确认金额（元）",
+    "deadline": "期限",
+    "publicity_from": "公示开始",
+    "publicity_to": "公示结束",
+    "reason": "原因",
+    "note": "说明",
+    "policy_id": "政策",
+    "policy_version": "政策版本",
+    "uscc": "统一社会信用代码",
+    "period": "享受期",
+    "origin": "来源",
+    "commitment": "信用承诺",
+    "commitment_signed_at": "承诺时间",
+    "commitment_actor": "承诺人",
+    "freshness": "数据时效复核",
+    "budget": "预算",
+    "used": "已用预算",
+    "result": "结果",
+    "count": "件数",
+    "total": "合计（元）",
+    "number": "编号",
+    "field": "数据项",
+    "label": "数据项名称",
+    "claimed": "申请更正为",
+    "basis": "依据",
+    "requests": "请求数",
+    "file": "文件",
+    "batch": "导入批次",
+    "accepted": "接收行数",
+    "rejected": "拒收行数",
+    "accounts": "账号数",
+    "purpose": "用途",
+    "version": "版本",
+    "title": "标题",
+    "attempt": "第几次",
+    "case": "案件",
+    "cases": "案件数",
+    "root": "哈希树根",
+    "evaluated": "评估次数",
+    "changed": "变化",
+    "as_of": "评估日",
+    "age_days": "数据距今天数",
+    "fields": "数据项",
+    "stale": "已超时效的数据项",
+    "run": "匹配运行",
+    "algorithm": "校验方式",
+    "username": "用户名",
+    "role": "角色",
+    "department": "部门",
+    "region": "辖区",
+    "policy": "政策",
+    "list_amount": "名单金额",
+}
+ALGORITHMS = {"sm3-tree": "SM3 哈希树"}
+
+
+def action(code: str) -> str:
+    return ACTIONS.get(code, "其他操作")
+
+
+def role(code: str | None) -> str:
+    return ROLES.get(code or "", "其他角色")
+
+
+def obj(code: str | None) -> str:
+    return OBJECTS.get(code or "", "其他对象")
+
+
+def _key(name: str) -> str:
+    if name in KEYS:
+        return KEYS[name]
+    spec = load_catalogue().get(name)
+    return spec.label if spec else "其他"
+
+
+def _value(key: str, value: Any, titles: dict[str, str] | None = None) -> str:
+    if value is None or value == "":
+        return "—"
+    if key in ("policy_id", "policy") and isinstance(value, str):
+        return f"《{titles[value]}》" if titles and value in titles else "（政策）"
+    if key == "role" and isinstance(value, str):
+        return role(value)
+    if key == "algorithm" and isinstance(value, str):
+        return ALGORITHMS.get(value, value)
+    if key in ("fields", "stale") and isinstance(value, list):
+        return "、".join(_key(str(v)) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if key == "state" and isinstance(value, str):
+        return STATES.get(value, value)
+    if key == "origin" and isinstance(value, str):
+        return ORIGINS.get(value, value)
+    if key == "field" and isinstance(value, str):
+        return _key(value)
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if "T" in value or ":" in value:
+            return beijing(moment).strftime("%Y-%m-%d %H:%M")
+        return value
+    if isinstance(value, dict):
+        return "；".join(f"{_key(k)}：{_value(k, v, titles)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "、".join(_value(key, v, titles) for v in value)
+    return str(value)
+
+
+def audit_row(row: dict[str, Any], titles: dict[str, str]) -> dict[str, Any]:
+    """One audit record as the audit page shows it (the stored codes stay in the record and the API)."""
+    entity, kind = str(row.get("entity_id") or ""), row.get("entity_type")
+    if kind == "policy":
+        entity = f"《{titles.get(entity, '（政策）')}》"
+    elif kind == "match_run" and "/" in entity:
+        run, policy = entity.split("/", 1)
+        entity = f"第 {run} 次《{titles.get(policy, '（政策）')}》"
+    elif kind == "field":
+        entity = _key(entity)
+    return {
+        "action": action(str(row.get("action"))),
+        "object": f"{obj(kind)} {entity}".strip(),
+        "before": change_lines(row.get("before"), titles),
+        "after": change_lines(row.get("after"), titles),
+    }
+
+
+def change_lines(text: str | None, titles: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """A recorded before/after (JSON text) as (label, value) lines."""
+    if not text:
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return [("内容", text)]
+    if not isinstance(data, dict):
+        return [("内容", _value("", data, titles))]
+    return [(_key(k), _value(k, v, titles)) for k, v in data.items()]
