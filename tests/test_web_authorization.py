@@ -69,6 +69,7 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "action": lambda w: "notify",
     "job_id": lambda w: str(w.job()),
     "kind": lambda w: "csv",
+    "outcome": lambda w: "paid",
     "field": lambda w: "ui_new_claimants_last_year",  # held by 人社厅 (HRSS)
     "correction_id": lambda w: str(w.correction()),
 }
@@ -209,6 +210,14 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
         return {"data": {"action": "decide", "ids": [str(w.case_a)]}}
     if p == "/console/bulk":  # 公示 ended: none in this world, so the job is empty and changes nothing
         return {"data": {"policy": POLICY, "action": "decide"}}
+    if p.endswith("/account"):
+        return {
+            "data": {"bank_account": fx.ACCOUNT, "bank_name": "中国工商银行郑州花园路支行", "bank_code": "102491002345"}
+        }
+    if p.endswith("/results"):  # the bank's result file: the batch's first payment arrived
+        case_id, amount = w.payment_in(int(params["batch_id"])) if w.has_payments(int(params["batch_id"])) else (0, "1")
+        body = f"备注,金额（元）,结果\n案件{case_id} x,{amount},成功\n".encode()
+        return {"data": {}, "files": [("file", ("结果.csv", body, "text/csv"))]}
     if p.endswith("/refuse"):
         return {"data": {"basis": "《统计法》第九条", "reason": "统计资料不得对外提供"}}
     if p.endswith("/answer"):  # an empty file of a source providing the field: imported, nothing to re-match
@@ -336,6 +345,14 @@ PROOFS: dict[str, Callable[[World, bool], tuple[TestClient, dict[str, str]]]] = 
     "/console/corrections/{correction_id}": lambda w, api: (
         w.client("hr"),
         {"correction_id": str(w.correction("api" if api else "page"))},
+    ),
+    "/my/cases/{case_id}/account": lambda w, api: (
+        w.client(w.owner_of(w.returned(w.batch2 if api else w.batch))),
+        {"case_id": str(w.returned(w.batch2 if api else w.batch))},
+    ),
+    "/console/payments/batches/{batch_id}/cases/{case_id}/{outcome}": lambda w, api: (
+        w.client("fin"),
+        dict(zip(("batch_id", "case_id"), map(str, w.any_payment()), strict=True)),
     ),
     "/login": lambda w, api: (fx.new_client(w.app), {}),
     "/login/enterprise/code": lambda w, api: (fx.new_client(w.app), {}),

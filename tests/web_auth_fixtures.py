@@ -116,6 +116,42 @@ class World:
             self.corrections[key] = made["id"]
         return self.corrections[key]
 
+    def payment_in(self, batch_id: int) -> tuple[int, str]:
+        """A payment of the batch: its case and amount."""
+        from mianshen.store.schema import payments
+
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(payments.c.case_id, payments.c.amount).where(payments.c.batch_id == batch_id).limit(1)
+            ).one()
+        return int(row.case_id), str(row.amount)
+
+    def has_payments(self, batch_id: int) -> bool:
+        from mianshen.store.schema import payments
+
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(select(payments.c.id).where(payments.c.batch_id == batch_id).limit(1)).first() is not None
+            )
+
+    def any_payment(self) -> tuple[int, int]:
+        """The newest payment wherever it now is (a 退票 issued again moves to a new batch): batch, case."""
+        from mianshen.store.schema import payments
+
+        with self.engine.connect() as conn:
+            row = conn.execute(select(payments.c.batch_id, payments.c.case_id).order_by(payments.c.id.desc())).first()
+        assert row is not None
+        return int(row.batch_id), int(row.case_id)
+
+    def returned(self, batch_id: int) -> int:
+        """The batch's first payment, sent back by the bank (退票): its case waits for a corrected account."""
+        from mianshen.cases.payment_results import return_payment
+
+        case_id, _ = self.payment_in(batch_id)
+        with self.engine.begin() as conn:
+            return_payment(conn, batch_id, case_id, Actor("出纳", "finance"), "账户已销户")
+        return case_id
+
     def source_of(self, field: str) -> tuple[str, str]:
         """A registered source providing `field`, and an empty file of its columns."""
         from mianshen.profiles.sources import list_sources

@@ -66,6 +66,16 @@ def normalise_account(raw: str) -> str:
     return digits
 
 
+def normalise_bank(name: str, code: str) -> tuple[str, str]:
+    """开户行 and its 12-digit 联行号 (CNAPS bank code), as a bank transfer file needs them."""
+    bank, digits = (name or "").strip(), re.sub(r"\s", "", code or "")
+    if not 2 <= len(bank) <= 60:
+        raise BankingError("请填写开户行全称（如 中国工商银行郑州花园路支行）")
+    if not (digits.isdigit() and len(digits) == 12):
+        raise BankingError("开户行联行号应为 12 位数字（可在开户行或网上银行查询）")
+    return bank, digits
+
+
 def encrypt_account(raw: str) -> str:
     account = normalise_account(raw)
     nonce = os.urandom(_NONCE)

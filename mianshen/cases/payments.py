@@ -23,6 +23,7 @@ from mianshen.clock import now as platform_now
 from mianshen.store.schema import cases, payment_batches, payments
 
 CHUNK = 100
+PAID_STATES = ("paid", "archived", "clawback")
 
 
 @dataclass
@@ -34,7 +35,7 @@ class BatchReport:
     resumed: bool
 
 
-def _finance(actor: Actor) -> None:
+def require_finance(actor: Actor) -> None:
     if actor.role != "finance":
         raise tr.NotAllowed(f"拨付批次须由财政（finance）角色办理，当前角色为“{actor.role}”")
 
@@ -78,18 +79,25 @@ def create_batch(
     after_chunk: Callable[[int], None] | None = None,
 ) -> BatchReport:
     """Put every approved, unpaid case of the policy into its open batch (resuming an unfinished one)."""
-    _finance(actor)
+    require_finance(actor)
     batch_id, resumed = _open_batch(engine, policy_id, actor)
     added = 0
     while True:
         with engine.begin() as conn:
             lock_policy(conn, policy_id)  # two runs at once take turns instead of racing
             unpaid = and_(cases.c.policy_id == policy_id, cases.c.state == "approved")
-            paid = select(payments.c.id).where(payments.c.case_id == cases.c.id).exists()
-            todo = conn.execute(select(cases).where(unpaid, ~paid).order_by(cases.c.id).limit(chunk)).mappings().all()
+            # a payment the bank returned (退票) is issued again: its row moves to this batch
+            live = select(payments.c.id).where(payments.c.case_id == cases.c.id, payments.c.returned_at.is_(None))
+            query = select(cases).where(unpaid, ~live.exists()).order_by(cases.c.id).limit(chunk)
+            todo = conn.execute(query).mappings().all()
             for case in todo:
                 amount = format(case_amount(dict(case)), "f")
-                conn.execute(payments.insert().values(batch_id=batch_id, case_id=case["id"], amount=amount))
+                again = payments.update().where(payments.c.case_id == case["id"], payments.c.returned_at.is_not(None))
+                moved = conn.execute(
+                    again.values(batch_id=batch_id, amount=amount, paid_at=None, returned_at=None, return_reason=None)
+                ).rowcount
+                if not moved:
+                    conn.execute(payments.insert().values(batch_id=batch_id, case_id=case["id"], amount=amount))
                 tr.add_to_batch(conn, case["id"], actor, batch_id)
             count, total = batch_total(conn, batch_id)
             conn.execute(
@@ -107,7 +115,7 @@ def create_batch(
 
 def mark_batch_paid(engine: Engine, batch_id: int, actor: Actor, chunk: int = CHUNK) -> int:
     """Finance reports the transfer done: each payment gets its time once, each case becomes paid."""
-    _finance(actor)
+    require_finance(actor)
     done = 0
     while True:
         with engine.begin() as conn:
@@ -115,7 +123,9 @@ def mark_batch_paid(engine: Engine, batch_id: int, actor: Actor, chunk: int = CH
             rows = list(
                 conn.execute(
                     select(payments)
-                    .where(payments.c.batch_id == batch_id, payments.c.paid_at.is_(None))
+                    .where(
+                        payments.c.batch_id == batch_id, payments.c.paid_at.is_(None), payments.c.returned_at.is_(None)
+                    )
                     .order_by(payments.c.id)
                     .limit(chunk)
                 ).mappings()
@@ -124,7 +134,7 @@ def mark_batch_paid(engine: Engine, batch_id: int, actor: Actor, chunk: int = CH
                 now = platform_now()
                 stamped = conn.execute(
                     payments.update()
-                    .where(payments.c.id == pay["id"], payments.c.paid_at.is_(None))
+                    .where(payments.c.id == pay["id"], payments.c.paid_at.is_(None), payments.c.returned_at.is_(None))
                     .values(paid_at=now)
                 ).rowcount
                 if stamped == 1:  # the guard above makes a concurrent or repeated run a no-op
@@ -159,11 +169,11 @@ def reconcile(conn: Connection, policy_id: str | None = None) -> dict[str, Any]:
         count += 1
         expected = Decimal(row["confirmed_amount"] or row["case_amount"] or "0")
         approved += expected
-        if row["paid_at"] is not None:
+        if row["paid_at"] is not None and row["returned_at"] is None:
             paid += Decimal(row["amount"])
         if Decimal(row["amount"]) != expected:
             problems.append(f"案件 {row['case_id']}：拨付 {row['amount']} 元，核定 {expected} 元")
-        if row["paid_at"] is not None and row["state"] not in ("paid", "archived", "clawback"):
+        if row["paid_at"] is not None and row["returned_at"] is None and row["state"] not in PAID_STATES:
             problems.append(f"案件 {row['case_id']}：已拨付但案件状态为 {row['state']}")
     orphan = select(cases.c.id).where(
         cases.c.state.in_(("in_payment", "paid", "archived")),
@@ -179,28 +189,46 @@ def reconcile(conn: Connection, policy_id: str | None = None) -> dict[str, Any]:
 
 # --- 导出给财政 ------------------------------------------------------------------------------------
 
-HEADER = ("序号", "案件编号", "统一社会信用代码", "企业名称", "政策", "金额（元）", "收款账号")
+# The 银行代发 (batch transfer) layout banks' corporate portals take: payee name, account, bank and its
+# 联行号, amount, purpose; the remark carries the case number back in the bank's result file.
+HEADER = ("序号", "收款人户名", "收款人账号", "收款人开户行", "开户行联行号", "金额（元）", "用途", "备注")
 
 
 def batch_rows(conn: Connection, batch_id: int, actor: Actor, reveal: bool = False) -> list[tuple[str, ...]]:
     """One row per payment; accounts masked unless finance needs them to pay (then the read is audited)."""
     from mianshen.cases.banking import decrypt_account, mask_stored
-    from mianshen.store.schema import enterprises
+    from mianshen.store.schema import enterprises, policy_versions
 
-    _finance(actor)
+    require_finance(actor)
     batch = _batch(conn, batch_id)
+    purpose = conn.execute(
+        select(policy_versions.c.title)
+        .where(policy_versions.c.policy_id == batch["policy_id"])
+        .order_by(policy_versions.c.version.desc())
+        .limit(1)
+    ).scalar()
     query = (
-        select(payments.c.case_id, payments.c.amount, cases.c.uscc, cases.c.bank_account, enterprises.c.name)
+        select(
+            payments.c.case_id,
+            payments.c.amount,
+            cases.c.uscc,
+            cases.c.bank_account,
+            cases.c.bank_name,
+            cases.c.bank_code,
+            enterprises.c.name,
+        )
         .join(cases, cases.c.id == payments.c.case_id)
         .outerjoin(enterprises, enterprises.c.uscc == cases.c.uscc)
-        .where(payments.c.batch_id == batch_id)
+        .where(payments.c.batch_id == batch_id, payments.c.returned_at.is_(None))
         .order_by(payments.c.id)
     )
     out: list[tuple[str, ...]] = []
     for n, row in enumerate(conn.execute(query), start=1):
         stored = row.bank_account
         account = (decrypt_account(stored) if reveal else mask_stored(stored)) if stored else ""
-        out.append((str(n), str(row.case_id), row.uscc, row.name or "", batch["policy_id"], row.amount, account))
+        remark = f"案件{row.case_id} {row.uscc}"
+        shown = (row.name or "", account, row.bank_name or "", row.bank_code or "", row.amount)
+        out.append((str(n), *shown, (purpose or "惠企政策资金")[:30], remark))
     if reveal:
         record(
             conn, actor, "bank_account.read", "payment_batch", batch_id, None, {"accounts": len(out), "purpose": "拨付"}

@@ -26,7 +26,7 @@ from mianshen.profiles.sources import get_source
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.schema import case_events, cases, dishonesty_records, objections, onsite_checks, policy_versions
 
-COMMITTED = ("approved", "in_payment", "paid", "archived")  # amounts that count against the budget
+COMMITTED = ("approved", "in_payment", "paid", "returned", "archived")  # amounts that count against the budget
 
 
 def today() -> dt.date:

@@ -23,6 +23,7 @@ STATES = {
     "rejected": "不予通过",
     "in_payment": "拨付中",
     "paid": "已拨付",
+    "returned": "退票，待更正账户",
     "archived": "已归档",
     "blocked": "暂停（严重失信）",
     "clawback": "追回",
@@ -62,6 +63,8 @@ TRANSITIONS = {
         _t("reject", {"under_review", "publicity", "budget_wait"}, "rejected", STAFF, "不予通过"),
         _t("add_to_batch", {"approved"}, "in_payment", {"finance"}, "列入拨付批次"),
         _t("mark_paid", {"in_payment"}, "paid", {"finance"}, "拨付到账"),
+        _t("return_payment", {"in_payment", "paid"}, "returned", {"finance"}, "退票"),
+        _t("correct_account", {"returned"}, "approved", {"enterprise", "department"}, "更正收款账户，待重新拨付"),
         _t("archive", {"paid"}, "archived", STAFF | {"system"}, "归档"),
         _t(
             "block",

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import OperationalError
 
 from mianshen.audit.log import SYSTEM, Actor, record
-from mianshen.cases.banking import encrypt_account
+from mianshen.cases.banking import encrypt_account, normalise_bank
 from mianshen.cases.states import STATES, TRANSITIONS, Transition
 from mianshen.clock import now as platform_now
 from mianshen.errors import MianshenError
@@ -181,9 +181,17 @@ def notify(conn: Connection, case_id: int, actor: Actor, deadline: dt.date) -> d
 
 
 def confirm(
-    conn: Connection, case_id: int, actor: Actor, amount: Decimal, bank_account: str, commitment: str
+    conn: Connection,
+    case_id: int,
+    actor: Actor,
+    amount: Decimal,
+    bank_account: str,
+    commitment: str,
+    bank_name: str = "",
+    bank_code: str = "",
 ) -> dict[str, Any]:
-    """The enterprise confirms the amount and its 对公账户 and signs the 信用承诺 (time and actor kept)."""
+    """The enterprise confirms the amount and its 对公账户 (with 开户行 and 联行号 when given) and signs
+    the 信用承诺 (time and actor kept)."""
     case = load_case(conn, case_id)
     proposed = None if case["amount"] is None else Decimal(case["amount"])
     if proposed is not None and amount != proposed:
@@ -196,6 +204,8 @@ def confirm(
         "commitment_signed_at": platform_now(),
         "commitment_actor": actor.name,
     }
+    if bank_name or bank_code:
+        values["bank_name"], values["bank_code"] = normalise_bank(bank_name, bank_code)
     return move(
         conn, case_id, "confirm", actor, values=values, data={"commitment": commitment}, notify="case_confirmed"
     )
@@ -256,6 +266,21 @@ def add_to_batch(conn: Connection, case_id: int, actor: Actor, batch_id: int) ->
 def mark_paid(conn: Connection, case_id: int, actor: Actor, batch_id: int, amount: str) -> dict[str, Any]:
     data = {"batch": batch_id, "paid_amount": amount}
     return move(conn, case_id, "mark_paid", actor, data=data, notify="case_paid")
+
+
+def return_payment(conn: Connection, case_id: int, actor: Actor, batch_id: int, reason: str) -> dict[str, Any]:
+    values = {"reason": f"退票：{reason}"}
+    data = {"batch": batch_id}
+    return move(conn, case_id, "return_payment", actor, note=reason, values=values, data=data, notify="case_returned")
+
+
+def correct_account(
+    conn: Connection, case_id: int, actor: Actor, bank_account: str, bank_name: str, bank_code: str
+) -> dict[str, Any]:
+    """After a 退票: the corrected account (encrypted), 开户行 and 联行号; finance then pays again."""
+    name, code = normalise_bank(bank_name, bank_code)
+    values = {"bank_account": encrypt_account(bank_account), "bank_name": name, "bank_code": code}
+    return move(conn, case_id, "correct_account", actor, values=values)
 
 
 def archive(conn: Connection, case_id: int, actor: Actor = SYSTEM) -> dict[str, Any]:

@@ -44,6 +44,9 @@ TEMPLATES: dict[str, Template] = {
     ),
     "case_rejected": Template("不予通过", "贵单位（{uscc}）《{title}》兑现未予通过，原因：{reason}"),
     "case_paid": Template("已拨付", "贵单位（{uscc}）《{title}》{amount} 元已拨付，请注意查收"),
+    "case_returned": Template(
+        "退票", "贵单位（{uscc}）《{title}》{amount} 元被银行退回（{reason}），请登录平台更正收款账户后重新拨付"
+    ),
     "case_blocked": Template("暂停办理", "贵单位（{uscc}）《{title}》兑现暂停办理，原因：{reason}"),
     "case_clawback": Template("资金追回", "贵单位（{uscc}）《{title}》已拨付资金须追回，原因：{reason}"),
     "case_update": Template("办理进度", "贵单位（{uscc}）《{title}》办理进度：{state_label}"),

@@ -231,6 +231,8 @@ cases = Table(
     Column("amount", Text),  # proposed amount (exact decimal text)
     Column("confirmed_amount", Text),
     Column("bank_account", Text),  # SM4-encrypted, never shown unmasked
+    Column("bank_name", Text),  # 开户行
+    Column("bank_code", String(12)),  # 开户行联行号 (CNAPS)
     Column("commitment_signed_at", DateTime(timezone=True)),
     Column("commitment_actor", Text),
     Column("deadline", Date),  # of the current step (confirmation, review, 公示 …)
@@ -373,6 +375,23 @@ payments = Table(
     Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, unique=True),  # each case paid at most once
     Column("amount", Text, nullable=False),
     Column("paid_at", DateTime(timezone=True)),
+    Column("returned_at", DateTime(timezone=True)),  # 退票: the bank sent it back; issued again in a later batch
+    Column("return_reason", Text),
+)
+
+# Every 退票, kept when the payment is issued again (the payment row then moves to the new batch).
+payment_returns = Table(
+    "payment_returns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payment_id", Integer, ForeignKey("payments.id"), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("batch_id", Integer, ForeignKey("payment_batches.id"), nullable=False),
+    Column("amount", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("account", Text),  # the masked account it was sent to
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 # --- 通知与审计 (outbox, portal messages, audit log) ------------------------------------------------

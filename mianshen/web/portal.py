@@ -279,6 +279,7 @@ def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str
         "amount": _money(case["amount"]),
         "confirmed_amount": _money(case["confirmed_amount"]),
         "bank_account": mask_stored(case["bank_account"]) or None,
+        "bank_name": case["bank_name"],
         "commitment_signed_at": case["commitment_signed_at"] and beijing(case["commitment_signed_at"]),
         "publicity": {"from": case["publicity_from"], "to": case["publicity_to"]} if case["publicity_from"] else None,
         "time_limit": clock,
@@ -288,4 +289,5 @@ def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str
         "objections": [{"reason": o.reason, "raised_at": o.raised_at, "resolution": o.resolution} for o in raised],
         "can_confirm": case["state"] == "notified",
         "can_object": case["state"] == "publicity",
+        "can_correct_account": case["state"] == "returned",
     }

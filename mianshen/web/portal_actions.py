@@ -85,7 +85,15 @@ def _squash(text: str) -> str:
 # --- actions shared by the pages and the API -----------------------------------------------------
 
 
-def confirm(request: Request, case_id: int, amount: str, bank_account: str, commitment: str) -> dict[str, Any]:
+def confirm(
+    request: Request,
+    case_id: int,
+    amount: str,
+    bank_account: str,
+    commitment: str,
+    bank_name: str = "",
+    bank_code: str = "",
+) -> dict[str, Any]:
     s, uscc = me(request)
     try:
         value = Decimal(amount.strip().replace(",", ""))
@@ -96,7 +104,18 @@ def confirm(request: Request, case_id: int, amount: str, bank_account: str, comm
         promised = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).commitment
         if not commitment.strip() or (promised and _squash(commitment) != _squash(promised)):
             raise WebError(400, "commitment_required", "须勾选同意并签署本政策规定的信用承诺后方可确认")
-        tr.confirm(conn, case_id, actor(s), value, bank_account, commitment)
+        tr.confirm(conn, case_id, actor(s), value, bank_account, commitment, bank_name, bank_code)
+        return portal.progress(conn, own_case(conn, uscc, case_id), clock_today())
+
+
+def correct_account(
+    request: Request, case_id: int, bank_account: str, bank_name: str, bank_code: str
+) -> dict[str, Any]:
+    """After a 退票: the enterprise gives the right account; finance's next batch pays again."""
+    s, uscc = me(request)
+    with engine(request).begin() as conn, _acting():
+        own_case(conn, uscc, case_id)
+        tr.correct_account(conn, case_id, actor(s), bank_account, bank_name, bank_code)
         return portal.progress(conn, own_case(conn, uscc, case_id), clock_today())
 
 

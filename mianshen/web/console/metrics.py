@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mianshen.cases.review import COMMITTED
 from mianshen.clock import today as clock_today
 from mianshen.matching.read import pairs
 from mianshen.reference.workdays import working_days_between
@@ -33,7 +34,6 @@ from mianshen.web.console.queue import is_overdue
 from mianshen.web.sessions import Session
 
 REACHED = ("notified", "confirmed", "approved", "paid")
-COMMITTED = ("approved", "in_payment", "paid", "archived")
 COLUMNS = [
     ("department", "部门"),
     ("policy_id", "政策编号"),

@@ -12,10 +12,19 @@ from mianshen.web.console import (
     case_routes,
     draft_routes,
     inbox_routes,
+    payment_item_routes,
     payment_routes,
     policy_routes,
 )
 
 router = APIRouter()
-for module in (policy_routes, bulk_routes, case_routes, payment_routes, draft_routes, inbox_routes):
+for module in (
+    policy_routes,
+    bulk_routes,
+    case_routes,
+    payment_routes,
+    payment_item_routes,
+    draft_routes,
+    inbox_routes,
+):
     router.include_router(module.router)

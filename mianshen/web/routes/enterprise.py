@@ -29,6 +29,7 @@ DONE = {
     "applied": "申请已提交并受理，请留意办理进度。",
     "corrected": "数据更正申请已提交，数据提供部门核实后更新，平台将自动重新匹配。",
     "read": "已标为已读。",
+    "account": "收款账户已更正，财政将重新拨付。",
 }
 
 
@@ -64,9 +65,17 @@ def my_case_page(request: Request, case_id: int) -> Response:
 async def confirm_form(request: Request, case_id: int) -> Response:
     await require_csrf(request)
     form = await request.form()
-    fields = [_form_text(form, k) for k in ("amount", "bank_account", "commitment")]
+    fields = [_form_text(form, k) for k in ("amount", "bank_account", "commitment", "bank_name", "bank_code")]
     act.confirm(request, case_id, *fields)
     return RedirectResponse(f"/my/cases/{case_id}?done=confirmed", status_code=303)
+
+
+@router.post("/my/cases/{case_id}/account", include_in_schema=False)
+async def account_form(request: Request, case_id: int) -> Response:
+    await require_csrf(request)
+    form = await request.form()
+    act.correct_account(request, case_id, *(_form_text(form, k) for k in ("bank_account", "bank_name", "bank_code")))
+    return RedirectResponse(f"/my/cases/{case_id}?done=account", status_code=303)
 
 
 @router.post("/my/cases/{case_id}/decline", include_in_schema=False)
@@ -131,6 +140,8 @@ class ConfirmIn(BaseModel):
     amount: str = Field(description="确认金额（元，与核定金额一致），如 1500.00")
     bank_account: str = Field(description="单位对公账户（8–30 位数字），只保存密文，只显示脱敏")
     commitment: str = Field(description="信用承诺全文（与政策规定的承诺一致，即签署）")
+    bank_name: str = Field(default="", description="开户行全称（银行代发需要）")
+    bank_code: str = Field(default="", description="开户行联行号（12 位数字）")
 
 
 class ReasonIn(BaseModel):
@@ -167,7 +178,10 @@ def case_api(request: Request, case_id: int) -> Any:
 async def confirm_api(request: Request, case_id: int, body: ConfirmIn) -> Any:
     """一步确认：金额、对公账户、信用承诺。"""
     await require_csrf(request)
-    return jsonable_encoder(act.confirm(request, case_id, body.amount, body.bank_account, body.commitment))
+    shown = act.confirm(
+        request, case_id, body.amount, body.bank_account, body.commitment, body.bank_name, body.bank_code
+    )
+    return jsonable_encoder(shown)
 
 
 @router.post("/api/my/cases/{case_id}/decline", tags=TAGS)

@@ -8,6 +8,9 @@
   only with a legal basis (seed 二(二)); the refusal is kept with the request.
 - `corrections`: an enterprise's request to correct a value the platform holds, with a 受理编号, an
   attachment, the department that holds the field, and its answer — one inbox with the data requests.
+- `cases.bank_name`, `cases.bank_code`: the 开户行 and its 联行号 the enterprise gives with its
+  account (a bank transfer file needs them); `payments.returned_at/return_reason` and
+  `payment_returns`: a payment the bank sent back (退票), kept when the payment is issued again.
 - `bulk_jobs`: a department's action on many cases at once (批量推送 …), run in the background with
   its progress and result report kept, so a reload or a restarted server finds it where it was.
 
@@ -32,6 +35,24 @@ def upgrade() -> None:
     op.create_index("ix_cases_state_deadline", "cases", ["state", "deadline", "id"])
     op.create_index("ix_cases_policy_state", "cases", ["policy_id", "state"])
     op.create_index("ix_cases_region", "cases", ["region"])
+    with op.batch_alter_table("cases") as batch:
+        batch.add_column(sa.Column("bank_name", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("bank_code", sa.String(length=12), nullable=True))
+    with op.batch_alter_table("payments") as batch:
+        batch.add_column(sa.Column("returned_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("return_reason", sa.Text(), nullable=True))
+    op.create_table(
+        "payment_returns",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("payment_id", sa.Integer(), sa.ForeignKey("payments.id"), nullable=False),
+        sa.Column("case_id", sa.Integer(), sa.ForeignKey("cases.id"), nullable=False, index=True),
+        sa.Column("batch_id", sa.Integer(), sa.ForeignKey("payment_batches.id"), nullable=False),
+        sa.Column("amount", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("account", sa.Text(), nullable=True),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
     with op.batch_alter_table("data_requests") as batch:
         batch.add_column(sa.Column("refused_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("refused_by", sa.Text(), nullable=True))
@@ -75,6 +96,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("bulk_jobs")
+    op.drop_table("payment_returns")
+    with op.batch_alter_table("payments") as batch:
+        batch.drop_column("return_reason")
+        batch.drop_column("returned_at")
+    with op.batch_alter_table("cases") as batch:
+        batch.drop_column("bank_code")
+        batch.drop_column("bank_name")
     op.drop_table("corrections")
     op.drop_index("ix_data_requests_field", table_name="data_requests")
     with op.batch_alter_table("data_requests") as batch:
