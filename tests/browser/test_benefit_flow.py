@@ -50,6 +50,8 @@ def test_from_sms_sign_in_to_paid(site: dict[str, Any], browser: Any) -> None:
     shot(firm, "04-enterprise-reasons")
     firm.goto(site["base"] + f"/my/cases/{site['case_id']}")
     firm.fill("input[name=bank_account]", "6222 0216 0400 1234 567")
+    firm.fill("input[name=bank_name]", "中国工商银行郑州花园路支行")
+    firm.fill("input[name=bank_code]", "102491002345")
     firm.check("input[name=commitment]")
     firm.click("button:has-text('确认并签署承诺')")
     firm.wait_for_load_state()
@@ -67,12 +69,14 @@ def test_from_sms_sign_in_to_paid(site: dict[str, Any], browser: Any) -> None:
     if staff.locator("input[name=stale_reason]").count():
         staff.fill("input[name=stale_reason]", "已电话核实最新参保情况")
     staff.click("button:has-text('进入公示')")
-    staff.wait_for_selector("button:has-text('批准')")
+    staff.wait_for_selector("button:has-text('不予通过')")
     assert state(site) == "publicity"
+    assert staff.locator("button:has-text('批准')").count() == 0  # not offered while 公示 runs
     with site["engine"].connect() as conn:
         ends = conn.execute(select(cases.c.publicity_to).where(cases.c.id == site["case_id"])).scalar_one()
     os.environ["MIANSHEN_TODAY"] = (ends + dt.timedelta(days=1)).isoformat()  # the 公示 period has passed
     try:
+        staff.reload()
         staff.click("button:has-text('批准')")
         staff.wait_for_load_state()
         assert state(site) == "approved"
