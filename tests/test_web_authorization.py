@@ -70,6 +70,7 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "job_id": lambda w: str(w.job()),
     "kind": lambda w: "csv",
     "outcome": lambda w: "paid",
+    "request_id": lambda w: str(w.cosign_request()),
     "field": lambda w: "ui_new_claimants_last_year",  # held by 人社厅 (HRSS)
     "correction_id": lambda w: str(w.correction()),
 }
@@ -133,6 +134,11 @@ RULES: list[tuple[str, Access]] = [
     (r"^/console/bulk/new$", Access(DEPARTMENTS, frozenset(), "hr", OTHER_DEPTS)),
     (r"^/console/bulk$", Access(frozenset(), DEPARTMENTS, "hr", OTHER_DEPTS)),
     (r"^/console/bulk/\{job_id\}$", Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"job_id"}))),
+    (r"^/console/approvals$", Access(STAFF_READ, frozenset(), "hr")),
+    (
+        r"^/console/approvals/\{request_id\}$",
+        Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", OTHER_DEPTS, frozenset({"request_id"})),
+    ),
     (r"^/console/requests$", Access(INBOX, frozenset(), "dm", private=False)),
     (r"^/console/requests/\{field\}(/export.csv)?$", Access(INBOX, frozenset(), "dm", OTHER_DEPTS, private=False)),
     (r"^/console/requests/\{field\}/(answer|refuse)$", Access(frozenset(), INBOX - {"aud"}, "dm", OTHER_DEPTS)),
@@ -218,6 +224,8 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
         case_id, amount = w.payment_in(int(params["batch_id"])) if w.has_payments(int(params["batch_id"])) else (0, "1")
         body = f"备注,金额（元）,结果\n案件{case_id} x,{amount},成功\n".encode()
         return {"data": {}, "files": [("file", ("结果.csv", body, "text/csv"))]}
+    if p.startswith("/console/approvals/"):  # sent back, so the world's policies stay as they are
+        return {"data": {"decision": "reject", "note": "预算数字需与财政核对"}}
     if p.endswith("/refuse"):
         return {"data": {"basis": "《统计法》第九条", "reason": "统计资料不得对外提供"}}
     if p.endswith("/answer"):  # an empty file of a source providing the field: imported, nothing to re-match
@@ -353,6 +361,10 @@ PROOFS: dict[str, Callable[[World, bool], tuple[TestClient, dict[str, str]]]] = 
     "/console/payments/batches/{batch_id}/cases/{case_id}/{outcome}": lambda w, api: (
         w.client("fin"),
         dict(zip(("batch_id", "case_id"), map(str, w.any_payment()), strict=True)),
+    ),
+    "/console/approvals/{request_id}": lambda w, api: (
+        w.client("hr"),
+        {"request_id": str(w.cosign_request("api" if api else "page"))},
     ),
     "/login": lambda w, api: (fx.new_client(w.app), {}),
     "/login/enterprise/code": lambda w, api: (fx.new_client(w.app), {}),

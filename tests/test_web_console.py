@@ -68,7 +68,7 @@ def test_publish_creates_a_new_version(site: Engine) -> None:
         "title: 一次性扩岗补助（2025年）", "title: 一次性扩岗补助（2025年修订）"
     )
     r = post(client, "/console/policies/publish", {"source": v2, "as_of": str(AS_OF)})
-    assert r.status_code == 200 and "已发布 kuogang-buzhu 第 2 版" in r.text
+    assert r.status_code == 200 and "已发布第 2 版" in r.text  # the title alone: no 会签 needed
     with site.connect() as conn:
         rows = conn.execute(
             select(policy_versions.c.version, policy_versions.c.state)
@@ -81,6 +81,41 @@ def test_publish_creates_a_new_version(site: Engine) -> None:
     failing = SOURCE.replace("version: 1", "version: 3").replace('amount: "1500.00"', 'amount: "1600.00"')
     refused = api(client, "/api/console/policies/publish", {"source": failing})
     assert refused.status_code == 422 and "测试未全部通过" in refused.json()["error"]
+    assert refused.json()["simulation"] is None  # refused before the simulation, not after it
+
+
+def test_a_change_to_money_waits_for_a_second_person(site: Engine) -> None:
+    from mianshen.store.schema import audit_log, publish_requests
+
+    author, other = login(site, "hr"), login(site, "zz")  # two staff of the same department
+    raised = SOURCE.replace("version: 1", "version: 2").replace("confirm_days: 15", "confirm_days: 15\nbudget: 900000")
+    r = post(author, "/console/policies/publish", {"source": raised, "as_of": str(AS_OF)})
+    assert r.status_code == 200 and "已提交会签" in r.text and "模拟测算" in r.text
+    with site.connect() as conn:
+        assert conn.execute(select(policy_versions.c.version).where(policy_versions.c.policy_id == POLICY)).all() == [
+            (1,)
+        ]
+        request_id = conn.execute(select(publish_requests.c.id)).scalar_one()
+    listed = other.get("/console/approvals").text
+    assert "《一次性扩岗补助（2025年）》第 2 版" in listed and "符合" in listed and "会签通过并发布" in listed
+    assert "须由另一名工作人员会签" in author.get("/console/approvals").text
+    own = api(author, f"/api/console/approvals/{request_id}", {"decision": "approve"})
+    assert own.status_code == 400 and "不能审核自己提交的版本" in own.json()["error"]["message"]
+    assert api(login(site, "kj"), f"/api/console/approvals/{request_id}", {"decision": "approve"}).status_code == 404
+    bare = api(other, f"/api/console/approvals/{request_id}", {"decision": "reject", "note": ""})
+    assert bare.status_code == 400
+    done = api(other, f"/api/console/approvals/{request_id}", {"decision": "approve"})
+    assert done.status_code == 200 and done.json()["published"]["version"] == 2
+    with site.connect() as conn:
+        published = conn.execute(
+            select(policy_versions.c.published_by).where(
+                policy_versions.c.policy_id == POLICY, policy_versions.c.version == 2
+            )
+        ).scalar_one()
+        cosigned = conn.execute(select(audit_log.c.after).where(audit_log.c.action == "policy.cosign")).scalar_one()
+    assert published == "zz用户" and "hr用户" in cosigned
+    again = api(other, f"/api/console/approvals/{request_id}", {"decision": "approve"})
+    assert again.status_code == 400  # decided once
 
 
 def test_another_departments_policy_is_refused(site: Engine) -> None:

@@ -126,6 +126,21 @@ class World:
             ).one()
         return int(row.case_id), str(row.amount)
 
+    def cosign_request(self, key: str = "shown") -> int:
+        """A version waiting for 会签, filed by another staff member of 人社厅 (one policy per key: a newer
+        request for the same policy withdraws the older)."""
+        from mianshen.matching import cosign
+        from mianshen.rules.loader import load_policy_text
+
+        if f"cosign-{key}" not in self.corrections:
+            chosen = SECOND if key == "api" else POLICY
+            text = policy_source(chosen).replace("version: 1", "version: 2", 1)
+            policy = load_policy_text(text, f"{chosen}.yaml")
+            with self.engine.begin() as conn:
+                author = Actor("另一经办人", "department", HR.department)
+                self.corrections[f"cosign-{key}"] = cosign.request(conn, policy, text, None, author)
+        return self.corrections[f"cosign-{key}"]
+
     def has_payments(self, batch_id: int) -> bool:
         from mianshen.store.schema import payments
 

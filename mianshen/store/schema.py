@@ -250,6 +250,26 @@ cases = Table(
     Index("ix_cases_region", "region"),
 )
 
+# 会签: a version changing eligibility or money, waiting for a second staff member (matching/cosign.py).
+publish_requests = Table(
+    "publish_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("department", Text, nullable=False),
+    Column("source_yaml", Text, nullable=False),  # the exact text the author checked
+    Column("simulation", Text),  # JSON: what the author saw
+    Column("requested_by", Text, nullable=False),
+    Column("requested_role", String(24), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | approved | rejected | withdrawn
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("note", Text),
+)
+
 # A department's action on many cases at once, run in the background (cases/bulk.py).
 bulk_jobs = Table(
     "bulk_jobs",

@@ -47,6 +47,8 @@ ACTIONS = {
     "payment_batch.paid": "登记已拨付",
     "policy.draft": "从原文起草政策",
     "policy.publish": "发布政策版本",
+    "policy.cosign_requested": "提交会签",
+    "policy.cosign": "会签",
     "policy.retire": "政策到期下线",
     "profile.read": "查看企业画像",
     "signin": "登录",

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 
 from mianshen.cases.lists import upload_list
 from mianshen.clock import today as clock_today
+from mianshen.matching import cosign
 from mianshen.matching.publish import list_versions, publish_policy
 from mianshen.store.schema import cases, list_rejects, list_uploads
 from mianshen.web.console import scope
@@ -117,31 +119,43 @@ async def _step(request: Request, step: str) -> Response | dict[str, Any]:
     data, text, filename = await _source(request)
     checked = check_text(text, filename)
     _own(s, checked, request)
-    result: dict[str, Any] = {"check": _shown(checked), "simulation": None, "published": None}
+    result: dict[str, Any] = {"check": _shown(checked), "simulation": None, "published": None, "pending": None}
     day = _as_of(data)
-    if step in ("simulate", "publish") and checked["ok"]:
-        with engine(request).connect() as conn:
-            result["simulation"] = simulate(conn, checked["policy"], day)
     status = 200 if checked["ok"] else 422
-    if step == "publish":
-        if not checked["ok"] or not checked["tests_passed"]:
-            status = 422
-            result["error"] = "检查未通过或政策测试未全部通过，不能发布"
-        else:
-            result["published"] = _publish(request, s, text, checked["policy"].id)
+    refused = step == "publish" and not (checked["ok"] and checked["tests_passed"])
+    if refused:  # refused before the (long) simulation: nothing it could show changes the answer
+        status = 422
+        result["error"] = "检查未通过或政策测试未全部通过，不能发布"
+    elif step in ("simulate", "publish") and checked["ok"]:
+        result["simulation"] = await run_in_threadpool(_simulate, request, checked["policy"], day)
+    if step == "publish" and not refused:
+        result |= await run_in_threadpool(_publish_or_cosign, request, s, text, checked["policy"], result["simulation"])
     if scope.is_api(request):
         return _jsonable(result, status)
     context = {"source": text, "filename": filename, "as_of": day.isoformat(), "step": step, **result}
     return page(request, "console_policy_edit.html", context, status)
 
 
-def _publish(request: Request, s: Session, text: str, policy_id: str) -> dict[str, Any]:
+def _simulate(request: Request, policy: Any, day: dt.date) -> dict[str, Any]:
+    with engine(request).connect() as conn:
+        return simulate(conn, policy, day)
+
+
+def _publish_or_cosign(
+    request: Request, s: Session, text: str, policy: Any, simulation: Any
+) -> dict[str, dict[str, Any] | None]:
+    """A version changing eligibility or money goes to 会签 (matching/cosign.py); others publish now."""
+    with engine(request).begin() as conn:
+        if cosign.needs_cosign(conn, policy):
+            found = cosign.request(conn, policy, text, simulation, actor(s))
+            return {"pending": {"id": found, "policy_id": policy.id, "version": policy.version}}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{policy_id}.yaml"
+        path = Path(tmp) / f"{policy.id}.yaml"
         path.write_text(text, encoding="utf-8")
         with engine(request).begin() as conn:
             done = publish_policy(conn, path, actor(s))
-    return {"policy_id": done.policy_id, "version": done.version, "retired": done.retired, "unchanged": done.unchanged}
+    shown = {"policy_id": done.policy_id, "version": done.version, "retired": done.retired, "unchanged": done.unchanged}
+    return {"published": shown}
 
 
 def _jsonable(result: dict[str, Any], status: int) -> Response:

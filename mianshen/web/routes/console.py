@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from mianshen.web.console import (
     bulk_routes,
     case_routes,
+    cosign_routes,
     draft_routes,
     inbox_routes,
     payment_item_routes,
@@ -20,6 +21,7 @@ from mianshen.web.console import (
 router = APIRouter()
 for module in (
     policy_routes,
+    cosign_routes,
     bulk_routes,
     case_routes,
     payment_routes,

@@ -11,6 +11,8 @@
 - `cases.bank_name`, `cases.bank_code`: the 开户行 and its 联行号 the enterprise gives with its
   account (a bank transfer file needs them); `payments.returned_at/return_reason` and
   `payment_returns`: a payment the bank sent back (退票), kept when the payment is issued again.
+- `publish_requests`: 会签 — a version that changes eligibility or money waits for a second staff
+  member's approval, with the text and the simulation the author saw.
 - `bulk_jobs`: a department's action on many cases at once (批量推送 …), run in the background with
   its progress and result report kept, so a reload or a restarted server finds it where it was.
 
@@ -76,6 +78,23 @@ def upgrade() -> None:
         sa.Column("answered_by", sa.Text(), nullable=True),
     )
     op.create_table(
+        "publish_requests",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("policy_id", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("department", sa.Text(), nullable=False),
+        sa.Column("source_yaml", sa.Text(), nullable=False),
+        sa.Column("simulation", sa.Text(), nullable=True),
+        sa.Column("requested_by", sa.Text(), nullable=False),
+        sa.Column("requested_role", sa.String(length=24), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("decided_by", sa.Text(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+    )
+    op.create_table(
         "bulk_jobs",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("action", sa.String(length=24), nullable=False),
@@ -96,6 +115,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("bulk_jobs")
+    op.drop_table("publish_requests")
     op.drop_table("payment_returns")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("return_reason")
