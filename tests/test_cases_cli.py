@@ -51,7 +51,9 @@ def test_list_case_and_pay_commands(tmp_path: Path) -> None:
     fin = ["--actor", "赵会计", "--role", "finance", "--db", db]
     assert "合计 1 件，100000.00 元" in run("pay", "batch", "--policy", LISTED, *fin)
     run("pay", "export", "1", "--format", "json", "--out", str(tmp_path / "b.json"), *fin)
-    assert json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))["rows"][0]["收款账号"] == "6222 **** **** 1234"
+    assert (
+        json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))["rows"][0]["收款人账号"] == "6222 **** **** 1234"
+    )
     run("pay", "mark-paid", "1", *fin)
     assert "对账一致" in run("pay", "reconcile", "--db", db)
     shown = run("case", "show", "1", "--db", db)

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 
@@ -64,14 +65,19 @@ async def act_on_selected(request: Request) -> Any:
         raise WebError(400, "bad_request", "请先勾选要办理的案件")
     if len(ids) > MAX_SELECTED:
         raise WebError(400, "bad_request", f"一次最多勾选 {MAX_SELECTED} 件；整项政策请用“全部批量办理”")
-    done, failures = 0, []
-    for case_id in ids:
-        try:
-            with engine(request).begin() as conn:
-                queue.act(conn, s, case_id, action, {})
-            done += 1
-        except (CaseError, WebError) as exc:
-            failures.append({"case": case_id, "reason": getattr(exc, "message", None) or str(exc)})
+
+    def work() -> tuple[int, list[dict[str, Any]]]:
+        done, failures = 0, []
+        for case_id in ids:
+            try:
+                with engine(request).begin() as conn:
+                    queue.act(conn, s, case_id, action, {})
+                done += 1
+            except (CaseError, WebError) as exc:
+                failures.append({"case": case_id, "reason": getattr(exc, "message", None) or str(exc)})
+        return done, failures
+
+    done, failures = await run_in_threadpool(work)
     report = {"action": bulk.ACTIONS[action], "total": len(ids), "done": done, "failed": len(failures)}
     if scope.is_api(request):
         return scope.as_json(report | {"failures": failures})
@@ -100,12 +106,16 @@ async def bulk_start(request: Request) -> Any:
     data = await scope.params(request)
     policy_id, action = str(data.get("policy") or ""), str(data.get("action") or "")
     eng = engine(request)
-    with eng.begin() as conn:
-        scope.own_policy(conn, s, policy_id)
-        try:
-            job_id = bulk.start(conn, policy_id, action, actor(s), _region(s))
-        except CaseError as exc:
-            raise WebError(400, "bad_request", str(exc)) from exc
+
+    def work() -> int:
+        with eng.begin() as conn:
+            scope.own_policy(conn, s, policy_id)
+            try:
+                return bulk.start(conn, policy_id, action, actor(s), _region(s))
+            except CaseError as exc:
+                raise WebError(400, "bad_request", str(exc)) from exc
+
+    job_id = await run_in_threadpool(work)
     run_in_background(eng, job_id)
     if scope.is_api(request):
         return scope.as_json({"job": job_id})

@@ -146,7 +146,7 @@ async def answer(request: Request, field: str) -> Any:
             report = await run_in_threadpool(import_file, engine(request), source_id, path, clock_today())
         except InputError as exc:
             raise WebError(400, "bad_request", str(exc)) from exc
-    record_upload(engine(request), s, field, name, report)
+    await run_in_threadpool(record_upload, engine(request), s, field, name, report)
     if report.duplicate_of is None and report.accepted:
         rematch_in_background(engine(request))
     result = {"batch": report.batch_id, "accepted": report.accepted, "rejected": report.rejected}
@@ -184,9 +184,13 @@ async def refuse(request: Request, field: str) -> Any:
     s = scope.writer(request, *WRITE)
     _held(s, field)
     data = await scope.params(request)
-    try:
+
+    def work() -> int:
         with engine(request).begin() as conn:
-            done = inbox.refuse(conn, field, actor(s), str(data.get("basis") or ""), str(data.get("reason") or ""))
+            return inbox.refuse(conn, field, actor(s), str(data.get("basis") or ""), str(data.get("reason") or ""))
+
+    try:
+        done = await run_in_threadpool(work)
     except InputError as exc:
         raise WebError(400, "bad_request", str(exc)) from exc
     if scope.is_api(request):
@@ -204,11 +208,14 @@ async def answer_correction(request: Request, correction_id: int) -> Any:
     result = str(data.get("result") or "")
     if result not in ("corrected", "rejected"):
         raise WebError(400, "bad_request", "请选择“已更正”或“不予更正”")
-    try:
+
+    def work() -> dict[str, Any]:
         with engine(request).begin() as conn:
-            done = corrections.answer(
-                conn, correction_id, actor(s), result == "corrected", str(data.get("reply") or "")
-            )
+            reply = str(data.get("reply") or "")
+            return corrections.answer(conn, correction_id, actor(s), result == "corrected", reply)
+
+    try:
+        done = await run_in_threadpool(work)
     except corrections.CorrectionMissing as exc:
         raise not_found("更正申请") from exc
     except InputError as exc:

@@ -57,7 +57,8 @@ def batch_detail(request: Request, batch_id: int) -> dict[str, Any]:
                 select(payment_returns).where(payment_returns.c.batch_id == batch_id).order_by(payment_returns.c.id)
             ).mappings()
         ]
-    return {"batch": dict(batch), "items": items, "returns": returns}
+    missing = sum(1 for i in items if not i["bank"] and not i["returned_at"])
+    return {"batch": dict(batch), "items": items, "returns": returns, "missing_bank": missing}
 
 
 @router.get("/console/payments/batches/{batch_id}", include_in_schema=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
@@ -69,7 +70,7 @@ async def new_batch(request: Request) -> Any:
     policy_id = str(data.get("policy_id") or "").strip()
     if not policy_id:
         raise WebError(400, "bad_request", "请选择政策")
-    report = create_batch(engine(request), policy_id, actor(s))
+    report = await run_in_threadpool(create_batch, engine(request), policy_id, actor(s))
     if scope.is_api(request):
         return scope.as_json(report.__dict__)
     return RedirectResponse(f"/console/payments?batch={report.batch_id}", status_code=303)
@@ -93,11 +94,15 @@ async def export(request: Request, batch_id: int) -> Response:
     if fmt not in FORMATS:
         raise WebError(400, "bad_request", f"不支持的导出格式“{fmt}”，可用：csv、xlsx、json")
     reveal = str(data.get("reveal", "")).lower() in ("1", "true", "on")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"batch.{fmt}"
-        with engine(request).begin() as conn:
-            export_batch(conn, batch_id, fmt, path, actor(s), reveal)
-        body = path.read_bytes()
+
+    def work() -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"batch.{fmt}"
+            with engine(request).begin() as conn:
+                export_batch(conn, batch_id, fmt, path, actor(s), reveal)
+            return path.read_bytes()
+
+    body = await run_in_threadpool(work)
     return scope.download(body, f"拨付批次{batch_id}.{fmt}", FORMATS[fmt])
 
 
@@ -108,7 +113,7 @@ async def paid(request: Request, batch_id: int) -> Any:
     await require_csrf(request)
     s = scope.writer(request, "finance")
     _batch(request, batch_id)
-    done = mark_batch_paid(engine(request), batch_id, actor(s))
+    done = await run_in_threadpool(mark_batch_paid, engine(request), batch_id, actor(s))
     if scope.is_api(request):
         return {"batch": batch_id, "paid": done}
     return RedirectResponse(f"/console/payments?paid={batch_id}", status_code=303)
