@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy import select
@@ -78,9 +79,26 @@ def _hammer(url: str, cookie: str, seconds: float, workers: int) -> tuple[int, l
 )
 @click.option("--seconds", default=10.0, show_default=True, type=click.FloatRange(1, 60), help="每个页面压测时长。")
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="并发请求数。")
-def bench_web(db: str, seconds: float, workers: int) -> None:
-    """对本机启动的网站压测：公开政策清单与企业门户，报告每秒请求数与 p95 延迟。"""
+@click.option(
+    "--cases",
+    "case_count",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="审核队列压测前把案件补足到此数（SQLite 在副本上进行；0 不压测队列）。",
+)
+def bench_web(db: str, seconds: float, workers: int, case_count: int) -> None:
+    """对本机启动的网站压测：公开政策清单、企业门户与审核队列，报告每秒请求数与 p95 延迟。"""
+    from mianshen.benchmarks import queue_load
+
+    db, cleanup = _working_copy(db) if case_count else (db, None)
     cookie = _enterprise_cookie(db)
+    staff = ""
+    if case_count:
+        engine = open_store(db, migrate=False)
+        held = queue_load.fill(engine, case_count)
+        staff = queue_load.staff_cookie(engine)
+        click.echo(f"审核队列：库中共 {held:,} 件案件")
     port = _free_port()
     env = {**os.environ, "MIANSHEN_TODAY": os.environ.get("MIANSHEN_TODAY", "2025-06-30")}
     exe = str(Path(sys.executable).parent / "mianshen")
@@ -98,16 +116,48 @@ def bench_web(db: str, seconds: float, workers: int) -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        engine = open_store(db, migrate=False).dialect.name
+        dialect = open_store(db, migrate=False).dialect.name
         click.echo("| 页面 | 数据库 | 并发 | 请求数 | 每秒请求 | p50 | p95 | 错误 |\n|---|---|---|---|---|---|---|---|")
-        for name, path, with_cookie in (("公开政策清单", "/policies", False), ("企业门户“我的待遇”", "/my", True)):
-            count, latencies, errors = _hammer(base + path, cookie if with_cookie else "", seconds, workers)
+        pages = [("公开政策清单", "/policies", ""), ("企业门户“我的待遇”", "/my", cookie)]
+        if staff:
+            pages += [(name, path, staff) for name, path in QUEUE_PAGES]
+        for name, path, who in pages:
+            count, latencies, errors = _hammer(base + path, who, seconds, workers)
             ordered = sorted(latencies)
             p95 = ordered[int(0.95 * (len(ordered) - 1))] if ordered else 0.0
             click.echo(
-                f"| {name} `{path}` | {engine} | {workers} | {count} | {count / seconds:,.1f} | "
+                f"| {name} `{path}` | {dialect} | {workers} | {count} | {count / seconds:,.1f} | "
                 f"{statistics.median(ordered) * 1000:.0f} ms | {p95 * 1000:.0f} ms | {errors} |"
             )
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if cleanup is not None:
+            cleanup()
+
+
+QUEUE_PAGES = (
+    ("审核队列（待办，第 1 页）", "/console/cases"),
+    ("审核队列（全部，第 500 页）", "/console/cases?state=all&page=500"),
+    ("审核队列（按地区与金额排序）", "/console/cases?state=all&region=%E9%83%91%E5%B7%9E&sort=amount"),
+    ("审核队列（按政策名称、只看逾期）", "/console/cases?state=all&policy=%E7%A8%B3%E5%B2%97&overdue=1"),
+)
+
+
+def _working_copy(db: str) -> tuple[str, Any]:
+    """The queue's extra cases go into a copy of an SQLite store; on PostgreSQL they are removed after."""
+    import shutil
+    import tempfile
+
+    from mianshen.benchmarks import queue_load
+
+    if db.startswith("sqlite:///"):
+        from mianshen.store.paths import data_dir
+
+        # the copy reads the original's match library and profile mirror (the benchmark only reads them)
+        os.environ.setdefault("MIANSHEN_DATA_DIR", str(data_dir(open_store(db, migrate=False)).resolve()))
+        folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
+        target = folder / "store.sqlite"
+        shutil.copyfile(db.removeprefix("sqlite:///"), target)
+        return f"sqlite:///{target}", lambda: shutil.rmtree(folder, ignore_errors=True)
+    return db, lambda: queue_load.remove(open_store(db, migrate=False))

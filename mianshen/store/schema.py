@@ -245,8 +245,8 @@ cases = Table(
     Column("data_hash", String(64)),  # the input hash of the profile it was opened on
     Column("region", String(12)),  # the registered region code when opened (queues filter and page on it)
     UniqueConstraint("policy_id", "uscc", "period", name="uq_case_once"),  # never the same case twice
-    Index("ix_cases_state_deadline", "state", "deadline", "id"),
-    Index("ix_cases_policy_state", "policy_id", "state"),
+    Index("ix_cases_queue", "policy_id", "state", "deadline", "region"),
+    Index("ix_cases_deadline", "deadline", "id", "policy_id", "state", "region"),
     Index("ix_cases_region", "region"),
 )
 

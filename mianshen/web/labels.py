@@ -115,6 +115,15 @@ KEYS = {
     "age_days": "数据距今天数",
     "fields": "数据项",
     "stale": "已超时效的数据项",
+    "missing": "缺少的数据项",
+    "checked": "已核对",
+    "limit_days": "时效（天）",
+    "paid_amount": "拨付金额（元）",
+    "format": "格式",
+    "rows": "行数",
+    "masked": "账号脱敏",
+    "upheld": "异议成立",
+    "raised_by": "提出人",
     "run": "匹配运行",
     "algorithm": "校验方式",
     "username": "用户名",
@@ -125,6 +134,7 @@ KEYS = {
     "list_amount": "名单金额",
 }
 ALGORITHMS = {"sm3-tree": "SM3 哈希树"}
+FIELD_LISTS = ("fields", "stale", "missing")  # values that are lists of catalogue field names
 
 
 def action(code: str) -> str:
@@ -155,7 +165,7 @@ def _value(key: str, value: Any, titles: dict[str, str] | None = None) -> str:
         return role(value)
     if key == "algorithm" and isinstance(value, str):
         return ALGORITHMS.get(value, value)
-    if key in ("fields", "stale") and isinstance(value, list):
+    if key in FIELD_LISTS and isinstance(value, list):
         return "、".join(_key(str(v)) for v in value)
     if isinstance(value, bool):
         return "是" if value else "否"

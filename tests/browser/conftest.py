@@ -81,6 +81,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with engine.begin() as conn:
         settings = tr.policy_settings(conn, "wengang-fanhuan")
         add_user(conn, "hrss", PASSWORD, "department", "人社厅经办人", settings.department)
+        add_user(conn, "hrss2", PASSWORD, "department", "人社厅复核人", settings.department)
+        add_user(conn, "datamgr", PASSWORD, "data_manager", "大数据局数据管理员")
         add_user(conn, "finance", PASSWORD, "finance", "财政厅出纳")
         add_user(conn, "auditor", PASSWORD, "auditor", "审计员")
         row = conn.execute(

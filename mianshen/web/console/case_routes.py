@@ -24,8 +24,7 @@ def _listing(request: Request) -> listing.Listing:
     s = scope.staff(request, *scope.STAFF_READ)
     q = listing.QueueQuery.parse(request.query_params)
     if listing.needs_regions(s, q):
-        with engine(request).begin() as conn:
-            listing.fill_regions(conn)
+        listing.fill_regions(engine(request))
     with engine(request).connect() as conn:
         try:
             found = listing.list_page(conn, s, q)
@@ -89,8 +88,7 @@ def queue_export(request: Request, kind: str) -> Response:
     s = scope.staff(request, *scope.STAFF_READ)
     q = listing.QueueQuery.parse(request.query_params)
     if listing.needs_regions(s, q):
-        with engine(request).begin() as conn:
-            listing.fill_regions(conn)
+        listing.fill_regions(engine(request))
     with engine(request).connect() as conn:
         titles = listing.chosen_policies(conn, s, "")
         rows = [

@@ -24,7 +24,8 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "xlsx":
 def overview(request: Request) -> dict[str, Any]:
     scope.staff(request, *scope.PAYMENT_READ)
     with engine(request).connect() as conn:
-        unpaid = ~select(payments.c.id).where(payments.c.case_id == cases.c.id).exists()
+        live = select(payments.c.id).where(payments.c.case_id == cases.c.id, payments.c.returned_at.is_(None))
+        unpaid = ~live.exists()  # a 退票 whose account was corrected waits to be paid again
         waiting = conn.execute(
             select(cases.c.policy_id, func.count())
             .where(cases.c.state == "approved", unpaid)

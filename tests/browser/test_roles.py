@@ -1,0 +1,285 @@
+"""Every role's whole job at volume, in a real browser at desktop and phone widths, screenshots in
+var/screenshots/: bulk notification of 3,000 cases with progress; a data department answering a
+request and the enterprise's page changing; a correction tracked by its number; a change of money
+approved by 会签; a payment returned, the account corrected and the payment issued again; the
+auditor's chain; /docs. Every page visited is scanned for code identifiers (tests/language.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mianshen.audit.log import Actor
+from mianshen.cases import review
+from mianshen.cases import transitions as tr
+from mianshen.store.schema import cases, data_needs, data_requests
+from tests.browser.conftest import AS_OF, PASSWORD, SHOTS, latest_code, shot
+from tests.language import leaks
+
+BANK = ("中国工商银行郑州花园路支行", "102491002345")
+SHOWN: list[str] = []  # pages visited, for the language scan at the end of each test
+
+
+def visit(page: Any, url: str) -> None:
+    page.goto(url)
+    check(page)
+
+
+def check(page: Any) -> None:
+    html = page.content()
+    found = leaks(html)
+    if found:
+        (SHOTS / "leak.html").write_text(html, encoding="utf-8")
+    assert not found, f"{page.url} 显示了代码标识符：{found}"
+
+
+def staff(browser: Any, site: dict[str, Any], username: str, phone: bool = False) -> Any:
+    size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+    page = browser.new_context(viewport=size, locale="zh-CN").new_page()
+    page.goto(site["base"] + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button")
+    page.wait_for_load_state()
+    return page
+
+
+def enterprise(browser: Any, site: dict[str, Any], uscc: str, next_path: str = "") -> Any:
+    from mianshen.web.accounts import set_contact
+
+    with site["engine"].begin() as conn:
+        set_contact(conn, uscc, "测试联系人", "13800138000")
+    page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    page.goto(site["base"] + (next_path or "/my"))  # a deep link: sign in, then back where it pointed
+    page.fill("input[name=uscc]", uscc)
+    page.click("button:has-text('获取验证码')")
+    page.wait_for_selector("input[name=code]")
+    page.fill("input[name=code]", latest_code(site["engine"], uscc))
+    page.click("button:has-text('登录')")
+    page.wait_for_load_state()
+    return page
+
+
+def waiting_cases(site: dict[str, Any], state: str, n: int) -> list[tuple[int, str]]:
+    with site["engine"].connect() as conn:
+        rows = conn.execute(
+            select(cases.c.id, cases.c.uscc)
+            .where(cases.c.policy_id == "wengang-fanhuan", cases.c.state == state, ~cases.c.period.startswith("copy"))
+            .order_by(cases.c.id.desc())
+            .limit(n)
+        ).all()
+    return [(int(r.id), str(r.uscc)) for r in rows]
+
+
+def test_docs_render_the_openapi_document(site: dict[str, Any], desktop: Any) -> None:
+    desktop.goto(site["base"] + "/docs")
+    desktop.wait_for_selector(".opblock", timeout=30_000)
+    body = desktop.inner_text("body")
+    assert "/api/console/cases" in body and "Unable to render" not in body
+    shot(desktop, "20-docs")
+
+
+def test_finance_pays_a_returned_payment_again(site: dict[str, Any], browser: Any) -> None:
+    hr = Actor("人社厅经办人", "department", site["department"])
+    case_id, uscc = waiting_cases(site, "matched", 1)[0]
+    start = AS_OF - dt.timedelta(days=40)
+    with site["engine"].begin() as conn:
+        case = tr.load_case(conn, case_id)
+        tr.notify(conn, case_id, hr, AS_OF + dt.timedelta(days=20))
+        who = Actor("经办人", "enterprise", None, uscc)
+        tr.confirm(conn, case_id, who, Decimal(case["amount"]), "6222 0216 0400 1234 567", "承诺", *BANK)
+        review.begin_review(conn, case_id, hr, start)
+        review.open_publicity(conn, case_id, hr, start, stale_reason="测试")
+        review.decide(conn, case_id, hr, AS_OF)
+    finance = staff(browser, site, "finance")
+    visit(finance, site["base"] + "/console/payments")
+    finance.click("button:has-text('生成拨付批次')")
+    finance.wait_for_load_state()
+    finance.click("table a[href^='/console/payments/batches/']")
+    finance.wait_for_selector("text=导入银行代发结果")
+    check(finance)
+    row = finance.locator("tr", has_text=f"#{case_id}")
+    row.locator("summary:has-text('退票')").click()
+    row.locator("input[name=reason]").fill("账户已销户")
+    finance.once("dialog", lambda d: d.accept())
+    row.locator("button:has-text('登记退票')").click()
+    finance.wait_for_selector("text=退票记录")
+    shot(finance, "21-finance-payment-returned")
+    firm = enterprise(browser, site, uscc, f"/my/cases/{case_id}")
+    assert "收款账户被银行退回" in firm.inner_text("main")
+    firm.fill("#account input[name=bank_account]", "6222 0216 0400 9876 543")
+    firm.fill("#account input[name=bank_name]", BANK[0])
+    firm.fill("#account input[name=bank_code]", BANK[1])
+    firm.click("button:has-text('更正收款账户')")
+    firm.wait_for_load_state()
+    assert "收款账户已更正" in firm.inner_text("main")
+    shot(firm, "22-enterprise-account-corrected-phone")
+    visit(finance, site["base"] + "/console/payments")
+    finance.click("button:has-text('生成拨付批次')")
+    finance.wait_for_load_state()
+    finance.locator("table a[href^='/console/payments/batches/']").first.click()
+    finance.wait_for_load_state()
+    finance.locator("tr", has_text=f"#{case_id}").locator("button:has-text('已到账')").click()
+    finance.wait_for_load_state()
+    with site["engine"].connect() as conn:
+        assert conn.execute(select(cases.c.state).where(cases.c.id == case_id)).scalar_one() == "paid"
+    shot(finance, "23-finance-paid-again")
+    auditor = staff(browser, site, "auditor")
+    visit(auditor, site["base"] + "/audit")
+    assert "哈希链校验通过" in auditor.inner_text("main")
+    shot(auditor, "24-auditor-chain")
+
+
+def test_a_data_department_answers_and_the_enterprise_sees_it(site: dict[str, Any], browser: Any) -> None:
+    from mianshen.catalogue import load_catalogue
+    from mianshen.profiles.sources import ColumnMap, DataSource, register_source
+
+    engine = site["engine"]
+    with engine.connect() as conn:
+        field, policy = conn.execute(
+            select(data_needs.c.field, data_needs.c.policy_id).order_by(data_needs.c.enterprises.desc()).limit(1)
+        ).one()
+        uscc = conn.execute(
+            select(data_requests.c.uscc).where(data_requests.c.field == field, data_requests.c.resolved_at.is_(None))
+        ).scalar()
+    spec = load_catalogue().fields[field]
+    with engine.begin() as conn:
+        register_source(
+            conn,
+            DataSource(
+                "answer",
+                "补报数据",
+                spec.source,
+                "每月",
+                400,
+                1,
+                (ColumnMap("统一社会信用代码", "uscc"), ColumnMap(spec.label, field)),
+            ),
+        )
+    firm = enterprise(browser, site, uscc, f"/my/policies/{policy}")
+    before = firm.inner_text("main")
+    assert f"“{spec.label}”" in before  # the enterprise sees what is missing and who provides it
+    manager = staff(browser, site, "datamgr")
+    assert "进入数据需求" in manager.inner_text("main")
+    visit(manager, site["base"] + "/console/requests")
+    shot(manager, "25-data-inbox")
+    manager.click(f"a[href='/console/requests/{field}']")
+    manager.wait_for_load_state()
+    check(manager)
+    value = {"integer": "12", "money": "1000", "decimal": "1.5", "ratio": "0.5", "date": "2020-01-01"}.get(
+        spec.type.value, "是" if spec.type.value == "boolean" else (spec.values[0] if spec.values else "1")
+    )
+    manager.select_option("select[name=source]", "answer")
+    manager.set_input_files(
+        "input[name=file]",
+        files=[
+            {
+                "name": "补报.csv",
+                "mimeType": "text/csv",
+                "buffer": f"统一社会信用代码,{spec.label}\n{uscc},{value}\n".encode(),
+            }
+        ],
+    )
+    manager.click("button:has-text('导入并答复')")
+    manager.wait_for_selector("text=接收 1 行")
+    shot(manager, "26-data-answered")
+    for _ in range(300):  # the re-match runs in the background
+        with engine.connect() as conn:
+            done = conn.execute(
+                select(data_requests.c.resolved_at).where(data_requests.c.uscc == uscc, data_requests.c.field == field)
+            ).scalar()
+        if done is not None:
+            break
+        time.sleep(0.1)
+    assert done is not None
+    firm.reload()
+    assert f"“{spec.label}” — 应由" not in firm.inner_text("main")
+    shot(firm, "27-enterprise-after-answer-phone")
+
+
+def test_a_correction_is_tracked_by_its_number(site: dict[str, Any], browser: Any) -> None:
+    firm = enterprise(browser, site, site["uscc"], "/my/policies/wengang-fanhuan")
+    firm.select_option("select[name=field]", index=0)
+    firm.fill("input[name=value]", "0")
+    firm.fill("textarea[name=reason]", "上年度领取失业保险金人数有误，实为零人")
+    firm.set_input_files(
+        "input[name=attachment]", files=[{"name": "证明.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 x"}]
+    )
+    firm.click("button:has-text('提交更正申请')")
+    firm.wait_for_url("**/my/corrections?done=*")
+    number = re.search(r"GZ\d{12}", firm.inner_text("main"))
+    assert number, firm.inner_text("main")
+    check(firm)
+    shot(firm, "28-enterprise-correction-number-phone")
+    department = staff(browser, site, "hrss")
+    visit(department, site["base"] + "/console/requests")
+    row = department.locator("tr", has_text=number.group(0))
+    row.locator("input[name=reply]").fill("经核对失业保险系统，上年度确有 2 人领取")
+    department.once("dialog", lambda d: d.accept())
+    row.locator("button:has-text('不予更正')").click()
+    department.wait_for_load_state()
+    firm.goto(site["base"] + "/my/corrections")
+    assert "不予更正" in firm.inner_text("main") and number.group(0) in firm.inner_text("main")
+
+
+def test_a_change_of_money_is_approved_by_cosign(site: dict[str, Any], browser: Any) -> None:
+    author = staff(browser, site, "hrss")
+    visit(author, site["base"] + "/console/policies/new?from=wengang-fanhuan")
+    source = author.input_value("textarea[name=source]")
+    bumped = re.sub(r"^version: (\d+)", lambda m: f"version: {int(m.group(1)) + 1}", source, count=1, flags=re.M)
+    bumped = bumped.replace("confirm_days:", "budget: 90000000\nconfirm_days:", 1)
+    author.fill("textarea[name=source]", bumped)
+    author.click("button:has-text('发布')")
+    author.wait_for_selector("#pending", timeout=60_000)
+    shot(author, "29-author-sent-to-cosign")
+    second = staff(browser, site, "hrss2")
+    visit(second, site["base"] + "/console/approvals")
+    assert "会签通过并发布" in second.inner_text("main")
+    shot(second, "30-cosign-with-simulation")
+    second.once("dialog", lambda d: d.accept())
+    second.click("button:has-text('会签通过并发布')")
+    second.wait_for_selector("text=已会签并发布")
+
+
+def test_department_notifies_three_thousand_cases_with_progress(site: dict[str, Any], browser: Any) -> None:
+    engine = site["engine"]
+    with engine.begin() as conn:
+        seeds = [dict(r) for r in conn.execute(select(cases).where(cases.c.policy_id == "wengang-fanhuan")).mappings()]
+        have = conn.execute(
+            select(func.count()).where(cases.c.policy_id == "wengang-fanhuan", cases.c.state == "matched")
+        ).scalar_one()
+        copies = []
+        for k in range(max(0, 3000 - have)):
+            row = dict(seeds[k % len(seeds)])
+            row.pop("id")
+            copies.append(row | {"period": f"copy-{k}", "state": "matched", "deadline": None, "region": None})
+        conn.execute(cases.insert(), copies)
+    page = staff(browser, site, "hrss")
+    visit(page, site["base"] + "/console/cases?state=matched&policy=稳岗")
+    assert "共 <strong>3,0" in page.content()
+    shot(page, "31-queue-3000-desktop")
+    narrow = staff(browser, site, "hrss", phone=True)
+    visit(narrow, site["base"] + "/console/cases?state=matched&policy=稳岗")
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(narrow, "32-queue-phone")
+    page.click("a:has-text('批量通知企业')")
+    page.wait_for_load_state()
+    check(page)
+    assert "【免申即享】" in page.inner_text("main")
+    shot(page, "33-bulk-preview")
+    page.click("button:has-text('确认批量通知企业')")
+    page.wait_for_selector("#job-bar")
+    shot(page, "34-bulk-progress")
+    page.wait_for_selector("text=已完成", timeout=180_000)
+    check(page)
+    shot(page, "35-bulk-done")
+    with engine.connect() as conn:
+        left = conn.execute(
+            select(func.count()).where(cases.c.policy_id == "wengang-fanhuan", cases.c.state == "matched")
+        ).scalar_one()
+    assert left == 0
