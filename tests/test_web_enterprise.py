@@ -91,12 +91,16 @@ def portal(store: Engine, demo: DemoSummary, monkeypatch: pytest.MonkeyPatch, tm
 def test_benefits_grouped_with_amounts_missing_data_and_reasons(portal: Portal) -> None:
     page = portal.client.get("/my")
     assert page.status_code == 200
-    for label in ("可享", "应享未享", "已享受", "不符合"):
-        assert label in page.text
+    labels = ("待确认", "办理中", "已到账·已享受", "应享未享", "不符合")
+    assert all(label in page.text for label in labels)
+    assert [page.text.index(f"<h2>{label}</h2>") for label in labels] == sorted(
+        page.text.index(f"<h2>{label}</h2>") for label in labels
+    )  # what waits for the enterprise comes first
     data = portal.client.get("/api/my/benefits").json()
     by_id = {b["policy_id"]: b for b in data["benefits"]}
     wengang = by_id["wengang-fanhuan"]
-    assert wengang["group"] == "pending" and wengang["can_confirm"] and wengang["amount"]
+    assert wengang["group"] == "confirm" and wengang["can_confirm"] and wengang["amount"]
+    assert data["totals"]["waiting"] and "尚未批准" in page.text  # not counted as money received
     assert f"{float(wengang['amount']):,.2f}" in page.text
     unknown = [b for b in data["benefits"] if b["status"] == "unknown"]
     assert unknown and all(b["missing"] for b in unknown)

@@ -47,7 +47,6 @@ def fill(engine: Engine, wanted: int) -> int:
         made += len(batch)
     with engine.begin() as conn:  # as a match run that opens this many cases leaves the statistics
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
             conn.exec_driver_sql("ANALYZE cases")
     return have + made
 

@@ -87,7 +87,10 @@ def _hammer(url: str, cookie: str, seconds: float, workers: int) -> tuple[int, l
     type=click.IntRange(min=0),
     help="审核队列压测前把案件补足到此数（SQLite 在副本上进行；0 不压测队列）。",
 )
-def bench_web(db: str, seconds: float, workers: int, case_count: int) -> None:
+@click.option(
+    "--server-workers", default=2, show_default=True, type=click.IntRange(1, 16), help="网站服务进程数（取 CPU 核数）。"
+)
+def bench_web(db: str, seconds: float, workers: int, case_count: int, server_workers: int) -> None:
     """对本机启动的网站压测：公开政策清单、企业门户与审核队列，报告每秒请求数与 p95 延迟。"""
     from mianshen.benchmarks import queue_load
 
@@ -103,7 +106,7 @@ def bench_web(db: str, seconds: float, workers: int, case_count: int) -> None:
     env = {**os.environ, "MIANSHEN_TODAY": os.environ.get("MIANSHEN_TODAY", "2025-06-30")}
     exe = str(Path(sys.executable).parent / "mianshen")
     server = subprocess.Popen(
-        [exe, "serve", "--port", str(port), "--db", db, "--no-send"],
+        [exe, "serve", "--port", str(port), "--db", db, "--no-send", "--workers", str(server_workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -117,6 +120,7 @@ def bench_web(db: str, seconds: float, workers: int, case_count: int) -> None:
             except OSError:
                 time.sleep(0.2)
         dialect = open_store(db, migrate=False).dialect.name
+        click.echo(f"网站 {server_workers} 个服务进程；压测客户端 {workers} 个并发线程，与网站在同一台机器上")
         click.echo("| 页面 | 数据库 | 并发 | 请求数 | 每秒请求 | p50 | p95 | 错误 |\n|---|---|---|---|---|---|---|---|")
         pages = [("公开政策清单", "/policies", ""), ("企业门户“我的待遇”", "/my", cookie)]
         if staff:

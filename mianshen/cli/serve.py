@@ -15,8 +15,13 @@ from mianshen.cli.main import cli
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--db", default=None, help="数据库地址，默认 MIANSHEN_DATABASE_URL 或 sqlite:///var/mianshen.sqlite。")
 @click.option("--send/--no-send", default=True, show_default=True, help="同时每 2 秒发送待发通知（短信验证码等）。")
-def serve(host: str, port: int, db: str | None, send: bool) -> None:
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="服务进程数（一般取 CPU 核数）。"
+)
+def serve(host: str, port: int, db: str | None, send: bool, workers: int) -> None:
     """启动网站（政策清单、企业门户、部门工作台、监督与审计），接口文档在 /docs。"""
+    import os
+
     import uvicorn
 
     from mianshen.web.app import create_app
@@ -25,7 +30,14 @@ def serve(host: str, port: int, db: str | None, send: bool) -> None:
     if send:
         start_sender(app.state.engine)
     click.echo(f"平台已启动：http://{host}:{port}/ （接口文档 /docs，按 Ctrl+C 停止）")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    # several processes (one Python interpreter each, so pages render on every core): each builds
+    # its own app from the same store
+    if db:
+        os.environ["MIANSHEN_DATABASE_URL"] = db
+    uvicorn.run("mianshen.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
 def start_sender(engine: object, interval: float = 2.0) -> threading.Thread:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from mianshen.errors import InputError
 
@@ -56,8 +56,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
 
 
+def reading(engine: Engine) -> Connection:
+    """A connection that only reads: on SQLite its transactions do not take the write lock, so web
+    pages read side by side instead of one at a time (writers still go one at a time)."""
+    return engine.connect().execution_options(read_only=True)
+
+
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE: take the write lock at the start, so a transaction that reads and then writes
     # waits its turn (busy_timeout) instead of failing with "database is locked" when another
     # writer committed in between — which under concurrent web requests failed most portal reads.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A connection marked read-only (`reading`) never writes, so it begins deferred (a WAL reader).
+    read_only = conn.get_execution_options().get("read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

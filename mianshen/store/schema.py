@@ -10,10 +10,13 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
     UniqueConstraint,
+    cast,
+    func,
 )
 
 metadata = MetaData()
@@ -289,6 +292,10 @@ bulk_jobs = Table(
     Column("heartbeat_at", DateTime(timezone=True)),  # a running job's last sign of life (stale: resumed)
     Column("finished_at", DateTime(timezone=True)),
 )
+
+# The queue sorted by amount: the same expression listing.py orders by, so a page is read in order.
+CASE_AMOUNT = cast(func.coalesce(cases.c.confirmed_amount, cases.c.amount), Numeric(18, 2))
+Index("ix_cases_amount", CASE_AMOUNT.desc(), cases.c.id)
 
 case_events = Table(
     "case_events",

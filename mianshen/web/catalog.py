@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from mianshen.matching.publish import parse_version
 from mianshen.rules.ast import Leaf, Policy
 from mianshen.rules.describe import describe_policy
+from mianshen.store.db import reading
 from mianshen.store.schema import policy_versions
 
 _PARSED: dict[str, Policy] = {}  # a published version never changes: parse it once per process
@@ -57,7 +58,7 @@ class Listed:
 
 
 def published(engine: Engine) -> list[Listed]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             select(policy_versions).where(policy_versions.c.state == "published").order_by(policy_versions.c.policy_id)
         ).all()

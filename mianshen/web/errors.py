@@ -17,6 +17,19 @@ class WebError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+# What a person should do next, by status: pages say this instead of an internal error code.
+ADVICE = {
+    400: ("填写的内容需要修改", "请按上面的说明修改后重新提交。"),
+    401: ("请先登录", "登录后即可继续办理。"),
+    403: ("无权办理此事项", "如确需办理，请联系本单位的平台管理员开通权限。"),
+    404: ("没有找到", "请检查链接是否完整，或从首页重新进入。"),
+    405: ("不支持该操作", "请从页面上的按钮办理。"),
+    409: ("已由他人同时办理", "请刷新页面，查看最新状态后再办理。"),
+    422: ("填写的内容需要修改", "请按上面的说明修改后重新提交。"),
+    500: ("系统暂时无法完成", "请稍后重试；如仍不成功，请联系平台运维（12345 政务服务便民热线可转达）。"),
+}
+
+
 def safe_next(value: object) -> str | None:
     """A path on this site to return to after signing in; anything else (another site, `//host`,
     a backslash trick, control characters) is ignored."""
@@ -45,10 +58,16 @@ def render_error(request: Request, status: int, code: str, message: str) -> Resp
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     if wants_json(request):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-    templates: Any = request.app.state.templates
-    return templates.TemplateResponse(
-        request, "error.html", {"status": status, "code": code, "message": message}, status_code=status
-    )
+    from mianshen.web.deps import page
+
+    title, advice = ADVICE.get(status, ("未能完成", "请返回上一页后重试。"))
+    context = {"status": status, "message": message, "title": title, "advice": advice}
+    try:
+        return page(request, "error.html", context, status)  # signed-in header, as on every other page
+    except Exception:  # the session store itself failing: still an answer in Chinese
+        templates: Any = request.app.state.templates
+        shown = context | {"session": None, "csrf_token": "", "role_labels": {}}
+        return templates.TemplateResponse(request, "error.html", shown, status_code=status)
 
 
 async def web_error_handler(request: Request, exc: Exception) -> Response:

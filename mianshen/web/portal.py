@@ -36,8 +36,17 @@ from mianshen.store.schema import applications, case_events, cases, objections
 from mianshen.web.catalog import Listed
 from mianshen.web.deps import ROLE_LABELS
 
-GROUPS = {"enjoying": "可享", "pending": "应享未享", "received": "已享受", "ineligible": "不符合"}
+# In the order an enterprise acts on them: what waits for its confirmation first.
+GROUPS = {
+    "confirm": "待确认",
+    "progress": "办理中",
+    "received": "已到账·已享受",
+    "pending": "应享未享",
+    "ineligible": "不符合",
+}
 RECEIVED = frozenset({"paid", "archived"})
+# A benefit's way to the account, for the progress bar on 我的待遇
+PROGRESS_STEPS = ("matched", "notified", "confirmed", "under_review", "publicity", "approved", "in_payment", "paid")
 WAITING = frozenset({"matched", "notified", "declined", "expired"})  # eligible, not (or never) confirmed
 REFUSED = frozenset({"rejected", "clawback"})
 HARD = "暂难数据化类"
@@ -120,12 +129,12 @@ def _group(kind: str, status: str, amount: str | None, case: Row | None) -> tupl
         if state in REFUSED:
             return "ineligible", f"{label}：{case['reason'] or '见办理进度'}"
         if state == "notified":
-            return "pending", f"请于 {case['deadline'] or '期限内'} 前确认金额、对公账户并签署信用承诺"
+            return "confirm", f"请于 {case['deadline'] or '期限内'} 前确认金额、对公账户并签署信用承诺"
         if state == "matched":
-            return "pending", "符合条件，等待政策执行部门通知确认"
-        if state in WAITING:
+            return "progress", "符合条件，等待政策执行部门通知确认"
+        if state in WAITING:  # declined or expired: it was theirs and was not taken
             return "pending", f"{label}{('：' + case['reason']) if case['reason'] else ''}"
-        return "enjoying", f"办理中：{label}"
+        return "progress", f"{label}{('：' + case['reason']) if case['reason'] else ''}"
     if status == "ineligible":
         return "ineligible", "不符合以下条件"
     if status == "unknown":
@@ -133,8 +142,8 @@ def _group(kind: str, status: str, amount: str | None, case: Row | None) -> tupl
     if kind == HARD:
         return "pending", "数据比对初步符合，请在线申请并上传材料"
     if amount is not None and Decimal(amount) == 0:
-        return "enjoying", "符合条件，按政策直接享受（无需拨付资金）"
-    return "pending", "符合条件，等待立案通知"
+        return "received", "符合条件，按政策直接享受（无需拨付资金）"
+    return "progress", "符合条件，等待立案通知"
 
 
 def benefit(
@@ -183,9 +192,14 @@ def benefits(conn: Connection, actor: Actor, uscc: str, items: list[Listed], tod
         if shown(item, today, case, match):
             listed.append(benefit(item, profiles, today, case, match)[0])
     groups = {key: [b for b in listed if b["group"] == key] for key in GROUPS}
-    total = sum(Decimal(b["amount"]) for b in groups["enjoying"] + groups["received"] if b["amount"]) or None
+
+    def total(keys: tuple[str, ...]) -> str | None:
+        return _money(sum(Decimal(b["amount"]) for k in keys for b in groups[k] if b["amount"]) or None)
+
     name = next((s.name for s in profiles.read.values() if s and s.name), None)
-    return {"uscc": uscc, "name": name, "as_of": today, "benefits": listed, "groups": groups, "total": _money(total)}
+    # money waiting for confirmation or review, and money received: never one sum of both
+    sums = {"waiting": total(("confirm", "progress")), "received": total(("received",))}
+    return {"uscc": uscc, "name": name, "as_of": today, "benefits": listed, "groups": groups, "totals": sums}
 
 
 def trace_rows(traces: list[Trace], depth: int = 0) -> list[dict[str, Any]]:

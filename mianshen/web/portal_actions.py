@@ -29,6 +29,7 @@ from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import MianshenError
 from mianshen.profiles import corrections
+from mianshen.store.db import reading
 from mianshen.store.schema import cases, portal_messages
 from mianshen.web import catalog, portal
 from mianshen.web.deps import actor, engine, require
@@ -190,7 +191,7 @@ async def _one_upload(upload: Any, folder: Path) -> Path:
 
 def my_corrections(request: Request) -> list[dict[str, Any]]:
     _, uscc = me(request)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         rows = corrections.of_enterprise(conn, uscc)
     return [r | {"created_at": portal.beijing(r["created_at"])} for r in rows]
 
@@ -198,7 +199,7 @@ def my_corrections(request: Request) -> list[dict[str, Any]]:
 def messages(request: Request) -> list[dict[str, Any]]:
     _, uscc = me(request)
     query = select(portal_messages).where(portal_messages.c.uscc == uscc).order_by(portal_messages.c.id.desc())
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         rows = [dict(r) for r in conn.execute(query.limit(200)).mappings()]
     return [r | {"created_at": portal.beijing(r["created_at"])} for r in rows]
 
@@ -237,5 +238,5 @@ def my_policy(request: Request, policy_id: str) -> dict[str, Any]:
 
 def my_case(request: Request, case_id: int) -> dict[str, Any]:
     _, uscc = me(request)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         return portal.progress(conn, own_case(conn, uscc, case_id), clock_today())

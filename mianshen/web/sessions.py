@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from sqlalchemy import Connection, Engine, delete, select
 
+from mianshen.store.db import reading
 from mianshen.store.schema import sessions, users
 
 SESSION_COOKIE = "ms_session"
@@ -92,7 +93,7 @@ def current_session(engine: Engine, request: Request) -> Session | None:
     if not token:
         return None
     now = dt.datetime.now(dt.UTC)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = (
             conn.execute(
                 select(sessions, users.c.display_name, users.c.department, users.c.region, users.c.active)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from mianshen.cases import bulk
 from mianshen.cases.transitions import CaseError
 from mianshen.clock import now as platform_now
+from mianshen.store.db import reading
 from mianshen.store.schema import bulk_jobs
 from mianshen.web.console import queue, scope
 from mianshen.web.deps import actor, engine, page, require_csrf
@@ -88,7 +89,7 @@ async def act_on_selected(request: Request) -> Any:
 def bulk_preview(request: Request) -> Response:
     s = scope.writer(request, "department")
     policy_id, action = request.query_params.get("policy", ""), request.query_params.get("action", "")
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         scope.own_policy(conn, s, policy_id)
         try:
             found = bulk.preview(conn, policy_id, action, _region(s))

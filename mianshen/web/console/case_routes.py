@@ -11,6 +11,7 @@ from sqlalchemy import select
 from mianshen.cases.states import STATES
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
+from mianshen.store.db import reading
 from mianshen.store.schema import cases, enterprises, objections
 from mianshen.web.console import listing, queue, scope
 from mianshen.web.console.bulk_routes import BULK_BY_STATE
@@ -25,7 +26,7 @@ def _listing(request: Request) -> listing.Listing:
     q = listing.QueueQuery.parse(request.query_params)
     if listing.needs_regions(s, q):
         listing.fill_regions(engine(request))
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         try:
             found = listing.list_page(conn, s, q)
         except InputError as exc:
@@ -89,7 +90,7 @@ def queue_export(request: Request, kind: str) -> Response:
     q = listing.QueueQuery.parse(request.query_params)
     if listing.needs_regions(s, q):
         listing.fill_regions(engine(request))
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         titles = listing.chosen_policies(conn, s, "")
         rows = [
             [
@@ -114,7 +115,7 @@ def queue_export(request: Request, kind: str) -> Response:
 @router.get("/console/cases/{case_id}", include_in_schema=False)
 def case_page(request: Request, case_id: int) -> Response:
     s = scope.staff(request, *scope.STAFF_READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         detail = queue.case_detail(conn, s, case_id)
     return page(request, "console_case.html", {**detail, "done": request.query_params.get("done", "")})
 
@@ -123,7 +124,7 @@ def case_page(request: Request, case_id: int) -> Response:
 def case_api(request: Request, case_id: int) -> Any:
     """一个案件：证据快照（数据时效复核）、事件、现场核验、异议、拨付。"""
     s = scope.staff(request, *scope.STAFF_READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         return scope.as_json(queue.case_detail(conn, s, case_id))
 
 
@@ -144,7 +145,7 @@ async def case_action(request: Request, case_id: int, action: str) -> Any:
 
 def objection_rows(request: Request) -> list[dict[str, Any]]:
     s = scope.staff(request, *scope.STAFF_READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         visible = scope.visible_policy_ids(conn, s)
         query = (
             select(objections, cases.c.policy_id, cases.c.uscc, cases.c.state, enterprises.c.name)

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from mianshen.errors import InputError
 from mianshen.matching import cosign
+from mianshen.store.db import reading
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
@@ -21,7 +22,7 @@ DECIDERS = ("department", "platform_admin")
 @router.get("/console/approvals", include_in_schema=False)
 def approvals_page(request: Request) -> Response:
     s = scope.staff(request, *scope.STAFF_READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         rows = cosign.pending(conn, scope.department_of(s))
     return page(request, "console_approvals.html", {"rows": rows, "done": request.query_params.get("done", "")})
 
@@ -30,7 +31,7 @@ def approvals_page(request: Request) -> Response:
 def approvals_api(request: Request) -> Any:
     """待会签的政策版本（本部门），附提交人看到的模拟测算。"""
     s = scope.staff(request, *scope.STAFF_READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         return scope.as_json({"requests": cosign.pending(conn, scope.department_of(s))})
 
 

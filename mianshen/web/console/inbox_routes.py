@@ -26,6 +26,7 @@ from mianshen.matching.runs import run_match
 from mianshen.profiles import corrections, inbox
 from mianshen.profiles.imports import import_file
 from mianshen.profiles.sources import list_sources
+from mianshen.store.db import reading
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
@@ -53,7 +54,7 @@ def _held(s: Session, field: str) -> Any:
 def inbox_page(request: Request) -> Response:
     s = scope.staff(request, *READ)
     state = request.query_params.get("corrections", "received")
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         lines = inbox.summary(conn, _department(s))
         fixes, fixes_total = corrections.for_department(
             conn, _department(s), state if state in corrections.STATES else ""
@@ -68,7 +69,7 @@ def inbox_page(request: Request) -> Response:
 def inbox_api(request: Request) -> Any:
     """数据共享需求清单：按数据项汇总等待的企业数、需要它的政策、答复期限与状态。"""
     s = scope.staff(request, *READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         lines = inbox.summary(conn, _department(s))
     return scope.as_json({"reply_days": inbox.reply_days(), "fields": [vars(x) for x in lines]})
 
@@ -83,7 +84,7 @@ def field_page(request: Request, field: str) -> Response:
         number = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         number = 1
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         rows, total = inbox.requests_page(conn, field, "" if status == "all" else status, number, PAGE)
         line = next((x for x in inbox.summary(conn, _department(s)) if x.field == field), None)
         sources = _sources(conn, field)
@@ -106,7 +107,7 @@ def _answered(code: str) -> str:
 def field_export(request: Request, field: str) -> Response:
     s = scope.staff(request, *READ)
     spec = _held(s, field)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         rows, _ = inbox.requests_page(conn, field, "open", 1, 0)
     header = ["请求编号", "统一社会信用代码", "企业名称", "数据项", "提出日期", "答复期限", "状态"]
     body = [[r["number"], r["uscc"], r["name"], spec.label, r["opened"], r["due"], r["status_label"]] for r in rows]
@@ -130,7 +131,7 @@ async def answer(request: Request, field: str) -> Any:
     spec = _held(s, field)
     form = await request.form()
     source_id, upload = str(form.get("source") or ""), form.get("file")
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         if source_id not in {x.id for x in _sources(conn, field)}:
             raise WebError(400, "bad_request", f"请选择提供“{spec.label}”的数据源")
     name = Path(str(getattr(upload, "filename", "") or "")).name

@@ -15,12 +15,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Numeric, Select, and_, cast, false, func, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, false, func, or_, select
 
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.reference.regions import lookup_region_any
-from mianshen.store.schema import cases, enterprises, policy_versions
+from mianshen.store.db import reading
+from mianshen.store.schema import CASE_AMOUNT, cases, enterprises, policy_versions
 from mianshen.web.console import scope
 from mianshen.web.sessions import Session
 
@@ -146,7 +147,7 @@ def region_prefixes(text: str) -> list[str]:
 def fill_regions(engine: Engine, on: dt.date | None = None) -> int:
     """Give cases opened without a region the one the profile library has ('' when it has none).
     Asked first on a read connection: the usual answer (none missing) takes no write lock."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         if conn.execute(select(cases.c.id).where(cases.c.region.is_(None)).limit(1)).first() is None:
             return 0
     with engine.begin() as conn:
@@ -190,9 +191,8 @@ def where(conn: Connection, s: Session, q: QueueQuery) -> tuple[list[Any], dict[
 
 
 def _ordered(query: Select[Any], sort: str) -> Select[Any]:
-    if sort == "amount":
-        money = cast(func.coalesce(cases.c.confirmed_amount, cases.c.amount), Numeric(18, 2))
-        return query.order_by(money.desc().nulls_last(), cases.c.id)
+    if sort == "amount":  # the expression of index ix_cases_amount
+        return query.order_by(CASE_AMOUNT.desc(), cases.c.id)
     if sort == "newest":
         return query.order_by(cases.c.id.desc())
     # deadline then id, as the index (deadline, id, policy, state, region) holds them: a page is read

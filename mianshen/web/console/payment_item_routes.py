@@ -14,6 +14,7 @@ from mianshen.cases import payment_results as results
 from mianshen.cases.banking import mask_stored
 from mianshen.cases.states import STATES
 from mianshen.cases.transitions import CaseError
+from mianshen.store.db import reading
 from mianshen.store.schema import cases, enterprises, payment_batches, payment_returns, payments
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
@@ -25,7 +26,7 @@ MAX_RESULT_FILE = 20 * 1024 * 1024
 
 def batch_detail(request: Request, batch_id: int) -> dict[str, Any]:
     scope.staff(request, *scope.PAYMENT_READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         batch = conn.execute(select(payment_batches).where(payment_batches.c.id == batch_id)).mappings().first()
         if batch is None:
             raise not_found("拨付批次")

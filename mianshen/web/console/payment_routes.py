@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
 from mianshen.cases.payments import create_batch, export_batch, mark_batch_paid, reconcile
+from mianshen.store.db import reading
 from mianshen.store.schema import cases, payment_batches, payments, policy_versions
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
@@ -23,7 +24,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "xlsx":
 
 def overview(request: Request) -> dict[str, Any]:
     scope.staff(request, *scope.PAYMENT_READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         live = select(payments.c.id).where(payments.c.case_id == cases.c.id, payments.c.returned_at.is_(None))
         unpaid = ~live.exists()  # a 退票 whose account was corrected waits to be paid again
         waiting = conn.execute(
@@ -78,7 +79,7 @@ async def new_batch(request: Request) -> Any:
 
 
 def _batch(request: Request, batch_id: int) -> None:
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         if conn.execute(select(payment_batches.c.id).where(payment_batches.c.id == batch_id)).scalar() is None:
             raise not_found("拨付批次")
 

@@ -18,6 +18,7 @@ from mianshen.cases.lists import upload_list
 from mianshen.clock import today as clock_today
 from mianshen.matching import cosign
 from mianshen.matching.publish import list_versions, publish_policy
+from mianshen.store.db import reading
 from mianshen.store.schema import cases, list_rejects, list_uploads
 from mianshen.web.console import scope
 from mianshen.web.console.simulate import check_text, simulate
@@ -30,7 +31,7 @@ EDITORS = ("department", "platform_admin")
 
 
 def policy_list(request: Request, s: Session) -> list[dict[str, Any]]:
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         visible = scope.visible_policy_ids(conn, s)
         rows = [r for r in list_versions(conn) if r.policy_id in visible]
         grouped = conn.execute(select(cases.c.policy_id, func.count()).group_by(cases.c.policy_id))
@@ -67,7 +68,7 @@ def editor(request: Request) -> Response:
     s = scope.staff(request, *scope.STAFF_READ)
     source, base = "", request.query_params.get("from", "")
     if base:
-        with engine(request).connect() as conn:
+        with reading(engine(request)) as conn:
             source = scope.own_policy(conn, s, base).source_yaml
     return page(request, "console_policy_edit.html", {"source": source, "as_of": clock_today().isoformat()})
 
@@ -101,7 +102,7 @@ def _own(s: Session, checked: dict[str, Any], request: Request) -> None:
         return
     if s.role == "department" and policy.department != s.department:
         raise WebError(403, "forbidden", f"只能办理本部门（{s.department}）的政策，文件中的部门为 {policy.department}")
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         existing = scope.policy_row(conn, policy.id)
     if existing is not None and s.role == "department" and existing.department != s.department:
         raise WebError(403, "forbidden", f"政策编号 {policy.id} 已属于 {existing.department}")
@@ -137,7 +138,7 @@ async def _step(request: Request, step: str) -> Response | dict[str, Any]:
 
 
 def _simulate(request: Request, policy: Any, day: dt.date) -> dict[str, Any]:
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         return simulate(conn, policy, day)
 
 
@@ -186,7 +187,7 @@ async def publish_route(request: Request) -> Any:
 
 
 def _uploads(request: Request, policy_id: str) -> list[dict[str, Any]]:
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         rows = conn.execute(
             select(list_uploads).where(list_uploads.c.policy_id == policy_id).order_by(list_uploads.c.id.desc())
         ).mappings()
@@ -202,7 +203,7 @@ def _uploads(request: Request, policy_id: str) -> list[dict[str, Any]]:
 @router.get("/console/policies/{policy_id}", include_in_schema=False)
 def policy_page(request: Request, policy_id: str) -> Response:
     s = scope.staff(request, *scope.STAFF_READ)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         row = scope.own_policy(conn, s, policy_id)
         versions = [r for r in list_versions(conn) if r.policy_id == policy_id]
     context = {"row": row, "versions": versions, "uploads": _uploads(request, policy_id)}
@@ -215,7 +216,7 @@ async def list_upload(request: Request, policy_id: str) -> Any:
     """上传名单类政策的名单（CSV 或 XLSX：统一社会信用代码、金额、备注）。"""
     await require_csrf(request)
     s = scope.writer(request, "department")
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         scope.own_policy(conn, s, policy_id)
     data = await scope.params(request)
     upload = data.get("file")

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection, func, select
 
 from mianshen.audit.log import verify
+from mianshen.store.db import reading
 from mianshen.store.schema import audit_log, policy_versions
 from mianshen.web import labels
 from mianshen.web.console import scope
@@ -54,7 +55,7 @@ def _data(request: Request) -> dict[str, Any]:
         offset = max(0, int(request.query_params.get("offset", "0") or 0))
     except ValueError as exc:
         raise WebError(400, "bad_request", "offset 应为非负整数") from exc
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         rows, total = _rows(conn, f, offset)
         check = verify(conn)
     chain = {
@@ -69,7 +70,7 @@ def _data(request: Request) -> dict[str, Any]:
 @router.get("/audit", include_in_schema=False)
 def audit_page(request: Request) -> Response:
     data = _data(request)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         titles = dict(
             conn.execute(
                 select(policy_versions.c.policy_id, policy_versions.c.title).order_by(policy_versions.c.version)

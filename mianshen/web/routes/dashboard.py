@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from mianshen.store.db import reading
 from mianshen.web.console import metrics, scope
 from mianshen.web.deps import engine, page
 
@@ -17,7 +18,7 @@ ECHARTS = Path(__file__).resolve().parent.parent / "static" / "vendor" / "echart
 
 def _data(request: Request) -> dict[str, Any]:
     s = scope.staff(request, *scope.DASHBOARD)
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         return metrics.collect(conn, s)
 
 

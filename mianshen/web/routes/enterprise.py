@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from mianshen.web import portal_actions as act
 from mianshen.web.deps import page, require_csrf
-from mianshen.web.portal import GROUPS
+from mianshen.web.portal import GROUPS, PROGRESS_STEPS
 
 router = APIRouter()
 TAGS: list[str | Any] = ["企业门户"]
@@ -48,7 +48,8 @@ def _done(request: Request) -> str | None:
 @router.get("/my", include_in_schema=False)
 def my_page(request: Request) -> Response:
     view = act.my_benefits(request)
-    return page(request, "my.html", {"view": view, "group_labels": GROUPS, "done": _done(request)})
+    shown = {"view": view, "group_labels": GROUPS, "done": _done(request), "progress_steps": PROGRESS_STEPS}
+    return page(request, "my.html", shown)
 
 
 @router.get("/my/policies/{policy_id}", include_in_schema=False)

@@ -14,6 +14,7 @@ from mianshen.audit.log import Actor
 from mianshen.clock import today as clock_today
 from mianshen.notify.templates import mask_uscc
 from mianshen.search.index import related_policies, search_policies
+from mianshen.store.db import reading
 from mianshen.store.schema import cases, enterprises
 from mianshen.web import catalog
 from mianshen.web.deps import engine, page, require_csrf
@@ -147,7 +148,7 @@ def publicity_page(request: Request) -> Response:
 
 def publicity_rows(request: Request) -> list[dict[str, Any]]:
     titles = {i.policy.id: i.policy.title for i in catalog.published(engine(request))}
-    with engine(request).connect() as conn:
+    with reading(engine(request)) as conn:
         rows = (
             conn.execute(
                 select(

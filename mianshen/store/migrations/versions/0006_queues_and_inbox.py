@@ -38,6 +38,8 @@ def upgrade() -> None:
     op.create_index("ix_cases_queue", "cases", ["policy_id", "state", "deadline", "region"])
     op.create_index("ix_cases_deadline", "cases", ["deadline", "id", "policy_id", "state", "region"])
     op.create_index("ix_cases_region", "cases", ["region"])
+    amount = sa.text("CAST(coalesce(confirmed_amount, amount) AS NUMERIC(18, 2)) DESC")
+    op.create_index("ix_cases_amount", "cases", [amount, "id"])
     with op.batch_alter_table("cases") as batch:
         batch.add_column(sa.Column("bank_name", sa.Text(), nullable=True))
         batch.add_column(sa.Column("bank_code", sa.String(length=12), nullable=True))
@@ -131,6 +133,7 @@ def downgrade() -> None:
         batch.drop_column("refused_by")
         batch.drop_column("refused_at")
     op.drop_index("ix_cases_region", table_name="cases")
+    op.drop_index("ix_cases_amount", table_name="cases")
     op.drop_index("ix_cases_deadline", table_name="cases")
     op.drop_index("ix_cases_queue", table_name="cases")
     with op.batch_alter_table("cases") as batch:
