@@ -60,6 +60,7 @@ def test_from_sms_sign_in_to_paid(site: dict[str, Any], browser: Any) -> None:
     shot(firm, "05-enterprise-confirmed")
 
     staff = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    staff.on("dialog", lambda dialog: dialog.accept())  # irreversible steps ask to confirm
     sign_in_staff(staff, site, "hrss")
     staff.goto(site["base"] + f"/console/cases/{site['case_id']}")
     staff.click("button:has-text('开始审核')")
