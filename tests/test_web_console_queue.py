@@ -221,3 +221,16 @@ def test_approval_is_offered_only_after_publicity_ends(site: Engine) -> None:
     with site.begin() as conn:
         conn.execute(update(cases).where(cases.c.id == case_id).values(publicity_to=fx.dt.date(2000, 1, 1)))
     assert "公示期满，批准" in hr.get(f"/console/cases/{case_id}").text
+
+
+def test_the_reviewer_sees_each_condition_with_value_source_and_date(site: Engine) -> None:
+    from mianshen.store.schema import audit_log
+
+    case_id = case_ids(site)[0]
+    page = login(site, "hr").get(f"/console/cases/{case_id}").text
+    assert "逐条结论" in page and "数据日期" in page
+    section = page.split("逐条结论")[1].split("证据快照")[0]
+    assert "符合" in section and "2025-" in section  # conclusions and the dates the values are as of
+    with site.connect() as conn:
+        reads = conn.execute(select(audit_log.c.after).where(audit_log.c.action == "profile.read")).scalars().all()
+    assert any("部门审核" in r for r in reads)  # a reviewer reading the profile is audited as such

@@ -53,11 +53,15 @@ HARD = "暂难数据化类"
 Row = dict[str, Any]
 
 
+PORTAL_PURPOSE = "企业门户：本企业查看政策享受情况"
+REVIEW_PURPOSE = "部门审核：逐条核对享受条件"
+
+
 class Profiles:
     """This enterprise's profile per evaluation date, read once per date and audited each time."""
 
-    def __init__(self, conn: Connection, actor: Actor, uscc: str) -> None:
-        self.conn, self.actor, self.uscc = conn, actor, uscc
+    def __init__(self, conn: Connection, actor: Actor, uscc: str, purpose: str = PORTAL_PURPOSE) -> None:
+        self.conn, self.actor, self.uscc, self.purpose = conn, actor, uscc, purpose
         self.read: dict[dt.date, StoredProfile | None] = {}
 
     def on(self, day: dt.date) -> StoredProfile | None:
@@ -66,7 +70,7 @@ class Profiles:
                 self.read[day] = read_profile(self.conn, self.uscc, day)
             except InputError:
                 self.read[day] = None
-            after = {"as_of": day.isoformat(), "purpose": "企业门户：本企业查看政策享受情况"}
+            after = {"as_of": day.isoformat(), "purpose": self.purpose}
             record(self.conn, self.actor, "profile.read", "enterprise", self.uscc, None, after)
         return self.read[day]
 
@@ -215,6 +219,7 @@ def trace_rows(traces: list[Trace], depth: int = 0) -> list[dict[str, Any]]:
                 "text": t.text,
                 "result": {True: "yes", False: "no", None: "unknown"}[t.result],
                 "result_label": RESULT_LABELS[t.result],
+                "value": _value_text(actual.value) if actual and actual.value is not None else None,
                 "source": actual.source if actual and actual.value is not None else None,
                 "as_of": actual.as_of if actual and actual.value is not None else None,
                 "basis": t.basis,
@@ -224,9 +229,22 @@ def trace_rows(traces: list[Trace], depth: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
-def explanation(conn: Connection, actor: Actor, uscc: str, item: Listed, today: dt.date) -> dict[str, Any]:
+def _value_text(value: Any) -> str:
+    """A profile value as a reviewer reads it."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return format(value, ",f")
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "、".join(sorted(str(v) for v in value))
+    return str(value)
+
+
+def explanation(
+    conn: Connection, actor: Actor, uscc: str, item: Listed, today: dt.date, purpose: str = PORTAL_PURPOSE
+) -> dict[str, Any]:
     """One policy for this enterprise: the benefit line plus every condition's sentence."""
-    profiles = Profiles(conn, actor, uscc)
+    profiles = Profiles(conn, actor, uscc, purpose)
     case = own_cases(conn, uscc).get(item.policy.id)
     match = own_matches(conn, uscc, [item]).get(item.policy.id)
     view, result = benefit(item, profiles, today, case, match)

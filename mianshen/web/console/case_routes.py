@@ -117,6 +117,7 @@ def case_page(request: Request, case_id: int) -> Response:
     s = scope.staff(request, *scope.STAFF_READ)
     with reading(engine(request)) as conn:
         detail = queue.case_detail(conn, s, case_id)
+    detail["conditions"] = queue.conditions_now(engine(request), s, detail["case"]["uscc"], detail["policy"]["id"])
     return page(request, "console_case.html", {**detail, "done": request.query_params.get("done", "")})
 
 

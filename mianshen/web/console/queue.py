@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
@@ -112,6 +112,20 @@ def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
         "payment": dict(paid) if paid else None,
         "actions": offered(case, clock_today()) if s.role == "department" else [],
     }
+
+
+def conditions_now(engine: Engine, s: Session, uscc: str, policy_id: str) -> list[dict[str, Any]]:
+    """Each condition of the policy in force, as the profile library has the enterprise today: the
+    reviewer's 逐条结论 with values, sources and dates (the read is audited as a review)."""
+    from mianshen.web import catalog, portal
+    from mianshen.web.deps import actor
+
+    item = next((i for i in catalog.published(engine) if i.policy.id == policy_id), None)
+    if item is None:
+        return []
+    with engine.begin() as conn:
+        shown = portal.explanation(conn, actor(s), uscc, item, clock_today(), portal.REVIEW_PURPOSE)
+    return list(shown["conditions"])
 
 
 def _text(data: dict[str, Any], key: str) -> str:
