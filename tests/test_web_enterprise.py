@@ -137,6 +137,8 @@ def test_confirm_in_one_step_masks_the_account(portal: Portal) -> None:
     assert after["state"] == "confirmed" and after["bank_account"] == "6222 **** **** 0123"
     assert after["time_limit"]["limit_days"] == 15 and after["time_limit"]["left"] == 15 - after["time_limit"]["used"]
     assert [e["to"] for e in after["events"]][-1] == "企业已确认"
+    assert after["time_limit"]["expected"] > after["time_limit"]["started"]  # the latest day the money should arrive
+    assert "预计最迟到账" in c.get(f"/my/cases/{portal.case_id}").text
     again = c.post(f"/my/cases/{portal.case_id}/confirm", data=form)
     assert again.status_code == 409  # no longer 已通知
 

@@ -27,7 +27,7 @@ from mianshen.errors import InputError
 from mianshen.matching.read import for_enterprise
 from mianshen.profiles.current import StoredProfile, read_profile
 from mianshen.profiles.gaps import inputs_by_condition, missing_fields
-from mianshen.reference.workdays import working_days_between
+from mianshen.reference.workdays import add_working_days, working_days_between
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
 from mianshen.rules.trace import RESULT_LABELS, STATUS_LABELS, Result, Trace
@@ -294,11 +294,14 @@ def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str
         started = beijing(case["created_at"])
     limit = time_limit_days(policy)
     clock: dict[str, Any] = {"limit_days": limit, "started": None, "used": None, "left": None, "provisional": False}
+    clock["expected"] = None
     if started is not None:
         stops = [e["at"] for e in events if e["state"] in RECEIVED | FINAL]
         end = stops[0].date() if stops else today
         used = working_days_between(started.date(), end)
         clock.update(started=started.date(), used=used.days, left=limit - used.days, provisional=used.provisional)
+        if not stops:  # not paid or closed yet: the day the promise runs out is the latest it should arrive
+            clock["expected"] = add_working_days(started.date(), limit).date
     step = None
     if case["deadline"] is not None and case["state"] not in FINAL | RECEIVED:
         step = {"date": case["deadline"], "left": working_days_between(today, case["deadline"]).days}

@@ -59,7 +59,8 @@ def my_policy_page(request: Request, policy_id: str) -> Response:
 
 @router.get("/my/cases/{case_id}", include_in_schema=False)
 def my_case_page(request: Request, case_id: int) -> Response:
-    return page(request, "my_case.html", {"c": act.my_case(request, case_id), "done": _done(request)})
+    shown = {"c": act.my_case(request, case_id), "done": _done(request), "progress_steps": PROGRESS_STEPS}
+    return page(request, "my_case.html", shown)
 
 
 @router.post("/my/cases/{case_id}/confirm", include_in_schema=False)
