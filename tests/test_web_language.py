@@ -44,3 +44,25 @@ def test_the_scan_finds_what_it_looks_for() -> None:
     shown = "<p>派生：ui_new_claimants_last_year · profile.read · 2025-06-30T10:00:00+00:00 · None</p>"
     assert leaks(shown) == ["+00:00", "2025-06-30T10", "None", "profile.read", "ui_new_claimants_last_year"]
     assert leaks('<p>政策编号 <span class="code">wengang-fanhuan</span>，91410100MA40000000</p>') == []
+
+
+def test_policy_list_filters_by_names_and_exports_what_it_shows(world: fx.World) -> None:
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    public = world.client("anon")
+    by_name = public.get("/policies?region=郑州").text
+    count = re.search(r"共 (\d+) 项", by_name)
+    assert count and count.group(0) in public.get("/policies?region=410100").text
+    unknown = public.get("/policies?industry=不存在的行业").text
+    assert "没有名为“不存在的行业”的行业" in unknown and "共 0 项" in unknown  # not silently ignored
+    assert "共 0 项" not in public.get("/policies?industry=制造业").text
+    page = public.get("/policies?kind=暂难数据化类").text
+    shown = int(re.search(r"共 (\d+) 项", page).group(1))  # type: ignore[union-attr]
+    assert shown >= 1 and "依申请（快申快享）" in page and "金额：" in page
+    assert 'href="/export/policies.xlsx?kind=' in page  # the export carries the filter
+    sheet = load_workbook(io.BytesIO(public.get("/export/policies.xlsx?kind=暂难数据化类").content)).active
+    assert sheet is not None and sheet.max_row == 1 + shown
+    assert "登录查看本企业能否享受" in public.get("/policies/wengang-fanhuan").text

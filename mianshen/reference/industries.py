@@ -107,6 +107,17 @@ def find_industry(code: str) -> IndustryNode | None:
     return node
 
 
+def find_industries_by_name(name: str) -> list[IndustryNode]:
+    """Industries whose name is `name` (制造业), else whose name contains it (餐饮 → 餐饮业 …), broadest first."""
+    text = name.strip()
+    if not text:
+        return []
+    nodes = list(_nodes().values())
+    exact = [n for n in nodes if n.name == text]
+    found = exact or [n for n in nodes if text in n.name]
+    return sorted(found, key=lambda n: (n.level, n.code))
+
+
 def lookup_industry(code: str) -> IndustryInfo:
     """The node and its path; raises InputError with a Chinese explanation when unknown."""
     node = find_industry(code)

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mianshen.errors import MianshenError
 from mianshen.store.db import open_store
 from mianshen.web import errors, labels
+from mianshen.web.catalog import KIND_LABELS
 from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +36,7 @@ def create_app(url: str | None = None) -> FastAPI:
     app.state.templates.env.filters["field_label"] = _field_label
     app.state.templates.env.filters["when"] = _when
     app.state.templates.env.filters["role_label"] = labels.role
+    app.state.templates.env.globals["kind_labels"] = KIND_LABELS
     app.state.templates.env.globals["action_labels"] = labels.ACTIONS
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(errors.WebError, errors.web_error_handler)

@@ -74,6 +74,14 @@ def find(engine: Engine, policy_id: str) -> Listed | None:
     return next((item for item in published(engine) if item.policy.id == policy_id), None)
 
 
+# How each kind of policy reaches an enterprise, in the words of the work plan (免申即享 / 依申请).
+KIND_LABELS = {
+    "条件类": "免申即享（数据比对，主动兑现）",
+    "名单类": "免申即享（按部门名单兑现）",
+    "暂难数据化类": "依申请（快申快享）",
+}
+
+
 def describe(item: Listed, day: dt.date) -> dict[str, Any]:
     return describe_policy(item.policy, day)
 

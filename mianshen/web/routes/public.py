@@ -21,7 +21,6 @@ from mianshen.web.deps import engine, page, require_csrf
 from mianshen.web.errors import not_found
 
 router = APIRouter()
-KINDS = ("条件类", "名单类", "暂难数据化类")
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -29,7 +28,32 @@ def _filters(request: Request) -> dict[str, str]:
     return {k: request.query_params.get(k, "").strip() for k in keys}
 
 
-def _matches(item: catalog.Listed, f: dict[str, str], today: dt.date) -> bool:
+def wanted_codes(f: dict[str, str]) -> tuple[dict[str, list[str]], list[str]]:
+    """The industry and region filters as code prefixes — typed as codes (C、4101) or as names
+    (制造业、郑州) — and what could not be understood (shown, never silently ignored)."""
+    from mianshen.errors import InputError
+    from mianshen.reference.industries import find_industries_by_name, find_industry
+    from mianshen.reference.regions import lookup_region_any
+    from mianshen.web.console.scope import region_prefix
+
+    codes: dict[str, list[str]] = {}
+    problems: list[str] = []
+    if f["industry"]:
+        node = find_industry(f["industry"])
+        found = [node] if node is not None else find_industries_by_name(f["industry"])
+        codes["industry"] = [n.code for n in found]
+        if not found:
+            problems.append(f"没有名为“{f['industry']}”的行业（国民经济行业分类 GB/T 4754-2017）")
+    if f["region"]:
+        try:
+            codes["region"] = [region_prefix(r.code) for r in lookup_region_any(f["region"])]
+        except InputError as exc:
+            codes["region"] = []
+            problems.append(str(exc))
+    return codes, problems
+
+
+def _matches(item: catalog.Listed, f: dict[str, str], today: dt.date, codes: dict[str, list[str]]) -> bool:
     """The filters other than the query (the query ranks, see `_search`)."""
     p = item.policy
     if f["department"] and f["department"] != p.department:
@@ -43,8 +67,13 @@ def _matches(item: catalog.Listed, f: dict[str, str], today: dt.date) -> bool:
     if f["status"] == "expired" and item.in_force(today):
         return False
     for field, key in (("industry_code", "industry"), ("region_code", "region")):
-        prefixes = item.codes(field)
-        if f[key] and prefixes and not any(f[key].startswith(x) or x.startswith(f[key]) for x in prefixes):
+        if not f[key]:
+            continue
+        wanted = codes.get(key, [])
+        if not wanted:
+            return False
+        prefixes = item.codes(field)  # no prefixes: the policy is open to every industry (region)
+        if prefixes and not any(w.startswith(x) or x.startswith(w) for w in wanted for x in prefixes):
             return False
     return True
 
@@ -53,8 +82,10 @@ def policy_list(request: Request) -> tuple[list[catalog.Listed], dict[str, str]]
     today = clock_today()
     items = catalog.published(engine(request))
     f = _filters(request)
+    codes, problems = wanted_codes(f)
+    request.state.filter_problems = problems
     candidates = _search(f["q"], items) if f["q"] else items
-    return [i for i in candidates if _matches(i, f, today)], f
+    return [i for i in candidates if _matches(i, f, today, codes)], f
 
 
 def _search(query: str, items: list[catalog.Listed]) -> list[catalog.Listed]:
@@ -80,7 +111,10 @@ def policies_page(request: Request) -> Response:
         {
             "items": items,
             "filters": f,
-            "kinds": KINDS,
+            "problems": request.state.filter_problems,
+            "query": request.url.query,
+            "kinds": catalog.KIND_LABELS,
+            "described": {i.policy.id: catalog.describe(i, clock_today()) for i in items[:200]},
             "today": clock_today(),
             "departments": sorted({i.policy.department for i in every}),
             "subjects": sorted({s for i in every for s in i.policy.subjects}),
