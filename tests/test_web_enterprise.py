@@ -203,3 +203,16 @@ def test_messages_are_own_and_can_be_marked_read(portal: Portal) -> None:
     assert c.post(f"/my/messages/{theirs}/read", data=csrf(c)).status_code == 404
     assert c.post(f"/my/messages/{mine}/read", data=csrf(c), follow_redirects=False).status_code == 303
     assert c.get("/api/my/messages").json()["messages"][0]["read_at"] is not None
+
+
+def test_the_enterprise_file_shows_every_value_with_its_source_and_what_is_missing(portal: Portal) -> None:
+    data = portal.client.get("/api/my/profile").json()
+    held = [r for r in data["rows"] if r["value"] is not None]
+    missing = [r for r in data["rows"] if r["value"] is None]
+    assert held and all(r["source"] and r["as_of"] for r in held) and data["held"] == len(held)
+    assert all(r["department"] for r in missing)
+    page = portal.client.get("/my/profile?field=" + held[0]["field"]).text
+    assert held[0]["label"] in page and "申请更正" in page and f'value="{held[0]["field"]}" selected' in page
+    with portal.store.connect() as conn:
+        purposes = conn.execute(select(audit_log.c.after).where(audit_log.c.action == "profile.read")).scalars().all()
+    assert any("一企一档" in p for p in purposes)

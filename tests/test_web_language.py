@@ -27,7 +27,14 @@ PAGES = {
     "aud": ("/audit", "/console/cases/{case}", "/dashboard", "/console/requests"),
     "dm": ("/console", "/console/requests"),
     "anon": ("/", "/policies", "/policies/wengang-fanhuan", "/guides", "/publicity", "/login"),
-    "ent": ("/my", "/my/cases/{case}", "/my/messages", "/my/corrections", "/my/policies/wengang-fanhuan"),
+    "ent": (
+        "/my",
+        "/my/cases/{case}",
+        "/my/messages",
+        "/my/corrections",
+        "/my/policies/wengang-fanhuan",
+        "/my/profile",
+    ),
 }
 
 

@@ -270,6 +270,35 @@ def explanation(
     }
 
 
+FILE_PURPOSE = "企业门户：本企业查看一企一档"
+
+
+def enterprise_file(conn: Connection, actor: Actor, uscc: str, today: dt.date) -> dict[str, Any]:
+    """一企一档: every catalogue field the platform could hold about the enterprise, what it holds
+    (value, source, date, disagreeing sources) or that it holds nothing, and who provides it."""
+    stored = Profiles(conn, actor, uscc, FILE_PURPOSE).on(today)
+    have = stored.fields if stored else {}
+    rows = []
+    for name, spec in load_catalogue().fields.items():
+        if spec.source.startswith("派生"):
+            continue  # computed from the others; shown with the policies that use it
+        value = have.get(name)
+        rows.append(
+            {
+                "field": name,
+                "label": spec.label,
+                "value": show(value.value, spec) if value else None,
+                "source": value.source if value else None,
+                "as_of": value.as_of if value else None,
+                "conflicts": [f"{s}：{v}" for s, v in value.conflicts] if value else [],
+                "department": spec.source or "数据主管部门",
+                "refresh": spec.refresh,
+            }
+        )
+    held = sum(1 for r in rows if r["value"] is not None)
+    return {"uscc": uscc, "name": stored.name if stored else None, "as_of": today, "rows": rows, "held": held}
+
+
 def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str, Any]:
     """A case's timeline with state labels, and the promised time limit in working days used and left.
 

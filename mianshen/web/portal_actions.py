@@ -227,6 +227,12 @@ def my_benefits(request: Request) -> dict[str, Any]:
         return view | {"unread": conn.execute(unread).scalar_one()}
 
 
+def my_file(request: Request) -> dict[str, Any]:
+    s, uscc = me(request)
+    with engine(request).begin() as conn:  # the profile read is audited
+        return portal.enterprise_file(conn, actor(s), uscc, clock_today())
+
+
 def my_policy(request: Request, policy_id: str) -> dict[str, Any]:
     s, uscc = me(request)
     item = policy_item(request, policy_id)

@@ -117,6 +117,18 @@ async def correction_form(request: Request) -> Response:
     return RedirectResponse(f"/my/corrections?done={made['number']}", 303)
 
 
+@router.get("/my/profile", include_in_schema=False)
+def file_page(request: Request) -> Response:
+    chosen = request.query_params.get("field", "")
+    return page(request, "my_profile.html", {"f": act.my_file(request), "chosen": chosen})
+
+
+@router.get("/api/my/profile", tags=TAGS)
+def file_api(request: Request) -> Any:
+    """一企一档：平台掌握的本企业全部数据（值、来源部门、数据日期、来源不一致之处），缺少的由哪个部门提供。"""
+    return jsonable_encoder(act.my_file(request))
+
+
 @router.get("/my/corrections", include_in_schema=False)
 def corrections_page(request: Request) -> Response:
     done = request.query_params.get("done", "")
