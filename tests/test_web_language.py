@@ -26,7 +26,15 @@ PAGES = {
     "fin": ("/console", "/console/payments"),
     "aud": ("/audit", "/console/cases/{case}", "/dashboard", "/console/requests"),
     "dm": ("/console", "/console/requests"),
-    "anon": ("/", "/policies", "/policies/wengang-fanhuan", "/guides", "/publicity", "/login"),
+    "anon": (
+        "/",
+        "/policies",
+        "/policies/wengang-fanhuan",
+        "/policies/wengang-fanhuan/calculator?f_subject_type=企业",
+        "/guides",
+        "/publicity",
+        "/login",
+    ),
     "ent": (
         "/my",
         "/my/cases/{case}",
@@ -73,3 +81,19 @@ def test_policy_list_filters_by_names_and_exports_what_it_shows(world: fx.World)
     sheet = load_workbook(io.BytesIO(public.get("/export/policies.xlsx?kind=暂难数据化类").content)).active
     assert sheet is not None and sheet.max_row == 1 + shown
     assert "登录查看本企业能否享受" in public.get("/policies/wengang-fanhuan").text
+
+
+def test_the_policy_calculator_explains_without_signing_in(world: fx.World) -> None:
+    public = world.client("anon")
+    blank = public.get("/policies/kuogang-buzhu/calculator").text
+    assert "政策计算器" in blank and "试算结论" not in blank and "不知道" in blank
+    wrong = public.get("/policies/kuogang-buzhu/calculator?f_subject_type=企业&f_qualified_youth_hires=三个").text
+    assert (
+        "不是数字" in wrong and 'value="三个"' in wrong and "试算结论" not in wrong
+    )  # the answer stays, the error beside it
+    fine = public.get("/policies/kuogang-buzhu/calculator?f_subject_type=企业&f_qualified_youth_hires=3").text
+    assert "试算结论：符合" in fine and "4,500.00" in fine
+    partial = public.get("/policies/kuogang-buzhu/calculator?f_qualified_youth_hires=3").text
+    assert "试算结论：缺少信息，暂无法判断" in partial  # a blank answer is unknown, never "no"
+    none_listed = public.get("/policies/gaoqi-rending-jiangli").text
+    assert "政策计算器" not in none_listed  # 名单类: decided by the department's list

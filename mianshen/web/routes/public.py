@@ -155,6 +155,19 @@ def policy_page(request: Request, policy_id: str) -> Response:
     return page(request, "policy.html", {"item": item, "info": info, "related": _related(request, item)})
 
 
+@router.get("/policies/{policy_id}/calculator", include_in_schema=False)
+def calculator_page(request: Request, policy_id: str) -> Response:
+    from mianshen.web import calculator
+
+    item = catalog.find(engine(request), policy_id)
+    if item is None:
+        raise not_found("政策")
+    answers = calculator.answers_of(request.query_params)
+    shown = calculator.calculate(item, answers, clock_today())
+    info = catalog.describe(item, clock_today())
+    return page(request, "calculator.html", {"item": item, "info": info, "prefix": calculator.PREFIX} | shown)
+
+
 @router.get("/api/policies/{policy_id}", tags=["公开"])
 def policy_api(request: Request, policy_id: str) -> dict[str, Any]:
     item = catalog.find(engine(request), policy_id)
