@@ -60,6 +60,11 @@ def test_numbers_equal_the_tables_and_durations_are_working_days(site: Engine) -
         raised = conn.execute(select(func.count()).select_from(objections)).scalar_one()
     assert mine["matched"] == total and mine["paid"] == 3 and mine["approved"] == 3 and mine["confirmed"] == 3
     assert mine["notified"] == 3
+    with site.connect() as conn:
+        waiting = conn.execute(
+            select(func.count()).where(cases.c.policy_id == POLICY, cases.c.state == "matched")
+        ).scalar_one()
+    assert mine["awaiting_notice"] == waiting > 0  # matched, never notified: visible, not lost in 匹配
     from decimal import Decimal
 
     assert Decimal(mine["paid_amount"]) == sum(Decimal(a) for a in amounts) == Decimal(mine["approved_amount"])

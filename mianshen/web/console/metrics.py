@@ -39,6 +39,7 @@ COLUMNS = [
     ("policy_id", "政策编号"),
     ("title", "政策"),
     ("matched", "匹配"),
+    ("awaiting_notice", "已匹配未通知"),
     ("notified", "已通知"),
     ("confirmed", "已确认"),
     ("approved", "已批准"),
@@ -150,6 +151,7 @@ def _tables(
             "policy_id": pid,
             "title": row.title,
             "matched": len(mine),
+            "awaiting_notice": sum(1 for r in mine if r["state"] == "matched"),
             **{st: sum(1 for r in mine if st in reached.get(r["id"], set())) for st in REACHED},
             "approved_amount": approved_amount,
             "paid_amount": sum((paid_amount.get(r["id"], Decimal(0)) for r in mine), Decimal(0)),
@@ -173,6 +175,7 @@ def _finish(item: dict[str, Any]) -> dict[str, Any]:
 
 SUMMED = (
     "matched",
+    "awaiting_notice",
     *REACHED,
     "approved_amount",
     "paid_amount",

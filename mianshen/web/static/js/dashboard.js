@@ -4,7 +4,8 @@
   var holder = document.getElementById("dashboard-data");
   if (!holder || typeof window.echarts === "undefined") { return; }
   var data = JSON.parse(holder.textContent || "{}");
-  var names = { matched: "匹配", notified: "已通知", confirmed: "已确认", approved: "已批准", paid: "已拨付" };
+  // the stages after matching: the matched count alone would dwarf every later stage
+  var names = { notified: "已通知", confirmed: "已确认", approved: "已批准", paid: "已拨付" };
   var funnel = document.getElementById("chart-funnel");
   if (funnel) {
     window.echarts.init(funnel).setOption({
