@@ -70,6 +70,7 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "job_id": lambda w: str(w.job()),
     "kind": lambda w: "csv",
     "outcome": lambda w: "paid",
+    "sha256": lambda w: w.case_file(),
     "request_id": lambda w: str(w.cosign_request()),
     "field": lambda w: "ui_new_claimants_last_year",  # held by 人社厅 (HRSS)
     "correction_id": lambda w: str(w.correction()),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -234,3 +235,29 @@ def test_the_reviewer_sees_each_condition_with_value_source_and_date(site: Engin
     with site.connect() as conn:
         reads = conn.execute(select(audit_log.c.after).where(audit_log.c.action == "profile.read")).scalars().all()
     assert any("部门审核" in r for r in reads)  # a reviewer reading the profile is audited as such
+
+
+def test_an_onsite_check_keeps_its_photos_in_the_case_record(site: Engine, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from .test_web_console_fixtures import confirm
+
+    monkeypatch.setenv("MIANSHEN_UPLOAD_DIR", str(tmp_path / "uploads"))
+    case_id = case_ids(site)[0]
+    confirm(site, case_id)
+    hr = login(site, "hr")
+    assert post(hr, f"/console/cases/{case_id}/review").status_code == 303
+    photo = b"\\xff\\xd8\\xff\\xe0 a photo of the workshop"
+    form = {"passed": "1", "note": "车间在产，人数与申报一致", "csrf_token": hr.cookies["ms_csrf"]}
+    files = [
+        ("photos", ("车间.jpg", photo, "image/jpeg")),
+        ("photos", ("名册.pdf", b"%PDF-1.4 roster", "application/pdf")),
+    ]
+    assert hr.post(f"/console/cases/{case_id}/onsite", data=form, files=files).status_code == 303
+    page = hr.get(f"/console/cases/{case_id}").text
+    record = page.split("办理记录")[-1]
+    assert "现场核验：通过" in record and "车间.jpg" in record and "名册.pdf" in record
+    link = re.search(rf'href="(/console/cases/{case_id}/files/[0-9a-f]{{64}})">车间.jpg', record)
+    assert link and hr.get(link.group(1)).content == photo
+    assert login(site, "kj").get(link.group(1)).status_code == 404  # another department: not found
+    hostile = [("photos", ("x.exe", b"MZ", "application/octet-stream"))]
+    bad = hr.post(f"/console/cases/{case_id}/onsite", data=form, files=hostile)
+    assert bad.status_code == 400 and "类型不支持" in bad.text

@@ -76,6 +76,7 @@ class World:
     draft: str | None = None  # a policy draft of the HRSS user (when the console has drafts)
     clients: dict[str, TestClient] = field(default_factory=dict)
     corrections: dict[str, int] = field(default_factory=dict)  # correction requests of A, by purpose
+    file_hash: str = ""  # an on-site photo of case A (case_file)
     by_uscc: dict[str, TestClient] = field(default_factory=dict)
 
     def owner_of(self, case_id: int) -> str:
@@ -141,7 +142,34 @@ class World:
                 self.corrections[f"cosign-{key}"] = cosign.request(conn, policy, text, None, author)
         return self.corrections[f"cosign-{key}"]
 
+    def case_file(self) -> str:
+        """A photo of an on-site check of case A, kept as the console keeps them; its hash."""
+        import tempfile
+
+        from mianshen.store.files import store_attachment
+        from mianshen.store.schema import onsite_checks
+
+        if "file" not in self.corrections:
+            folder = Path(tempfile.mkdtemp(prefix="case-files-"))
+            (folder / "车间.jpg").write_bytes(b"\xff\xd8 photo")
+            kept = store_attachment(folder / "车间.jpg", folder / "kept")
+            with self.engine.begin() as conn:
+                conn.execute(
+                    onsite_checks.insert().values(
+                        case_id=self.case_a,
+                        inspector="王科长",
+                        result="passed",
+                        note="",
+                        at=dt.datetime.now(dt.UTC),
+                        attachments=json.dumps([kept], ensure_ascii=False),
+                    )
+                )
+            self.corrections["file"] = 0
+            self.file_hash = kept["sha256"]
+        return self.file_hash
+
     def has_payments(self, batch_id: int) -> bool:
+
         from mianshen.store.schema import payments
 
         with self.engine.connect() as conn:

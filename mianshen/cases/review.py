@@ -120,7 +120,15 @@ def last_freshness(conn: Connection, case_id: int) -> dict[str, Any]:
 # --- 现场核验 -------------------------------------------------------------------------------------
 
 
-def record_onsite(conn: Connection, case_id: int, actor: Actor, passed: bool, note: str = "") -> int:
+def record_onsite(
+    conn: Connection,
+    case_id: int,
+    actor: Actor,
+    passed: bool,
+    note: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> int:
+    """An on-site check (现场核验) with its photos and documents (already kept by content hash)."""
     case = tr.load_case(conn, case_id)
     tr.authorize(tr.TRANSITIONS["start_publicity"], actor, case, tr.policy_settings(conn, case["policy_id"]))
     if case["state"] != "under_review":
@@ -132,9 +140,11 @@ def record_onsite(conn: Connection, case_id: int, actor: Actor, passed: bool, no
         "result": result,
         "note": note,
         "at": platform_now(),
+        "attachments": json.dumps(attachments or [], ensure_ascii=False),
     }
     check_id = int(conn.execute(onsite_checks.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
-    record(conn, actor, "case.onsite_check", "case", case_id, None, {"result": result, "note": note})
+    files = [{"name": a["name"], "sha256": a["sha256"]} for a in attachments or []]
+    record(conn, actor, "case.onsite_check", "case", case_id, None, {"result": result, "note": note, "files": files})
     return check_id
 
 

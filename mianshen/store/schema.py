@@ -334,6 +334,7 @@ onsite_checks = Table(
     Column("result", String(16), nullable=False),  # passed | failed
     Column("note", Text),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("attachments", Text),  # JSON: photos and documents (name, sha256, size, path), kept by content hash
 )
 
 dishonesty_records = Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -16,7 +17,7 @@ from mianshen.store.schema import cases, enterprises, objections
 from mianshen.web.console import listing, queue, scope
 from mianshen.web.console.bulk_routes import BULK_BY_STATE
 from mianshen.web.deps import engine, page, require_csrf
-from mianshen.web.errors import not_found
+from mianshen.web.errors import WebError, not_found
 
 router = APIRouter()
 
@@ -132,16 +133,70 @@ def case_api(request: Request, case_id: int) -> Any:
 @router.post("/console/cases/{case_id}/{action}", include_in_schema=False)
 @router.post("/api/console/cases/{case_id}/{action}", tags=["工作台"])
 async def case_action(request: Request, case_id: int, action: str) -> Any:
-    """办理：notify、review、onsite（passed、note）、publicity（stale_reason）、resolve（upheld、reason）、decide、reject（reason）。"""
+    """办理：notify、review、onsite（passed、note、photos：照片或材料）、publicity（stale_reason）、resolve（upheld、reason）、decide、reject（reason）。"""
     await require_csrf(request)
     s = scope.writer(request, "department")
     data = await scope.params(request)
-    with engine(request).begin() as conn:
-        result = queue.act(conn, s, case_id, action, data)
+    if action == "onsite" and not scope.is_api(request):
+        form = await request.form()
+        data["attachments"] = await _keep_photos([u for u in form.getlist("photos") if getattr(u, "filename", "")])
+
+    def work() -> dict[str, Any]:
+        with engine(request).begin() as conn:
+            return queue.act(conn, s, case_id, action, data)
+
+    result = await run_in_threadpool(work)
     if scope.is_api(request):
         shown = {k: v for k, v in result.items() if k != "bank_account"}
         return scope.as_json({"case": shown, "state_label": STATES.get(result["state"], result["state"])})
     return RedirectResponse(f"/console/cases/{case_id}?done={action}", status_code=303)
+
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".pdf", ".ofd"}
+MAX_PHOTO = 10 * 1024 * 1024
+MAX_PHOTOS = 10
+
+
+async def _keep_photos(uploads: list[Any]) -> list[dict[str, Any]]:
+    """On-site photos and documents: type and size checked, kept by content hash under the upload folder."""
+    import tempfile
+    from pathlib import Path
+
+    from mianshen.store.files import store_attachment
+    from mianshen.web.portal_actions import upload_dir
+
+    if len(uploads) > MAX_PHOTOS:
+        raise WebError(400, "too_many_files", f"一次最多上传 {MAX_PHOTOS} 个文件")
+    kept = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, upload in enumerate(uploads):
+            name = Path(str(upload.filename).replace("\\", "/")).name
+            if Path(name).suffix.lower() not in PHOTO_SUFFIXES:
+                raise WebError(400, "bad_file_type", f"文件“{name}”类型不支持，请上传照片（JPG、PNG）或 PDF、OFD")
+            data = await upload.read(MAX_PHOTO + 1)
+            if not data or len(data) > MAX_PHOTO:
+                raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 10MB")
+            target = Path(tmp) / str(i) / name
+            target.parent.mkdir()
+            target.write_bytes(data)
+            kept.append(await run_in_threadpool(store_attachment, target, upload_dir()))
+    return kept
+
+
+@router.get("/console/cases/{case_id}/files/{sha256}", include_in_schema=False)
+def case_file(request: Request, case_id: int, sha256: str) -> Response:
+    """A photo or document of this case (on-site check or application), for staff who may see the case."""
+    from pathlib import Path
+
+    s = scope.staff(request, *scope.STAFF_READ)
+    with reading(engine(request)) as conn:
+        files = queue.case_files(conn, s, case_id)
+    found = next((f for f in files if f["sha256"] == sha256), None)
+    if found is None or not Path(found["path"]).is_file():
+        raise not_found("文件")
+    media = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".pdf": "application/pdf"}
+    kind = media.get(Path(found["path"]).suffix.lower(), "application/octet-stream")
+    return scope.download(Path(found["path"]).read_bytes(), found["name"], kind)
 
 
 def objection_rows(request: Request) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from mianshen.cases import transitions as tr
 from mianshen.cases.states import FINAL, STATES
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
-from mianshen.store.schema import case_events, enterprises, objections, onsite_checks, payments
+from mianshen.store.schema import applications, case_events, enterprises, objections, onsite_checks, payments
 from mianshen.web.console import scope
 from mianshen.web.console.listing import WAITING
 from mianshen.web.errors import WebError
@@ -87,6 +87,7 @@ def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
     ).mappings()
     paid = conn.execute(select(payments).where(payments.c.case_id == case_id)).mappings().first()
     policy = tr.policy_settings(conn, case["policy_id"], case["policy_version"])
+    onsite = [dict(r) | {"files": json.loads(r["attachments"] or "[]")} for r in checks]
     shown = brief({**case, "name": name}, clock_today())
     shown.pop("name")
     return {
@@ -107,11 +108,42 @@ def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
         },
         "freshness": review.last_freshness(conn, case_id),
         "events": events,
-        "onsite": [dict(r) for r in checks],
+        "timeline": timeline(events, onsite),
+        "onsite": onsite,
         "objections": [dict(r) for r in raised],
         "payment": dict(paid) if paid else None,
         "actions": offered(case, clock_today()) if s.role == "department" else [],
     }
+
+
+def timeline(events: list[dict[str, Any]], onsite: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """办理记录: the state changes and the on-site checks in the order they happened."""
+    rows = [
+        {"at": e["at"], "what": e["to_label"], "actor": e["actor"], "role": e["role"], "note": e["note"], "files": []}
+        for e in events
+    ]
+    rows += [
+        {
+            "at": c["at"],
+            "what": "现场核验：" + ("通过" if c["result"] == "passed" else "未通过"),
+            "actor": c["inspector"],
+            "role": "department",
+            "note": c["note"],
+            "files": c["files"],
+        }
+        for c in onsite
+    ]
+    return sorted(rows, key=lambda r: str(r["at"]))
+
+
+def case_files(conn: Connection, s: Session, case_id: int) -> list[dict[str, Any]]:
+    """The photos and documents of a case in reach: its on-site checks' and its application's."""
+    scope.own_case(conn, s, case_id)
+    out: list[dict[str, Any]] = []
+    for (kept,) in conn.execute(select(onsite_checks.c.attachments).where(onsite_checks.c.case_id == case_id)):
+        out += json.loads(kept or "[]")
+    kept = conn.execute(select(applications.c.attachments).where(applications.c.case_id == case_id)).scalar()
+    return out + json.loads(kept or "[]")
 
 
 def conditions_now(engine: Engine, s: Session, uscc: str, policy_id: str) -> list[dict[str, Any]]:
@@ -148,7 +180,8 @@ def act(conn: Connection, s: Session, case_id: int, action: str, data: dict[str,
     if action == "review":
         return review.begin_review(conn, case_id, who)
     if action == "onsite":
-        review.record_onsite(conn, case_id, who, _flag(data, "passed"), _text(data, "note"))
+        files = data.get("attachments") if isinstance(data.get("attachments"), list) else None
+        review.record_onsite(conn, case_id, who, _flag(data, "passed"), _text(data, "note"), files)
         return tr.load_case(conn, case_id)
     if action == "publicity":
         return review.open_publicity(conn, case_id, who, stale_reason=_text(data, "stale_reason"))

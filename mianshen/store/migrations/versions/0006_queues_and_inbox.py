@@ -14,6 +14,8 @@
   `payment_returns`: a payment the bank sent back (退票), kept when the payment is issued again.
 - `publish_requests`: 会签 — a version that changes eligibility or money waits for a second staff
   member's approval, with the text and the simulation the author saw.
+- `onsite_checks.attachments`: photos and documents of an on-site check (JSON: name, hash, size),
+  kept by content hash like application materials.
 - `bulk_jobs`: a department's action on many cases at once (批量推送 …), run in the background with
   its progress and result report kept, so a reload or a restarted server finds it where it was.
 
@@ -43,6 +45,8 @@ def upgrade() -> None:
     with op.batch_alter_table("cases") as batch:
         batch.add_column(sa.Column("bank_name", sa.Text(), nullable=True))
         batch.add_column(sa.Column("bank_code", sa.String(length=12), nullable=True))
+    with op.batch_alter_table("onsite_checks") as batch:
+        batch.add_column(sa.Column("attachments", sa.Text(), nullable=True))
     with op.batch_alter_table("payments") as batch:
         batch.add_column(sa.Column("returned_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("return_reason", sa.Text(), nullable=True))
@@ -120,6 +124,8 @@ def downgrade() -> None:
     op.drop_table("bulk_jobs")
     op.drop_table("publish_requests")
     op.drop_table("payment_returns")
+    with op.batch_alter_table("onsite_checks") as batch:
+        batch.drop_column("attachments")
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("return_reason")
         batch.drop_column("returned_at")
