@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, func, select
 
 from mianshen.cases import transitions as tr
@@ -140,7 +141,7 @@ def object_case(request: Request, case_id: int, reason: str) -> dict[str, Any]:
 
 async def apply(request: Request, policy_id: str, fields: dict[str, str], uploads: list[Any]) -> int:
     """Save the uploads to a temporary folder under their own names, then submit through the service."""
-    s, uscc = me(request)
+    s, uscc = await run_in_threadpool(me, request)
     files = [u for u in uploads if getattr(u, "filename", None)]
     if not files:
         raise WebError(400, "files_required", "请上传申请材料（至少 1 个文件）")
@@ -162,19 +163,27 @@ async def apply(request: Request, policy_id: str, fields: dict[str, str], upload
             target.write_bytes(data)
             paths.append(target)
         form = {k: v.strip() for k, v in fields.items() if v and v.strip()}
-        with engine(request).begin() as conn, _acting():
-            return submit_application(conn, policy_id, uscc, form, paths, actor(s), files_dir=upload_dir())
+
+        def work() -> int:
+            with engine(request).begin() as conn, _acting():
+                return submit_application(conn, policy_id, uscc, form, paths, actor(s), files_dir=upload_dir())
+
+        return await run_in_threadpool(work)
 
 
 async def request_correction(
     request: Request, field: str, value: str, reason: str, policy_id: str = "", upload: Any = None
 ) -> dict[str, Any]:
     """A correction request with its 受理编号 (profiles/corrections.py), with at most one attachment."""
-    s, uscc = me(request)
+    s, uscc = await run_in_threadpool(me, request)
     with tempfile.TemporaryDirectory() as tmp:
         path = await _one_upload(upload, Path(tmp)) if getattr(upload, "filename", None) else None
-        with engine(request).begin() as conn, _acting():
-            return corrections.submit(conn, actor(s), uscc, field, value, reason, policy_id, path, upload_dir())
+
+        def work() -> dict[str, Any]:
+            with engine(request).begin() as conn, _acting():
+                return corrections.submit(conn, actor(s), uscc, field, value, reason, policy_id, path, upload_dir())
+
+        return await run_in_threadpool(work)
 
 
 async def _one_upload(upload: Any, folder: Path) -> Path:

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
@@ -284,15 +285,19 @@ async def accept(request: Request) -> Response:
     if errors:
         chosen = {k: str(v) for k, v in data.items() if isinstance(v, str)}
         return page(request, "console_draft.html", _view(meta, chosen, errors), 422)
-    document = read_document(folder / meta["file"])
+    document = await run_in_threadpool(read_document, folder / meta["file"])
     document.path = meta["original"]
     if s.role == "department" and s.department:
         document.issuer = s.department  # a department drafts its own policy; the editor checks ownership too
     notes = [Note(**n) for n in meta["notes"]]
     source = render(document, kept, notes)
     after = {"sha256": meta["sha256"], "file": meta["original"], "article": meta["article"], **counts}
-    with engine(request).begin() as conn:
-        record(conn, actor(s), "policy.draft", "policy_draft", meta["id"], None, after, meta["sha256"])
+
+    def audit() -> None:
+        with engine(request).begin() as conn:
+            record(conn, actor(s), "policy.draft", "policy_draft", meta["id"], None, after, meta["sha256"])
+
+    await run_in_threadpool(audit)
     loaded = yaml.safe_load(source) or {}
     filename = f"{loaded.get('id') or 'draft'}.yaml"
     context = {"source": source, "filename": filename, "as_of": clock_today().isoformat()}

@@ -131,9 +131,13 @@ async def answer(request: Request, field: str) -> Any:
     spec = _held(s, field)
     form = await request.form()
     source_id, upload = str(form.get("source") or ""), form.get("file")
-    with reading(engine(request)) as conn:
-        if source_id not in {x.id for x in _sources(conn, field)}:
-            raise WebError(400, "bad_request", f"请选择提供“{spec.label}”的数据源")
+
+    def offered() -> set[str]:
+        with reading(engine(request)) as conn:
+            return {x.id for x in _sources(conn, field)}
+
+    if source_id not in await run_in_threadpool(offered):
+        raise WebError(400, "bad_request", f"请选择提供“{spec.label}”的数据源")
     name = Path(str(getattr(upload, "filename", "") or "")).name
     if not name or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
         raise WebError(400, "bad_file_type", "请上传 CSV、XLSX、Parquet 或 JSON Lines 文件")

@@ -216,8 +216,12 @@ async def list_upload(request: Request, policy_id: str) -> Any:
     """上传名单类政策的名单（CSV 或 XLSX：统一社会信用代码、金额、备注）。"""
     await require_csrf(request)
     s = scope.writer(request, "department")
-    with reading(engine(request)) as conn:
-        scope.own_policy(conn, s, policy_id)
+
+    def own() -> None:
+        with reading(engine(request)) as conn:
+            scope.own_policy(conn, s, policy_id)
+
+    await run_in_threadpool(own)
     data = await scope.params(request)
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -225,8 +229,12 @@ async def list_upload(request: Request, policy_id: str) -> Any:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / Path(str(upload.filename)).name
         path.write_bytes(await upload.read())
-        with engine(request).begin() as conn:
-            report = upload_list(conn, policy_id, path, actor(s))
+
+        def work() -> Any:
+            with engine(request).begin() as conn:
+                return upload_list(conn, policy_id, path, actor(s))
+
+        report = await run_in_threadpool(work)
     summary = {
         "upload_id": report.upload_id,
         "rows_read": report.rows_read,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -68,7 +69,7 @@ async def confirm_form(request: Request, case_id: int) -> Response:
     await require_csrf(request)
     form = await request.form()
     fields = [_form_text(form, k) for k in ("amount", "bank_account", "commitment", "bank_name", "bank_code")]
-    act.confirm(request, case_id, *fields)
+    await run_in_threadpool(act.confirm, request, case_id, *fields)
     return RedirectResponse(f"/my/cases/{case_id}?done=confirmed", status_code=303)
 
 
@@ -76,21 +77,26 @@ async def confirm_form(request: Request, case_id: int) -> Response:
 async def account_form(request: Request, case_id: int) -> Response:
     await require_csrf(request)
     form = await request.form()
-    act.correct_account(request, case_id, *(_form_text(form, k) for k in ("bank_account", "bank_name", "bank_code")))
+    await run_in_threadpool(
+        act.correct_account,
+        request,
+        case_id,
+        *(_form_text(form, k) for k in ("bank_account", "bank_name", "bank_code")),
+    )
     return RedirectResponse(f"/my/cases/{case_id}?done=account", status_code=303)
 
 
 @router.post("/my/cases/{case_id}/decline", include_in_schema=False)
 async def decline_form(request: Request, case_id: int) -> Response:
     await require_csrf(request)
-    act.decline(request, case_id, _form_text(await request.form(), "reason"))
+    await run_in_threadpool(act.decline, request, case_id, _form_text(await request.form(), "reason"))
     return RedirectResponse(f"/my/cases/{case_id}?done=declined", status_code=303)
 
 
 @router.post("/my/cases/{case_id}/object", include_in_schema=False)
 async def object_form(request: Request, case_id: int) -> Response:
     await require_csrf(request)
-    act.object_case(request, case_id, _form_text(await request.form(), "reason"))
+    await run_in_threadpool(act.object_case, request, case_id, _form_text(await request.form(), "reason"))
     return RedirectResponse(f"/my/cases/{case_id}?done=objected", status_code=303)
 
 
@@ -143,7 +149,7 @@ def messages_page(request: Request) -> Response:
 @router.post("/my/messages/{message_id}/read", include_in_schema=False)
 async def read_form(request: Request, message_id: int) -> Response:
     await require_csrf(request)
-    act.mark_read(request, message_id)
+    await run_in_threadpool(act.mark_read, request, message_id)
     return RedirectResponse("/my/messages?done=read", status_code=303)
 
 
@@ -192,8 +198,8 @@ def case_api(request: Request, case_id: int) -> Any:
 async def confirm_api(request: Request, case_id: int, body: ConfirmIn) -> Any:
     """一步确认：金额、对公账户、信用承诺。"""
     await require_csrf(request)
-    shown = act.confirm(
-        request, case_id, body.amount, body.bank_account, body.commitment, body.bank_name, body.bank_code
+    shown = await run_in_threadpool(
+        act.confirm, request, case_id, body.amount, body.bank_account, body.commitment, body.bank_name, body.bank_code
     )
     return jsonable_encoder(shown)
 
@@ -202,14 +208,14 @@ async def confirm_api(request: Request, case_id: int, body: ConfirmIn) -> Any:
 async def decline_api(request: Request, case_id: int, body: ReasonIn) -> Any:
     """放弃该项待遇。"""
     await require_csrf(request)
-    return jsonable_encoder(act.decline(request, case_id, body.reason))
+    return jsonable_encoder(await run_in_threadpool(act.decline, request, case_id, body.reason))
 
 
 @router.post("/api/my/cases/{case_id}/object", tags=TAGS)
 async def object_api(request: Request, case_id: int, body: ReasonIn) -> Any:
     """公示期内对本企业案件提出异议。"""
     await require_csrf(request)
-    return jsonable_encoder(act.object_case(request, case_id, body.reason))
+    return jsonable_encoder(await run_in_threadpool(act.object_case, request, case_id, body.reason))
 
 
 @router.post("/api/my/apply/{policy_id}", tags=TAGS)
@@ -228,7 +234,7 @@ async def apply_api(
     await require_csrf(request)
     fields = {"amount": amount, "bank_account": bank_account, "commitment": commitment, "note": note}
     case_id = await act.apply(request, policy_id, fields, list(files))
-    return jsonable_encoder(act.my_case(request, case_id))
+    return jsonable_encoder(await run_in_threadpool(act.my_case, request, case_id))
 
 
 @router.post("/api/my/corrections", tags=TAGS)
@@ -254,5 +260,5 @@ def messages_api(request: Request) -> Any:
 async def read_api(request: Request, message_id: int) -> Any:
     """标为已读。"""
     await require_csrf(request)
-    act.mark_read(request, message_id)
+    await run_in_threadpool(act.mark_read, request, message_id)
     return {"ok": True}

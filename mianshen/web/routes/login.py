@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
 
 from mianshen.web.deps import engine, page, require_csrf
 from mianshen.web.errors import WebError, safe_next
@@ -21,6 +25,23 @@ HOME_BY_ROLE = {
 }
 
 
+# Password hashing (argon2) and the store are slow on purpose or by nature: off the event loop, so a
+# stream of sign-in attempts never stalls every other page.
+def _staff(eng: Engine, username: str, password: str) -> Any:
+    with eng.begin() as conn:
+        return staff_sign_in(conn, username, password)
+
+
+def _code(eng: Engine, uscc: str) -> Any:
+    with eng.begin() as conn:
+        return request_code(conn, uscc)
+
+
+def _enterprise(eng: Engine, uscc: str, code: str) -> Any:
+    with eng.begin() as conn:
+        return enterprise_sign_in(conn, uscc, code)
+
+
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request) -> Response:
     return page(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
@@ -30,14 +51,17 @@ def login_page(request: Request) -> Response:
 async def staff_login(request: Request) -> Response:
     await require_csrf(request)
     form = await request.form()
-    with engine(request).begin() as conn:
-        user = staff_sign_in(conn, str(form.get("username", "")), str(form.get("password", "")))
+    user = await run_in_threadpool(
+        _staff, engine(request), str(form.get("username", "")), str(form.get("password", ""))
+    )
     if isinstance(user, WebError):
         shown = {"error": user.message, "username": form.get("username", ""), "next": safe_next(form.get("next"))}
         return page(request, "login.html", shown, user.status)
     home = HOME_BY_ROLE.get(str(user["role"]), "/")
     response = RedirectResponse(safe_next(form.get("next")) or home, status_code=303)
-    start_session(engine(request), response, request, str(user["role"]), user_id=int(str(user["id"])))
+    await run_in_threadpool(
+        start_session, engine(request), response, request, str(user["role"]), user_id=int(str(user["id"]))
+    )
     return response
 
 
@@ -48,8 +72,7 @@ async def enterprise_code(request: Request) -> Response:
     uscc = str(form.get("uscc", "")).strip().upper()
     back = safe_next(form.get("next"))
     try:
-        with engine(request).begin() as conn:
-            phone = request_code(conn, uscc)
+        phone = await run_in_threadpool(_code, engine(request), uscc)
     except WebError as exc:
         return page(request, "login.html", {"error": exc.message, "uscc": uscc, "next": back}, exc.status)
     return page(request, "login.html", {"uscc": uscc, "code_sent": phone, "next": back})
@@ -60,13 +83,13 @@ async def enterprise_login(request: Request) -> Response:
     await require_csrf(request)
     form = await request.form()
     uscc_raw = str(form.get("uscc", "")).strip().upper()
-    with engine(request).begin() as conn:  # a failed guess is counted and audited in this commit
-        uscc = enterprise_sign_in(conn, uscc_raw, str(form.get("code", "")))
+    # a failed guess is counted and audited in its own commit
+    uscc = await run_in_threadpool(_enterprise, engine(request), uscc_raw, str(form.get("code", "")))
     if isinstance(uscc, WebError):
         shown = {"error": uscc.message, "uscc": uscc_raw, "code_sent": True, "next": safe_next(form.get("next"))}
         return page(request, "login.html", shown, uscc.status)
     response = RedirectResponse(safe_next(form.get("next")) or "/my", status_code=303)
-    start_session(engine(request), response, request, "enterprise", uscc=uscc)
+    await run_in_threadpool(start_session, engine(request), response, request, "enterprise", uscc=uscc)
     return response
 
 
@@ -74,5 +97,5 @@ async def enterprise_login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     await require_csrf(request)
     response = RedirectResponse("/", status_code=303)
-    end_session(engine(request), request, response)
+    await run_in_threadpool(end_session, engine(request), request, response)
     return response

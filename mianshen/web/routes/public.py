@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
@@ -249,8 +250,11 @@ async def objection(request: Request, case_id: int) -> Response:
         return page(request, "message.html", {"title": "异议未提交", "message": "请写明异议理由（至少 5 个字）"}, 400)
     from mianshen.cases.review import object_to
 
-    with engine(request).begin() as conn:
-        object_to(conn, case_id, Actor(f"公众（{contact or '匿名'}）", "public"), reason)
+    def work() -> None:
+        with engine(request).begin() as conn:
+            object_to(conn, case_id, Actor(f"公众（{contact or '匿名'}）", "public"), reason)
+
+    await run_in_threadpool(work)
     return page(
         request, "message.html", {"title": "异议已受理", "message": "政策执行部门将核实处理，处理结果在公示页更新。"}
     )
