@@ -129,3 +129,10 @@ def test_bad_input_is_one_chinese_line(args: list[str], message: str) -> None:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("错误：") and message in lines[0]
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_cities_without_counties_have_a_finite_path() -> None:
+    from mianshen.reference.regions import region_path
+
+    for code, name in (("441900", "东莞市"), ("442000", "中山市"), ("460400", "儋州市")):
+        assert [n.name for n in region_path(code)][-1] == name and len(region_path(code)) == 2

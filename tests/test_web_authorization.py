@@ -71,6 +71,7 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "kind": lambda w: "csv",
     "outcome": lambda w: "paid",
     "sha256": lambda w: w.case_file(),
+    "job": lambda w: str(w.work_job()),
     "request_id": lambda w: str(w.cosign_request()),
     "field": lambda w: "ui_new_claimants_last_year",  # held by 人社厅 (HRSS)
     "correction_id": lambda w: str(w.correction()),
@@ -136,6 +137,7 @@ RULES: list[tuple[str, Access]] = [
     (r"^/console/bulk$", Access(frozenset(), DEPARTMENTS, "hr", OTHER_DEPTS)),
     (r"^/console/bulk/\{job_id\}$", Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"job_id"}))),
     (r"^/console/approvals$", Access(STAFF_READ, frozenset(), "hr")),
+    (r"^/console/jobs/\{job\}$", Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"job"}))),
     (
         r"^/console/approvals/\{request_id\}$",
         Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", OTHER_DEPTS, frozenset({"request_id"})),

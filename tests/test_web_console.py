@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -56,10 +58,36 @@ def test_simulation_counts_budget_and_difference_from_the_published_version(site
     assert new["previous"]["amount_changed"] == same["eligible"]
     assert new["budget"] == "1000" and new["over_budget"] is True
 
-    page = post(client, "/console/policies/simulate", {"source": raised, "as_of": str(AS_OF)})
+    page = finished(client, post(client, "/console/policies/simulate", {"source": raised, "as_of": str(AS_OF)}))
     assert page.status_code == 200
     assert "与现行第 1 版比较" in page.text and "按地区（市）" in page.text and "按企业规模" in page.text
     assert "超出预算" in page.text
+
+
+def finished(client: Any, started: Any) -> Any:
+    """A long step started from a page: it answers with its job page, which shows the result when done."""
+    assert started.status_code == 303 and started.headers["location"].startswith("/console/jobs/"), started.text
+    job = started.headers["location"].rsplit("/", 1)[1]
+    for _ in range(300):
+        if client.get(f"/api/console/jobs/{job}").json()["state"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    return client.get(started.headers["location"])
+
+
+def test_a_simulation_started_from_the_page_survives_a_reload(site: Engine) -> None:
+    client = login(site, "hr")
+    started = post(client, "/console/policies/simulate", {"source": SOURCE, "as_of": str(AS_OF)})
+    first = client.get(started.headers["location"]).text
+    assert "模拟测算" in first
+    done = finished(client, started)
+    assert "符合" in done.text and "回到编辑器" in done.text
+    again = client.get(started.headers["location"]).text  # a reload: the result, not a new run
+    assert again == done.text
+    assert login(site, "kj").get(started.headers["location"]).status_code == 404  # another department
+    failing = SOURCE.replace("version: 1", "version: 3").replace('amount: "1500.00"', 'amount: "1600.00"')
+    refused = post(client, "/console/policies/publish", {"source": failing, "as_of": str(AS_OF)})
+    assert refused.status_code == 422 and "测试未全部通过" in refused.text  # at once, no job, no simulation
 
 
 def test_publish_creates_a_new_version(site: Engine) -> None:
@@ -67,7 +95,7 @@ def test_publish_creates_a_new_version(site: Engine) -> None:
     v2 = SOURCE.replace("version: 1", "version: 2").replace(
         "title: 一次性扩岗补助（2025年）", "title: 一次性扩岗补助（2025年修订）"
     )
-    r = post(client, "/console/policies/publish", {"source": v2, "as_of": str(AS_OF)})
+    r = finished(client, post(client, "/console/policies/publish", {"source": v2, "as_of": str(AS_OF)}))
     assert r.status_code == 200 and "已发布第 2 版" in r.text  # the title alone: no 会签 needed
     with site.connect() as conn:
         rows = conn.execute(
@@ -89,7 +117,7 @@ def test_a_change_to_money_waits_for_a_second_person(site: Engine) -> None:
 
     author, other = login(site, "hr"), login(site, "zz")  # two staff of the same department
     raised = SOURCE.replace("version: 1", "version: 2").replace("confirm_days: 15", "confirm_days: 15\nbudget: 900000")
-    r = post(author, "/console/policies/publish", {"source": raised, "as_of": str(AS_OF)})
+    r = finished(author, post(author, "/console/policies/publish", {"source": raised, "as_of": str(AS_OF)}))
     assert r.status_code == 200 and "已提交会签" in r.text and "模拟测算" in r.text
     with site.connect() as conn:
         assert conn.execute(select(policy_versions.c.version).where(policy_versions.c.policy_id == POLICY)).all() == [

@@ -142,6 +142,19 @@ class World:
                 self.corrections[f"cosign-{key}"] = cosign.request(conn, policy, text, None, author)
         return self.corrections[f"cosign-{key}"]
 
+    def work_job(self) -> int:
+        """A finished simulation of 人社厅 (the page that shows a background job)."""
+        from mianshen.clock import now
+        from mianshen.store.schema import work_jobs
+
+        if "job" not in self.corrections:
+            params = {"step": "simulate", "source": "", "filename": "policy.yaml", "as_of": "2025-06-30"}
+            values = {"kind": "simulate", "actor": "王科长", "role": "department", "department": HR.department}
+            values |= {"params": json.dumps(params), "state": "done", "result": "{}", "created_at": now()}
+            with self.engine.begin() as conn:
+                self.corrections["job"] = int(conn.execute(work_jobs.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
+        return self.corrections["job"]
+
     def case_file(self) -> str:
         """A photo of an on-site check of case A, kept as the console keeps them; its hash."""
         import tempfile

@@ -102,7 +102,13 @@ def _nodes() -> dict[str, RegionNode]:
     path = resources.files("mianshen.reference") / "data" / "regions.csv"
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    out = {r["code"]: RegionNode(r["code"], r["name"], r["level"], r["parent_code"] or None) for r in rows}
+    out: dict[str, RegionNode] = {}
+    for r in rows:
+        if r["parent_code"] == r["code"]:
+            # 东莞、中山、儋州: cities without counties are listed again as their own county; the city
+            # row (whose parent is the province) is the node, or the chain to the province would loop
+            continue
+        out[r["code"]] = RegionNode(r["code"], r["name"], r["level"], r["parent_code"] or None)
     out[NATIONAL_CODE] = RegionNode(NATIONAL_CODE, NATIONAL_NAME, "national", None)
     return out
 
@@ -118,7 +124,7 @@ def region_path(code: str) -> tuple[RegionNode, ...]:
     if node is None:
         raise InputError(f"行政区划代码“{code.strip()}”不在统计用区划代码（2022）中")
     chain = [node]
-    while chain[-1].parent is not None:
+    while chain[-1].parent is not None and len(chain) < 5:  # province → city → county at most
         chain.append(nodes[chain[-1].parent])
     return tuple(reversed(chain))
 

@@ -273,6 +273,23 @@ publish_requests = Table(
     Column("note", Text),
 )
 
+# Long work started from a page (simulate, publish), run in the background (web/console/work_jobs.py).
+work_jobs = Table(
+    "work_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(24), nullable=False),  # simulate | publish
+    Column("actor", Text, nullable=False),
+    Column("role", String(24), nullable=False),
+    Column("department", Text),
+    Column("params", Text, nullable=False),  # JSON: what the page submitted
+    Column("state", String(16), nullable=False),  # queued | running | done | failed
+    Column("result", Text),  # JSON: what the page shows when done
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
 # A department's action on many cases at once, run in the background (cases/bulk.py).
 bulk_jobs = Table(
     "bulk_jobs",

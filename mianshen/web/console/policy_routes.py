@@ -11,16 +11,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from starlette.datastructures import UploadFile
 
+from mianshen.audit.log import Actor
 from mianshen.cases.lists import upload_list
 from mianshen.clock import today as clock_today
 from mianshen.matching import cosign
 from mianshen.matching.publish import list_versions, publish_policy
 from mianshen.store.db import reading
 from mianshen.store.schema import cases, list_rejects, list_uploads
-from mianshen.web.console import scope
+from mianshen.web.console import scope, work_jobs
 from mianshen.web.console.simulate import check_text, simulate
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError
@@ -118,51 +119,89 @@ async def _step(request: Request, step: str) -> Response | dict[str, Any]:
     await require_csrf(request)
     s = scope.writer(request, *EDITORS)
     data, text, filename = await _source(request)
-    checked = check_text(text, filename)
-    _own(s, checked, request)
-    result: dict[str, Any] = {"check": _shown(checked), "simulation": None, "published": None, "pending": None}
+    checked = await run_in_threadpool(check_text, text, filename)
+    await run_in_threadpool(_own, s, checked, request)
     day = _as_of(data)
-    status = 200 if checked["ok"] else 422
-    refused = step == "publish" and not (checked["ok"] and checked["tests_passed"])
-    if refused:  # refused before the (long) simulation: nothing it could show changes the answer
-        status = 422
-        result["error"] = "检查未通过或政策测试未全部通过，不能发布"
-    elif step in ("simulate", "publish") and checked["ok"]:
-        result["simulation"] = await run_in_threadpool(_simulate, request, checked["policy"], day)
-    if step == "publish" and not refused:
-        result |= await run_in_threadpool(_publish_or_cosign, request, s, text, checked["policy"], result["simulation"])
+    long = step == "simulate" or (step == "publish" and checked["tests_passed"])
+    if long and checked["ok"] and not scope.is_api(request):
+        # the long part runs as a job: the page shows its progress and survives a reload
+        params = {"step": step, "source": text, "filename": filename, "as_of": day.isoformat()}
+        job = await run_in_threadpool(work_jobs.start, engine(request), step, params, actor(s))
+        return RedirectResponse(f"/console/jobs/{job}", status_code=303)
+    result = await run_in_threadpool(run_step, engine(request), actor(s), step, text, filename, day)
+    status = 422 if not checked["ok"] or result.get("error") else 200
     if scope.is_api(request):
         return _jsonable(result, status)
     context = {"source": text, "filename": filename, "as_of": day.isoformat(), "step": step, **result}
     return page(request, "console_policy_edit.html", context, status)
 
 
-def _simulate(request: Request, policy: Any, day: dt.date) -> dict[str, Any]:
-    with reading(engine(request)) as conn:
+def _simulate(eng: Engine, policy: Any, day: dt.date) -> dict[str, Any]:
+    with reading(eng) as conn:
         return simulate(conn, policy, day)
 
 
-def _publish_or_cosign(
-    request: Request, s: Session, text: str, policy: Any, simulation: Any
-) -> dict[str, dict[str, Any] | None]:
+def publish_or_cosign(eng: Engine, who: Actor, text: str, policy: Any, simulation: Any) -> dict[str, Any]:
     """A version changing eligibility or money goes to 会签 (matching/cosign.py); others publish now."""
-    with engine(request).begin() as conn:
+    with eng.begin() as conn:
         if cosign.needs_cosign(conn, policy):
-            found = cosign.request(conn, policy, text, simulation, actor(s))
+            found = cosign.request(conn, policy, text, simulation, who)
             return {"pending": {"id": found, "policy_id": policy.id, "version": policy.version}}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{policy.id}.yaml"
         path.write_text(text, encoding="utf-8")
-        with engine(request).begin() as conn:
-            done = publish_policy(conn, path, actor(s))
+        with eng.begin() as conn:
+            done = publish_policy(conn, path, who)
     shown = {"policy_id": done.policy_id, "version": done.version, "retired": done.retired, "unchanged": done.unchanged}
     return {"published": shown}
+
+
+def run_step(eng: Engine, who: Actor, step: str, text: str, filename: str, day: dt.date) -> dict[str, Any]:
+    """Check, then simulate, then (for publish) publish or file for 会签: what the page shows."""
+    checked = check_text(text, filename)
+    result: dict[str, Any] = {"check": _shown(checked), "simulation": None, "published": None, "pending": None}
+    if step == "publish" and not (checked["ok"] and checked["tests_passed"]):
+        # refused before the (long) simulation: nothing it could show changes the answer
+        return result | {"error": "检查未通过或政策测试未全部通过，不能发布"}
+    if step in ("simulate", "publish") and checked["ok"]:
+        result["simulation"] = _simulate(eng, checked["policy"], day)
+    if step == "publish":
+        result |= publish_or_cosign(eng, who, text, checked["policy"], result["simulation"])
+    return result
 
 
 def _jsonable(result: dict[str, Any], status: int) -> Response:
     from fastapi.responses import JSONResponse
 
     return JSONResponse(scope.as_json(result), status_code=status)
+
+
+def _own_job(request: Request, job: int) -> dict[str, Any]:
+    s = scope.staff(request, *scope.STAFF_READ)
+    found = work_jobs.load(engine(request), job)
+    if found is None or (scope.department_of(s) is not None and found["department"] != s.department):
+        raise WebError(404, "not_found", "后台任务不存在")
+    return found
+
+
+@router.get("/console/jobs/{job}", include_in_schema=False)
+def job_page(request: Request, job: int) -> Response:
+    found = _own_job(request, job)
+    work_jobs.take_over(engine(request), found)
+    shown = found["result"] or {}
+    context = {"job": found, "source": found["params"]["source"], "filename": found["params"]["filename"]}
+    context |= {"as_of": found["params"]["as_of"], "step": found["params"]["step"]}
+    context |= {k: shown.get(k) for k in ("check", "simulation", "published", "pending", "error")}
+    return page(request, "console_job.html", context)
+
+
+@router.get("/api/console/jobs/{job}", tags=["工作台"])
+def job_api(request: Request, job: int) -> Any:
+    """后台任务（模拟测算、发布）的状态：queued、running、done、failed；完成后附结果。"""
+    found = _own_job(request, job)
+    return scope.as_json(
+        {"id": found["id"], "state": found["state"], "label": found["label"], "result": found["result"]}
+    )
 
 
 @router.post("/console/policies/check", include_in_schema=False)

@@ -16,6 +16,8 @@
   member's approval, with the text and the simulation the author saw.
 - `onsite_checks.attachments`: photos and documents of an on-site check (JSON: name, hash, size),
   kept by content hash like application materials.
+- `work_jobs`: long work started from a page (a policy's simulation, its publication) run in the
+  background; its state and result are kept so the page survives a reload.
 - `bulk_jobs`: a department's action on many cases at once (批量推送 …), run in the background with
   its progress and result report kept, so a reload or a restarted server finds it where it was.
 
@@ -102,6 +104,20 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
     )
     op.create_table(
+        "work_jobs",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("role", sa.String(length=24), nullable=False),
+        sa.Column("department", sa.Text(), nullable=True),
+        sa.Column("params", sa.Text(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("result", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_table(
         "bulk_jobs",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("action", sa.String(length=24), nullable=False),
@@ -122,6 +138,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("bulk_jobs")
+    op.drop_table("work_jobs")
     op.drop_table("publish_requests")
     op.drop_table("payment_returns")
     with op.batch_alter_table("onsite_checks") as batch:
