@@ -58,10 +58,21 @@ REVIEW_PURPOSE = "部门审核：逐条核对享受条件"
 
 
 class Profiles:
-    """This enterprise's profile per evaluation date, read once per date and audited each time."""
+    """This enterprise's profile per evaluation date, read once per date and audited each time.
 
-    def __init__(self, conn: Connection, actor: Actor, uscc: str, purpose: str = PORTAL_PURPOSE) -> None:
-        self.conn, self.actor, self.uscc, self.purpose = conn, actor, uscc, purpose
+    With `deferred` (a list), the audit records wait there and the caller writes them afterwards in
+    a short write transaction (`write_reads`): the page reads and explains on a read-only connection,
+    so on SQLite the write lock is held for one insert, not for a whole explanation."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        actor: Actor,
+        uscc: str,
+        purpose: str = PORTAL_PURPOSE,
+        deferred: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.conn, self.actor, self.uscc, self.purpose, self.deferred = conn, actor, uscc, purpose, deferred
         self.read: dict[dt.date, StoredProfile | None] = {}
 
     def on(self, day: dt.date) -> StoredProfile | None:
@@ -71,12 +82,21 @@ class Profiles:
             except InputError:
                 self.read[day] = None
             after = {"as_of": day.isoformat(), "purpose": self.purpose}
-            record(self.conn, self.actor, "profile.read", "enterprise", self.uscc, None, after)
+            if self.deferred is not None:
+                self.deferred.append(after)
+            else:
+                record(self.conn, self.actor, "profile.read", "enterprise", self.uscc, None, after)
         return self.read[day]
 
     def evaluable(self, day: dt.date) -> Profile:
         stored = self.on(day)
         return stored.to_profile() if stored else Profile(self.uscc, {})
+
+
+def write_reads(conn: Connection, actor: Actor, uscc: str, deferred: list[dict[str, Any]]) -> None:
+    """The audit records of profile reads a page made on a read-only connection."""
+    for after in deferred:
+        record(conn, actor, "profile.read", "enterprise", uscc, None, after)
 
 
 def _money(value: Any) -> str | None:
@@ -187,9 +207,17 @@ def benefit(
     return view, result
 
 
-def benefits(conn: Connection, actor: Actor, uscc: str, items: list[Listed], today: dt.date) -> dict[str, Any]:
+def benefits(
+    conn: Connection,
+    actor: Actor,
+    uscc: str,
+    items: list[Listed],
+    today: dt.date,
+    deferred: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Every benefit shown to this enterprise, and the same grouped for the page."""
-    profiles, own, matched = Profiles(conn, actor, uscc), own_cases(conn, uscc), own_matches(conn, uscc, items)
+    profiles = Profiles(conn, actor, uscc, deferred=deferred)
+    own, matched = own_cases(conn, uscc), own_matches(conn, uscc, items)
     listed = []
     for item in items:
         case, match = own.get(item.policy.id), matched.get(item.policy.id)

@@ -230,10 +230,14 @@ def mark_read(request: Request, message_id: int) -> None:
 def my_benefits(request: Request) -> dict[str, Any]:
     s, uscc = me(request)
     items = catalog.published(engine(request))
-    with engine(request).begin() as conn:
-        view = portal.benefits(conn, actor(s), uscc, items, clock_today())
+    reads: list[dict[str, Any]] = []
+    with reading(engine(request)) as conn:  # explained without the write lock; the reads audited after
+        view = portal.benefits(conn, actor(s), uscc, items, clock_today(), deferred=reads)
         unread = select(func.count()).where(portal_messages.c.uscc == uscc, portal_messages.c.read_at.is_(None))
-        return view | {"unread": conn.execute(unread).scalar_one()}
+        view |= {"unread": conn.execute(unread).scalar_one()}
+    with engine(request).begin() as conn:
+        portal.write_reads(conn, actor(s), uscc, reads)
+    return view
 
 
 def my_file(request: Request) -> dict[str, Any]:
