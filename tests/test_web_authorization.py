@@ -137,7 +137,10 @@ RULES: list[tuple[str, Access]] = [
     (r"^/console/bulk$", Access(frozenset(), DEPARTMENTS, "hr", OTHER_DEPTS)),
     (r"^/console/bulk/\{job_id\}$", Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"job_id"}))),
     (r"^/console/approvals$", Access(STAFF_READ, frozenset(), "hr")),
-    (r"^/console/jobs/\{job\}$", Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"job"}))),
+    (
+        r"^/console/jobs/\{job\}$",
+        Access(STAFF_READ | {"dm"}, frozenset(), "hr", OTHER_DEPTS | {"dm": 404}, frozenset({"job"})),
+    ),
     (
         r"^/console/approvals/\{request_id\}$",
         Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", OTHER_DEPTS, frozenset({"request_id"})),

@@ -8,9 +8,11 @@ or the worker's re-match after imports, resolves what the import filled.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
 
-from mianshen.audit.log import record
+from mianshen.audit.log import Actor, record
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.matching.runs import run_match
@@ -27,9 +29,10 @@ from mianshen.profiles import corrections, inbox
 from mianshen.profiles.imports import import_file
 from mianshen.profiles.sources import list_sources
 from mianshen.store.db import reading
-from mianshen.web.console import scope
+from mianshen.web.console import scope, work_jobs
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.portal_actions import upload_dir
 from mianshen.web.sessions import Session
 
 router = APIRouter()
@@ -144,6 +147,15 @@ async def answer(request: Request, field: str) -> Any:
     data = await upload.read(MAX_IMPORT + 1)  # type: ignore[union-attr]
     if not data or len(data) > MAX_IMPORT:
         raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 200MB")
+    if not scope.is_api(request):
+        # the import and the re-match after it run as a job: the page shows progress and the report
+        kept = upload_dir() / "answers" / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(data)
+        params = {"source": source_id, "path": str(kept), "name": name, "field": field}
+        params |= {"as_of": clock_today().isoformat()}
+        job = await run_in_threadpool(work_jobs.start, engine(request), "import", params, actor(s))
+        return RedirectResponse(f"/console/jobs/{job}", status_code=303)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
         path.write_bytes(data)
@@ -151,7 +163,7 @@ async def answer(request: Request, field: str) -> Any:
             report = await run_in_threadpool(import_file, engine(request), source_id, path, clock_today())
         except InputError as exc:
             raise WebError(400, "bad_request", str(exc)) from exc
-    await run_in_threadpool(record_upload, engine(request), s, field, name, report)
+    await run_in_threadpool(record_upload, engine(request), actor(s), field, name, report)
     if report.duplicate_of is None and report.accepted:
         rematch_in_background(engine(request))
     result = {"batch": report.batch_id, "accepted": report.accepted, "rejected": report.rejected}
@@ -162,10 +174,29 @@ async def answer(request: Request, field: str) -> Any:
     return RedirectResponse(f"/console/requests/{field}?answered={done}", status_code=303)
 
 
-def record_upload(eng: Engine, s: Session, field: str, name: str, report: Any) -> None:
+def record_upload(eng: Engine, who: Actor, field: str, name: str, report: Any) -> None:
     detail = {"field": field, "file": name, "batch": report.batch_id, "accepted": report.accepted}
     with eng.begin() as conn:
-        record(conn, actor(s), "data.request_answered", "field", field, None, detail | {"rejected": report.rejected})
+        record(conn, who, "data.request_answered", "field", field, None, detail | {"rejected": report.rejected})
+
+
+def import_and_rematch(eng: Engine, who: Actor, params: dict[str, Any]) -> dict[str, Any]:
+    """The job of an answer uploaded on a page: import it through the real path, then re-match the
+    enterprises it changed; what the job page reports. The kept upload is removed afterwards."""
+    path, day = Path(params["path"]), dt.date.fromisoformat(params["as_of"])
+    try:
+        report = import_file(eng, params["source"], path, day)
+    except InputError as exc:
+        return {"error": str(exc), "field": params["field"]}
+    finally:
+        path.unlink(missing_ok=True)
+    record_upload(eng, who, params["field"], params["name"], report)
+    shown: dict[str, Any] = {"field": params["field"], "file": params["name"], "duplicate_of": report.duplicate_of}
+    shown |= {"accepted": report.accepted, "rejected": report.rejected, "rejects": report.rejects[:20]}
+    if report.duplicate_of is None and report.accepted:
+        run = run_match(eng, day)
+        shown["resolved"], shown["opened"] = run.requests_resolved, run.requests_opened
+    return shown
 
 
 def rematch_in_background(eng: Engine) -> None:

@@ -177,9 +177,11 @@ def _jsonable(result: dict[str, Any], status: int) -> Response:
 
 
 def _own_job(request: Request, job: int) -> dict[str, Any]:
-    s = scope.staff(request, *scope.STAFF_READ)
+    s = scope.staff(request, *scope.STAFF_READ, "data_manager")
     found = work_jobs.load(engine(request), job)
-    if found is None or (scope.department_of(s) is not None and found["department"] != s.department):
+    other_department = scope.department_of(s) is not None and found is not None and found["department"] != s.department
+    not_theirs = s.role == "data_manager" and found is not None and found["kind"] != "import"  # data managers import
+    if found is None or other_department or not_theirs:
         raise WebError(404, "not_found", "后台任务不存在")
     return found
 
@@ -189,8 +191,9 @@ def job_page(request: Request, job: int) -> Response:
     found = _own_job(request, job)
     work_jobs.take_over(engine(request), found)
     shown = found["result"] or {}
-    context = {"job": found, "source": found["params"]["source"], "filename": found["params"]["filename"]}
-    context |= {"as_of": found["params"]["as_of"], "step": found["params"]["step"]}
+    params = found["params"]
+    context = {"job": found, "source": params.get("source", ""), "filename": params.get("filename", "")}
+    context |= {"as_of": params.get("as_of", ""), "step": params.get("step", ""), "answer": shown}
     context |= {k: shown.get(k) for k in ("check", "simulation", "published", "pending", "error")}
     return page(request, "console_job.html", context)
 

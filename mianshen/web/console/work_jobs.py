@@ -22,7 +22,23 @@ from mianshen.store.schema import work_jobs
 
 log = logging.getLogger("mianshen.web.jobs")
 STALE = dt.timedelta(minutes=5)
-LABELS = {"simulate": "模拟测算", "publish": "发布（含模拟测算）"}
+LABELS = {"simulate": "模拟测算", "publish": "发布（含模拟测算）", "import": "导入数据并重新匹配"}
+
+
+def _policy_step(engine: Engine, who: Actor, params: dict[str, Any]) -> dict[str, Any]:
+    from mianshen.web.console.policy_routes import run_step
+
+    day = dt.date.fromisoformat(params["as_of"])
+    return run_step(engine, who, params["step"], params["source"], params["filename"], day)
+
+
+def _import_answer(engine: Engine, who: Actor, params: dict[str, Any]) -> dict[str, Any]:
+    from mianshen.web.console.inbox_routes import import_and_rematch
+
+    return import_and_rematch(engine, who, params)
+
+
+RUNNERS = {"simulate": _policy_step, "publish": _policy_step, "import": _import_answer}
 
 
 def start(engine: Engine, kind: str, params: dict[str, Any], who: Actor) -> int:
@@ -55,8 +71,6 @@ def _claim(engine: Engine, job: int) -> bool:
 
 def run(engine: Engine, job: int) -> None:
     """Do the job if nobody else is (the page's server, or the worker after a restart)."""
-    from mianshen.web.console.policy_routes import run_step
-
     if not _claim(engine, job):
         return
     with reading(engine) as conn:
@@ -64,8 +78,7 @@ def run(engine: Engine, job: int) -> None:
     params = json.loads(row["params"])
     who = Actor(row["actor"], row["role"], row["department"])
     try:
-        day = dt.date.fromisoformat(params["as_of"])
-        result, state = run_step(engine, who, params["step"], params["source"], params["filename"], day), "done"
+        result, state = RUNNERS[row["kind"]](engine, who, params), "done"
     except Exception as exc:  # shown on the page in Chinese; the traceback goes to the log
         log.exception("后台任务 %s 失败", job)
         result, state = {"error": f"未能完成：{exc}"}, "failed"
