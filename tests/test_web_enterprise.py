@@ -216,3 +216,15 @@ def test_the_enterprise_file_shows_every_value_with_its_source_and_what_is_missi
     with portal.store.connect() as conn:
         purposes = conn.execute(select(audit_log.c.after).where(audit_log.c.action == "profile.read")).scalars().all()
     assert any("一企一档" in p for p in purposes)
+
+
+def test_a_wrong_bank_code_is_shown_beside_the_form_with_the_input_kept(portal: Portal) -> None:
+    c = portal.client
+    detail = c.get(f"/api/my/cases/{portal.case_id}").json()
+    form = csrf(c, amount=detail["amount"], bank_account=ACCOUNT, commitment=detail["commitment"])
+    form |= {"bank_name": "中国工商银行郑州花园路支行", "bank_code": "12345"}
+    page = c.post(f"/my/cases/{portal.case_id}/confirm", data=form, follow_redirects=False)
+    assert page.status_code == 400 and "联行号应为 12 位数字" in page.text
+    assert 'value="中国工商银行郑州花园路支行"' in page.text and 'value="12345"' in page.text  # typed input kept
+    assert "退出" in page.text  # still signed in
+    assert c.get(f"/api/my/cases/{portal.case_id}").json()["state"] == "notified"  # nothing changed

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from mianshen.web import portal_actions as act
 from mianshen.web.deps import page, require_csrf
+from mianshen.web.errors import WebError
 from mianshen.web.portal import GROUPS, PROGRESS_STEPS
 
 router = APIRouter()
@@ -68,21 +69,36 @@ def my_case_page(request: Request, case_id: int) -> Response:
 async def confirm_form(request: Request, case_id: int) -> Response:
     await require_csrf(request)
     form = await request.form()
-    fields = [_form_text(form, k) for k in ("amount", "bank_account", "commitment", "bank_name", "bank_code")]
-    await run_in_threadpool(act.confirm, request, case_id, *fields)
+    keys = ("amount", "bank_account", "commitment", "bank_name", "bank_code")
+    fields = [_form_text(form, k) for k in keys]
+    try:
+        await run_in_threadpool(act.confirm, request, case_id, *fields)
+    except WebError as exc:
+        if exc.status != 400:
+            raise
+        return await _case_again(request, case_id, "confirm", exc.message, dict(zip(keys, fields, strict=True)))
     return RedirectResponse(f"/my/cases/{case_id}?done=confirmed", status_code=303)
+
+
+async def _case_again(request: Request, case_id: int, form: str, error: str, typed: dict[str, str]) -> Response:
+    """The case page again with the error beside the form and what was typed still in it."""
+    shown: dict[str, Any] = {"c": await run_in_threadpool(act.my_case, request, case_id), "done": None}
+    shown |= {"progress_steps": PROGRESS_STEPS, "form_error": {form: error}, "typed": typed}
+    return page(request, "my_case.html", shown, 400)
 
 
 @router.post("/my/cases/{case_id}/account", include_in_schema=False)
 async def account_form(request: Request, case_id: int) -> Response:
     await require_csrf(request)
     form = await request.form()
-    await run_in_threadpool(
-        act.correct_account,
-        request,
-        case_id,
-        *(_form_text(form, k) for k in ("bank_account", "bank_name", "bank_code")),
-    )
+    keys = ("bank_account", "bank_name", "bank_code")
+    typed = {k: _form_text(form, k) for k in keys}
+    try:
+        await run_in_threadpool(act.correct_account, request, case_id, *typed.values())
+    except WebError as exc:
+        if exc.status != 400:
+            raise
+        return await _case_again(request, case_id, "account", exc.message, typed)
     return RedirectResponse(f"/my/cases/{case_id}?done=account", status_code=303)
 
 
