@@ -130,7 +130,8 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
     basis = _legal_basis(ctx, doc)
     params = parse_parameters(ctx, doc.get("parameters"))
     derived = parse_derived(ctx, doc.get("derived"), params)
-    conditions = _conditions(ctx, doc, kind)
+    region = _region(ctx, doc)
+    conditions = _conditions(ctx, doc, kind, region)
     amount = parse_amount(ctx, doc.get("amount"), params, set(derived))
     if ctx.has_errors or amount is None or kind is None or valid_from is None:
         return None
@@ -141,7 +142,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
         department=str(doc["department"]),
         kind=kind,
         level=str(doc.get("level", "省级")),
-        region=str(doc.get("region", "410000")),
+        region=region,
         legal_basis=basis,
         valid_from=valid_from,
         valid_to=valid_to,
@@ -165,7 +166,25 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
     return policy
 
 
-def _conditions(ctx: ParseContext, doc: Any, kind: str | None) -> tuple[Condition, ...]:
+PROVINCE = "410000"
+
+
+def _region(ctx: ParseContext, doc: Any) -> str:
+    """The policy's area: a current code of 统计用区划代码 (an abolished one is an error naming its successor)."""
+    from mianshen.reference.regions import find_region
+
+    code = str(doc.get("region", PROVINCE)).strip()
+    found = find_region(code)
+    if found is None:
+        ctx.error(
+            ctx.at(doc, "region"), f"地区代码“{code}”不在统计用区划代码中", "用 mianshen reference region 名称 查代码"
+        )
+    elif found.historical_code:
+        ctx.error(ctx.at(doc, "region"), f"地区代码“{code}”已撤销：{found.note}", f"改为 {found.code}")
+    return code
+
+
+def _conditions(ctx: ParseContext, doc: Any, kind: str | None, region: str = PROVINCE) -> tuple[Condition, ...]:
     top = Location(ctx.path, 1, 1)
     implicit: list[Condition] = [
         Implicit("in-force", "评估日在政策有效期内", top),
@@ -182,6 +201,11 @@ def _conditions(ctx: ParseContext, doc: Any, kind: str | None) -> tuple[Conditio
         ctx.error(ctx.at(doc, "conditions"), "conditions 应为条件列表（全部满足）")
         return tuple(implicit)
     parsed = [parse_condition(ctx, item, ctx.at(raw, i)) for i, item in enumerate(raw)]
+    if not region.endswith("0000"):
+        # a city's or county's policy: only enterprises registered there (the province's own store
+        # holds only the province, so a provincial policy needs no such condition)
+        scope = {"id": "region-scope", "label": "注册地在政策适用地区内", "field": "region_code", "within": [region]}
+        parsed.insert(0, parse_condition(ctx, scope, ctx.at(doc, "region")))
     return tuple(implicit + [c for c in parsed if c is not None])
 
 
