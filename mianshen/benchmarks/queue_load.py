@@ -46,8 +46,7 @@ def fill(engine: Engine, wanted: int) -> int:
             conn.execute(cases.insert(), batch)
         made += len(batch)
     with engine.begin() as conn:  # as a match run that opens this many cases leaves the statistics
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("ANALYZE cases")
+        conn.exec_driver_sql("ANALYZE cases")
     return have + made
 
 

@@ -96,10 +96,10 @@ def run_match(
     report.seconds = time.monotonic() - started
     with engine.begin() as conn:
         lib.clean(conn)  # after the commit: a failure here leaves only folders nothing reads
-        if conn.dialect.name == "sqlite" and report.cases_created >= ANALYZE_AFTER:
-            # fresh statistics, so the queue's pages are planned on its index (PostgreSQL's autovacuum
-            # does this itself). A full pass (about 0.06 s per 100,000 cases): sampled statistics
-            # misjudge how selective a policy is and send pages back to sorting every case.
+        if report.cases_created >= ANALYZE_AFTER:
+            # fresh statistics, so the queue's pages are planned on its indexes at once (PostgreSQL's
+            # autovacuum would get there later). A full pass on SQLite (about 0.06 s per 100,000
+            # cases): sampled statistics misjudge how selective a policy is.
             conn.exec_driver_sql("ANALYZE cases")
     return report
 

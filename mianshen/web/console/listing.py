@@ -28,7 +28,7 @@ from mianshen.web.sessions import Session
 WAITING = ("matched", "notified", "confirmed", "under_review", "publicity", "objection", "budget_wait")
 QUEUE_STATES = ("confirmed", "under_review", "publicity", "objection", "budget_wait")
 SORTS = {
-    "deadline": "期限（近的在前，无期限的在最前）",
+    "deadline": "期限（近的在前）",
     "amount": "金额（大的在前）",
     "newest": "立案时间（新的在前）",
 }
@@ -190,13 +190,16 @@ def where(conn: Connection, s: Session, q: QueueQuery) -> tuple[list[Any], dict[
     return conditions, policies
 
 
-def _ordered(query: Select[Any], sort: str) -> Select[Any]:
+def _ordered(query: Select[Any], sort: str, dialect: str = "sqlite") -> Select[Any]:
     if sort == "amount":  # the expression of index ix_cases_amount
         return query.order_by(CASE_AMOUNT.desc(), cases.c.id)
     if sort == "newest":
         return query.order_by(cases.c.id.desc())
     # deadline then id, as the index (deadline, id, policy, state, region) holds them: a page is read
-    # from the index in order instead of sorting every case (cases without a deadline come first)
+    # from the index in order instead of sorting every case. Each store keeps its own index order for
+    # cases without a deadline: first on SQLite, last on PostgreSQL.
+    if dialect == "postgresql":
+        return query.order_by(cases.c.deadline, cases.c.id)
     return query.order_by(cases.c.deadline.nulls_first(), cases.c.id)
 
 
@@ -207,7 +210,8 @@ def list_page(conn: Connection, s: Session, q: QueueQuery) -> Listing:
     q.page = min(q.page, max(1, -(-total // q.size)))
     # the page's ids first, from the queue index alone (sorting ids, not whole rows), then their rows
     ids = select(cases.c.id).where(*conditions)
-    chosen = list(conn.execute(_ordered(ids, q.sort).offset((q.page - 1) * q.size).limit(q.size)).scalars())
+    ordered = _ordered(ids, q.sort, conn.dialect.name).offset((q.page - 1) * q.size).limit(q.size)
+    chosen = list(conn.execute(ordered).scalars())
     query = select(cases, enterprises.c.name).outerjoin(enterprises, enterprises.c.uscc == cases.c.uscc)
     found = {r["id"]: dict(r) for r in conn.execute(query.where(cases.c.id.in_(chosen))).mappings()}
     return Listing([found[i] for i in chosen if i in found], total, q, policies)
@@ -219,6 +223,6 @@ def every_row(conn: Connection, s: Session, q: QueueQuery) -> Any:
     query = select(cases, enterprises.c.name).outerjoin(enterprises, enterprises.c.uscc == cases.c.uscc)
     return (
         conn.execution_options(stream_results=True, yield_per=2000)
-        .execute(_ordered(query.where(*conditions), q.sort))
+        .execute(_ordered(query.where(*conditions), q.sort, conn.dialect.name))
         .mappings()
     )
