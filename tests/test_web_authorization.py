@@ -145,6 +145,7 @@ RULES: list[tuple[str, Access]] = [
         r"^/console/approvals/\{request_id\}$",
         Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", OTHER_DEPTS, frozenset({"request_id"})),
     ),
+    (r"^/console/match$", Access(frozenset(), frozenset({"admin", "dm"}), "dm")),
     (r"^/console/requests$", Access(INBOX, frozenset(), "dm", private=False)),
     (r"^/console/requests/\{field\}(/export.csv)?$", Access(INBOX, frozenset(), "dm", OTHER_DEPTS, private=False)),
     (r"^/console/requests/\{field\}/(answer|refuse)$", Access(frozenset(), INBOX - {"aud"}, "dm", OTHER_DEPTS)),

@@ -181,3 +181,17 @@ def test_correction_requests_are_numbered_answered_and_seen_by_the_enterprise(in
     assert login(inbox_site, "kj").post(
         f"/console/corrections/{correction}", data={"result": "corrected", "csrf_token": "x"}
     ).status_code in (403, 404)
+
+
+def test_a_data_manager_starts_a_match_from_the_page(inbox_site: Engine) -> None:
+    dm = login(inbox_site, "dm")
+    assert "立即匹配" in dm.get("/console").text
+    started = post(dm, "/console/match")
+    assert started.status_code == 303 and started.headers["location"].startswith("/console/jobs/")
+    job = started.headers["location"].rsplit("/", 1)[1]
+    for _ in range(300):
+        if dm.get(f"/api/console/jobs/{job}").json()["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert "匹配完成" in dm.get(started.headers["location"]).text
+    assert post(login(inbox_site, "hr"), "/console/match").status_code == 403  # departments do not run matches

@@ -180,10 +180,21 @@ def _own_job(request: Request, job: int) -> dict[str, Any]:
     s = scope.staff(request, *scope.STAFF_READ, "data_manager")
     found = work_jobs.load(engine(request), job)
     other_department = scope.department_of(s) is not None and found is not None and found["department"] != s.department
-    not_theirs = s.role == "data_manager" and found is not None and found["kind"] != "import"  # data managers import
+    # data managers see the imports and match runs they start, not a department's simulations
+    not_theirs = s.role == "data_manager" and found is not None and found["kind"] not in ("import", "match")
     if found is None or other_department or not_theirs:
         raise WebError(404, "not_found", "后台任务不存在")
     return found
+
+
+@router.post("/console/match", include_in_schema=False)
+async def start_match(request: Request) -> Response:
+    """平台管理员、数据管理员：立即匹配（在后台运行，进度页可刷新）。"""
+    await require_csrf(request)
+    s = scope.writer(request, "platform_admin", "data_manager")
+    params = {"as_of": clock_today().isoformat()}
+    job = await run_in_threadpool(work_jobs.start, engine(request), "match", params, actor(s))
+    return RedirectResponse(f"/console/jobs/{job}", status_code=303)
 
 
 @router.get("/console/jobs/{job}", include_in_schema=False)

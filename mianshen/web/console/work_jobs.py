@@ -22,7 +22,7 @@ from mianshen.store.schema import work_jobs
 
 log = logging.getLogger("mianshen.web.jobs")
 STALE = dt.timedelta(minutes=5)
-LABELS = {"simulate": "模拟测算", "publish": "发布（含模拟测算）", "import": "导入数据并重新匹配"}
+LABELS = {"simulate": "模拟测算", "publish": "发布（含模拟测算）", "import": "导入数据并重新匹配", "match": "政策匹配"}
 
 
 def _policy_step(engine: Engine, who: Actor, params: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +38,19 @@ def _import_answer(engine: Engine, who: Actor, params: dict[str, Any]) -> dict[s
     return import_and_rematch(engine, who, params)
 
 
-RUNNERS = {"simulate": _policy_step, "publish": _policy_step, "import": _import_answer}
+def _match(engine: Engine, who: Actor, params: dict[str, Any]) -> dict[str, Any]:
+    """A match run started from a page (the same run as `mianshen match`, incremental unless the
+    policies or the date call for a full one)."""
+    from mianshen.matching.runs import run_match
+
+    report = run_match(engine, dt.date.fromisoformat(params["as_of"]), actor=who)
+    shown = {"match": {"reason": report.reason, "enterprises": report.enterprises, "seconds": round(report.seconds, 1)}}
+    shown["match"] |= {"changed": report.changed, "cases": report.cases_created, "opened": report.requests_opened}
+    shown["match"] |= {"resolved": report.requests_resolved, "review": len(report.review)}
+    return shown
+
+
+RUNNERS = {"simulate": _policy_step, "publish": _policy_step, "import": _import_answer, "match": _match}
 
 
 def start(engine: Engine, kind: str, params: dict[str, Any], who: Actor) -> int:
