@@ -36,9 +36,10 @@ from mianshen.web import catalog, portal
 from mianshen.web.deps import actor, engine, require
 from mianshen.web.errors import WebError, not_found
 from mianshen.web.sessions import Session
+from mianshen.web.uploads import save_upload
 
 UPLOAD_SUFFIXES = {".pdf", ".ofd", ".jpg", ".jpeg", ".png", ".doc", ".docx", ".xls", ".xlsx", ".zip"}
-MAX_UPLOAD = 10 * 1024 * 1024  # per file
+UPLOAD_KINDS = " PDF、OFD、图片、Word、Excel 或 ZIP"
 MAX_FILES = 10
 
 
@@ -148,20 +149,7 @@ async def apply(request: Request, policy_id: str, fields: dict[str, str], upload
     if len(files) > MAX_FILES:
         raise WebError(400, "too_many_files", f"一次最多上传 {MAX_FILES} 个文件")
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for i, upload in enumerate(files):
-            name = Path(str(upload.filename).replace("\\", "/")).name
-            if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
-                raise WebError(
-                    400, "bad_file_type", f"文件“{name}”类型不支持，请上传 PDF、OFD、图片、Word、Excel 或 ZIP"
-                )
-            data = await upload.read(MAX_UPLOAD + 1)
-            if len(data) > MAX_UPLOAD or not data:
-                raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 10MB")
-            target = Path(tmp) / str(i) / name
-            target.parent.mkdir()
-            target.write_bytes(data)
-            paths.append(target)
+        paths = [await save_upload(u, Path(tmp), UPLOAD_SUFFIXES, UPLOAD_KINDS, i) for i, u in enumerate(files)]
         form = {k: v.strip() for k, v in fields.items() if v and v.strip()}
 
         def work() -> int:
@@ -177,25 +165,17 @@ async def request_correction(
     """A correction request with its 受理编号 (profiles/corrections.py), with at most one attachment."""
     s, uscc = await run_in_threadpool(me, request)
     with tempfile.TemporaryDirectory() as tmp:
-        path = await _one_upload(upload, Path(tmp)) if getattr(upload, "filename", None) else None
+        path = (
+            await save_upload(upload, Path(tmp), UPLOAD_SUFFIXES, UPLOAD_KINDS)
+            if getattr(upload, "filename", None)
+            else None
+        )
 
         def work() -> dict[str, Any]:
             with engine(request).begin() as conn, _acting():
                 return corrections.submit(conn, actor(s), uscc, field, value, reason, policy_id, path, upload_dir())
 
         return await run_in_threadpool(work)
-
-
-async def _one_upload(upload: Any, folder: Path) -> Path:
-    name = Path(str(upload.filename).replace("\\", "/")).name
-    if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
-        raise WebError(400, "bad_file_type", f"文件“{name}”类型不支持，请上传 PDF、OFD、图片、Word、Excel 或 ZIP")
-    data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD or not data:
-        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 10MB")
-    target = folder / name
-    target.write_bytes(data)
-    return target
 
 
 def my_corrections(request: Request) -> list[dict[str, Any]]:

@@ -153,7 +153,6 @@ async def case_action(request: Request, case_id: int, action: str) -> Any:
 
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".pdf", ".ofd"}
-MAX_PHOTO = 10 * 1024 * 1024
 MAX_PHOTOS = 10
 
 
@@ -164,21 +163,14 @@ async def _keep_photos(uploads: list[Any]) -> list[dict[str, Any]]:
 
     from mianshen.store.files import store_attachment
     from mianshen.web.portal_actions import upload_dir
+    from mianshen.web.uploads import save_upload
 
     if len(uploads) > MAX_PHOTOS:
         raise WebError(400, "too_many_files", f"一次最多上传 {MAX_PHOTOS} 个文件")
     kept = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, upload in enumerate(uploads):
-            name = Path(str(upload.filename).replace("\\", "/")).name
-            if Path(name).suffix.lower() not in PHOTO_SUFFIXES:
-                raise WebError(400, "bad_file_type", f"文件“{name}”类型不支持，请上传照片（JPG、PNG）或 PDF、OFD")
-            data = await upload.read(MAX_PHOTO + 1)
-            if not data or len(data) > MAX_PHOTO:
-                raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 10MB")
-            target = Path(tmp) / str(i) / name
-            target.parent.mkdir()
-            target.write_bytes(data)
+            target = await save_upload(upload, Path(tmp), PHOTO_SUFFIXES, "照片（JPG、PNG）或 PDF、OFD", i)
             kept.append(await run_in_threadpool(store_attachment, target, upload_dir()))
     return kept
 

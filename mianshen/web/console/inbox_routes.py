@@ -2,16 +2,13 @@
 
 Data managers (数据管理员) and platform administrators see every department's fields; department
 staff see the fields their department holds (the catalogue's source) and answer them; auditors read.
-Answering a data request is an import of the field (`mianshen data import`); the next match run,
-or the worker's re-match after imports, resolves what the import filled.
+Answering a data request is an upload of the field imported through the real path and followed by a
+re-match of the enterprises it changed (a job on pages, at once on the API).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import tempfile
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -36,7 +33,6 @@ from mianshen.web.portal_actions import upload_dir
 from mianshen.web.sessions import Session
 
 router = APIRouter()
-log = logging.getLogger("mianshen.web.inbox")
 READ = ("data_manager", "platform_admin", "auditor", "department")
 WRITE = ("data_manager", "platform_admin", "department")
 PAGE = 50
@@ -92,18 +88,9 @@ def field_page(request: Request, field: str) -> Response:
         line = next((x for x in inbox.summary(conn, _department(s)) if x.field == field), None)
         sources = _sources(conn, field)
     shown = {"spec": spec, "rows": rows, "total": total, "status": status, "statuses": inbox.STATUS, "line": line}
-    shown |= {"sources": sources, "answered": _answered(request.query_params.get("answered", ""))}
+    shown["sources"] = sources
     pages = max(1, -(-total // PAGE))
     return page(request, "console_request_field.html", shown | {"page": min(number, pages), "pages": pages})
-
-
-def _answered(code: str) -> str:
-    if code == "duplicate":
-        return "该文件此前已导入过，本次没有改动。"
-    accepted, _, rejected = code.partition("-")
-    if accepted.isdigit() and rejected.isdigit():
-        return f"已导入：接收 {int(accepted):,} 行，拒收 {int(rejected):,} 行。平台正在重新匹配，补齐的请求将转为“已答复”。"
-    return ""
 
 
 @router.get("/console/requests/{field}/export.csv", include_in_schema=False)
@@ -147,31 +134,18 @@ async def answer(request: Request, field: str) -> Any:
     data = await upload.read(MAX_IMPORT + 1)  # type: ignore[union-attr]
     if not data or len(data) > MAX_IMPORT:
         raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 200MB")
+    kept = upload_dir() / "answers" / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_bytes(data)
+    params = {"source": source_id, "path": str(kept), "name": name, "field": field, "as_of": clock_today().isoformat()}
     if not scope.is_api(request):
         # the import and the re-match after it run as a job: the page shows progress and the report
-        kept = upload_dir() / "answers" / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.write_bytes(data)
-        params = {"source": source_id, "path": str(kept), "name": name, "field": field}
-        params |= {"as_of": clock_today().isoformat()}
         job = await run_in_threadpool(work_jobs.start, engine(request), "import", params, actor(s))
         return RedirectResponse(f"/console/jobs/{job}", status_code=303)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{Path(name).suffix.lower()}"
-        path.write_bytes(data)
-        try:
-            report = await run_in_threadpool(import_file, engine(request), source_id, path, clock_today())
-        except InputError as exc:
-            raise WebError(400, "bad_request", str(exc)) from exc
-    await run_in_threadpool(record_upload, engine(request), actor(s), field, name, report)
-    if report.duplicate_of is None and report.accepted:
-        rematch_in_background(engine(request))
-    result = {"batch": report.batch_id, "accepted": report.accepted, "rejected": report.rejected}
-    result |= {"duplicate_of": report.duplicate_of}
-    if scope.is_api(request):
-        return result
-    done = "duplicate" if report.duplicate_of else f"{report.accepted}-{report.rejected}"
-    return RedirectResponse(f"/console/requests/{field}?answered={done}", status_code=303)
+    shown = await run_in_threadpool(import_and_rematch, engine(request), actor(s), params)
+    if shown.get("error"):
+        raise WebError(400, "bad_request", shown["error"])
+    return scope.as_json(shown)
 
 
 def record_upload(eng: Engine, who: Actor, field: str, name: str, report: Any) -> None:
@@ -192,24 +166,12 @@ def import_and_rematch(eng: Engine, who: Actor, params: dict[str, Any]) -> dict[
         path.unlink(missing_ok=True)
     record_upload(eng, who, params["field"], params["name"], report)
     shown: dict[str, Any] = {"field": params["field"], "file": params["name"], "duplicate_of": report.duplicate_of}
+    shown["batch"] = report.batch_id
     shown |= {"accepted": report.accepted, "rejected": report.rejected, "rejects": report.rejects[:20]}
     if report.duplicate_of is None and report.accepted:
         run = run_match(eng, day)
         shown["resolved"], shown["opened"] = run.requests_resolved, run.requests_opened
     return shown
-
-
-def rematch_in_background(eng: Engine) -> None:
-    """The enterprises the import changed are re-matched (incrementally) in a thread of this server;
-    the worker's re-match after imports covers a server that stops first."""
-
-    def work() -> None:
-        try:
-            run_match(eng, clock_today())
-        except Exception:
-            log.exception("导入后的重新匹配失败（工作进程将重试）")
-
-    threading.Thread(target=work, name="rematch-after-answer", daemon=True).start()
 
 
 @router.post("/console/requests/{field}/refuse", include_in_schema=False)

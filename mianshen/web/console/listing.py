@@ -105,8 +105,8 @@ class Listing:
         return max(1, -(-self.total // self.query.size))
 
 
-def policy_titles(conn: Connection, ids: set[str]) -> dict[str, str]:
-    """Each policy's newest title."""
+def policy_titles(conn: Connection, ids: set[str] | None = None) -> dict[str, str]:
+    """Each policy's newest title (of `ids` when given)."""
     newest = (
         select(policy_versions.c.policy_id, func.max(policy_versions.c.version).label("v"))
         .group_by(policy_versions.c.policy_id)
@@ -117,7 +117,7 @@ def policy_titles(conn: Connection, ids: set[str]) -> dict[str, str]:
             newest, and_(newest.c.policy_id == policy_versions.c.policy_id, newest.c.v == policy_versions.c.version)
         )
     )
-    return {r.policy_id: r.title for r in rows if r.policy_id in ids}
+    return {r.policy_id: r.title for r in rows if ids is None or r.policy_id in ids}
 
 
 def chosen_policies(conn: Connection, s: Session, words: str) -> dict[str, str]:

@@ -11,9 +11,10 @@ from sqlalchemy import Connection, func, select
 
 from mianshen.audit.log import verify
 from mianshen.store.db import reading
-from mianshen.store.schema import audit_log, policy_versions
+from mianshen.store.schema import audit_log
 from mianshen.web import labels
 from mianshen.web.console import scope
+from mianshen.web.console.listing import policy_titles
 from mianshen.web.deps import engine, page
 from mianshen.web.errors import WebError
 
@@ -71,11 +72,7 @@ def _data(request: Request) -> dict[str, Any]:
 def audit_page(request: Request) -> Response:
     data = _data(request)
     with reading(engine(request)) as conn:
-        titles = dict(
-            conn.execute(
-                select(policy_versions.c.policy_id, policy_versions.c.title).order_by(policy_versions.c.version)
-            ).all()
-        )
+        titles = policy_titles(conn)
     data["shown"] = {r["id"]: labels.audit_row(r, titles) for r in data["rows"]}
     return page(request, "audit.html", data)
 
