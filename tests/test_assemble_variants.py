@@ -17,7 +17,7 @@ from mianshen.rules.evaluate import evaluate
 from mianshen.rules.profile import Profile
 from mianshen.scale.synthetic import synthetic_profiles
 from mianshen.sqlgen.assemble import assemble
-from mianshen.sqlgen.engines import duckdb_connect, load_profiles, run_assembly, sqlite_connect
+from mianshen.sqlgen.engines import duckdb_connect, load_profiles, results_table, run_assembly, sqlite_connect
 
 AS_OF = dt.date(2025, 6, 30)
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,3 +63,48 @@ def test_shared_conditions_are_computed_once(variants: list[Variant]) -> None:
     distinct = sql.count(" AS c_")
     assert distinct < conditions / 2  # the variants share most of their conditions
     assert sql.count("subject_type IN ('企业')") == 1  # one column, read by every policy that needs it
+
+
+@pytest.mark.parametrize(("dialect", "budget"), [("duckdb", None), ("sqlite", 150)])
+def test_unknown_masks_read_from_the_words_equal_the_masks_spelt_out(
+    dialect: str, budget: int | None, variants: list[Variant]
+) -> None:
+    """The library keeps one set of NULL-condition words per statement instead of a mask per
+    policy: every policy's unknown mask read back from them — in Python and in SQL — must be the
+    one the statement spells out with masks="all"."""
+    rows = list(synthetic_profiles(N, seed=11, as_of=AS_OF))
+    for _, values in rows[::3]:  # known conditions, unknown amount: the mask's last bit
+        values.pop("ui_premium_paid_last_year", None)
+    policies = [v.policy for v in variants]
+    spelt = assemble(policies, AS_OF, dialect, "profiles", masks="all", budget=budget)
+    shared = assemble(policies, AS_OF, dialect, "profiles", budget=budget)
+    assert "u_" not in " ".join(s.sql for s in shared.statements)  # no mask column per policy
+    conn = duckdb_connect() if dialect == "duckdb" else sqlite_connect()
+    try:
+        load_profiles(conn, dialect, "profiles", spelt.fields, rows)
+        expected = run_assembly(conn, spelt)
+        found = run_assembly(conn, shared)
+    finally:
+        conn.close()
+    unknown, amounts = 0, 0
+    for policy in policies:  # masks="all" reports unknown conditions of ineligible pairs too
+        want = {r.id: (r.status, r.unknown if r.status == "unknown" else ()) for r in expected[policy.id]}
+        assert {r.id: (r.status, r.unknown) for r in found[policy.id]} == want, policy.id
+        unknown += sum(1 for status, _ in want.values() if status == "unknown")
+        amounts += sum(1 for status, ids in want.values() if status == "unknown" and ids == ("amount",))
+    assert unknown > N and amounts > 0  # the population exercises the masks, the amount's bit too
+
+    duck = duckdb_connect()
+    try:
+        load_profiles(duck, "duckdb", "profiles", spelt.fields, rows)
+        results_table(duck, assemble(policies, AS_OF, "duckdb", "profiles", budget=150), "words", unknown=True)
+        results_table(duck, assemble(policies, AS_OF, "duckdb", "profiles", masks="all", budget=150), "spelt")
+        differing = duck.execute(
+            "SELECT count(*) FROM words JOIN spelt USING (id) WHERE "
+            + " OR ".join(
+                f"(spelt.s_{k} = 2 AND words.u_{k} IS DISTINCT FROM spelt.u_{k})" for k in range(len(policies))
+            )
+        ).fetchone()[0]
+    finally:
+        duck.close()
+    assert differing == 0

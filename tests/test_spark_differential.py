@@ -72,7 +72,7 @@ def layer_rows(folder: Path, layer: Layer) -> Rows:
         out: Rows = {}
         for c in layer.policies:
             rows = conn.execute(
-                f"SELECT id, s_{c.column}, a_{c.column}, u_{c.column} FROM {read_files(folder, [c.file])}"
+                f"SELECT id, s_{c.column}, a_{c.column}, {c.unknown()} FROM {read_files(folder, [c.file])}"
             ).fetchall()
             out[c.policy_id] = {r[0]: (int(r[1]), r[2], None if r[3] is None else int(r[3])) for r in rows}
     finally:

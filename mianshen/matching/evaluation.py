@@ -55,10 +55,7 @@ def write_layer(
         path = folder / f"results-{number}-{i}.parquet"
         copy(duck, statement.sql, path)
         name = str(path.relative_to(library))
-        columns += [
-            PolicyColumns(s.policy.id, s.policy.version, s.policy.kind, s.column, name, s.conditions)
-            for s in statement.slots
-        ]
+        columns += [PolicyColumns.of(s, name) for s in statement.slots]
     return Layer(folder.name, profiles, enterprises, tuple(columns), presence_order())
 
 

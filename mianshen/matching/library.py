@@ -32,10 +32,11 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mianshen.sqlgen.assemble import Slot, unknown_sql
 from mianshen.store.paths import data_dir
 from mianshen.store.schema import match_runs
 
-FORMAT = 1
+FORMAT = 2  # 2: the NULL-condition words instead of a mask column per policy
 KEEP = 5  # finished runs whose folders are kept (MIANSHEN_LIBRARY_KEEP)
 MAX_LAYERS = 8  # a view deeper than this is rewritten by a full run
 
@@ -47,9 +48,23 @@ class PolicyColumns:
     policy_id: str
     version: int
     kind: str
-    column: int  # s_<column>, a_<column>, u_<column>
+    column: int  # s_<column>, a_<column>
     file: str  # results file, relative to the library root
     conditions: tuple[str, ...]  # unknown-mask bit order
+    # per spine condition, the word column and bit set when it is NULL (assemble.unknown_sql); empty
+    # in a library written before the words (FORMAT 1), whose files hold u_<column> itself
+    nulls: tuple[tuple[str, int], ...] = ()
+
+    @staticmethod
+    def of(slot: Slot, file: str) -> PolicyColumns:
+        p = slot.policy
+        return PolicyColumns(p.id, p.version, p.kind, slot.column, file, slot.conditions, slot.nulls)
+
+    def unknown(self, prefix: str = "") -> str:
+        """SQL for the policy's unknown mask in a row of its results file."""
+        if not self.nulls:
+            return f"{prefix}u_{self.column}"
+        return unknown_sql([(prefix + word, bit) for word, bit in self.nulls], f"{prefix}s_{self.column}")
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,12 @@ def layer_from_dict(raw: dict[str, Any]) -> Layer:
         raw["folder"],
         raw["profiles"],
         raw["enterprises"],
-        tuple(PolicyColumns(**{**p, "conditions": tuple(p["conditions"])}) for p in raw["policies"]),
+        tuple(
+            PolicyColumns(
+                **{**p, "conditions": tuple(p["conditions"]), "nulls": tuple((w, b) for w, b in p.get("nulls", ()))}
+            )
+            for p in raw["policies"]
+        ),
         tuple(raw.get("presence", ())),
     )
 

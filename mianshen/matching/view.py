@@ -14,8 +14,6 @@ from pathlib import Path
 
 from mianshen.matching.library import Layer, Manifest, PolicyColumns, read_files
 
-_COLUMNS = ("s", "a", "u")
-
 
 def _newest(parts: list[str], key: str = "id") -> str:
     """Rows of several layers (each tagged `layer`, newest 0): for each id, the newest one."""
@@ -23,6 +21,11 @@ def _newest(parts: list[str], key: str = "id") -> str:
         return parts[0]
     union = " UNION ALL BY NAME ".join(f"SELECT * FROM ({p}) AS l{i}" for i, p in enumerate(parts))
     return f"SELECT * EXCLUDE (layer) FROM ({union}) QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY layer) = 1"
+
+
+def _picked(k: int, columns: PolicyColumns) -> str:
+    c = columns.column
+    return f"s_{c} AS s_{k}, a_{c} AS a_{k}, {columns.unknown()} AS u_{k}"
 
 
 def _where(ids: str | None) -> str:
@@ -44,7 +47,7 @@ def results_sql(manifest: Manifest, library: Path, policies: Sequence[str], ids:
         parts = []
         for i in range(depth):
             file = members[0][1][i][1].file
-            picked = ", ".join(f"{c}_{chain[i][1].column} AS {c}_{k}" for k, chain in members for c in _COLUMNS)
+            picked = ", ".join(_picked(k, chain[i][1]) for k, chain in members)
             parts.append(
                 f"SELECT id, city, present, {picked}, {i} AS layer FROM {read_files(library, [file])}{_where(ids)}"
             )

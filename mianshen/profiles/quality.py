@@ -113,7 +113,7 @@ def _gaps(duck: Any, chosen: list[Policy], as_of: dt.date) -> list[PolicyGaps]:
     if not chosen:
         return []
     assembly = assemble(chosen, as_of, "duckdb", "profiles", carry=(PRESENT,))
-    results_table(duck, assembly, "quality_results", carry=(PRESENT,))
+    results_table(duck, assembly, "quality_results", carry=(PRESENT,), unknown=True)
     slots = {s.column: s for s in assembly.slots}
     counts = needed(
         duck,

@@ -115,10 +115,7 @@ def match_snapshot(
     for i, statement in enumerate(assembly.statements):
         name = f"results-0-{i}.parquet"
         spark.sql(statement.sql).write.mode("overwrite").parquet(str(out / name))
-        columns += [
-            PolicyColumns(s.policy.id, s.policy.version, s.policy.kind, s.column, name, s.conditions)
-            for s in statement.slots
-        ]
+        columns += [PolicyColumns.of(s, name) for s in statement.slots]
     result.seconds = time.perf_counter() - started
     result.enterprises = snapshot.count()
     result.layer = Layer(out.name, "profiles-0.parquet", result.enterprises, tuple(columns), presence_order())

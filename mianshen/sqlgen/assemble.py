@@ -5,10 +5,15 @@ enterprise × policy, so the engine never builds the cross product:
 
     s_<k>  status code (STATUSES: 0 ineligible, 1 eligible, 2 unknown)
     a_<k>  amount, exact to the fen, where eligible
-    u_<k>  unknown mask where unknown: bit i = the i-th spine condition, the last bit = the amount
-    f_<k>  failed mask, only with `masks="all"` (then both masks for every pair, as the Python
-           evaluator reports them): the match library keeps neither for an ineligible pair, whose
-           "why not" is recomputed from the profile and the policy version
+    n<j>_<w>  which distinct conditions of the statement are NULL (WORD bits a column; j = the
+           statement's first policy column): one set of words for all its policies, which is what
+           the match library keeps — a policy's own unknown mask (bit i = its i-th spine condition,
+           the last bit = the amount) is read from them through `Slot.nulls` (`unknown_sql`,
+           `unknown_bits`). Spelling out a mask per policy doubled the cost of a province's run.
+    u_<k>, f_<k>  unknown and failed masks per policy, only with `masks="all"` (both for every
+           pair, as the Python evaluator reports them, for screening and tests): the library keeps
+           no failed mask, an ineligible pair's "why not" is recomputed from the profile and the
+           policy version
 
 A province's catalogue repeats itself (a county's copy of a provincial rule differs in a threshold,
 the benchmark's 100 variants share most conditions), so every distinct derived formula, condition
@@ -22,8 +27,9 @@ catalogue is split into several statements over the same table, each with its ow
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlglot import exp
 
@@ -36,15 +42,17 @@ from mianshen.sqlgen.dialects import DIALECTS, Dialect
 STATUSES = ("ineligible", "eligible", "unknown")  # a status code is its index
 _BUDGET = {"sqlite": 900, "postgres": 900, "duckdb": 6000, "spark": 3000}  # computed columns per statement
 _TINY = {"duckdb": "UTINYINT", "spark": "TINYINT", "postgres": "SMALLINT"}  # a status code's type
+WORD = 62  # condition bits per word column: positive in every engine's signed 64-bit integer
 
 
 @dataclass(frozen=True)
 class Slot:
-    """One policy's place in an assembly: its columns are s_<column>, a_<column>, u_<column>."""
+    """One policy's place in an assembly: its columns are s_<column>, a_<column> (and the words)."""
 
     column: int
     policy: Policy
     conditions: tuple[str, ...]  # mask bit order: spine condition ids, then "amount"
+    nulls: tuple[tuple[str, int], ...] = ()  # per spine condition: the word and bit set when it is NULL
 
 
 @dataclass(frozen=True)
@@ -71,10 +79,17 @@ class _Chunk:
     conditions: dict[str, str] = field(default_factory=dict)
     amounts: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # SQL → (name, policy columns)
     slots: list[tuple[Slot, list[str], str]] = field(default_factory=list)  # slot, condition columns, amount column
+    first: int | None = None  # the first policy column: names the words
 
     @property
     def width(self) -> int:
-        return len(self.derived) + len(self.conditions) + len(self.amounts) + 4 * len(self.slots)
+        words = len(self.conditions) // WORD + 1
+        return len(self.derived) + len(self.conditions) + len(self.amounts) + 4 * len(self.slots) + words
+
+    def null_bit(self, condition: str) -> tuple[str, int]:
+        """The word column and bit standing for condition column c_<i> being NULL."""
+        i = int(condition[2:])
+        return f"n{self.first}_{i // WORD}", i % WORD
 
 
 # per process: a worker re-matches the same versions
@@ -125,7 +140,7 @@ def _assemble(
     for k, policy in enumerate(policies):
         if chunks[-1].slots and chunks[-1].width + _width(policy) > limit:
             chunks.append(_Chunk())
-        _add(chunks[-1], Slot(k, policy, _condition_ids(policy)), as_of, d, catalogue)
+        _add(chunks[-1], k, policy, as_of, d, catalogue)
     statements = tuple(
         Statement(_statement(c, d, table, carry, masks == "all"), tuple(s for s, _, _ in c.slots))
         for c in chunks
@@ -147,8 +162,7 @@ def _sql(e: exp.Expression, d: Dialect) -> str:
     return e.sql(dialect=d.name, copy=False)
 
 
-def _add(chunk: _Chunk, slot: Slot, as_of: dt.date, d: Dialect, catalogue: Catalogue) -> None:
-    policy = slot.policy
+def _add(chunk: _Chunk, k: int, policy: Policy, as_of: dt.date, d: Dialect, catalogue: Catalogue) -> None:
     # Derived formulas: a reference to an earlier derived field is inlined (no engine but DuckDB reads
     # an alias defined in the same SELECT), then each distinct formula is one column.
     inline: dict[str, exp.Expression] = {}
@@ -166,8 +180,11 @@ def _add(chunk: _Chunk, slot: Slot, as_of: dt.date, d: Dialect, catalogue: Catal
         names.append(chunk.conditions.setdefault(text, f"c_{len(chunk.conditions)}"))
     text = _sql(compiler.amount(policy.amount), d)
     amount = chunk.amounts.setdefault(text, (f"x_{len(chunk.amounts)}", []))
-    amount[1].append(slot.column)
-    chunk.slots.append((slot, names, amount[0]))
+    amount[1].append(k)
+    if chunk.first is None:  # the words are named after the statement's first policy
+        chunk.first = k
+    nulls = tuple(chunk.null_bit(n) for n in names)
+    chunk.slots.append((Slot(k, policy, _condition_ids(policy), nulls), names, amount[0]))
 
 
 def _statement(chunk: _Chunk, d: Dialect, table: str, carry: Sequence[str], every: bool) -> str:
@@ -182,12 +199,50 @@ def _statement(chunk: _Chunk, d: Dialect, table: str, carry: Sequence[str], ever
         for sql, (name, users) in chunk.amounts.items()
     )
     outputs = ["id", *carry]
+    if not every:
+        outputs += _words(chunk)
     for slot, names, amount in chunk.slots:
         outputs += _outputs(slot.column, names, amount, d, every)
     return (
         f"SELECT {', '.join(outputs)} FROM (SELECT *{amounts} FROM (SELECT *{roots} FROM "
         f"(SELECT *{conditions} FROM (SELECT *{derived} FROM {table}) AS p) AS w) AS r) AS x"
     )
+
+
+def _words(chunk: _Chunk) -> list[str]:
+    """The NULL bits of the statement's distinct conditions, WORD to a column."""
+    words: dict[str, list[str]] = {}
+    for name in chunk.conditions.values():
+        word, bit = chunk.null_bit(name)
+        words.setdefault(word, []).append(f"CASE WHEN {name} IS NULL THEN CAST({1 << bit} AS BIGINT) ELSE 0 END")
+    return [f"{' + '.join(terms)} AS {word}" for word, terms in words.items()]
+
+
+def unknown_sql(nulls: Sequence[tuple[str, int]], status: str) -> str:
+    """A policy's unknown mask (as `masks="all"` spells it out) from the words, where its status is
+    unknown: bit i = its i-th spine condition is NULL; the last bit = none is, so the amount is."""
+    terms, i = [], 0
+    while i < len(nulls):  # a run of consecutive bits in one word is one shift and mask
+        word, bit = nulls[i]
+        n = 1
+        while i + n < len(nulls) and nulls[i + n] == (word, bit + n):
+            n += 1
+        terms.append(f"((({word} >> {bit}) & {(1 << n) - 1}) << {i})")
+        i += n
+    by_word: dict[str, int] = {}
+    for word, bit in nulls:
+        by_word[word] = by_word.get(word, 0) | 1 << bit
+    none = " AND ".join(f"({word} & {mask}) = 0" for word, mask in by_word.items()) or "TRUE"
+    terms.append(f"CASE WHEN {none} THEN {1 << len(nulls)} ELSE 0 END")
+    return f"CASE WHEN {status} = 2 THEN CAST({' + '.join(terms)} AS BIGINT) END"
+
+
+def unknown_bits(nulls: Sequence[tuple[str, int]], words: Mapping[str, Any], status: int) -> int | None:
+    """`unknown_sql` in Python, for rows read back one by one."""
+    if status != 2:
+        return None
+    mask = sum(1 << i for i, (word, bit) in enumerate(nulls) if int(words[word] or 0) >> bit & 1)
+    return mask or 1 << len(nulls)
 
 
 def _root(names: list[str], d: Dialect) -> str:
@@ -214,7 +269,7 @@ def _outputs(k: int, names: list[str], amount: str, d: Dialect, every: bool) -> 
     amount_column = f"CASE WHEN {root} THEN {_amount(amount, d)} END AS a_{k}"
     if every:
         return [status, amount_column, f"{unknown} AS u_{k}", f"{_mask([f'NOT {n}' for n in names], d)} AS f_{k}"]
-    return [status, amount_column, f"CASE WHEN {root} IS NULL OR ({root} AND {missing}) THEN {unknown} END AS u_{k}"]
+    return [status, amount_column]
 
 
 def _amount(amount: str, d: Dialect) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from mianshen.catalogue import Catalogue, FieldType, load_catalogue
 from mianshen.rules import numbers
-from mianshen.sqlgen.assemble import STATUSES, Assembly
+from mianshen.sqlgen.assemble import STATUSES, Assembly, Slot, unknown_bits, unknown_sql
 from mianshen.sqlgen.dialects import DIALECTS
 from mianshen.sqlgen.duck import duckdb_connect
 
@@ -178,10 +178,16 @@ def run_assembly(conn: Any, assembly: Assembly) -> dict[str, list[MatchRow]]:
                         STATUSES[int(values[f"s_{k}"])],
                         None if amount is None else numbers.quantize(numbers.to_decimal(amount), 2),
                         decode(slot.conditions, values.get(f"f_{k}")),
-                        decode(slot.conditions, values[f"u_{k}"]),
+                        decode(slot.conditions, _unknown(slot, values)),
                     )
                 )
     return out
+
+
+def _unknown(slot: Slot, values: dict[str, Any]) -> int | None:
+    """The slot's unknown mask: spelt out (`masks="all"`), or read from the statement's words."""
+    key = f"u_{slot.column}"
+    return values[key] if key in values else unknown_bits(slot.nulls, values, int(values[f"s_{slot.column}"]))
 
 
 def decode(ids: tuple[str, ...], mask: Any) -> tuple[str, ...]:
@@ -190,9 +196,10 @@ def decode(ids: tuple[str, ...], mask: Any) -> tuple[str, ...]:
     return tuple(cid for i, cid in enumerate(ids) if bits >> i & 1)
 
 
-def results_table(duck: Any, assembly: Assembly, table: str, carry: Sequence[str] = ()) -> None:
+def results_table(duck: Any, assembly: Assembly, table: str, carry: Sequence[str] = (), unknown: bool = False) -> None:
     """All of an assembly's statements as one DuckDB table, one row per enterprise (for a simulation
-    or a quality report: the population of a store, not the library)."""
+    or a quality report: the population of a store, not the library). `unknown`: each policy's
+    unknown mask u_<k> as well (what a pair lacks), read from the words."""
     parts = [f"({s.sql}) AS q{i}" for i, s in enumerate(assembly.statements)]
     if not parts:
         duck.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT NULL::VARCHAR AS id WHERE false")
@@ -200,7 +207,8 @@ def results_table(duck: Any, assembly: Assembly, table: str, carry: Sequence[str
     joined = parts[0] + "".join(f" JOIN {p} USING (id)" for p in parts[1:])
     others = ", ".join(["id", *carry])
     rest = "".join(f", q{i}.* EXCLUDE ({others})" for i in range(1, len(parts)))
-    duck.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT q0.*{rest} FROM {joined}")
+    masks = "".join(f", {unknown_sql(s.nulls, f's_{s.column}')} AS u_{s.column}" for s in assembly.slots if unknown)
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT q0.*{rest}{masks} FROM {joined}")
 
 
 __all__ = [
