@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 
 from mianshen.audit.batches import verify_batches
+from mianshen.matching import library as lib
 from mianshen.matching.read import Pair, pairs
 from mianshen.matching.runs import benefit_period, run_match
 from mianshen.profiles.current import read_profile
@@ -113,6 +114,26 @@ def test_changing_one_enterprise_re_evaluates_only_it(populated: Engine, demo: D
     assert [
         (c.uscc, c.old_status, c.new_status, c.policy_version) for c in changes if c.policy_id == "wengang-fanhuan"
     ] == [(uscc, "eligible", "ineligible", 1)]
+
+
+def test_a_full_run_hides_every_older_layer(populated: Engine, demo: DemoSummary, tmp_path: Path) -> None:
+    """A full run's view is its own layer: the layers of earlier runs are neither read nor kept
+    (before, a full run after incremental ones still unioned every one of them — a province's
+    view grew by a layer a run and was never rewritten)."""
+    publish(populated)
+    run_match(populated, AS_OF)
+    uscc = next(p.uscc for p in library(populated).values() if p.status == "eligible")
+    _flip_dishonesty(demo, {uscc}, tmp_path, "credit-fix.csv")
+    import_file(populated, "credit", tmp_path / "credit-fix.csv", AS_OF)
+    assert run_match(populated, AS_OF).scope == "incremental"
+    with populated.connect() as conn:
+        assert len(lib.latest(conn).layers) == 2  # type: ignore[union-attr]
+    before = content(library(populated))
+    assert run_match(populated, AS_OF, full=True).scope == "full"
+    with populated.connect() as conn:
+        view = lib.latest(conn)
+    assert view is not None and len(view.layers) == 1 and view.layers[0].complete
+    assert content(library(populated)) == before
 
 
 def test_a_policy_published_later_is_matched_for_everyone_alone(populated: Engine) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -164,12 +164,17 @@ CANDIDATES = (
 )
 
 
+def newest_case(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(cases.c.id))).scalar() or 0)
+
+
 def open_candidates(
     conn: Connection,
     run_id: int,
     actor: Actor,
     expected: dict[str, tuple[str, int]] | None = None,
     moment: Any = None,
+    above: int | None = None,
 ) -> dict[str, int]:
     """Open a case for each staged candidate whose benefit has none yet, all in set statements: the
     cases, their first events, and per policy one batch audit record whose hash tree covers every
@@ -178,8 +183,11 @@ def open_candidates(
     `expected`: per policy the (root, count) the caller computed from the candidates it knew would
     open; used when the store opened exactly that many, else the trees are read from the store.
     `moment`: the cases were written already, at this time (a policy's first cases, written
-    straight from DuckDB) — only their events and batch records are left."""
+    straight from DuckDB) — only their events and batch records are left; `above`: the largest case
+    id before they were written. A run's cases are found by id above it (a range of the primary
+    key) and the run, not by scanning a province's cases for the run."""
     if moment is None:
+        above = newest_case(conn)
         now = platform_now()
         stamp = cases.c.created_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         moment = stamp(now) if stamp else now
@@ -197,15 +205,15 @@ def open_candidates(
             "INSERT INTO case_events (case_id, from_state, to_state, actor, role, note, data, at) "
             "SELECT id, NULL, 'matched', :actor, :role, :note, "
             "CASE WHEN amount IS NULL THEN '{\"amount\": null}' ELSE '{\"amount\": \"' || amount || '\"}' END, :now "
-            "FROM cases WHERE opened_run = :run ORDER BY id"
-        ).bindparams(actor=actor.name, role=actor.role, note="立案（匹配）", now=moment, run=run_id)
+            "FROM cases WHERE id > :above AND opened_run = :run ORDER BY id"
+        ).bindparams(actor=actor.name, role=actor.role, note="立案（匹配）", now=moment, run=run_id, above=above or 0)
     )
     opened = {
         str(p): int(n)
         for p, n in conn.execute(
-            text("SELECT policy_id, count(*) FROM cases WHERE opened_run = :run GROUP BY policy_id").bindparams(
-                run=run_id
-            )
+            text(
+                "SELECT policy_id, count(*) FROM cases WHERE id > :above AND opened_run = :run GROUP BY policy_id"
+            ).bindparams(run=run_id, above=above or 0)
         )
     }
     trees = expected if expected is not None and {p: c for p, (_, c) in expected.items()} == opened else None

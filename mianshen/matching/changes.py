@@ -36,9 +36,12 @@ class Moved:
     lost: list[dict[str, Any]] = field(default_factory=list)  # was eligible, is no longer
 
 
-def compare(duck: Any, library: Path, previous: Manifest | None, layers: Sequence[Layer]) -> Moved:
+def compare(
+    duck: Any, library: Path, previous: Manifest | None, layers: Sequence[Layer], scope: str | None = None
+) -> Moved:
     """Fill DuckDB table `moved` (policy_id, version, uscc, status, amount, old_version,
-    old_status, old_amount, baseline) for the new layers."""
+    old_status, old_amount, baseline) for the new layers. `scope`: a DuckDB table of ids holding
+    every enterprise of the layers (the previous view is read for those)."""
     duck.execute(
         "CREATE OR REPLACE TEMP TABLE moved (policy_id VARCHAR, version INTEGER, uscc VARCHAR, status VARCHAR, "
         "amount DECIMAL(18, 2), old_version INTEGER, old_status VARCHAR, old_amount DECIMAL(18, 2), baseline BOOLEAN)"
@@ -46,8 +49,11 @@ def compare(duck: Any, library: Path, previous: Manifest | None, layers: Sequenc
     out = Moved()
     for number, layer in enumerate(layers):
         before = [c.policy_id for c in layer.policies if previous is not None and previous.chain(c.policy_id)]
-        ids = f"layer_ids_{number}"
-        duck.execute(f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT id FROM {read_files(library, [layer.profiles])}")
+        ids = scope or f"layer_ids_{number}"
+        if scope is None:
+            duck.execute(
+                f"CREATE OR REPLACE TEMP TABLE {ids} AS SELECT id FROM {read_files(library, [layer.profiles])}"
+            )
         old = None
         if previous is not None and before:
             renamed = ", ".join(f"{c}_{k} AS o{c}_{k}" for k in range(len(before)) for c in "sa")

@@ -46,6 +46,7 @@ def write_layer(
     profiles: str,
     enterprises: int,
     source: str = "profiles",
+    complete: bool = False,
 ) -> Layer:
     """Evaluate `policies` over the rows of `source` (a table or view of the snapshot) into
     results files; `profiles` is the layer's snapshot file (already written)."""
@@ -56,7 +57,7 @@ def write_layer(
         copy(duck, statement.sql, path)
         name = str(path.relative_to(library))
         columns += [PolicyColumns.of(s, name) for s in statement.slots]
-    return Layer(folder.name, profiles, enterprises, tuple(columns), presence_order())
+    return Layer(folder.name, profiles, enterprises, tuple(columns), presence_order(), complete)
 
 
 def copy(duck: Any, sql: str, path: Path) -> None:

@@ -74,6 +74,9 @@ class Layer:
     enterprises: int
     policies: tuple[PolicyColumns, ...]
     presence: tuple[str, ...] = ()  # the fields the `present` bits stand for, in bit order
+    # evaluated for every enterprise of the store: a policy's older layers are hidden behind it (a
+    # full run leaves a view of one layer, not of every layer before it)
+    complete: bool = False
 
     def find(self, policy_id: str) -> PolicyColumns | None:
         return next((p for p in self.policies if p.policy_id == policy_id), None)
@@ -88,6 +91,9 @@ class Manifest:
     active: dict[str, int] = field(default_factory=dict)  # policy id → current version
     layers: list[Layer] = field(default_factory=list)  # newest first
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # path → sha256, rows, bytes
+    # not kept: the view of some enterprises already read into DuckDB (view.remember), by the
+    # table of their ids → (the DuckDB table, its policies in column order)
+    remembered: dict[str, tuple[str, list[str]]] = field(default_factory=dict, compare=False, repr=False)
 
     def chain(self, policy_id: str) -> list[tuple[Layer, PolicyColumns]]:
         """The layers a policy's current version is read from, newest first."""
@@ -97,6 +103,8 @@ class Manifest:
             found = layer.find(policy_id)
             if found is not None and found.version == version:
                 out.append((layer, found))
+                if layer.complete:
+                    break
         return out
 
     def current(self, policy_id: str) -> PolicyColumns | None:
@@ -107,7 +115,9 @@ class Manifest:
         return max((len(self.chain(p)) for p in self.active), default=0)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        raw = asdict(self)
+        del raw["remembered"]
+        return json.dumps(raw, ensure_ascii=False, sort_keys=True)
 
     @staticmethod
     def from_json(text: str) -> Manifest:
@@ -131,6 +141,7 @@ def layer_from_dict(raw: dict[str, Any]) -> Layer:
             for p in raw["policies"]
         ),
         tuple(raw.get("presence", ())),
+        bool(raw.get("complete", False)),
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, text
 
 from mianshen.audit.batches import leaf_texts, root_of
 from mianshen.audit.log import SYSTEM
-from mianshen.cases.open import CANDIDATES, open_candidates
+from mianshen.cases.open import CANDIDATES, newest_case, open_candidates
 from mianshen.clock import now as platform_now
 from mianshen.matching.library import Layer, Manifest, read_files
 from mianshen.matching.summary import PolicyTally
@@ -70,8 +70,10 @@ def open_cases(
             f"(SELECT moment FROM case_now) AS updated_at, {run_id} AS opened_run FROM case_candidates"
         )
         every = (*columns, "origin", "state", "created_at", "updated_at", "opened_run")
+        above = newest_case(conn)
         from_duckdb(conn, duck, direct, "cases", every, order="policy_id, uscc")
-        return open_candidates(conn, run_id, SYSTEM, _trees(conn, duck, run_id, staged=False), moment=moment)
+        trees = _trees(conn, duck, run_id, staged=False)
+        return open_candidates(conn, run_id, SYSTEM, trees, moment=moment, above=above)
     if not from_duckdb(conn, duck, "SELECT * FROM case_candidates", CANDIDATES, columns, order="policy_id, uscc"):
         return {}
     expected = _trees(conn, duck, run_id)
@@ -102,9 +104,14 @@ def _trees(conn: Connection, duck: Any, run_id: int, staged: bool = True) -> dic
                 "AND x.uscc = c.uscc AND x.period = c.period"
             )
         ).all()
-    duck.execute("CREATE OR REPLACE TEMP TABLE taken (policy_id VARCHAR, uscc VARCHAR, period VARCHAR)")
-    if taken:
-        duck.executemany("INSERT INTO taken VALUES (?, ?, ?)", [tuple(r) for r in taken])
+    # as three lists, one statement: DuckDB inserts executemany's rows one statement each (minutes
+    # when a run meets a hundred thousand benefits that already have their case)
+    columns = [list(c) for c in zip(*taken, strict=True)] if taken else [[], [], []]
+    duck.execute(
+        "CREATE OR REPLACE TEMP TABLE taken AS SELECT unnest(?::VARCHAR[]) AS policy_id, "
+        "unnest(?::VARCHAR[]) AS uscc, unnest(?::VARCHAR[]) AS period",
+        columns,
+    )
     duck.execute(
         f"CREATE OR REPLACE TEMP TABLE opening AS SELECT c.*, 'match' AS origin, {run_id} AS opened_run "
         "FROM case_candidates c ANTI JOIN taken t USING (policy_id, uscc, period)"

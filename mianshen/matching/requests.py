@@ -55,25 +55,27 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
         return RequestCounts(opened=from_duckdb(conn, duck, rows, "data_requests", columns, order="uscc, field"))
     temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, PRIMARY KEY (uscc, field)")
     from_duckdb(conn, duck, "SELECT uscc, field FROM needs", NEEDS, ("uscc", "field"), order="uscc, field")
-    looked = "data_requests r"  # the requests of the enterprises the run looked at, found through the index
+    # The requests of the enterprises the run looked at, found through the (uscc, field) index: a
+    # CROSS JOIN keeps SQLite's planner (no statistics on the staged tables) from scanning every
+    # request of the province instead; PostgreSQL plans it as any inner join.
+    looked = "data_requests r WHERE TRUE"
     if scope is not None:
         temporary_table(conn, SCOPE, "uscc TEXT PRIMARY KEY")
         from_duckdb(conn, duck, f"SELECT DISTINCT id AS uscc FROM {scope}", SCOPE, ("uscc",))
-        looked = f"{SCOPE} s JOIN data_requests r ON r.uscc = s.uscc"
+        looked = f"{SCOPE} s CROSS JOIN data_requests r WHERE r.uscc = s.uscc"
     counts = RequestCounts()
     counts.resolved = conn.execute(
         text(
             "UPDATE data_requests SET resolved_at = :now, resolved_run = :run WHERE id IN (SELECT r.id FROM "
-            f"{looked} WHERE r.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM {NEEDS} n "
+            f"{looked} AND r.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM {NEEDS} n "
             "WHERE n.uscc = r.uscc AND n.field = r.field))"
         ).bindparams(now=now, run=run_id)
     ).rowcount
     reopened = conn.execute(
         text(
             "UPDATE data_requests SET opened_run = :run, opened_at = :now, resolved_at = NULL, resolved_run = NULL, "
-            "refused_at = NULL, refused_by = NULL, refused_reason = NULL "
-            f"WHERE id IN (SELECT r.id FROM {NEEDS} n JOIN data_requests r ON r.uscc = n.uscc AND r.field = n.field "
-            "WHERE r.resolved_at IS NOT NULL)"
+            f"refused_at = NULL, refused_by = NULL, refused_reason = NULL WHERE id IN (SELECT r.id FROM {NEEDS} n "
+            "CROSS JOIN data_requests r WHERE r.uscc = n.uscc AND r.field = n.field AND r.resolved_at IS NOT NULL)"
         ).bindparams(now=now, run=run_id)
     ).rowcount
     inserted = conn.execute(

@@ -37,6 +37,7 @@ from mianshen.matching.plan import Plan, plan
 from mianshen.matching.publish import active_versions
 from mianshen.matching.requests import RequestCounts, needs_of, sync, waiting_after, write_needs
 from mianshen.matching.summary import PolicyTally, RunReport, review_items
+from mianshen.matching.view import remember
 from mianshen.profiles.snapshot import build, last_batch
 from mianshen.rules.ast import Policy
 from mianshen.sqlgen.compile import needed_fields
@@ -154,7 +155,9 @@ def _produce(conn: Connection, duck: Any, folder: Path, as_of: dt.date, top: int
         path = folder / f"profiles-{number}.parquet"
         write_profiles(duck, source, path)
         rows = int(duck.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
-        layer = write_layer(duck, root, folder, number, chosen, as_of, str(path.relative_to(root)), rows, source)
+        # the layer of the policies evaluated for everyone reads the whole snapshot
+        profiles = str(path.relative_to(root))
+        layer = write_layer(duck, root, folder, number, chosen, as_of, profiles, rows, source, complete=number == 0)
         out.layers.append(layer)
         out.written += [path, *{root / c.file for c in layer.policies}]
     clock.lap("evaluate")
@@ -188,6 +191,8 @@ def _external(
         f"{prefix}/{layer.profiles}",
         layer.enterprises,
         tuple(dataclasses.replace(c, file=f"{prefix}/{c.file}") for c in layer.policies),
+        layer.presence,
+        complete=True,  # the whole exported snapshot
     )
     root = lib.root(conn)
     written = [root / copied.profiles, *{root / c.file for c in copied.policies}]
@@ -214,8 +219,11 @@ def _evaluate(
     lib.record_files(manifest, root, duck, written)
     report = RunReport(run_id, as_of, todo.scope, todo.reason, produced.enterprises, last_batch_id=top)
     report.stages = clock.laps
+    affected = None if todo.everyone and todo.changed is None else "changed_all"
+    if affected is not None:
+        _remember(duck, root, affected, manifest, previous, layers)
     clock.lap("manifest")
-    moved = compare(duck, root, previous, layers)
+    moved = compare(duck, root, previous, layers, affected)
     write_changes(conn, duck, run_id)
     clock.lap("changes")
     periods = {p.id: benefit_period(p) for p in active}
@@ -223,13 +231,6 @@ def _evaluate(
     duck.execute("DROP TABLE moved")  # every later step reads the library itself
     clock.lap("cases")
     policies = [p for p in active if manifest.chain(p.id)]
-    affected = None if todo.everyone and todo.changed is None else "changed_all"
-    if affected is not None:
-        seen = (
-            " UNION ".join(f"SELECT id FROM {lib.read_files(root, [layer.profiles])}" for layer in layers)
-            or "SELECT NULL AS id WHERE false"
-        )
-        duck.execute(f"CREATE OR REPLACE TEMP TABLE changed_all AS {seen}")
     ids = [p.id for p in policies]
     if layers:
         counts = needs_of(duck, manifest, root, policies, affected)
@@ -252,6 +253,23 @@ def _evaluate(
     report.requests_opened, report.requests_resolved = requests.opened, requests.resolved
     write_totals(conn, run_id, report.policies, {p.id: p.kind for p in active})
     return manifest, report
+
+
+def _remember(
+    duck: Any, root: Path, scope: str, manifest: lib.Manifest, previous: lib.Manifest | None, layers: list[lib.Layer]
+) -> None:
+    """The enterprises a run looked at (DuckDB table `scope`), and their view before and after the
+    run read once each: comparing, data requests and totals all read them, and each read of a view
+    scans every layer's files, a province's rows. The run's one new layer holds all of them for
+    every policy it evaluated, so the view after is read from it alone."""
+    seen = " UNION ".join(f"SELECT id FROM {lib.read_files(root, [layer.profiles])}" for layer in layers)
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE {scope} AS {seen or 'SELECT NULL AS id WHERE false'}")
+    if previous is not None:
+        remember(duck, previous, root, [p for p in previous.active if previous.chain(p)], scope)
+    after = [p for p in manifest.active if manifest.chain(p)]
+    fresh = dataclasses.replace(manifest, layers=layers, remembered={})
+    own = len(layers) == 1 and all(fresh.chain(p) for p in after)
+    remember(duck, manifest, root, after, scope, reading=fresh if own else None)
 
 
 class Stopwatch:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mianshen.matching.library import Layer, Manifest, PolicyColumns, read_files
 
@@ -32,8 +33,26 @@ def _where(ids: str | None) -> str:
     return f" WHERE id IN (SELECT id FROM {ids})" if ids else ""
 
 
+def remember(
+    duck: Any, manifest: Manifest, library: Path, policies: Sequence[str], ids: str, reading: Manifest | None = None
+) -> None:
+    """Read the view of `manifest` for the enterprises of DuckDB table `ids` once: later `results_sql`
+    calls for them (comparing, data requests, totals — each a scan of every layer's files, which are
+    a province's rows) read the table instead. `reading`: a manifest that gives the same view for
+    these enterprises from fewer layers (a run's own new layer, which holds all of them)."""
+    table = f"view_{manifest.run}_{ids}"
+    sql = results_sql(reading or manifest, library, policies, ids)
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
+    manifest.remembered[ids] = (table, list(policies))
+
+
 def results_sql(manifest: Manifest, library: Path, policies: Sequence[str], ids: str | None = None) -> str:
     """SELECT id, city, present, s_<k>, a_<k>, u_<k> for policies[k] (each active in the manifest)."""
+    found = manifest.remembered.get(ids) if ids else None
+    if found is not None and set(policies) <= set(found[1]):
+        table, order = found
+        picked = ", ".join(f"{c}_{order.index(p)} AS {c}_{k}" for k, p in enumerate(policies) for c in "sau")
+        return f"SELECT id, city, present, {picked} FROM {table}"
     groups: dict[tuple[tuple[str, str], ...], list[tuple[int, list[tuple[Layer, PolicyColumns]]]]] = {}
     for k, policy_id in enumerate(policies):
         chain = manifest.chain(policy_id)

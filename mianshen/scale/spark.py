@@ -118,7 +118,9 @@ def match_snapshot(
         columns += [PolicyColumns.of(s, name) for s in statement.slots]
     result.seconds = time.perf_counter() - started
     result.enterprises = snapshot.count()
-    result.layer = Layer(out.name, "profiles-0.parquet", result.enterprises, tuple(columns), presence_order())
+    result.layer = Layer(
+        out.name, "profiles-0.parquet", result.enterprises, tuple(columns), presence_order(), complete=True
+    )
     meta = read_meta(profiles)
     write_layer_meta(out, result.layer, as_of.isoformat(), meta.last_batch if meta else None, str(profiles))
     if summarize:
