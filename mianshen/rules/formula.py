@@ -80,6 +80,11 @@ def _convert(node: ast.expr, source: str) -> Expr:
     raise FormulaError(f"算式中不能使用“{ast.get_source_segment(source, node)}”", col)
 
 
+def constant_value(expr: Expr) -> Decimal | None:
+    """The value of a formula that names no field or parameter; None when it names one (or divides by 0)."""
+    return None if references(expr) else _constant(expr)
+
+
 def _constant(expr: Expr) -> Decimal | None:
     """The value of an expression without names (None if it divides by zero itself)."""
     from mianshen.rules import numbers

@@ -60,6 +60,7 @@ class Section:
 
 _AMOUNT_FORMS = ("formula", "fixed", "tiers", "none")
 _LEAF_HINTS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne", "between": "ge 和 le"}
+_LEAF_HINTS |= {"gte": "ge", "lte": "le", "neq": "ne", "not_eq": "ne", "not_has": "lacks", "contains": "has"}
 
 SECTIONS: dict[str, Section] = {
     "policy": Section(
