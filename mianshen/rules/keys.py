@@ -189,9 +189,7 @@ SECTIONS: dict[str, Section] = {
     "expect": Section(
         "测试预期（expect）",
         {
-            "status": Key(
-                {"enum": ["eligible", "ineligible", "unknown", "符合", "不符合", "待补充数据"]}, "预期状态"
-            ),
+            "status": Key({"enum": ["eligible", "ineligible", "unknown", "符合", "不符合", "待补充数据"]}, "预期状态"),
             "amount": Key(NUMBER, "预期金额（元）"),
             "failed": Key(one_of(array(TEXT), {"type": "null"}), "未满足条件的 id"),
             "unknown": Key(one_of(array(TEXT), {"type": "null"}), "缺数据条件的 id"),

@@ -47,8 +47,7 @@ def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
     out: dict[str, Parameter] = {}
     example = "{label: 说明, type: ratio, values: [{from: 日期, value: 数值}]}"
     for name, spec, loc in _named_specs(ctx, node, "parameters", "参数", example):
-        if not check_keys(ctx, spec, "parameter"):
-            continue
+        check_keys(ctx, spec, "parameter")
         kind = _NUMERIC.get(str(spec.get("type", "")))
         if kind is None:
             ctx.error(
@@ -66,8 +65,7 @@ def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
             continue
         for i, item in enumerate(raw_values):
             at = ctx.at(spec["values"], i)
-            if not check_keys(ctx, item, "parameter_value"):
-                continue
+            check_keys(ctx, item, "parameter_value")
             try:
                 start = parse_date(item["from"])
                 value = parse_number(item["value"])
@@ -93,8 +91,7 @@ def parse_derived(ctx: ParseContext, node: Any, params: dict[str, Parameter]) ->
     out: dict[str, Derived] = {}
     example = "{label: 说明, type: ratio, formula: 算式}"
     for name, spec, loc in _named_specs(ctx, node, "derived", "派生字段", example):
-        if not check_keys(ctx, spec, "derived"):
-            continue
+        check_keys(ctx, spec, "derived")
         if "formula" not in spec:
             ctx.error(loc, f"派生字段“{name}”缺少 formula", f"写成 {example}")
             continue
@@ -186,7 +183,12 @@ def _no_amount(ctx: ParseContext, node: Any, loc: Location) -> Amount | None:
 
 
 def _tiers(
-    ctx: ParseContext, node: Mapping[str, Any], loc: Location, label: str, params: dict[str, Parameter], derived: set[str]
+    ctx: ParseContext,
+    node: Mapping[str, Any],
+    loc: Location,
+    label: str,
+    params: dict[str, Parameter],
+    derived: set[str],
 ) -> list[Tier] | None:
     if "fixed" in node or "formula" in node:
         key = "fixed" if "fixed" in node else "formula"
@@ -206,7 +208,11 @@ def _tiers(
                 ctx.error(at, "档位应写成 {when: 条件, formula: 算式, label: 说明}")
             return None
         if "when" not in item or "formula" not in item:
-            ctx.error(at, f"档位缺少 {'when' if 'when' not in item else 'formula'}", "写成 {when: 条件, formula: 算式, label: 说明}")
+            ctx.error(
+                at,
+                f"档位缺少 {'when' if 'when' not in item else 'formula'}",
+                "写成 {when: 条件, formula: 算式, label: 说明}",
+            )
             return None
         when = parse_condition(ctx, item["when"], ctx.at(item, "when"), need_id=False)
         expr = parse_expr(ctx, item, "formula", params, derived)
