@@ -39,7 +39,12 @@ NUMBER: Schema = {"type": ["number", "string"]}  # 12、0.055、"5.5%"、"300万
 DATE: Schema = {"type": "string", "format": "date"}
 FORMULA: Schema = {"type": ["string", "number"]}
 NUMERIC_TYPE: Schema = {"enum": ["integer", "decimal", "money", "ratio"]}
-ANY: Schema = {}
+
+
+def _operand(op: str) -> Schema:
+    if op in COMPARE_OPS:  # a number, date, text or yes/no; a parameter; a date relative to the evaluation date
+        return one_of({"type": ["number", "string", "boolean"]}, ref("param_ref"), ref("relative_date"))
+    return TEXT if op in ("has", "lacks") else array({"type": ["number", "string"]}, True)
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ SECTIONS: dict[str, Section] = {
             "any": Key(array(ref("condition"), True), "任一满足"),
             "not": Key(ref("condition"), "不满足"),
         }
-        | {op: Key(ANY, "运算") for op in LEAF_OPS},
+        | {op: Key(_operand(op), "运算") for op in LEAF_OPS},
         conflicts=tuple(combinations(("field", "all", "any", "not"), 2)),
         conflict_hint="条件必须且只能有 field、all、any、not 之一",
         aliases=_LEAF_HINTS,
@@ -197,7 +202,6 @@ SECTIONS: dict[str, Section] = {
         required=("status",),
     ),
 }
-assert set(COMPARE_OPS) <= set(SECTIONS["condition"].keys)
 
 
 def check_keys(ctx: ParseContext, node: Any, section: str) -> bool:
