@@ -10,6 +10,7 @@ own checks (field types, intervals, dates, the field catalogue) go further.
 from __future__ import annotations
 
 import json
+
 from mianshen.catalogue import Catalogue, load_catalogue
 from mianshen.rules.keys import SECTIONS, Schema, Section
 

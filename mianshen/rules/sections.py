@@ -11,8 +11,8 @@ from mianshen.errors import Location
 from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Num, Parameter, ParamRef, ParamValue, Tier
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
-from mianshen.rules.keys import check_keys
 from mianshen.rules.formula import FormulaError, formula_text, parse_formula, references
+from mianshen.rules.keys import check_keys
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, parse_date
 
