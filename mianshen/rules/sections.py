@@ -125,7 +125,7 @@ def parse_expr(ctx: ParseContext, node: Any, key: Any, params: dict[str, Paramet
     try:
         expr = parse_formula(raw)
     except FormulaError as exc:
-        ctx.error(loc, f"算式有误：{exc}", "算式可用 + - * / ( ) min max、数字（可写 60%、20万）和字段名")
+        ctx.error(loc, f"算式有误：{exc}", "算式可用 + - * / ( ) min max floor、数字（可写 60%、20万）和字段名")
         return None
     ok = True
     params_by_formula = {formula_name(p) for p in params}
