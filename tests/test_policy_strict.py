@@ -172,3 +172,15 @@ def test_amount_none_pays_nothing_and_says_so(tmp_path: Path) -> None:
 def test_the_shipped_qualification_policy_declares_no_amount() -> None:
     policy = load_policy(ROOT / "policies" / "xiaowei-liushui-lianfei.yaml")
     assert policy.amount.none
+
+
+def test_a_version_published_before_the_keys_were_strict_still_loads() -> None:
+    """Stored versions are read `trusted` (checked when published): a key the old loader let pass does
+    not stop matching; publishing it again goes through the strict check."""
+    from mianshen.errors import PolicyFileError
+    from mianshen.rules.loader import load_policy_text
+
+    text = edited(KUOGANG, "  round: fen\n", "  round: fen\n  schedule: monthly\n")
+    assert load_policy_text(text, "kuogang.v1.yaml", trusted=True).id == "kuogang-buzhu"
+    with pytest.raises(PolicyFileError, match="schedule"):
+        load_policy_text(text, "kuogang.yaml")

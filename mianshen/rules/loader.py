@@ -67,7 +67,7 @@ def read_policy_text(
         doc, diags = load_yaml(text, name)
     if diags:
         return None, diags
-    ctx = ParseContext(name, catalogue or load_catalogue())
+    ctx = ParseContext(name, catalogue or load_catalogue(), strict=not trusted)
     if not isinstance(doc, Mapping):
         ctx.error(Location(name, 1, 1), "政策文件的顶层应为映射（id: …、title: … 等）")
         return None, ctx.diagnostics
