@@ -72,6 +72,27 @@ def test_floor_on_every_engine(engine: str, engines: dict[str, Any], policy: Any
     assert got["missing"] == ("unknown", None)  # floor of a missing value is missing
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_floor_beside_fractional_tiers_keeps_their_fractions(
+    engine: str, engines: dict[str, Any], tmp_path: Path
+) -> None:
+    """DuckDB types FLOOR as DECIMAL(38,0): a CASE joining it with a 0.01 tier must still give 0.01."""
+    amount = (
+        "amount:\n  tiers:\n    - when: {field: employees, eq: 0}\n      formula: floor(employees)\n"
+        "  else: employees * 0.01\n"
+    )
+    conditions = "- id: any-size\n  label: 人数不限\n  field: employees\n  ge: 0\n"
+    policy = load_policy(write(tmp_path, make_policy(conditions, amount=amount)))
+    conn = engines[engine]
+    assembly = assemble([policy], AS_OF, engine, "profiles", masks="all")
+    rows = [(f"e{n}", {"subject_type": "企业", "employees": n}) for n in (0, 1, 7)]
+    load_profiles(conn, engine, "profiles", assembly.fields, rows)
+    got = {row.id: row.amount for row in run_assembly(conn, assembly)[policy.id]}
+    for ident, values in rows:
+        assert got[ident] == evaluate(policy, Profile(ident, dict(values)), AS_OF).amount, (engine, ident)
+    assert got["e1"] == Decimal("0.01")
+
+
 def test_floor_takes_exactly_one_argument() -> None:
     with pytest.raises(FormulaError, match="只接受一个参数"):
         parse_formula("floor(employees, 2)")

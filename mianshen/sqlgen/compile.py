@@ -89,10 +89,13 @@ class PolicyCompiler:
         return exp.Case(ifs=[exp.If(this=either_null, true=exp.null()), exp.If(this=a_first, true=a)], default=b)
 
     def floor(self, a: exp.Expression) -> exp.Expression:
-        """The greatest integer not above `a` (NULL stays NULL). SQLite keeps decimals as text: its
-        integer part (CAST truncates toward zero), less one when that is above `a`."""
+        """The greatest integer not above `a` (NULL stays NULL), in the exact decimal type again: DuckDB
+        types FLOOR as DECIMAL(38,0), and a CASE joining it with DECIMAL(38,10) branches would drop their
+        fractions. SQLite keeps decimals as text: its integer part (CAST truncates toward zero), less one
+        when that is above `a`."""
         if self.d.name != "sqlite":
-            return exp.Floor(this=exp.cast(a, self.d.decimal_type()))
+            dec = self.d.decimal_type()
+            return exp.Cast(this=exp.Floor(this=exp.cast(a, dec)), to=dec.copy())
         whole = exp.cast(a, exp.DataType.build("INTEGER"))
         above = self.d.compare("gt", whole.copy(), a.copy(), numeric=True)
         return exp.Paren(this=exp.Sub(this=whole, expression=exp.Paren(this=above)))
