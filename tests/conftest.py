@@ -44,4 +44,13 @@ def engines() -> Iterator[dict[str, Any]]:
         conn.close()
 
 
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> pytest.Collector | None:
+    """`test_… = PolicyTests(folder)` in a test module: one item per test written in a policy file."""
+    from .policy_items import PolicyFolder, PolicyTests
+
+    if isinstance(obj, PolicyTests):
+        return PolicyFolder.from_parent(collector, name=name, source=obj)
+    return None
+
+
 from .store_fixtures import store  # noqa: E402,F401  (a fresh store per test, on SQLite and PostgreSQL)

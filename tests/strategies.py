@@ -186,6 +186,7 @@ formulas = st.recursive(
     lambda inner: st.one_of(
         st.builds(BinOp, st.sampled_from(["+", "-", "*", "/"]), inner, inner),
         st.builds(lambda fn, a, b: Call(fn, (a, b)), st.sampled_from(["min", "max"]), inner, inner),
+        st.builds(lambda a: Call("floor", (a,)), inner),  # 向下取整, e.g. 每满1万元: floor(x / 10000)
     ),
     max_leaves=4,
 )

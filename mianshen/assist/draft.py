@@ -110,7 +110,7 @@ def _check_one(c: Candidate) -> str:
         "valid_from": dt.date(2000, 1, 1),
         "subjects": ["企业"],
         "conditions": [_condition(c, 1)],
-        "amount": {"fixed": 0},
+        "amount": "none",
     }
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8", delete=False) as fh:
         yaml.safe_dump(doc, fh, allow_unicode=True, sort_keys=False)
@@ -188,10 +188,9 @@ def render(document: Document, cands: list[Candidate], notes: list[Note]) -> str
         lines += ["  " + ln for ln in block.rstrip().splitlines()]
     lines.append("amount:")
     if len(fixed) == 1:
-        lines.append(f"  fixed: {fixed.pop()}")
-    else:
-        lines.append("  fixed: 0  # 金额未能自动确定（见下方金额候选），占位 0，须人工填写")
-    lines.append("  round: fen")
+        lines += [f"  fixed: {fixed.pop()}", "  round: fen"]
+    else:  # declared, not a silent 0: staff see that no amount was found and write one
+        lines.append("  none: true  # 金额未能自动确定（见下方金额候选）：发放资金的政策须改写为 formula 或 fixed")
     for c in cands:
         if c.role in ("amount", "tier"):
             lines.append(

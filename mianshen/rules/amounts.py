@@ -75,6 +75,8 @@ class AmountPlan:
         final: Decimal | None,
     ) -> dict[str, list[str]]:
         amount, labels = self.amount, self.plan.labels
+        if amount.none:
+            return {"steps": [f"{amount.label}：本政策不涉及资金，只认定资格"]}
         steps = []
         if check is not None:
             steps.append(f"适用第{tier.index + 1}档：{tier.tier.label or check.text}")

@@ -153,6 +153,7 @@ class Amount:
     floor: Bound | None
     round_places: int  # 2 (fen) or 0 (yuan)
     loc: Location
+    none: bool = False  # `amount: none`: the benefit pays no money (a single tier of 0)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Static checks before publishing: empty intervals, conditions that can never hold, unreachable
-amount tiers, parameters without a value when the policy starts."""
+"""Checks before publishing: empty intervals, conditions that can never hold, unreachable amount
+tiers, parameters without a value when the policy starts, and an amount that pays 0 to everyone
+(constant 0, or 0 for every eligible test profile) when the policy does not declare `amount: none`."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def check_policy(ctx: ParseContext, policy: Policy) -> None:
             if tier.when is not None:
                 _check_group(ctx, "all", [tier.when], resolved, policy)
     _check_tiers(ctx, policy)
+    _check_zero_amount(ctx, policy)
 
 
 def _bound_value(test: Test, params: dict[str, Decimal | None]) -> Any:
@@ -153,3 +155,27 @@ def _check_tiers(ctx: ParseContext, policy: Policy) -> None:
                 "删去重复的档位或改正它的条件",
             )
         seen.append(shape)
+
+
+ZERO_HINT = "若本政策不涉及资金（只认定资格），写 amount: none；否则改正金额算式或测试档案"
+
+
+def _check_zero_amount(ctx: ParseContext, policy: Policy) -> None:
+    from mianshen.rules.evaluate import evaluate
+    from mianshen.rules.formula import constant_value
+    from mianshen.rules.profile import Profile
+
+    amount = policy.amount
+    if amount.none:
+        return
+    zero_cap = isinstance(amount.cap, Literal) and amount.cap.value == 0
+    no_floor = amount.floor is None or isinstance(amount.floor, Literal) and amount.floor.value == 0
+    if all(constant_value(t.formula) == 0 for t in amount.tiers) or zero_cap and no_floor:
+        ctx.error(amount.loc, "金额对任何企业都是 0.00 元", ZERO_HINT)
+        return
+    if ctx.has_errors:
+        return
+    results = [evaluate(policy, Profile(t.name, dict(t.profile)), t.as_of) for t in policy.tests]
+    paid = [r.amount for r in results if r.status == "eligible"]
+    if paid and all(a == 0 for a in paid):
+        ctx.error(amount.loc, f"金额对全部 {len(paid)} 个符合条件的测试档案都是 0.00 元", ZERO_HINT)

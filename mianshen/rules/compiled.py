@@ -146,13 +146,13 @@ def compile_formula(expr: Expr, ref: Callable[[str], Formula]) -> Formula:
         return ref(expr.name)
     if isinstance(expr, Call):
         args = [compile_formula(a, ref) for a in expr.args]
-        pick = min if expr.fn == "min" else max
+        fn, function = expr.fn, numbers.apply_function
 
         def call(state: State) -> Decimal | None:
             values = [a(state) for a in args]
             if any(v is None for v in values):
                 return None
-            return pick(values)  # type: ignore[type-var]
+            return function(fn, values)  # type: ignore[arg-type]
 
         return call
     assert isinstance(expr, BinOp)

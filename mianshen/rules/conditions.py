@@ -24,11 +24,11 @@ from mianshen.rules.ast import (
     Test,
 )
 from mianshen.rules.context import ParseContext
+from mianshen.rules.keys import check_keys
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, coerce, parse_date
 
 _GROUPS = ("all", "any", "not")
-_META = ("id", "label", "basis")
 _LOWER, _UPPER = ("gt", "ge"), ("lt", "le")
 _RELATIVE = {"years_before": "years", "months_before": "months", "days_before": "days"}
 
@@ -38,9 +38,7 @@ def parse_condition(ctx: ParseContext, node: Any, loc: Location, need_id: bool =
         ctx.error(loc, "条件应为映射（含 id、label 和 field 或 all/any/not）")
         return None
     groups = [k for k in _GROUPS if k in node]
-    unknown = [k for k in node if k not in _GROUPS + _META + LEAF_OPS + ("field",)]
-    for key in unknown:
-        ctx.error(ctx.at_key(node, key), f"条件中有未知的键“{key}”", _op_hint(str(key)))
+    check_keys(ctx, node, "condition")  # two of field/all/any/not are reported there as a conflict
     cid = ""
     if "id" in node:
         cid = ctx.check_id(node["id"], ctx.at(node, "id")) or ""
@@ -51,18 +49,12 @@ def parse_condition(ctx: ParseContext, node: Any, loc: Location, need_id: bool =
         ctx.error(loc, "条件缺少中文说明 label", "例如 label: 从业人员不超过300人")
     basis = str(node.get("basis", ""))
     if len(groups) + ("field" in node) != 1:
-        ctx.error(loc, "条件必须且只能有 field、all、any、not 之一")
+        if not groups and "field" not in node:
+            ctx.error(loc, "条件必须且只能有 field、all、any、not 之一")
         return None
     if groups:
         return _group(ctx, node, groups[0], cid, label, basis, loc, need_id)
     return _leaf(ctx, node, cid, label, basis, loc)
-
-
-def _op_hint(key: str) -> str:
-    aliases = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne", "between": "ge 和 le"}
-    if key in aliases:
-        return f"请写 {aliases[key]}"
-    return f"可用的运算：{', '.join(LEAF_OPS)}"
 
 
 def _group(
@@ -167,6 +159,8 @@ def _member(ctx: ParseContext, field: Field, op: str, raw: Any, loc: Location) -
 
 def _bound(ctx: ParseContext, field: Field, raw: Any, loc: Location) -> Bound | None:
     if isinstance(raw, Mapping) and "param" in raw:
+        if not check_keys(ctx, raw, "param_ref"):
+            return None
         name = raw["param"]
         kind = ctx.param_types.get(name)
         if kind is None:
@@ -211,6 +205,8 @@ def _date_bound(ctx: ParseContext, raw: Any, loc: Location) -> Bound | None:
     if raw == "as_of":
         return RelativeDate("days", 0)
     if isinstance(raw, Mapping):
+        if not check_keys(ctx, raw, "relative_date"):
+            return None
         keys = [k for k in raw if k in _RELATIVE]
         amount = raw.get(keys[0]) if len(keys) == 1 and len(raw) == 1 else None
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= 200:

@@ -23,6 +23,7 @@ class ParseContext:
     derived_fields: dict[str, Field] = field(default_factory=dict)
     param_types: dict[str, FieldType] = field(default_factory=dict)
     condition_ids: set[str] = field(default_factory=set)
+    strict: bool = True  # False for a text published before (rules/loader.py `trusted`): its keys were checked then
 
     def error(self, loc: Location, message: str, hint: str = "") -> None:
         self.diagnostics.append(Diagnostic(loc, message, hint))

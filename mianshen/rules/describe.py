@@ -44,8 +44,8 @@ def describe_policy(policy: Policy, as_of: dt.date) -> dict[str, Any]:
     env = FormulaEnv(policy, Profile("", {}), as_of, load_catalogue())
     conditions = [line for c in policy.conditions for line in describe_condition(c, env)]
     labels = env.labels()
-    amount = []
-    for tier in policy.amount.tiers:
+    amount = ["不涉及资金，只认定资格"] if policy.amount.none else []
+    for tier in policy.amount.tiers if not policy.amount.none else ():
         text = formula_text(tier.formula, labels)
         amount.append(
             f"{tier.label or '其他情形'}：{text}" if tier.when is not None or len(policy.amount.tiers) > 1 else text

@@ -12,6 +12,7 @@ from typing import Any
 from mianshen.errors import Location
 from mianshen.rules.ast import Policy, PolicyTest, spine
 from mianshen.rules.context import ParseContext
+from mianshen.rules.keys import check_keys
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, coerce, parse_date
 
@@ -50,6 +51,9 @@ def parse_tests(ctx: ParseContext, doc: Any, policy: Policy) -> list[PolicyTest]
             or not isinstance(item.get("expect"), Mapping)
         ):
             ctx.error(loc, "测试应写成 {name, as_of, profile: {…}, expect: {status, amount, failed, unknown}}")
+            continue
+        known_keys = check_keys(ctx, item, "test")
+        if not check_keys(ctx, item["expect"], "expect") or not known_keys:
             continue
         profile = {}
         for key, value in item["profile"].items():

@@ -1,7 +1,7 @@
 """Formulas (算式) such as `ui_premium_paid_last_year * 60%`, parsed with Python's own parser.
 
 Python's `ast` gives a well-tested expression grammar; we accept only numbers, names, the four
-operations, parentheses, `min` and `max`, and read every number from its source text so that
+operations, parentheses, `min`, `max` and `floor` (向下取整), and read every number from its source text so that
 no binary float ever enters the computation.
 """
 
@@ -16,7 +16,7 @@ from mianshen.rules.numbers import NumberError, parse_number
 
 _UNIT_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|万元|亿元|万|亿|元)")
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-_FUNCTIONS = ("min", "max")
+_FUNCTIONS = {"min": "较小值", "max": "较大值", "floor": "向下取整"}  # name → how explanations say it
 
 
 class FormulaError(ValueError):
@@ -73,9 +73,16 @@ def _convert(node: ast.expr, source: str) -> Expr:
         return BinOp(op, left, right)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id not in _FUNCTIONS or node.keywords or not node.args:
-            raise FormulaError(f"不支持的函数 {node.func.id}（只能用 min、max）", col)
+            raise FormulaError(f"不支持的函数 {node.func.id}（只能用 min、max、floor）", col)
+        if node.func.id == "floor" and len(node.args) != 1:
+            raise FormulaError("floor（向下取整）只接受一个参数，如 floor(sales / 10000) * 100", col)
         return Call(node.func.id, tuple(_convert(a, source) for a in node.args))
     raise FormulaError(f"算式中不能使用“{ast.get_source_segment(source, node)}”", col)
+
+
+def constant_value(expr: Expr) -> Decimal | None:
+    """The value of a formula that names no field or parameter; None when it names one (or divides by 0)."""
+    return None if references(expr) else _constant(expr)
 
 
 def _constant(expr: Expr) -> Decimal | None:
@@ -88,7 +95,7 @@ def _constant(expr: Expr) -> Decimal | None:
         args = [_constant(a) for a in expr.args]
         if any(a is None for a in args):
             return None
-        return min(args) if expr.fn == "min" else max(args)  # type: ignore[type-var]
+        return numbers.apply_function(expr.fn, args)  # type: ignore[arg-type]
     assert isinstance(expr, BinOp)
     left, right = _constant(expr.left), _constant(expr.right)
     if left is None or right is None:
@@ -116,7 +123,7 @@ def formula_text(expr: Expr, labels: dict[str, str] | None = None) -> str:
         return labels.get(expr.name, expr.name)
     if isinstance(expr, Call):
         inner = "，".join(formula_text(a, labels) for a in expr.args)
-        return f"{'较小值' if expr.fn == 'min' else '较大值'}（{inner}）"
+        return f"{_FUNCTIONS[expr.fn]}（{inner}）"
     sign = {"+": " + ", "-": " − ", "*": " × ", "/": " ÷ "}[expr.op]
     left, right = formula_text(expr.left, labels), formula_text(expr.right, labels)
     if isinstance(expr.right, BinOp) and expr.op in "*/-":

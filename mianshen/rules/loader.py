@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +14,7 @@ from mianshen.rules.checker import check_policy
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
 from mianshen.rules.expectations import parse_tests
+from mianshen.rules.keys import SECTIONS, check_keys
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
 from mianshen.rules.values import ValueError_, parse_date
@@ -28,32 +28,6 @@ KINDS = {
     "list": "名单类",
     "application": "暂难数据化类",
 }
-_KEYS = (
-    "id",
-    "version",
-    "title",
-    "summary",
-    "department",
-    "level",
-    "region",
-    "legal_basis",
-    "kind",
-    "valid_from",
-    "valid_to",
-    "subjects",
-    "budget",
-    "publicity_days",
-    "objection_days",
-    "confirm_days",
-    "commitment",
-    "parameters",
-    "derived",
-    "conditions",
-    "amount",
-    "guide",
-    "tests",
-)
-_REQUIRED = ("id", "title", "department", "legal_basis", "kind", "valid_from", "subjects", "amount")
 
 
 def load_policy_text(text: str, name: str, trusted: bool = False) -> Policy:
@@ -93,7 +67,7 @@ def read_policy_text(
         doc, diags = load_yaml(text, name)
     if diags:
         return None, diags
-    ctx = ParseContext(name, catalogue or load_catalogue())
+    ctx = ParseContext(name, catalogue or load_catalogue(), strict=not trusted)
     if not isinstance(doc, Mapping):
         ctx.error(Location(name, 1, 1), "政策文件的顶层应为映射（id: …、title: … 等）")
         return None, ctx.diagnostics
@@ -105,11 +79,8 @@ def read_policy_text(
 
 def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
     top = Location(ctx.path, 1, 1)
-    for key in doc:
-        if key not in _KEYS:
-            close = difflib.get_close_matches(str(key), _KEYS, n=1)
-            ctx.error(ctx.at_key(doc, key), f"未知的键“{key}”", f'是否想写 "{close[0]}"？' if close else "")
-    for key in _REQUIRED:
+    check_keys(ctx, doc, "policy")
+    for key in SECTIONS["policy"].required:
         if key not in doc:
             ctx.error(top, f"缺少必填项 {key}")
     if ctx.has_errors:
@@ -132,7 +103,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
     derived = parse_derived(ctx, doc.get("derived"), params)
     region = _region(ctx, doc)
     conditions = _conditions(ctx, doc, kind, region)
-    amount = parse_amount(ctx, doc.get("amount"), params, set(derived))
+    amount = parse_amount(ctx, doc.get("amount"), ctx.at_key(doc, "amount"), params, set(derived))
     if ctx.has_errors or amount is None or kind is None or valid_from is None:
         return None
     policy = Policy(
@@ -231,6 +202,7 @@ def _legal_basis(ctx: ParseContext, doc: Any) -> list[dict[str, str]]:
         if not isinstance(item, Mapping) or not isinstance(item.get("doc"), str) or not item["doc"].strip():
             ctx.error(ctx.at(raw, i), "政策依据缺少文号 doc", "例如 doc: 豫政办〔2022〕14号")
             continue
+        check_keys(ctx, item, "legal_basis")
         out.append({str(k): str(v) for k, v in item.items()})
     return out
 
@@ -270,6 +242,7 @@ def _guide(ctx: ParseContext, doc: Any) -> dict[str, object]:
             "写 conditions_text、materials、time_limit、process、contact",
         )
         return {}
+    check_keys(ctx, raw, "guide")
     return dict(raw)
 
 

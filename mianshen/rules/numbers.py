@@ -7,7 +7,7 @@ DuckDB, SQLite and PostgreSQL give the same digits; binary floats are never used
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 
 SCALE = 10
 QUANTUM = Decimal(1).scaleb(-SCALE)
@@ -96,6 +96,18 @@ def div(a: Decimal, b: Decimal) -> Decimal | None:
     if b == 0:
         return None
     return _CONTEXT.quantize(_CONTEXT.divide(a, b), QUANTUM)
+
+
+def floor(a: Decimal) -> Decimal:
+    """The greatest integer not above `a` (向下取整): floor(2.7) = 2, floor(-2.5) = -3."""
+    return a.to_integral_value(rounding=ROUND_FLOOR)
+
+
+def apply_function(name: str, args: list[Decimal]) -> Decimal:
+    """min, max or floor of known arguments (the formula functions)."""
+    if name == "floor":
+        return floor(args[0])
+    return min(args) if name == "min" else max(args)
 
 
 def to_decimal(value: object) -> Decimal:

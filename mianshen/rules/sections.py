@@ -8,10 +8,11 @@ from typing import Any
 
 from mianshen.catalogue import Field, FieldType
 from mianshen.errors import Location
-from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Parameter, ParamRef, ParamValue, Tier
+from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Num, Parameter, ParamRef, ParamValue, Tier
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
 from mianshen.rules.formula import FormulaError, formula_text, parse_formula, references
+from mianshen.rules.keys import check_keys
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, parse_date
 
@@ -46,6 +47,7 @@ def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
     out: dict[str, Parameter] = {}
     example = "{label: 说明, type: ratio, values: [{from: 日期, value: 数值}]}"
     for name, spec, loc in _named_specs(ctx, node, "parameters", "参数", example):
+        check_keys(ctx, spec, "parameter")
         kind = _NUMERIC.get(str(spec.get("type", "")))
         if kind is None:
             ctx.error(
@@ -63,6 +65,7 @@ def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
             continue
         for i, item in enumerate(raw_values):
             at = ctx.at(spec["values"], i)
+            check_keys(ctx, item, "parameter_value")
             try:
                 start = parse_date(item["from"])
                 value = parse_number(item["value"])
@@ -88,6 +91,7 @@ def parse_derived(ctx: ParseContext, node: Any, params: dict[str, Parameter]) ->
     out: dict[str, Derived] = {}
     example = "{label: 说明, type: ratio, formula: 算式}"
     for name, spec, loc in _named_specs(ctx, node, "derived", "派生字段", example):
+        check_keys(ctx, spec, "derived")
         if "formula" not in spec:
             ctx.error(loc, f"派生字段“{name}”缺少 formula", f"写成 {example}")
             continue
@@ -121,7 +125,7 @@ def parse_expr(ctx: ParseContext, node: Any, key: Any, params: dict[str, Paramet
     try:
         expr = parse_formula(raw)
     except FormulaError as exc:
-        ctx.error(loc, f"算式有误：{exc}", "算式可用 + - * / ( ) min max、数字（可写 60%、20万）和字段名")
+        ctx.error(loc, f"算式有误：{exc}", "算式可用 + - * / ( ) min max floor、数字（可写 60%、20万）和字段名")
         return None
     ok = True
     params_by_formula = {formula_name(p) for p in params}
@@ -139,57 +143,102 @@ def parse_expr(ctx: ParseContext, node: Any, key: Any, params: dict[str, Paramet
     return expr if ok else None
 
 
-def parse_amount(ctx: ParseContext, node: Any, params: dict[str, Parameter], derived: set[str]) -> Amount | None:
-    loc = ctx.at_key(node, "amount") if node is not None else ctx.at_key({}, 0)
+NO_AMOUNT = "不涉及资金（只认定资格）"
+_ROUND = {"fen": 2, "分": 2, "yuan": 0, "元": 0}
+
+
+def parse_amount(
+    ctx: ParseContext, node: Any, loc: Location, params: dict[str, Parameter], derived: set[str]
+) -> Amount | None:
+    """`amount: none` (or `{none: true, label: …}`) declares a benefit without money: its amount is 0."""
+    if node == "none" or isinstance(node, Mapping) and "none" in node:
+        return _no_amount(ctx, node, loc)
     if not isinstance(node, Mapping):
-        ctx.error(loc, "amount 应为映射（formula / fixed / tiers + else）")
+        ctx.error(loc, "amount 应为映射（formula / fixed / tiers + else），不涉及资金时写 amount: none")
         return None
-    tiers: list[Tier] = []
+    if not check_keys(ctx, node, "amount"):
+        return None
     label = str(node.get("label", "金额"))
-    if "fixed" in node or "formula" in node:
-        key = "fixed" if "fixed" in node else "formula"
-        expr = parse_expr(ctx, node, key, params, derived)
-        if expr is None:
-            return None
-        tiers.append(Tier(None, expr, str(node[key]), label))
-    elif "tiers" in node:
-        if not isinstance(node["tiers"], list) or not node["tiers"]:
-            ctx.error(ctx.at(node, "tiers"), "tiers 应为非空列表", "每档写 - {when: 条件, formula: 算式, label: 说明}")
-            return None
-        for i, item in enumerate(node["tiers"]):
-            at = ctx.at(node["tiers"], i)
-            if not isinstance(item, Mapping) or "when" not in item or "formula" not in item:
-                ctx.error(at, "档位应写成 {when: 条件, formula: 算式, label: 说明}")
-                return None
-            when = parse_condition(ctx, item["when"], ctx.at(item, "when"), need_id=False)
-            expr = parse_expr(ctx, item, "formula", params, derived)
-            if when is None or expr is None:
-                return None
-            tiers.append(Tier(when, expr, str(item["formula"]), str(item.get("label", "")), at))
-        if "else" not in node:
-            ctx.error(loc, "tiers 必须以 else 结束", "加一行 else: 算式（不满足任何档位时的金额，可为 0）")
-            return None
-        expr = parse_expr(ctx, node, "else", params, derived)
-        if expr is None:
-            return None
-        tiers.append(Tier(None, expr, str(node["else"]), "其他情形"))
-    else:
-        ctx.error(loc, "amount 须有 formula、fixed 或 tiers 之一")
+    tiers = _tiers(ctx, node, loc, label, params, derived)
+    if tiers is None:
         return None
     cap = _money_bound(ctx, node, "cap")
     floor = _money_bound(ctx, node, "floor")
-    places = {"fen": 2, "分": 2, "yuan": 0, "元": 0}.get(str(node.get("round", "fen")))
+    places = _ROUND.get(str(node.get("round", "fen")))
     if places is None:
-        ctx.error(ctx.at(node, "round"), "round 应为 fen（分）或 yuan（元）")
+        ctx.error(ctx.at(node, "round"), "round 应为 fen（分）或 yuan（元）", "向下取整请在算式中写 floor(…)")
         return None
     return Amount(label, tuple(tiers), cap, floor, places, loc)
+
+
+def _no_amount(ctx: ParseContext, node: Any, loc: Location) -> Amount | None:
+    if isinstance(node, Mapping):
+        if not check_keys(ctx, node, "amount"):
+            return None
+        if node["none"] is not True:
+            ctx.error(ctx.at(node, "none"), "none 只能写 true", "不涉及资金时写 amount: none；否则删去 none")
+            return None
+    label = str(node.get("label", NO_AMOUNT)) if isinstance(node, Mapping) else NO_AMOUNT
+    return Amount(label, (Tier(None, Num(Decimal(0)), "0", label),), None, None, 2, loc, none=True)
+
+
+def _tiers(
+    ctx: ParseContext,
+    node: Mapping[str, Any],
+    loc: Location,
+    label: str,
+    params: dict[str, Parameter],
+    derived: set[str],
+) -> list[Tier] | None:
+    if "fixed" in node or "formula" in node:
+        key = "fixed" if "fixed" in node else "formula"
+        expr = parse_expr(ctx, node, key, params, derived)
+        return None if expr is None else [Tier(None, expr, str(node[key]), label)]
+    if "tiers" not in node:
+        ctx.error(loc, "amount 须有 formula、fixed 或 tiers 之一", "不涉及资金时写 amount: none")
+        return None
+    if not isinstance(node["tiers"], list) or not node["tiers"]:
+        ctx.error(ctx.at(node, "tiers"), "tiers 应为非空列表", "每档写 - {when: 条件, formula: 算式, label: 说明}")
+        return None
+    tiers = []
+    for i, item in enumerate(node["tiers"]):
+        at = ctx.at(node["tiers"], i)
+        if not isinstance(item, Mapping) or not check_keys(ctx, item, "tier"):
+            if not isinstance(item, Mapping):
+                ctx.error(at, "档位应写成 {when: 条件, formula: 算式, label: 说明}")
+            return None
+        if "when" not in item or "formula" not in item:
+            ctx.error(
+                at,
+                f"档位缺少 {'when' if 'when' not in item else 'formula'}",
+                "写成 {when: 条件, formula: 算式, label: 说明}",
+            )
+            return None
+        when = parse_condition(ctx, item["when"], ctx.at(item, "when"), need_id=False)
+        expr = parse_expr(ctx, item, "formula", params, derived)
+        if when is None or expr is None:
+            return None
+        tiers.append(Tier(when, expr, str(item["formula"]), str(item.get("label", "")), at))
+    if "else" not in node:
+        ctx.error(loc, "tiers 必须以 else 结束", "加一行 else: 算式（不满足任何档位时的金额，可为 0）")
+        return None
+    expr = parse_expr(ctx, node, "else", params, derived)
+    if expr is None:
+        return None
+    tiers.append(Tier(None, expr, str(node["else"]), "其他情形"))
+    return tiers
 
 
 def _money_bound(ctx: ParseContext, node: Mapping[str, Any], key: str) -> Bound | None:
     if key not in node:
         return None
     raw = node[key]
-    if isinstance(raw, Mapping) and "param" in raw:
+    if isinstance(raw, Mapping):
+        if not check_keys(ctx, raw, "param_ref"):
+            return None
+        if "param" not in raw:
+            ctx.error(ctx.at(node, key), f"{key} 应为金额（元）或 {{param: 参数名称}}")
+            return None
         if raw["param"] not in ctx.param_types:
             ctx.error(ctx.at(node, key), f"未定义的参数 “{raw['param']}”")
             return None

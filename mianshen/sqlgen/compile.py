@@ -73,6 +73,8 @@ class PolicyCompiler:
                 return self.param(self.params[e.name])
             return self.column(e.name)
         if isinstance(e, Call):
+            if e.fn == "floor":
+                return self.floor(self.expr(e.args[0]))
             result = self.expr(e.args[0])
             for arg in e.args[1:]:
                 result = self.pick(e.fn, result, self.expr(arg))
@@ -85,6 +87,18 @@ class PolicyCompiler:
         either_null = exp.or_(exp.Is(this=a, expression=exp.null()), exp.Is(this=b, expression=exp.null()))
         a_first = self.d.compare("le" if fn == "min" else "ge", a, b, numeric=True)
         return exp.Case(ifs=[exp.If(this=either_null, true=exp.null()), exp.If(this=a_first, true=a)], default=b)
+
+    def floor(self, a: exp.Expression) -> exp.Expression:
+        """The greatest integer not above `a` (NULL stays NULL), in the exact decimal type again: DuckDB
+        types FLOOR as DECIMAL(38,0), and a CASE joining it with DECIMAL(38,10) branches would drop their
+        fractions. SQLite keeps decimals as text: its integer part (CAST truncates toward zero), less one
+        when that is above `a`."""
+        if self.d.name != "sqlite":
+            dec = self.d.decimal_type()
+            return exp.Cast(this=exp.Floor(this=exp.cast(a, dec)), to=dec.copy())
+        whole = exp.cast(a, exp.DataType.build("INTEGER"))
+        above = self.d.compare("gt", whole.copy(), a.copy(), numeric=True)
+        return exp.Paren(this=exp.Sub(this=whole, expression=exp.Paren(this=above)))
 
     def param(self, name: str) -> exp.Expression:
         found = None

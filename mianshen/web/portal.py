@@ -285,7 +285,10 @@ def explanation(
         "guide": {str(k): v for k, v in item.policy.guide.items()},
         "commitment": item.policy.commitment,
         "amount_label": item.policy.amount.label,
-        "fixed_amount": isinstance(item.policy.raw.get("amount"), dict) and "fixed" in item.policy.raw["amount"],  # type: ignore[operator]
+        # no amount to apply for: a fixed sum, or a benefit without money (`amount: none`)
+        "fixed_amount": item.policy.amount.none
+        or isinstance(item.policy.raw.get("amount"), dict)
+        and "fixed" in item.policy.raw["amount"],  # type: ignore[operator]
         "correctable": [
             {
                 "field": n,
