@@ -46,11 +46,52 @@ MAX_LENGTH = 128
 MAX_USERNAME = 64
 # the most used passwords (leaked-password lists) and their Chinese-keyboard favourites
 COMMON = frozenset(
-    """12345678 123456789 1234567890 87654321 11111111 00000000 88888888 66666666 12341234 11223344
-    password password1 password123 passw0rd p@ssw0rd p@ssword qwertyui qwerty123 qwertyuiop 1qaz2wsx
-    1q2w3e4r 1q2w3e4r5t abc12345 abcd1234 a1234567 a12345678 aa123456 admin123 admin1234 admin@123
-    administrator root1234 iloveyou woaini1314 5201314520 abcdefgh asdfghjk zxcvbnm123 welcome1
-    changeme letmein1 test1234 12345qwert qweasdzxc""".split()
+    [
+        "12345678",
+        "123456789",
+        "1234567890",
+        "87654321",
+        "11111111",
+        "00000000",
+        "88888888",
+        "66666666",
+        "12341234",
+        "11223344",
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "p@ssw0rd",
+        "p@ssword",
+        "qwertyui",
+        "qwerty123",
+        "qwertyuiop",
+        "1qaz2wsx",
+        "1q2w3e4r",
+        "1q2w3e4r5t",
+        "abc12345",
+        "abcd1234",
+        "a1234567",
+        "a12345678",
+        "aa123456",
+        "admin123",
+        "admin1234",
+        "admin@123",
+        "administrator",
+        "root1234",
+        "iloveyou",
+        "woaini1314",
+        "5201314520",
+        "abcdefgh",
+        "asdfghjk",
+        "zxcvbnm123",
+        "welcome1",
+        "changeme",
+        "letmein1",
+        "test1234",
+        "12345qwert",
+        "qweasdzxc",
+    ]
 )
 
 

@@ -80,10 +80,9 @@ def staff_sign_in(
         row = conn.execute(select(users).where(users.c.username == name)).mappings().first()
     if len(password) > MAX_PASSWORD:
         password = password[:MAX_PASSWORD] + "\x00"  # never matches; hashed at the usual length
-    if row is None or not row["active"]:
-        ok = check_nobody(password)  # the same time as a real check: timing does not tell who exists
-    else:
-        ok = check_password(row["password_hash"], password)
+    # unknown or disabled: the same time as a real check, so timing does not tell who exists
+    real = row is not None and row["active"]
+    ok = check_password(row["password_hash"], password) if real and row else check_nobody(password)
     if row is None or not ok:
         record(conn, Actor(shown, "anonymous"), "signin.failed", "user", shown, after={"client": client})
         return WebError(401, "bad_credentials", "用户名或密码不正确")
@@ -106,7 +105,9 @@ def normal_uscc(raw: str) -> str | WebError:
     return uscc
 
 
-def request_code(conn: Connection, raw_uscc: str, client: str = "unknown", now: dt.datetime | None = None) -> str | WebError:
+def request_code(
+    conn: Connection, raw_uscc: str, client: str = "unknown", now: dt.datetime | None = None
+) -> str | WebError:
     """Send a code to the enterprise's registered contact, if it has one. Returns the message to show,
     the same for every USCC, or the error (returned so that the counted request commits)."""
     now = now or dt.datetime.now(dt.UTC)
@@ -161,16 +162,22 @@ def enterprise_sign_in(
         .first()
     )
     # the guess is counted in the code's row by a conditional UPDATE: two guesses never share a count
-    counted = row is not None and _utc(row["expires_at"]) >= now and conn.execute(
-        sms_codes.update()
-        .where(sms_codes.c.id == row["id"], sms_codes.c.attempts < MAX_GUESSES)
-        .values(attempts=sms_codes.c.attempts + 1)
-    ).rowcount
+    counted = (
+        row is not None
+        and _utc(row["expires_at"]) >= now
+        and conn.execute(
+            sms_codes.update()
+            .where(sms_codes.c.id == row["id"], sms_codes.c.attempts < MAX_GUESSES)
+            .values(attempts=sms_codes.c.attempts + 1)
+        ).rowcount
+    )
     if row is None or not counted:
         record(conn, actor, "signin.failed", "enterprise", uscc, after={"reason": "验证码已失效", "client": client})
         return WebError(401, "code_expired", "验证码已失效，请重新获取")
     if not secrets.compare_digest(row["code_hash"], _digest(uscc, code.strip()[:16])):
-        record(conn, actor, "signin.failed", "enterprise", uscc, after={"attempt": row["attempts"] + 1, "client": client})
+        record(
+            conn, actor, "signin.failed", "enterprise", uscc, after={"attempt": row["attempts"] + 1, "client": client}
+        )
         left = MAX_GUESSES - row["attempts"] - 1
         return WebError(
             401, "bad_code", f"验证码不正确，还可尝试 {left} 次" if left else "验证码错误次数过多，请重新获取"

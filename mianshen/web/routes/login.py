@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from mianshen.web.deps import engine, page, require_csrf
 from mianshen.web.errors import WebError, safe_next
-from mianshen.web.sessions import end_session, start_session
 from mianshen.web.passwords import MAX_USERNAME
+from mianshen.web.sessions import end_session, start_session
 from mianshen.web.signin import MAX_PASSWORD, enterprise_sign_in, request_code, staff_sign_in
 from mianshen.web.throttle import client_address
 
@@ -97,7 +97,12 @@ async def enterprise_login(request: Request) -> Response:
     # a failed guess is counted and audited in its own commit
     uscc = await run_in_threadpool(_enterprise, engine(request), uscc_raw, code, client)
     if isinstance(uscc, WebError):
-        shown = {"error": uscc.message, "uscc": uscc_raw[:USCC_FIELD], "code_sent": True, "next": safe_next(form.get("next"))}
+        shown = {
+            "error": uscc.message,
+            "uscc": uscc_raw[:USCC_FIELD],
+            "code_sent": True,
+            "next": safe_next(form.get("next")),
+        }
         return page(request, "login.html", shown, uscc.status)
     response = RedirectResponse(safe_next(form.get("next")) or "/my", status_code=303)
     await run_in_threadpool(start_session, engine(request), response, request, "enterprise", uscc=uscc)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from mianshen.audit.log import Actor
@@ -302,26 +301,6 @@ def export_guides(request: Request) -> Response:
 
 
 def _xlsx(title: str, header: list[str], rows: list[list[str]]) -> Response:
-    from openpyxl import Workbook
+    from mianshen.web.console.scope import xlsx
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title
-    sheet.append(header)
-    for row in rows:
-        sheet.append([str(v) for v in row])  # text cells: exact, no float conversion
-    buffer = io.BytesIO()
-    book.save(buffer)
-    buffer.seek(0)
-    disposition = f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{_quote(title)}.xlsx"
-    return StreamingResponse(
-        buffer,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": disposition},
-    )
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text)
+    return xlsx(title, header, rows)  # the one spreadsheet writer (mianshen/sheets.py)
