@@ -19,6 +19,7 @@ from mianshen.store.schema import cases, enterprises
 from mianshen.web import catalog
 from mianshen.web.deps import engine, page, require_csrf
 from mianshen.web.errors import not_found
+from mianshen.web.limits import SHORT, TEXT
 
 router = APIRouter()
 
@@ -245,6 +246,9 @@ async def objection(request: Request, case_id: int) -> Response:
     form = await request.form()
     reason = str(form.get("reason", "")).strip()
     contact = str(form.get("contact", "")).strip()
+    if len(reason) > TEXT or len(contact) > SHORT:
+        shown = {"title": "异议未提交", "message": f"异议理由最多 {TEXT} 字，联系方式最多 {SHORT} 字"}
+        return page(request, "message.html", shown, 400)
     if len(reason) < 5:
         return page(request, "message.html", {"title": "异议未提交", "message": "请写明异议理由（至少 5 个字）"}, 400)
     from mianshen.cases.review import object_to
