@@ -59,7 +59,9 @@ def evil_site(store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("MIANSHEN_FAST_HASH", "1")
     source = (ROOT / "policies" / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
     target = tmp_path / "kuogang-buzhu.yaml"
-    lines = [f"title: '{EVIL.replace(chr(39), chr(39) * 2)}'" if x.startswith("title:") else x for x in source.splitlines()]
+    lines = [
+        f"title: '{EVIL.replace(chr(39), chr(39) * 2)}'" if x.startswith("title:") else x for x in source.splitlines()
+    ]
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with store.begin() as conn:
         publish_policy(conn, target, Actor("管理员", "platform_admin"))
