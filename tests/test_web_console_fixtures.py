@@ -134,18 +134,18 @@ def enterprise_client(engine: Engine, uscc: str) -> TestClient:
 
     token = secrets.token_urlsafe(16)
     now = dt.datetime.now(dt.UTC)
+    client = make_client(engine)
+    client.get("/login")
     with engine.begin() as conn:
         conn.execute(
             sessions.insert().values(
                 token_hash=hashlib.sha256(token.encode()).hexdigest(),
                 uscc=uscc,
                 role="enterprise",
-                csrf_token="x",
+                csrf_token=client.cookies["ms_csrf"],  # the session's token, as sign-in sets it
                 created_at=now,
                 expires_at=now + dt.timedelta(hours=1),
             )
         )
-    client = make_client(engine)
-    client.get("/login")
     client.cookies.set("ms_session", token)
     return client

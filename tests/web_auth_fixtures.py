@@ -6,6 +6,7 @@ payment batches and a portal message; one signed-in client per role."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -236,8 +237,18 @@ class World:
             return tr.policy_settings(conn, policy_id).commitment or "本企业承诺所填信息真实有效"
 
 
+ADDRESSES = itertools.count(1)
+
+
 def new_client(app: Any) -> TestClient:
-    client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    # each client its own address, as different people are (sign-in limits count per address)
+    address = next(ADDRESSES)
+    client = TestClient(
+        app,
+        base_url="https://testserver",
+        follow_redirects=False,
+        client=(f"10.{address // 250}.{address % 250}.1", 50000),
+    )
     assert client.get("/login").status_code == 200  # the CSRF cookie
     return client
 

@@ -14,13 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, String, select, text, type_coerce
 
 from mianshen.clock import now as platform_now
 from mianshen.store.schema import audit_log
 
 ALGORITHM = "sm3"
+ALGORITHMS = ("sm3", "sha256")
 GENESIS = "0" * 64
+# Untrusted text (a typed username, an objection) is capped at the edge; these caps are the last
+# line of defence, so that no request can make one audit row large.
+MAX_NAME = 200  # actor, entity id, a key inside before/after
+MAX_VALUE = 2000  # one text inside before/after
+MAX_JSON = 16_000  # a whole before/after
 
 
 def digest(data: bytes, algorithm: str = ALGORITHM) -> str:
@@ -36,6 +42,29 @@ def digest(data: bytes, algorithm: str = ALGORITHM) -> str:
 def canonical(value: Any) -> str:
     """Stable JSON: the same content always hashes the same."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 字，已截断）"
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str):
+        return clip(value, MAX_VALUE)
+    if isinstance(value, dict):
+        return {clip(str(k), MAX_NAME): _bounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_bounded(v) for v in value]
+    return value
+
+
+def _stored(value: Any) -> str | None:
+    """before/after as stored: each text capped, and the whole replaced by its length and opening
+    when still too long."""
+    if value is None:
+        return None
+    text = canonical(_bounded(value))
+    return text if len(text) <= MAX_JSON else canonical({"truncated": len(text), "head": text[:MAX_VALUE]})
 
 
 def _row_content(row: dict[str, Any]) -> bytes:
@@ -107,13 +136,13 @@ def _chain(conn: Connection, events: list[Event], actor: Actor) -> list[dict[str
     for e in events:
         row: dict[str, Any] = {
             "at": at,
-            "actor": actor.name,
+            "actor": clip(actor.name, MAX_NAME),
             "role": actor.role,
             "action": e.action,
             "entity_type": e.entity_type,
-            "entity_id": str(e.entity_id),
-            "before": None if e.before is None else canonical(e.before),
-            "after": None if e.after is None else canonical(e.after),
+            "entity_id": clip(str(e.entity_id), MAX_NAME),
+            "before": _stored(e.before),
+            "after": _stored(e.after),
             "data_hash": e.data_hash,
             "algorithm": ALGORITHM,
             "prev_hash": last or GENESIS,
@@ -130,15 +159,36 @@ class ChainCheck:
     problem: str = ""
 
 
+def _malformed(row: dict[str, Any]) -> str | None:
+    """What makes a row impossible to check (it was edited by hand), or None. Fixes `at` in place."""
+    at = row["at"]
+    if isinstance(at, str):  # SQLite keeps text: read it here, so a damaged time is reported, not raised
+        try:
+            at = dt.datetime.fromisoformat(at)
+        except ValueError:
+            return "本行的时间无法识别（本行被改动）"
+    if not isinstance(at, dt.datetime):
+        return "本行的时间无法识别（本行被改动）"
+    row["at"] = at if at.tzinfo else at.replace(tzinfo=dt.UTC)  # SQLite returns naive datetimes
+    if row["algorithm"] not in ALGORITHMS:
+        return "本行记录的哈希算法无法识别（本行被改动）"
+    if not all(isinstance(row[k], str) for k in ("prev_hash", "row_hash", "actor", "action", "entity_id")):
+        return "本行缺少必需的内容（本行被改动）"
+    return None
+
+
 def verify(conn: Connection) -> ChainCheck:
+    """The first row whose content, hash or link does not verify. Never raises on a damaged row:
+    a row edited into something unreadable is itself the first broken row."""
     expected_prev = GENESIS
     count = 0
-    for r in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings():
+    columns = [type_coerce(c, String).label(c.name) if c.name == "at" else c for c in audit_log.c]
+    for r in conn.execute(select(*columns).order_by(audit_log.c.id)).mappings():
         count += 1
         row = dict(r)
-        at = row["at"]
-        if isinstance(at, dt.datetime) and at.tzinfo is None:
-            row["at"] = at.replace(tzinfo=dt.UTC)  # SQLite returns naive datetimes
+        problem = _malformed(row)
+        if problem:
+            return ChainCheck(count, row["id"], problem)
         if row["prev_hash"] != expected_prev:
             return ChainCheck(count, row["id"], "与上一行的链接不符（上一行被改动、删除或插入了行）")
         if digest(_row_content(row), row["algorithm"]) != row["row_hash"]:

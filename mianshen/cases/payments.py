@@ -238,27 +238,18 @@ def batch_rows(conn: Connection, batch_id: int, actor: Actor, reveal: bool = Fal
 
 def export_batch(conn: Connection, batch_id: int, fmt: str, target: Any, actor: Actor, reveal: bool = False) -> int:
     """Write the batch as csv, xlsx or json to `target` (a path); returns the number of rows."""
-    import csv
     import json
     from pathlib import Path
+
+    from mianshen import sheets
 
     rows = batch_rows(conn, batch_id, actor, reveal)
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel opens it as UTF-8
-            writer = csv.writer(handle)
-            writer.writerow(HEADER)
-            writer.writerows(rows)
+    if fmt == "csv":  # names and purposes come from outside: no cell is a formula (mianshen/sheets.py)
+        sheets.save_csv(path, HEADER, rows)
     elif fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet(f"批次{batch_id}")
-        sheet.append(list(HEADER))
-        for row in rows:
-            sheet.append(list(row))  # every cell is text: amounts stay exact, codes keep leading digits
-        book.save(path)
+        sheets.save_xlsx(path, f"批次{batch_id}", HEADER, rows)
     elif fmt == "json":
         count, total = batch_total(conn, batch_id)
         doc = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -80,20 +79,14 @@ def _print_report(report: ImportReport, file: str) -> None:
 
 
 def write_reject_report(report: ImportReport, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8-sig", newline="") as handle:  # BOM: opens in Excel
-        writer = csv.writer(handle)
-        writer.writerow(["行号", "类别", "统一社会信用代码", "原因", "原始内容"])
-        for r in report.rejects:
-            writer.writerow(
-                [
-                    r["row_number"],
-                    "拒收" if r["severity"] == "error" else "警告",
-                    r["uscc"] or "",
-                    r["reason"],
-                    r["raw"],
-                ]
-            )
+    from mianshen.sheets import save_csv
+
+    kinds = {"error": "拒收"}
+    rows = (
+        [r["row_number"], kinds.get(r["severity"], "警告"), r["uscc"] or "", r["reason"], r["raw"]]
+        for r in report.rejects
+    )
+    save_csv(target, ["行号", "类别", "统一社会信用代码", "原因", "原始内容"], rows)
 
 
 @cli.group()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -58,12 +57,11 @@ def upload_cmd(
         click.echo(f"  第 {reject['row_number']} 行拒收：{reject['reason']}")
     if report.rejects:
         target = Path(rejects_path or f"var/rejects/list-{report.upload_id}.csv")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["行号", "原因", "原始内容"])
-            for r in report.rejects:
-                writer.writerow([r["row_number"], r["reason"], json.dumps(r["raw"], ensure_ascii=False, default=str)])
+        from mianshen.sheets import save_csv
+
+        raw = (json.dumps(r["raw"], ensure_ascii=False, default=str) for r in report.rejects)
+        rows = ([r["row_number"], r["reason"], text] for r, text in zip(report.rejects, raw, strict=True))
+        save_csv(target, ["行号", "原因", "原始内容"], rows)
         click.echo(f"  拒收报告：{target}")
 
 

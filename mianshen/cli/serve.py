@@ -31,13 +31,21 @@ def serve(host: str, port: int, db: str | None, send: bool, workers: int) -> Non
         start_sender(app.state.engine)
     click.echo(f"平台已启动：http://{host}:{port}/ （接口文档 /docs，按 Ctrl+C 停止）")
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
         return
     # several processes (one Python interpreter each, so pages render on every core): each builds
     # its own app from the same store
     if db:
         os.environ["MIANSHEN_DATABASE_URL"] = db
-    uvicorn.run("mianshen.web.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run(
+        "mianshen.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        server_header=False,  # no "Server: uvicorn" banner
+    )
 
 
 def start_sender(engine: object, interval: float = 2.0) -> threading.Thread:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
     DateTime,
@@ -535,4 +536,16 @@ sms_codes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("consumed_at", DateTime(timezone=True)),
+)
+
+# one row per (rule, subject, time window): codes issued to one client address this hour, wrong
+# passwords for one username in 15 minutes … counted atomically by mianshen/web/throttle.py
+attempt_counters = Table(
+    "attempt_counters",
+    metadata,
+    Column("rule", String(32), primary_key=True),
+    Column("subject", String(64), primary_key=True),  # client address, USCC, username or "*"
+    Column("bucket", BigInteger, primary_key=True),  # the window: seconds since 1970 // window length
+    Column("count", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )

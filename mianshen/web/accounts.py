@@ -11,7 +11,7 @@ from mianshen.cases.banking import encrypt_account
 from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
 from mianshen.store.schema import enterprise_contacts, users
-from mianshen.web.passwords import hash_password
+from mianshen.web.passwords import hash_password, password_problem, username_problem
 
 STAFF_ROLES = {
     "platform_admin": "平台管理员（数据管理部门）",
@@ -36,8 +36,9 @@ def add_user(
         raise InputError(f"角色“{role}”无效，可选：{'、'.join(STAFF_ROLES)}")
     if role == "department" and not department:
         raise InputError("政策执行部门工作人员须指定所属部门（--department）")
-    if len(password) < 8:
-        raise InputError("密码至少 8 位")
+    problem = username_problem(username) or password_problem(username, password)
+    if problem:
+        raise InputError(problem)
     if conn.execute(select(users.c.id).where(users.c.username == username)).scalar() is not None:
         raise InputError(f"用户名 {username} 已存在")
     user_id = int(

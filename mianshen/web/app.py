@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mianshen.errors import MianshenError
 from mianshen.store.db import open_store
-from mianshen.web import errors, labels
+from mianshen.web import errors, headers, labels
 from mianshen.web.catalog import KIND_LABELS
 from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
 
@@ -28,6 +28,7 @@ def create_app(url: str | None = None) -> FastAPI:
         version="0.1.0",
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(headers.ids_in_range)],
     )
     _offline_docs(app)
     app.state.engine = open_store(url)
@@ -46,15 +47,15 @@ def create_app(url: str | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def csrf_cookie(request: Request, call_next: Any) -> Any:
-        # Every visitor gets a random CSRF cookie; forms echo it back (double submit).
+        # Every visitor gets a random CSRF cookie; forms echo it back (double submit until sign-in,
+        # the session's own token after).
         token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
         request.state.csrf = token
+        headers.new_nonce(request)
         response = await call_next(request)
-        if CSRF_COOKIE not in request.cookies:
+        if CSRF_COOKIE not in request.cookies and CSRF_COOKIE + "=" not in str(response.headers.getlist("set-cookie")):
             response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure_cookies(request))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        headers.protect(request, response)
         return response
 
     from mianshen.web.routes import audit, console, dashboard, enterprise, login, public
@@ -77,14 +78,17 @@ def _offline_docs(app: FastAPI) -> None:
     app.mount("/static/swagger", StaticFiles(directory=files), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+    def docs(request: Request) -> HTMLResponse:
+        shown = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="免申即享平台 API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/static/swagger/favicon.png",
         )
+        # its inline start-up script runs under the Content-Security-Policy by carrying the nonce
+        html = bytes(shown.body).decode().replace("<script>", f'<script nonce="{request.state.csp_nonce}">')
+        return HTMLResponse(html)
 
 
 def _field_label(name: Any) -> str:

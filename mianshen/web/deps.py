@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from mianshen.audit.log import Actor
 from mianshen.web.errors import WebError
 from mianshen.web.labels import ROLES
-from mianshen.web.sessions import Session, check_csrf, current_session
+from mianshen.web.sessions import Session, check_csrf, csrf_token, current_session
 
 ROLE_LABELS = ROLES  # one table of role names (web/labels.py)
 
@@ -49,10 +49,16 @@ async def require_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get("csrf_token")
         submitted = value if isinstance(value, str) else None
-    if not check_csrf(request, submitted):
+    if not check_csrf(request, session(request), submitted):
         raise WebError(403, "csrf", "页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
 
 
 def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    base = {"session": session(request), "csrf_token": request.state.csrf, "role_labels": ROLE_LABELS}
+    signed_in = session(request)
+    base = {
+        "session": signed_in,
+        "csrf_token": csrf_token(request, signed_in),
+        "csp_nonce": getattr(request.state, "csp_nonce", ""),
+        "role_labels": ROLE_LABELS,
+    }
     return request.app.state.templates.TemplateResponse(request, template, {**base, **context}, status_code=status)  # type: ignore[no-any-return]

@@ -54,6 +54,8 @@ ACTIONS = {
     "signin": "登录",
     "signin.code_sent": "发送登录验证码",
     "signin.failed": "登录失败",
+    "signin.code_unsent": "请求登录验证码（未登记联系人，未发送）",
+    "signin.limited": "登录尝试过于频繁，已拒绝",
     "user.add": "新增账号",
 } | {f"case.{name}": t.label for name, t in TRANSITIONS.items()}
 OBJECTS = {
@@ -106,6 +108,9 @@ KEYS = {
     "version": "版本",
     "title": "标题",
     "attempt": "第几次",
+    "client": "客户端地址",
+    "truncated": "原文过长已截断（原长度）",
+    "head": "开头部分",
     "case": "案件",
     "cases": "案件数",
     "root": "哈希树根",

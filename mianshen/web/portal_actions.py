@@ -35,6 +35,7 @@ from mianshen.store.schema import cases, portal_messages
 from mianshen.web import catalog, portal
 from mianshen.web.deps import actor, engine, require
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.limits import LONG, TEXT, capped, capped_fields
 from mianshen.web.sessions import Session
 from mianshen.web.uploads import save_upload
 
@@ -81,6 +82,14 @@ def _acting() -> Iterator[None]:
         raise WebError(400, "rejected_input", str(exc)) from exc
 
 
+FIELD_LIMITS = {
+    "commitment": (LONG, "信用承诺"),
+    "note": (TEXT, "补充说明"),
+    "reason": (TEXT, "理由"),
+    "value": (TEXT, "更正后的值"),
+}
+
+
 def _squash(text: str) -> str:
     return "".join(text.split())
 
@@ -98,6 +107,8 @@ def confirm(
     bank_code: str = "",
 ) -> dict[str, Any]:
     s, uscc = me(request)
+    typed = {"amount": amount, "bank_account": bank_account, "bank_name": bank_name, "bank_code": bank_code}
+    capped_fields(typed | {"commitment": commitment}, FIELD_LIMITS)
     try:
         value = Decimal(amount.strip().replace(",", ""))
     except InvalidOperation as exc:
@@ -116,6 +127,7 @@ def correct_account(
 ) -> dict[str, Any]:
     """After a 退票: the enterprise gives the right account; finance's next batch pays again."""
     s, uscc = me(request)
+    capped_fields({"bank_account": bank_account, "bank_name": bank_name, "bank_code": bank_code}, FIELD_LIMITS)
     with engine(request).begin() as conn, _acting():
         own_case(conn, uscc, case_id)
         tr.correct_account(conn, case_id, actor(s), bank_account, bank_name, bank_code)
@@ -124,6 +136,7 @@ def correct_account(
 
 def decline(request: Request, case_id: int, reason: str) -> dict[str, Any]:
     s, uscc = me(request)
+    capped(reason, TEXT, "理由")
     with engine(request).begin() as conn, _acting():
         own_case(conn, uscc, case_id)
         tr.decline(conn, case_id, actor(s), reason.strip() or "企业放弃")
@@ -132,6 +145,7 @@ def decline(request: Request, case_id: int, reason: str) -> dict[str, Any]:
 
 def object_case(request: Request, case_id: int, reason: str) -> dict[str, Any]:
     s, uscc = me(request)
+    capped(reason, TEXT, "异议理由")
     if len(reason.strip()) < 5:
         raise WebError(400, "reason_required", "请写明异议理由（至少 5 个字）")
     with engine(request).begin() as conn, _acting():
@@ -143,6 +157,7 @@ def object_case(request: Request, case_id: int, reason: str) -> dict[str, Any]:
 async def apply(request: Request, policy_id: str, fields: dict[str, str], uploads: list[Any]) -> int:
     """Save the uploads to a temporary folder under their own names, then submit through the service."""
     s, uscc = await run_in_threadpool(me, request)
+    capped_fields(fields, FIELD_LIMITS)
     files = [u for u in uploads if getattr(u, "filename", None)]
     if not files:
         raise WebError(400, "files_required", "请上传申请材料（至少 1 个文件）")
@@ -164,6 +179,7 @@ async def request_correction(
 ) -> dict[str, Any]:
     """A correction request with its 受理编号 (profiles/corrections.py), with at most one attachment."""
     s, uscc = await run_in_threadpool(me, request)
+    capped_fields({"field": field, "value": value, "reason": reason, "policy_id": policy_id}, FIELD_LIMITS)
     with tempfile.TemporaryDirectory() as tmp:
         path = (
             await save_upload(upload, Path(tmp), UPLOAD_SUFFIXES, UPLOAD_KINDS)

@@ -1,8 +1,10 @@
 """Sessions and CSRF: a random cookie whose hash is stored with an expiry; forms carry a token.
 
 Only the SHA-256 of the session cookie is stored, so a copy of the database cannot be replayed
-as a login. CSRF uses the double-submit pattern: a random `ms_csrf` cookie that every form and
-state-changing API call must echo back.
+as a login. CSRF: every form and state-changing API call echoes a token. Signed in, the token is
+the one stored with the session (set as the `ms_csrf` cookie at sign-in, so it changes with every
+sign-in), and a cookie the client chose is never accepted; before sign-in (the sign-in forms, a
+public objection) it is the double-submit pattern: a random `ms_csrf` cookie echoed back.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Session:
     uscc: str | None = None
     department: str | None = None
     region: str | None = None
+    csrf: str = ""  # the session's CSRF token (server-side)
 
 
 def _hash(token: str) -> str:
@@ -45,7 +48,12 @@ def secure_cookies(request: Request) -> bool:
 
 
 def create_session(
-    conn: Connection, role: str, user_id: int | None = None, uscc: str | None = None, lifetime: dt.timedelta = LIFETIME
+    conn: Connection,
+    role: str,
+    user_id: int | None = None,
+    uscc: str | None = None,
+    lifetime: dt.timedelta = LIFETIME,
+    csrf: str | None = None,
 ) -> str:
     """Store a new session (only the hash of its token) and return the token for the cookie."""
     token = secrets.token_urlsafe(32)
@@ -57,7 +65,7 @@ def create_session(
             user_id=user_id,
             uscc=uscc,
             role=role,
-            csrf_token=secrets.token_urlsafe(16),
+            csrf_token=csrf or secrets.token_urlsafe(16),
             created_at=now,
             expires_at=now + lifetime,
         )
@@ -68,8 +76,11 @@ def create_session(
 def start_session(
     engine: Engine, response: Response, request: Request, role: str, user_id: int | None = None, uscc: str | None = None
 ) -> None:
+    csrf = secrets.token_urlsafe(24)
     with engine.begin() as conn:
-        token = create_session(conn, role, user_id, uscc)
+        token = create_session(conn, role, user_id, uscc, csrf=csrf)
+    # a new CSRF token with every sign-in: one planted or seen before sign-in is worth nothing after
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", secure=secure_cookies(request))
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -109,14 +120,15 @@ def current_session(engine: Engine, request: Request) -> Session | None:
     if expires < now or (row["user_id"] is not None and not row["active"]):
         return None
     name = row["display_name"] or f"企业 {row['uscc']}"
-    return Session(row["role"], name, row["user_id"], row["uscc"], row["department"], row["region"])
+    return Session(row["role"], name, row["user_id"], row["uscc"], row["department"], row["region"], row["csrf_token"])
 
 
-def csrf_token(request: Request) -> str:
-    """The token for forms on this page (the cookie is set by the middleware when missing)."""
-    return str(request.state.csrf)
+def csrf_token(request: Request, session: Session | None) -> str:
+    """The token for forms on this page: the session's when signed in, else the `ms_csrf` cookie
+    (set by the middleware when missing)."""
+    return session.csrf if session is not None and session.csrf else str(request.state.csrf)
 
 
-def check_csrf(request: Request, submitted: str | None) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie and submitted and secrets.compare_digest(cookie, submitted))
+def check_csrf(request: Request, session: Session | None, submitted: str | None) -> bool:
+    expected = session.csrf if session is not None and session.csrf else request.cookies.get(CSRF_COOKIE)
+    return bool(expected and submitted and secrets.compare_digest(expected, submitted))

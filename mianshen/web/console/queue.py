@@ -22,6 +22,7 @@ from mianshen.store.schema import applications, case_events, enterprises, object
 from mianshen.web.console import scope
 from mianshen.web.console.listing import WAITING
 from mianshen.web.errors import WebError
+from mianshen.web.limits import TEXT, capped
 from mianshen.web.sessions import Session
 
 # Which actions each state offers the department (labels for buttons).
@@ -161,7 +162,7 @@ def conditions_now(engine: Engine, s: Session, uscc: str, policy_id: str) -> lis
 
 
 def _text(data: dict[str, Any], key: str) -> str:
-    return str(data.get(key) or "").strip()
+    return capped(str(data.get(key) or "").strip(), TEXT, "填写的说明")
 
 
 def _flag(data: dict[str, Any], key: str) -> bool:

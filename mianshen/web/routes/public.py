@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from mianshen.audit.log import Actor
@@ -20,6 +19,7 @@ from mianshen.store.schema import cases, enterprises
 from mianshen.web import catalog
 from mianshen.web.deps import engine, page, require_csrf
 from mianshen.web.errors import not_found
+from mianshen.web.limits import SHORT, TEXT
 
 router = APIRouter()
 
@@ -246,6 +246,9 @@ async def objection(request: Request, case_id: int) -> Response:
     form = await request.form()
     reason = str(form.get("reason", "")).strip()
     contact = str(form.get("contact", "")).strip()
+    if len(reason) > TEXT or len(contact) > SHORT:
+        shown = {"title": "异议未提交", "message": f"异议理由最多 {TEXT} 字，联系方式最多 {SHORT} 字"}
+        return page(request, "message.html", shown, 400)
     if len(reason) < 5:
         return page(request, "message.html", {"title": "异议未提交", "message": "请写明异议理由（至少 5 个字）"}, 400)
     from mianshen.cases.review import object_to
@@ -302,26 +305,6 @@ def export_guides(request: Request) -> Response:
 
 
 def _xlsx(title: str, header: list[str], rows: list[list[str]]) -> Response:
-    from openpyxl import Workbook
+    from mianshen.web.console.scope import xlsx
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title
-    sheet.append(header)
-    for row in rows:
-        sheet.append([str(v) for v in row])  # text cells: exact, no float conversion
-    buffer = io.BytesIO()
-    book.save(buffer)
-    buffer.seek(0)
-    disposition = f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{_quote(title)}.xlsx"
-    return StreamingResponse(
-        buffer,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": disposition},
-    )
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text)
+    return xlsx(title, header, rows)  # the one spreadsheet writer (mianshen/sheets.py)
