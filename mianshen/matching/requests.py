@@ -102,7 +102,7 @@ def needs_of(
         return {}
     conditions = [manifest.current(p.id).conditions for p in chosen]  # type: ignore[union-attr]
     results = results_sql(manifest, library, ids, scope)
-    return needed(duck, results, chosen, conditions, presence_order(), table, few=scope is not None)
+    return needed(duck, results, chosen, conditions, presence_order(), table)
 
 
 def waiting_after(

@@ -66,13 +66,11 @@ def needed(
     conditions: Sequence[tuple[str, ...]],
     presence: Sequence[str],
     table: bool = True,
-    few: bool = False,
 ) -> dict[tuple[str, str], int]:
     """DuckDB table `needs(uscc, field)` for a population — one row per enterprise and field it
     lacks for some policy — from `results` (the assembler's s_<k>, u_<k> for policies[k], and
     `present`: bit i set when field presence[i] has a value). Returns, per (field, policy id), how
-    many enterprises wait (a data department's inbox counts); `table=False`: only those. `few`:
-    `results` holds few rows (some enterprises of a province): read once, not once per policy.
+    many enterprises wait (a data department's inbox counts); `table=False`: only those.
 
     What a pair lacks depends only on its policy, its unknown conditions (the mask) and which fields
     those conditions read are present, so `missing_fields` runs once per distinct combination — a few
@@ -92,7 +90,10 @@ def needed(
             f"SELECT count(*) FROM duckdb_{kind.lower()}s() WHERE {kind.lower()}_name = 'need_source'"
         ).fetchone()[0]:
             duck.execute(f"DROP {kind} need_source")
-    duck.execute(f"CREATE TEMP {'TABLE' if few else 'VIEW'} need_source AS {results}")
+    # A table, read once: each unknown mask is decoded once (match library words, view.py) where
+    # every policy's branch below would otherwise decode all of them again.
+    picked = ", ".join(f"s_{k}, u_{k}" for k in range(len(policies)))
+    duck.execute(f"CREATE TEMP TABLE need_source AS SELECT id, present, {picked} FROM ({results})")
     duck.execute(f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS {unknown}")
     combos = duck.execute("SELECT k, mask, have, count(*) FROM unknown_pairs GROUP BY ALL").fetchall()
     inputs = [inputs_by_condition(p) for p in policies]
