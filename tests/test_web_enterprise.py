@@ -6,6 +6,8 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +15,8 @@ from sqlalchemy import Engine, select
 
 from mianshen.audit.log import SYSTEM
 from mianshen.cases import transitions as tr
+from mianshen.cases.applications import applied_amount
+from mianshen.cases.transitions import CaseError
 from mianshen.matching.read import pairs
 from mianshen.matching.runs import run_match
 from mianshen.profiles.demo_data import DemoSummary
@@ -151,6 +155,36 @@ def test_confirm_needs_the_commitment(portal: Portal) -> None:
     refused = c.post(f"/api/my/cases/{portal.case_id}/confirm", json=body, headers=headers)
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "commitment_required"
     assert "信用承诺" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("-5000", "大于 0"),
+        ("0", "大于 0"),
+        ("NaN", "应为数字"),
+        ("1e30", "过大"),
+        ("1500.005", "两位小数"),
+        ("一千", "应为数字"),
+    ],
+)
+def test_a_typed_amount_is_a_real_sum_of_yuan(portal: Portal, typed: str, said: str) -> None:
+    """-5000, NaN and 1e30 were stored, confirmed and put in 公示 (or answered 500)."""
+    c = portal.client
+    headers = {"X-CSRF-Token": c.cookies.get("ms_csrf") or ""}
+    detail = c.get(f"/api/my/cases/{portal.case_id}").json()
+    body = {"amount": typed, "bank_account": ACCOUNT, "commitment": detail["commitment"]}
+    refused = c.post(f"/api/my/cases/{portal.case_id}/confirm", json=body, headers=headers)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "bad_amount"
+    assert "确认金额" in refused.json()["error"]["message"] and said in refused.json()["error"]["message"]
+    assert c.get(f"/api/my/cases/{portal.case_id}").json()["state"] == "notified"
+
+
+def test_an_applied_amount_stays_within_the_policy_cap() -> None:
+    capped = SimpleNamespace(raw={"amount": {"formula": "x * 2", "cap": 20000}})
+    assert applied_amount("1,500.5", capped) == Decimal("1500.50")  # type: ignore[arg-type]
+    with pytest.raises(CaseError, match="上限 20000 元"):
+        applied_amount("20000.01", capped)  # type: ignore[arg-type]
 
 
 def test_another_enterprises_case_is_not_found(portal: Portal) -> None:

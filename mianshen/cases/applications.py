@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,40 @@ def time_limit_days(policy: tr.PolicySettings) -> int:
     return max(int(n) for n in found) if found else DEFAULT_LIMIT_DAYS
 
 
+MAX_AMOUNT = Decimal("1000000000")  # 10 亿元: beyond any benefit; a slip of the keyboard stops here
+
+
+def applied_amount(typed: object, policy: tr.PolicySettings) -> Decimal:
+    """An amount an enterprise typed (applying, or confirming): a finite number of yuan above 0, to
+    the fen, within the policy's cap — never stored as typed (-5000, NaN and 1e30 all were)."""
+    text = str(typed).strip().replace(",", "").replace("，", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise tr.CaseError("金额应为数字（元），如 1500.00")
+    if value <= 0:
+        raise tr.CaseError("金额应大于 0 元")
+    spec = policy.raw.get("amount")
+    cap = spec.get("cap") if isinstance(spec, dict) else None
+    limit = Decimal(str(cap)) if isinstance(cap, (int, float, str)) and not isinstance(cap, bool) else None
+    if limit is not None and value > limit:
+        raise tr.CaseError(f"金额不能超过本政策的上限 {limit} 元")
+    if value > MAX_AMOUNT:
+        raise tr.CaseError("金额过大，请核对（单位为元）")
+    if value != value.quantize(Decimal("0.01")):
+        raise tr.CaseError("金额最多两位小数（精确到分）")
+    return value.quantize(Decimal("0.01"))
+
+
 def _amount(policy: tr.PolicySettings, form: dict[str, Any]) -> Decimal | None:
     """The fixed amount the policy grants, else the amount applied for (checked at review)."""
     spec = policy.raw.get("amount") or {}
     if isinstance(spec, dict) and spec.get("fixed") is not None:
         return Decimal(str(spec["fixed"])).quantize(Decimal("0.01"))
     if form.get("amount") not in (None, ""):
-        return Decimal(str(form["amount"])).quantize(Decimal("0.01"))
+        return applied_amount(form["amount"], policy)
     return None
 
 

@@ -15,7 +15,6 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, func, select
 
 from mianshen.cases import transitions as tr
-from mianshen.cases.applications import submit_application
+from mianshen.cases.applications import applied_amount, submit_application
 from mianshen.cases.review import object_to
 from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
@@ -109,13 +108,14 @@ def confirm(
     s, uscc = me(request)
     typed = {"amount": amount, "bank_account": bank_account, "bank_name": bank_name, "bank_code": bank_code}
     capped_fields(typed | {"commitment": commitment}, FIELD_LIMITS)
-    try:
-        value = Decimal(amount.strip().replace(",", ""))
-    except InvalidOperation as exc:
-        raise WebError(400, "bad_amount", "确认金额应为数字，如 1500.00") from exc
     with engine(request).begin() as conn, _acting():
         case = own_case(conn, uscc, case_id)
-        promised = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).commitment
+        settings = tr.policy_settings(conn, case["policy_id"], case["policy_version"])
+        try:
+            value = applied_amount(amount, settings)
+        except tr.CaseError as exc:
+            raise WebError(400, "bad_amount", f"确认金额：{exc}") from exc
+        promised = settings.commitment
         if not commitment.strip() or (promised and _squash(commitment) != _squash(promised)):
             raise WebError(400, "commitment_required", "须勾选同意并签署本政策规定的信用承诺后方可确认")
         tr.confirm(conn, case_id, actor(s), value, bank_account, commitment, bank_name, bank_code)
