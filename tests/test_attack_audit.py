@@ -4,10 +4,8 @@ audit row (an unknown algorithm, an unreadable time) is reported as the first br
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select, text
 
@@ -15,17 +13,12 @@ from mianshen.audit.log import Actor, record, verify
 from mianshen.cli.main import cli
 from mianshen.store.schema import audit_log
 
-from .test_web_console_fixtures import add_staff, enterprise_client, login, make_client
+from . import test_web_console_fixtures as wf
+from .test_web_console_fixtures import enterprise_client, login, make_client
+
+staffed = wf.staffed  # the fixture: a store with one account per staff role
 
 HUGE = "x" * 1_000_000
-
-
-@pytest.fixture
-def site(store: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("MIANSHEN_FAST_HASH", "1")
-    monkeypatch.setenv("MIANSHEN_SM4_KEY", "0123456789abcdeffedcba9876543210")
-    add_staff(store)
-    yield store
 
 
 def log_size(engine: Engine) -> int:
@@ -34,14 +27,14 @@ def log_size(engine: Engine) -> int:
         return int(conn.execute(select(func.sum(sizes[0] + sizes[1] + sizes[2] + sizes[3]))).scalar_one() or 0)
 
 
-def test_huge_usernames_do_not_grow_the_log(site: Engine) -> None:
-    before = log_size(site)
-    client = make_client(site)
+def test_huge_usernames_do_not_grow_the_log(staffed: Engine) -> None:
+    before = log_size(staffed)
+    client = make_client(staffed)
     client.get("/login")
     for _ in range(20):
         r = client.post("/login", data={"username": HUGE, "password": "x", "csrf_token": client.cookies["ms_csrf"]})
         assert r.status_code in (401, 429) and HUGE[:1000] not in r.text
-    assert log_size(site) - before < 20 * 1000  # was 39 MB
+    assert log_size(staffed) - before < 20 * 1000  # was 39 MB
 
 
 def test_every_audited_field_is_capped(store: Engine) -> None:
@@ -55,18 +48,18 @@ def test_every_audited_field_is_capped(store: Engine) -> None:
     assert "已截断" in row["actor"]
 
 
-def test_long_objections_and_corrections_are_refused_at_the_edge(site: Engine) -> None:
-    anon = make_client(site)
+def test_long_objections_and_corrections_are_refused_at_the_edge(staffed: Engine) -> None:
+    anon = make_client(staffed)
     anon.get("/login")
     r = anon.post("/publicity/1/objection", data={"reason": "理由" * 2000, "csrf_token": anon.cookies["ms_csrf"]})
     assert r.status_code == 400 and "最多 2000 字" in r.text
-    firm = enterprise_client(site, "91110108551385082Q")
+    firm = enterprise_client(staffed, "91110108551385082Q")
     body = {"field": "insured_count", "value": "10", "reason": "数据有误" * 1000}
     r = firm.post("/api/my/corrections", json=body, headers={"X-CSRF-Token": firm.cookies["ms_csrf"]})
     assert r.status_code == 400 and r.json()["error"]["code"] == "too_long"
-    before = log_size(site)
+    before = log_size(staffed)
     r = firm.post("/api/my/cases/1/object", json={"reason": HUGE}, headers={"X-CSRF-Token": firm.cookies["ms_csrf"]})
-    assert r.status_code == 400 and log_size(site) == before
+    assert r.status_code == 400 and log_size(staffed) == before
 
 
 def tamper(engine: Engine, column: str, value: str) -> int:
@@ -78,14 +71,14 @@ def tamper(engine: Engine, column: str, value: str) -> int:
     return int(second)
 
 
-def test_an_unknown_algorithm_is_the_first_broken_row(site: Engine, tmp_path: Path) -> None:
-    broken = tamper(site, "algorithm", "md5")
-    with site.connect() as conn:
+def test_an_unknown_algorithm_is_the_first_broken_row(staffed: Engine, tmp_path: Path) -> None:
+    broken = tamper(staffed, "algorithm", "md5")
+    with staffed.connect() as conn:
         check = verify(conn)
     assert check.first_broken == broken and "哈希算法无法识别" in check.problem
-    page = login(site, "aud").get("/audit")
+    page = login(staffed, "aud").get("/audit")
     assert page.status_code == 200 and "哈希算法无法识别" in page.text
-    api = login(site, "aud").get("/api/audit/verify").json()
+    api = login(staffed, "aud").get("/api/audit/verify").json()
     assert api["first_broken"] == broken
 
 

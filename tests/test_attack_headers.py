@@ -5,7 +5,6 @@ client chose once signed in, and ids beyond the database's range answering 404."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,13 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from .test_web_console_fixtures import PASSWORD, add_staff, enterprise_client, login, make_client
+from . import test_web_console_fixtures as wf
+from .test_web_console_fixtures import PASSWORD, enterprise_client, login, make_client
+
+staffed = wf.staffed  # the fixture: a store with one account per staff role
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "mianshen" / "web" / "templates"
 BIG = str(2**63)
-
-
-@pytest.fixture
-def site(store: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("MIANSHEN_FAST_HASH", "1")
-    monkeypatch.setenv("MIANSHEN_SM4_KEY", "0123456789abcdeffedcba9876543210")
-    add_staff(store)
-    yield store
 
 
 def nonce_of(response: Any) -> str:
@@ -34,8 +28,8 @@ def nonce_of(response: Any) -> str:
     return found.group(1)
 
 
-def test_pages_carry_a_content_security_policy(site: Engine) -> None:
-    r = make_client(site).get("/")
+def test_pages_carry_a_content_security_policy(staffed: Engine) -> None:
+    r = make_client(staffed).get("/")
     policy = r.headers["content-security-policy"]
     assert (
         "default-src 'self'" in policy
@@ -54,25 +48,25 @@ def test_inline_scripts_carry_the_nonce_and_no_handler_is_inline() -> None:
             assert "src=" in tag or 'nonce="{{ csp_nonce }}"' in tag or "application/json" in tag, (template.name, tag)
 
 
-def test_the_nonce_on_a_page_matches_its_header(site: Engine) -> None:
-    hr = login(site, "hr")
+def test_the_nonce_on_a_page_matches_its_header(staffed: Engine) -> None:
+    hr = login(staffed, "hr")
     r = hr.get("/console/policies/new")
     if "<script nonce" in r.text:
         assert f'<script nonce="{nonce_of(r)}">' in r.text
-    docs = make_client(site).get("/docs")
+    docs = make_client(staffed).get("/docs")
     assert docs.status_code == 200 and f'<script nonce="{nonce_of(docs)}">' in docs.text
 
 
-def test_private_pages_are_not_cached_public_ones_may_be(site: Engine) -> None:
-    assert "no-store" not in make_client(site).get("/policies").headers.get("cache-control", "")
-    hr = login(site, "hr")
+def test_private_pages_are_not_cached_public_ones_may_be(staffed: Engine) -> None:
+    assert "no-store" not in make_client(staffed).get("/policies").headers.get("cache-control", "")
+    hr = login(staffed, "hr")
     assert hr.get("/console").headers["cache-control"] == "no-store"
     assert hr.get("/api/console/cases").headers["cache-control"] == "no-store"
 
 
-def test_hsts_only_over_https(site: Engine) -> None:
-    assert "strict-transport-security" in make_client(site).get("/").headers  # https://testserver
-    app = make_client(site).app
+def test_hsts_only_over_https(staffed: Engine) -> None:
+    assert "strict-transport-security" in make_client(staffed).get("/").headers  # https://testserver
+    app = make_client(staffed).app
     assert "strict-transport-security" not in TestClient(app, base_url="http://testserver").get("/").headers
 
 
@@ -90,8 +84,8 @@ def test_serve_sends_no_server_banner(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert len(calls) == 2 and all(k.get("server_header") is False for k in calls)
 
 
-def test_csrf_token_changes_at_sign_in(site: Engine) -> None:
-    client = make_client(site)
+def test_csrf_token_changes_at_sign_in(staffed: Engine) -> None:
+    client = make_client(staffed)
     client.get("/login")
     before = client.cookies["ms_csrf"]
     r = client.post("/login", data={"username": "hr", "password": PASSWORD, "csrf_token": before})
@@ -102,8 +96,8 @@ def test_csrf_token_changes_at_sign_in(site: Engine) -> None:
     assert stale.status_code == 403  # the token from before sign-in is worth nothing now
 
 
-def test_a_cookie_the_client_chose_is_not_accepted_when_signed_in(site: Engine) -> None:
-    hr = login(site, "hr")
+def test_a_cookie_the_client_chose_is_not_accepted_when_signed_in(staffed: Engine) -> None:
+    hr = login(staffed, "hr")
     hr.cookies.delete("ms_csrf")
     hr.cookies.set("ms_csrf", "chosen-by-attacker", domain="testserver")
     forged = hr.post("/logout", data={"csrf_token": "chosen-by-attacker"})
@@ -111,14 +105,14 @@ def test_a_cookie_the_client_chose_is_not_accepted_when_signed_in(site: Engine) 
 
 
 @pytest.mark.parametrize("path", [f"/console/cases/{BIG}", f"/api/console/cases/{BIG}", f"/my/cases/{BIG}"])
-def test_ids_beyond_range_are_not_found(site: Engine, path: str) -> None:
-    client = enterprise_client(site, "91110108551385082Q") if "/my/" in path else login(site, "hr")
+def test_ids_beyond_range_are_not_found(staffed: Engine, path: str) -> None:
+    client = enterprise_client(staffed, "91110108551385082Q") if "/my/" in path else login(staffed, "hr")
     r = client.get(path)
     assert r.status_code == 404
 
 
-def test_post_to_an_id_beyond_range_is_not_found(site: Engine) -> None:
-    anon = make_client(site)
+def test_post_to_an_id_beyond_range_is_not_found(staffed: Engine) -> None:
+    anon = make_client(staffed)
     anon.get("/login")
     r = anon.post(
         f"/publicity/{BIG}/objection", data={"reason": "理由充分的异议", "csrf_token": anon.cookies["ms_csrf"]}

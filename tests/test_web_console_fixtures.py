@@ -50,6 +50,15 @@ def make_client(engine: Engine) -> TestClient:
     return TestClient(app, base_url="https://testserver", follow_redirects=False)
 
 
+@pytest.fixture
+def staffed(store: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A store with one account per staff role, fast password hashing and a fixed SM4 key."""
+    monkeypatch.setenv("MIANSHEN_FAST_HASH", "1")
+    monkeypatch.setenv("MIANSHEN_SM4_KEY", "0123456789abcdeffedcba9876543210")
+    add_staff(store)
+    yield store
+
+
 def add_staff(engine: Engine) -> None:
     with engine.begin() as conn:
         for name, (role, dept, region) in USERS.items():
