@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from mianshen.matching.read import pairs
 from mianshen.store.schema import policy_versions
@@ -179,3 +179,29 @@ def test_list_upload_opens_cases_and_reports_rejects(site: Engine, tmp_path: Pat
         "/console/policies/gaoqi-rending-jiangli/list", files=files, data={"csrf_token": hr.cookies["ms_csrf"]}
     )
     assert forbidden.status_code == 404
+
+
+def test_a_region_limited_bureau_cannot_publish_or_simulate_a_province_policy(site: Engine) -> None:
+    """H2: 郑州 人社 published version 2 of the province's policy (budget 1) and simulated over the
+    province; it may act on a policy for its own region only."""
+    zz = login(site, "zz")
+    raised = SOURCE.replace("version: 1", "version: 2").replace("confirm_days: 15", "confirm_days: 15\nbudget: 1")
+    for step in ("check", "simulate", "publish"):
+        r = api(zz, f"/api/console/policies/{step}", {"source": raised, "as_of": str(AS_OF)})
+        assert r.status_code == 403, step
+        assert (
+            "本账号限于河南省郑州市" in r.json()["error"]["message"] and "适用于河南省" in r.json()["error"]["message"]
+        )
+    narrowed = raised.replace('region: "410000"', 'region: "410100"')  # its own id, narrowed: still the province's
+    assert narrowed != raised
+    assert api(zz, "/api/console/policies/publish", {"source": narrowed}).status_code == 403
+    with site.connect() as conn:
+        assert (
+            conn.execute(text("SELECT max(version) FROM policy_versions WHERE policy_id = :p"), {"p": POLICY}).scalar()
+            == 1
+        )
+    own = narrowed.replace(f"id: {POLICY}", "id: kuogang-zhengzhou").replace("version: 2", "version: 1")
+    checked = api(zz, "/api/console/policies/check", {"source": own})
+    assert checked.status_code == 200 and checked.json()["check"]["ok"], checked.json()
+    province = api(login(site, "hr"), "/api/console/policies/check", {"source": raised})
+    assert province.status_code == 200  # the province's own bureau may

@@ -107,6 +107,16 @@ def _own(s: Session, checked: dict[str, Any], request: Request) -> None:
         existing = scope.policy_row(conn, policy.id)
     if existing is not None and s.role == "department" and existing.department != s.department:
         raise WebError(403, "forbidden", f"政策编号 {policy.id} 已属于 {existing.department}")
+    # A bureau limited to a region (郑州 人社) acts on its region's policies only: a new version of the
+    # province's 稳岗返还 from it would change every approval in the province.
+    for region in (policy.region, existing.region if existing is not None else None):
+        if region and not scope.covers(s, region):
+            raise WebError(
+                403,
+                "forbidden",
+                f"本账号限于{scope.region_label(s.region)}，只能检查、模拟和发布适用于本地区的政策；"
+                f"政策 {policy.id} 适用于{scope.region_label(region)}",
+            )
 
 
 def _shown(checked: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select
 from mianshen import sheets
 from mianshen.clock import today as clock_today
 from mianshen.profiles.current import field_values
+from mianshen.reference.regions import find_region
 from mianshen.store.schema import cases, policy_versions
 from mianshen.web.deps import require, session
 from mianshen.web.errors import WebError, not_found
@@ -76,6 +77,18 @@ def regions(conn: Connection, usccs: Iterable[str], on: dt.date | None = None) -
         return {}
     found = field_values(conn, wanted, "region_code", on or clock_today())
     return {uscc: str(found[uscc]) if uscc in found else "" for uscc in wanted}
+
+
+def covers(s: Session, region_code: str) -> bool:
+    """Whether everything a policy for `region_code` applies to lies within the session's region."""
+    prefix = region_prefix(s.region) if s.role == "department" else ""
+    return not prefix or region_prefix(region_code).startswith(prefix)
+
+
+def region_label(code: str | None) -> str:
+    """河南省郑州市, for messages; the code itself when it is not a known region."""
+    found = find_region(code or "")
+    return "".join(node.name for node in found.path) if found is not None else (code or "全省")
 
 
 def in_region(s: Session, region_code: str | None) -> bool:
