@@ -24,6 +24,7 @@ from mianshen.cases.open import open_case
 from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
+from mianshen.rules import numbers
 from mianshen.store.files import store_attachment
 from mianshen.store.schema import applications
 
@@ -54,9 +55,7 @@ def applied_amount(typed: object, policy: tr.PolicySettings) -> Decimal:
         raise tr.CaseError("金额应为数字（元），如 1500.00")
     if value <= 0:
         raise tr.CaseError("金额应大于 0 元")
-    spec = policy.raw.get("amount")
-    cap = spec.get("cap") if isinstance(spec, dict) else None
-    limit = Decimal(str(cap)) if isinstance(cap, (int, float, str)) and not isinstance(cap, bool) else None
+    limit = _cap(policy)
     if limit is not None and value > limit:
         raise tr.CaseError(f"金额不能超过本政策的上限 {limit} 元")
     if value > MAX_AMOUNT:
@@ -64,6 +63,16 @@ def applied_amount(typed: object, policy: tr.PolicySettings) -> Decimal:
     if value != value.quantize(Decimal("0.01")):
         raise tr.CaseError("金额最多两位小数（精确到分）")
     return value.quantize(Decimal("0.01"))
+
+
+def _cap(policy: tr.PolicySettings) -> Decimal | None:
+    """The policy's cap when written as a number ("500万元" too); None for none or a parameter."""
+    spec = policy.raw.get("amount")
+    cap = spec.get("cap") if isinstance(spec, dict) else None
+    try:
+        return None if cap is None or isinstance(cap, dict) else numbers.parse_number(cap)
+    except numbers.NumberError:
+        return None
 
 
 def _amount(policy: tr.PolicySettings, form: dict[str, Any]) -> Decimal | None:

@@ -174,7 +174,7 @@ def open_candidates(
     actor: Actor,
     expected: dict[str, tuple[str, int]] | None = None,
     moment: Any = None,
-    above: int | None = None,
+    above: int = 0,
 ) -> dict[str, int]:
     """Open a case for each staged candidate whose benefit has none yet, all in set statements: the
     cases, their first events, and per policy one batch audit record whose hash tree covers every
@@ -206,14 +206,14 @@ def open_candidates(
             "SELECT id, NULL, 'matched', :actor, :role, :note, "
             "CASE WHEN amount IS NULL THEN '{\"amount\": null}' ELSE '{\"amount\": \"' || amount || '\"}' END, :now "
             "FROM cases WHERE id > :above AND opened_run = :run ORDER BY id"
-        ).bindparams(actor=actor.name, role=actor.role, note="立案（匹配）", now=moment, run=run_id, above=above or 0)
+        ).bindparams(actor=actor.name, role=actor.role, note="立案（匹配）", now=moment, run=run_id, above=above)
     )
     opened = {
         str(p): int(n)
         for p, n in conn.execute(
             text(
                 "SELECT policy_id, count(*) FROM cases WHERE id > :above AND opened_run = :run GROUP BY policy_id"
-            ).bindparams(run=run_id, above=above or 0)
+            ).bindparams(run=run_id, above=above)
         )
     }
     trees = expected if expected is not None and {p: c for p, (_, c) in expected.items()} == opened else None

@@ -36,7 +36,6 @@ from mianshen.sqlgen.assemble import Slot, unknown_sql
 from mianshen.store.paths import data_dir
 from mianshen.store.schema import match_runs
 
-FORMAT = 2  # 2: the NULL-condition words instead of a mask column per policy
 KEEP = 5  # finished runs whose folders are kept (MIANSHEN_LIBRARY_KEEP)
 MAX_LAYERS = 8  # a view deeper than this is rewritten by a full run
 
@@ -52,7 +51,7 @@ class PolicyColumns:
     file: str  # results file, relative to the library root
     conditions: tuple[str, ...]  # unknown-mask bit order
     # per spine condition, the word column and bit set when it is NULL (assemble.unknown_sql); empty
-    # in a library written before the words (FORMAT 1), whose files hold u_<column> itself
+    # in a library written before the words, whose files hold u_<column> itself
     nulls: tuple[tuple[str, int], ...] = ()
 
     @staticmethod

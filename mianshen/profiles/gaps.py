@@ -85,15 +85,10 @@ def needed(
         f"SELECT id, {k} AS k, u_{k} AS mask, present & {m} AS have FROM need_source WHERE s_{k} = 2"
         for k, m in enumerate(masks)
     )
-    for kind in ("VIEW", "TABLE"):  # DuckDB drops an object only as the kind it is
-        if duck.execute(
-            f"SELECT count(*) FROM duckdb_{kind.lower()}s() WHERE {kind.lower()}_name = 'need_source'"
-        ).fetchone()[0]:
-            duck.execute(f"DROP {kind} need_source")
     # A table, read once: each unknown mask is decoded once (match library words, view.py) where
     # every policy's branch below would otherwise decode all of them again.
     picked = ", ".join(f"s_{k}, u_{k}" for k in range(len(policies)))
-    duck.execute(f"CREATE TEMP TABLE need_source AS SELECT id, present, {picked} FROM ({results})")
+    duck.execute(f"CREATE OR REPLACE TEMP TABLE need_source AS SELECT id, present, {picked} FROM ({results})")
     duck.execute(f"CREATE OR REPLACE TEMP TABLE unknown_pairs AS {unknown}")
     combos = duck.execute("SELECT k, mask, have, count(*) FROM unknown_pairs GROUP BY ALL").fetchall()
     inputs = [inputs_by_condition(p) for p in policies]

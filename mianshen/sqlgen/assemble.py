@@ -265,11 +265,11 @@ def _outputs(k: int, names: list[str], amount: str, d: Dialect, every: bool) -> 
     # status code: NOT root → 0; root with an amount → 1; root without an amount, or root unknown → 2
     code = f"COALESCE({_integer(root, d)} + {_integer(f'({root} AND {missing})', d)}, 2)"
     status = f"CAST({code} AS {_TINY.get(d.name, 'INTEGER')}) AS s_{k}"
-    unknown = _mask([f"{n} IS NULL" for n in names] + [f"({root} AND {missing})"], d)
     amount_column = f"CASE WHEN {root} THEN {_amount(amount, d)} END AS a_{k}"
-    if every:
-        return [status, amount_column, f"{unknown} AS u_{k}", f"{_mask([f'NOT {n}' for n in names], d)} AS f_{k}"]
-    return [status, amount_column]
+    if not every:
+        return [status, amount_column]
+    unknown = _mask([f"{n} IS NULL" for n in names] + [f"({root} AND {missing})"], d)
+    return [status, amount_column, f"{unknown} AS u_{k}", f"{_mask([f'NOT {n}' for n in names], d)} AS f_{k}"]
 
 
 def _amount(amount: str, d: Dialect) -> str:

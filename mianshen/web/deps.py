@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from mianshen.audit.log import Actor
 from mianshen.web.errors import WebError
@@ -49,7 +50,8 @@ async def require_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get("csrf_token")
         submitted = value if isinstance(value, str) else None
-    if not check_csrf(request, session(request), submitted):
+    signed_in = await run_in_threadpool(session, request)  # may read the store: not on the event loop
+    if not check_csrf(request, signed_in, submitted):
         raise WebError(403, "csrf", "页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试")
 
 

@@ -135,8 +135,12 @@ async def answer(request: Request, field: str) -> Any:
     if not data or len(data) > MAX_IMPORT:
         raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 200MB")
     kept = upload_dir() / "answers" / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    kept.write_bytes(data)
+
+    def keep() -> None:  # up to 200 MB: not on the event loop
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(data)
+
+    await run_in_threadpool(keep)
     params = {"source": source_id, "path": str(kept), "name": name, "field": field, "as_of": clock_today().isoformat()}
     if not scope.is_api(request):
         # the import and the re-match after it run as a job: the page shows progress and the report

@@ -190,17 +190,15 @@ def where(conn: Connection, s: Session, q: QueueQuery) -> tuple[list[Any], dict[
     return conditions, policies
 
 
-def _ordered(query: Select[Any], sort: str, dialect: str = "sqlite") -> Select[Any]:
+def _ordered(query: Select[Any], sort: str) -> Select[Any]:
     if sort == "amount":  # the expression of index ix_cases_amount
         return query.order_by(CASE_AMOUNT.desc(), cases.c.id)
     if sort == "newest":
         return query.order_by(cases.c.id.desc())
     # deadline then id, as the index (deadline, id, policy, state, region) holds them: a page is read
-    # from the index in order instead of sorting every case. Each store keeps its own index order for
-    # cases without a deadline: first on SQLite, last on PostgreSQL.
-    if dialect == "postgresql":
-        return query.order_by(cases.c.deadline, cases.c.id)
-    return query.order_by(cases.c.deadline.nulls_first(), cases.c.id)
+    # from the index in order instead of sorting every case. Cases without a deadline come in each
+    # store's own index order: first on SQLite, last on PostgreSQL.
+    return query.order_by(cases.c.deadline, cases.c.id)
 
 
 def list_page(conn: Connection, s: Session, q: QueueQuery) -> Listing:
@@ -210,7 +208,7 @@ def list_page(conn: Connection, s: Session, q: QueueQuery) -> Listing:
     q.page = min(q.page, max(1, -(-total // q.size)))
     # the page's ids first, from the queue index alone (sorting ids, not whole rows), then their rows
     ids = select(cases.c.id).where(*conditions)
-    ordered = _ordered(ids, q.sort, conn.dialect.name).offset((q.page - 1) * q.size).limit(q.size)
+    ordered = _ordered(ids, q.sort).offset((q.page - 1) * q.size).limit(q.size)
     chosen = list(conn.execute(ordered).scalars())
     query = select(cases, enterprises.c.name).outerjoin(enterprises, enterprises.c.uscc == cases.c.uscc)
     found = {r["id"]: dict(r) for r in conn.execute(query.where(cases.c.id.in_(chosen))).mappings()}
@@ -223,6 +221,6 @@ def every_row(conn: Connection, s: Session, q: QueueQuery) -> Any:
     query = select(cases, enterprises.c.name).outerjoin(enterprises, enterprises.c.uscc == cases.c.uscc)
     return (
         conn.execution_options(stream_results=True, yield_per=2000)
-        .execute(_ordered(query.where(*conditions), q.sort, conn.dialect.name))
+        .execute(_ordered(query.where(*conditions), q.sort))
         .mappings()
     )

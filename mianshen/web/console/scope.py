@@ -81,14 +81,13 @@ def regions(conn: Connection, usccs: Iterable[str], on: dt.date | None = None) -
 
 def covers(s: Session, region_code: str) -> bool:
     """Whether everything a policy for `region_code` applies to lies within the session's region."""
-    prefix = region_prefix(s.region) if s.role == "department" else ""
-    return not prefix or region_prefix(region_code).startswith(prefix)
+    return in_region(s, region_prefix(region_code))
 
 
 def region_label(code: str | None) -> str:
     """河南省郑州市, for messages; the code itself when it is not a known region."""
     found = find_region(code or "")
-    return "".join(node.name for node in found.path) if found is not None else (code or "全省")
+    return found.full_name if found is not None else (code or "全省")
 
 
 def in_region(s: Session, region_code: str | None) -> bool:
