@@ -8,6 +8,7 @@ qualification the department applies itself (e.g. tax relief), shown but not pai
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,38 +49,51 @@ def open_cases(
     profiles = " UNION ALL ".join(
         f"SELECT id, input_hash FROM {read_files(library, [layer.profiles])}" for layer in layers
     )
+    if len(layers) > 1:  # an enterprise in both layers (evaluated for everyone and as changed): one hash
+        profiles = f"SELECT id, any_value(input_hash) AS input_hash FROM ({profiles}) GROUP BY id"
     period = " ".join(f"WHEN '{pid}' THEN '{periods[pid]}'" for pid in paying)
     region, where = _regions(duck)
     rows = (
         f"SELECT m.policy_id, m.version AS policy_version, m.uscc, CASE m.policy_id {period} END AS period, "
-        f"CAST(m.amount AS VARCHAR) AS amount, any_value(h.input_hash) AS data_hash, {region} AS region FROM moved m "
+        f"CAST(m.amount AS VARCHAR) AS amount, h.input_hash AS data_hash, {region} AS region FROM moved m "
         f"JOIN ({profiles}) h ON h.id = m.uscc {where} WHERE m.status = 'eligible' AND m.amount > 0 "
         f"AND m.policy_id IN ({', '.join(repr(p) for p in paying)}) AND (m.old_version IS DISTINCT FROM m.version "
-        "OR m.old_status IS DISTINCT FROM 'eligible' OR m.old_amount IS DISTINCT FROM m.amount) "
-        "GROUP BY ALL"
+        "OR m.old_status IS DISTINCT FROM 'eligible' OR m.old_amount IS DISTINCT FROM m.amount)"
     )
     columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash", "region")
-    duck.execute(f"CREATE OR REPLACE TEMP TABLE case_candidates AS {rows}")
-    existing = cases.c.policy_id.in_(paying)
-    if conn.execute(select(cases.c.id).where(existing).limit(1)).first() is None:
-        # these policies' first cases: nothing to collide with, so straight into the cases table
-        moment = stamp(conn, cases.c.created_at, platform_now())  # as the store keeps it
-        duck.execute("CREATE OR REPLACE TEMP TABLE case_now AS SELECT ?::VARCHAR AS moment", [str(moment)])
-        direct = (
-            "SELECT *, 'match' AS origin, 'matched' AS state, (SELECT moment FROM case_now) AS created_at, "
-            f"(SELECT moment FROM case_now) AS updated_at, {run_id} AS opened_run FROM case_candidates"
-        )
-        every = (*columns, "origin", "state", "created_at", "updated_at", "opened_run")
-        above = newest_case(conn)
-        from_duckdb(conn, duck, direct, "cases", every, order="policy_id, uscc")
-        trees = _trees(conn, duck, run_id, staged=False)
-        return open_candidates(conn, run_id, SYSTEM, trees, moment=moment, above=above)
-    if not from_duckdb(conn, duck, "SELECT * FROM case_candidates", CANDIDATES, columns, order="policy_id, uscc"):
-        return {}
-    expected = _trees(conn, duck, run_id)
-    opened = open_candidates(conn, run_id, SYSTEM, expected)
-    conn.execute(text(f"DROP TABLE IF EXISTS {CANDIDATES}"))
-    return opened
+    # not TEMP: the first run's hash trees are made from it on a second DuckDB connection
+    duck.execute(f"CREATE OR REPLACE TABLE case_candidates AS {rows}")
+    try:
+        existing = cases.c.policy_id.in_(paying)
+        if conn.execute(select(cases.c.id).where(existing).limit(1)).first() is None:
+            return _first_cases(conn, duck, run_id, columns)
+        if not from_duckdb(conn, duck, "SELECT * FROM case_candidates", CANDIDATES, columns, order="policy_id, uscc"):
+            return {}
+        expected = _trees(duck, run_id, _taken(conn))
+        opened = open_candidates(conn, run_id, SYSTEM, expected)
+        conn.execute(text(f"DROP TABLE IF EXISTS {CANDIDATES}"))
+        return opened
+    finally:
+        duck.execute("DROP TABLE IF EXISTS case_candidates")
+
+
+def _first_cases(conn: Connection, duck: Any, run_id: int, columns: Sequence[str]) -> dict[str, int]:
+    """These policies' first cases: nothing to collide with, so straight into the cases table. The
+    batch records' hash trees are computed by DuckDB meanwhile (SQLite appends on one core; the
+    trees take the other), from the same candidates."""
+    moment = stamp(conn, cases.c.created_at, platform_now())  # as the store keeps it
+    fixed = {"origin": "match", "state": "matched", "created_at": str(moment), "updated_at": str(moment)}
+    above = newest_case(conn)
+    beside = duck.cursor()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            later = pool.submit(_trees, beside, run_id, [])
+            query = "SELECT * FROM case_candidates"
+            from_duckdb(conn, duck, query, "cases", columns, "policy_id, uscc", fixed | {"opened_run": run_id})
+            trees = later.result()
+    finally:
+        beside.close()
+    return open_candidates(conn, run_id, SYSTEM, trees, moment=moment, above=above)
 
 
 def _regions(duck: Any) -> tuple[str, str]:
@@ -90,20 +104,21 @@ def _regions(duck: Any) -> tuple[str, str]:
     ).fetchone()[0]
     if not known:
         return "CAST(NULL AS VARCHAR)", ""
-    return "any_value(CAST(r.region_code AS VARCHAR))", "LEFT JOIN profiles r ON r.id = m.uscc"
+    return "CAST(r.region_code AS VARCHAR)", "LEFT JOIN profiles r ON r.id = m.uscc"
 
 
-def _trees(conn: Connection, duck: Any, run_id: int, staged: bool = True) -> dict[str, tuple[str, int]]:
-    """The batch records' hash trees, from the candidates in DuckDB less those whose benefit already
-    has a case (asked of the store: a handful, not millions of rows read back)."""
-    taken: Sequence[Any] = []
-    if staged:
-        taken = conn.execute(
-            text(
-                f"SELECT c.policy_id, c.uscc, c.period FROM {CANDIDATES} c JOIN cases x ON x.policy_id = c.policy_id "
-                "AND x.uscc = c.uscc AND x.period = c.period"
-            )
-        ).all()
+def _taken(conn: Connection) -> Sequence[Any]:
+    """The staged candidates whose benefit already has a case (a handful, not millions of rows)."""
+    return conn.execute(
+        text(
+            f"SELECT c.policy_id, c.uscc, c.period FROM {CANDIDATES} c JOIN cases x ON x.policy_id = c.policy_id "
+            "AND x.uscc = c.uscc AND x.period = c.period"
+        )
+    ).all()
+
+
+def _trees(duck: Any, run_id: int, taken: Sequence[Any]) -> dict[str, tuple[str, int]]:
+    """The batch records' hash trees, from DuckDB's candidates less those already `taken`."""
     # as three lists, one statement: DuckDB inserts executemany's rows one statement each (minutes
     # when a run meets a hundred thousand benefits that already have their case)
     columns = [list(c) for c in zip(*taken, strict=True)] if taken else [[], [], []]
@@ -118,7 +133,6 @@ def _trees(conn: Connection, duck: Any, run_id: int, staged: bool = True) -> dic
     )
     found = {pid: (root_of(leaves), n) for pid, (leaves, n) in leaf_texts(duck, "opening").items()}
     duck.execute("DROP TABLE opening")
-    duck.execute("DROP TABLE case_candidates")
     return found
 
 

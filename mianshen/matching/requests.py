@@ -49,10 +49,11 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
     enterprise) in line with DuckDB's `needs`."""
     now = stamp(conn, data_requests.c.opened_at, platform_now())
     if conn.execute(select(data_requests.c.id).limit(1)).first() is None:  # the first run: nothing to compare
-        duck.execute("CREATE OR REPLACE TEMP TABLE needs_now AS SELECT ?::VARCHAR AS moment", [str(now)])
-        rows = f"SELECT uscc, field, {run_id} AS opened_run, (SELECT moment FROM needs_now) AS opened_at FROM needs"
-        columns = ("uscc", "field", "opened_run", "opened_at")
-        return RequestCounts(opened=from_duckdb(conn, duck, rows, "data_requests", columns, order="uscc, field"))
+        fixed = {"opened_run": run_id, "opened_at": str(now)}
+        opened = from_duckdb(
+            conn, duck, "SELECT * FROM needs", "data_requests", ("uscc", "field"), "uscc, field", fixed
+        )
+        return RequestCounts(opened=opened)
     temporary_table(conn, NEEDS, "uscc TEXT, field TEXT, PRIMARY KEY (uscc, field)")
     from_duckdb(conn, duck, "SELECT uscc, field FROM needs", NEEDS, ("uscc", "field"), order="uscc, field")
     # The requests of the enterprises the run looked at, found through the (uscc, field) index: a
