@@ -163,7 +163,7 @@ def import_and_rematch(eng: Engine, who: Actor, params: dict[str, Any]) -> dict[
     enterprises it changed; what the job page reports. The kept upload is removed afterwards."""
     path, day = Path(params["path"]), dt.date.fromisoformat(params["as_of"])
     try:
-        report = import_file(eng, params["source"], path, day)
+        report = import_file(eng, params["source"], path, day, who)
     except InputError as exc:
         return {"error": str(exc), "field": params["field"]}
     finally:
