@@ -186,6 +186,7 @@ data_requests = Table(
     Column("refused_at", DateTime(timezone=True)),  # refused by the data department, with a legal basis
     Column("refused_by", Text),
     Column("refused_reason", Text),
+    Column("region", String(12)),  # the enterprise's registered region (a region-limited account sees its own)
     UniqueConstraint("uscc", "field", name="uq_data_request"),
     Index("ix_data_requests_field", "field", "resolved_run"),
 )
@@ -209,6 +210,7 @@ corrections = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("answered_at", DateTime(timezone=True)),
     Column("answered_by", Text),
+    Column("region", String(12)),  # the enterprise's registered region (a region-limited account sees its own)
 )
 
 # Per run, field and policy: how many enterprises the library leaves unknown for want of the field.

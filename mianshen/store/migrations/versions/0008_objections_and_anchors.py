@@ -6,6 +6,9 @@
   Existing rows stopped their case, so they are `verified`.
 - `objection_codes`: a public objection waiting for the SMS code sent to the objector's phone; no
   foreign key to cases, so any case id is answered alike (web/objecting.py).
+- `data_requests.region`, `corrections.region`: the enterprise's registered region, filled from the
+  profile library on first need (web/console/listing.py), so a region-limited department account
+  (郑州 人社) sees only its region's requests and corrections.
 - `audit_checkpoints`: the audit chain's head (last id and hash) with an HMAC-SM3 under a key kept
   outside the store, so a rewritten chain is found (audit/anchors.py).
 
@@ -44,6 +47,9 @@ def upgrade() -> None:
         sa.Column("consumed_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_index("ix_objection_codes_expires_at", "objection_codes", ["expires_at"])
+    for table in ("data_requests", "corrections"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("region", sa.String(length=12), nullable=True))
     op.create_table(
         "audit_checkpoints",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -56,6 +62,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_checkpoints")
+    for table in ("data_requests", "corrections"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("region")
     op.drop_index("ix_objection_codes_expires_at", table_name="objection_codes")
     op.drop_table("objection_codes")
     with op.batch_alter_table("objections") as batch:
