@@ -118,3 +118,32 @@ def test_post_to_an_id_beyond_range_is_not_found(staffed: Engine) -> None:
         f"/publicity/{BIG}/objection", data={"reason": "理由充分的异议", "csrf_token": anon.cookies["ms_csrf"]}
     )
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/audit?offset={BIG}",
+        f"/api/audit?offset={BIG}",
+        f"/console/cases?page={BIG}",
+        f"/api/console/cases?page={BIG}&size={BIG}",
+        f"/console/requests/ui_new_claimants_last_year?page={BIG}",
+    ],
+)
+def test_numbers_beyond_range_in_queries_are_no_server_error(staffed: Engine, path: str) -> None:
+    who = "aud" if "/audit" in path else "hr"
+    r = login(staffed, who).get(path)
+    assert r.status_code < 500, r.text[:300]
+
+
+def test_ids_beyond_range_in_a_bulk_form_are_refused_in_chinese(staffed: Engine) -> None:
+    hr = login(staffed, "hr")
+    form = {"action": "notify", "ids": ["1", BIG], "csrf_token": hr.cookies["ms_csrf"]}
+    r = hr.post("/console/cases/bulk", data=form)
+    assert r.status_code == 400 and "案件编号" in r.text
+    api = hr.post(
+        "/api/console/cases/bulk",
+        json={"action": "notify", "ids": [BIG]},
+        headers={"X-CSRF-Token": hr.cookies["ms_csrf"]},
+    )
+    assert api.status_code == 400 and api.json()["error"]["code"] == "bad_request"

@@ -20,6 +20,7 @@ from mianshen.cases import review
 from mianshen.cases import transitions as tr
 from mianshen.cases.applications import submit_application
 from mianshen.cases.lists import upload_list
+from mianshen.cases.objections import object_to, resolve
 from mianshen.cases.payments import create_batch, export_batch, mark_batch_paid, reconcile
 from mianshen.notify.templates import render
 from mianshen.store.schema import (
@@ -141,10 +142,10 @@ def test_three_kinds_from_start_to_paid(store: Engine, tmp_path: Path) -> None:
 
     # objections: upheld for b (→ rejected), dismissed for a (→ 公示 again); d rejected by the department
     with store.begin() as conn:
-        review.object_to(conn, b, PUBLIC, "该员工实为股东亲属，未实际到岗")
-        review.object_to(conn, a, PUBLIC, "招用人数有误")
-        review.resolve(conn, b, HR, upheld=True, reason="核实未实际到岗")
-        review.resolve(conn, a, HR, upheld=False, reason="经核对参保记录，人数无误")
+        object_to(conn, b, PUBLIC, "该员工实为股东亲属，未实际到岗")
+        object_to(conn, a, PUBLIC, "招用人数有误")
+        resolve(conn, b, HR, upheld=True, reason="核实未实际到岗")
+        resolve(conn, a, HR, upheld=False, reason="经核对参保记录，人数无误")
         tr.reject(conn, d, KJ, "复核发现非首次认定")
         assert {r.resolution for r in conn.execute(select(objections.c.resolution))} == {"upheld", "dismissed"}
     assert (state(store, a), state(store, b), state(store, d)) == ("publicity", "rejected", "rejected")

@@ -491,3 +491,23 @@ def test_every_error_has_a_place_and_a_hint(tmp_path: Path, case: str) -> None:
         assert diag["file"] == str(path) and diag["line"] > 0 and diag["column"] > 0, diag
         assert diag["message"], diag
         assert diag["hint"], diag
+
+
+@pytest.mark.parametrize(
+    ("amount", "refused"),
+    [
+        ("amount:\n  formula: employees * 1000\n", "没有上限"),  # issue 16 item 6: any sum could be claimed
+        ("amount:\n  formula: employees * 1000\n  cap: 50000\n", ""),
+        ("amount:\n  fixed: 5000\n", ""),
+        ("amount:\n  formula: 5000\n", ""),  # one sum for everyone: nothing is typed
+        ("amount: none\n", ""),
+    ],
+)
+def test_an_applied_for_amount_needs_a_numeric_cap(tmp_path: Path, amount: str, refused: str) -> None:
+    text = make_policy(amount=amount).replace("kind: 条件类", "kind: 暂难数据化类")
+    result = check(write(tmp_path, text))
+    if refused:
+        assert result.exit_code == 1 and refused in result.output and "企业可申请任意金额" in result.output
+        assert "cap: 50000" in result.output  # the hint says how to fix it
+    else:
+        assert result.exit_code == 0, result.output

@@ -75,11 +75,13 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "request_id": lambda w: str(w.cosign_request()),
     "field": lambda w: "ui_new_claimants_last_year",  # held by 人社厅 (HRSS)
     "correction_id": lambda w: str(w.correction()),
+    "objection_id": lambda w: str(w.triaged()),
 }
 OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, parameter) → value
     ("/my/apply/{policy_id}", "policy_id"): lambda w: APPLIED,  # the 暂难数据化类 one
     ("/console/policies/{policy_id}/list", "policy_id"): lambda w: LISTED,  # 科技厅's 名单类 one
     ("/publicity/{case_id}/objection", "case_id"): lambda w: str(w.spare["public_objection"]),
+    ("/console/objections/{objection_id}/{action}", "action"): lambda w: "dismiss",
 }
 QUERIES = {  # ids passed in the query string are scoped too
     "/console/policies/new": {"from": POLICY},
@@ -151,6 +153,7 @@ RULES: list[tuple[str, Access]] = [
     (r"^/console/requests/\{field\}/(answer|refuse)$", Access(frozenset(), INBOX - {"aud"}, "dm", OTHER_DEPTS)),
     (r"^/console/corrections/\{correction_id\}$", Access(frozenset(), INBOX - {"aud"}, "hr", OTHER_DEPTS)),
     (r"^/console/payments", Access(frozenset({"fin", "aud", "admin"}), frozenset({"fin"}), "fin")),
+    (r"^/console/objections/\{objection_id\}/\{action\}$", Access(frozenset(), DEPARTMENTS, "hr", OTHER_DEPTS)),
     (
         r"^/console/(policies|cases|objections)",
         Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"policy_id", "case_id"})),
@@ -202,6 +205,8 @@ Body = dict[str, Any]
 def body_for(w: World, path: str, params: dict[str, str]) -> Body:
     """A well-formed body for each POST, so that a refusal is about who asks, never about the input."""
     p = page_path(path)
+    if p == "/publicity/objection/confirm":
+        return {"data": w.objection_code()}
     if p.endswith("/confirm"):
         amount, commitment = w.case_info(int(params["case_id"]))
         return {"data": {"amount": amount, "bank_account": fx.ACCOUNT, "commitment": commitment}}
@@ -238,6 +243,8 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
     if p.endswith("/answer"):  # an empty file of a source providing the field: imported, nothing to re-match
         source = w.source_of(params["field"])
         return {"data": {"source": source[0]}, "files": [("file", ("补报.csv", source[1].encode(), "text/csv"))]}
+    if p.startswith("/console/objections/"):
+        return {"data": {"reason": "经核实核定人数无误"}}
     if p.startswith("/console/corrections/"):
         return {"data": {"result": "rejected", "reply": "经核对社保系统，数据无误"}}
     if p == "/console/payments/batches":
@@ -368,6 +375,10 @@ PROOFS: dict[str, Callable[[World, bool], tuple[TestClient, dict[str, str]]]] = 
     "/console/payments/batches/{batch_id}/cases/{case_id}/{outcome}": lambda w, api: (
         w.client("fin"),
         dict(zip(("batch_id", "case_id"), map(str, w.any_payment()), strict=True)),
+    ),
+    "/console/objections/{objection_id}/{action}": lambda w, api: (
+        w.client("hr"),
+        {"objection_id": str(w.triaged("api" if api else "page"))},
     ),
     "/console/approvals/{request_id}": lambda w, api: (
         w.client("hr"),

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, select, update
 
 from mianshen.audit.log import Actor
-from mianshen.cases.review import object_to
+from mianshen.cases.objections import object_to
 from mianshen.store.schema import cases, payments
 
 from . import matching_fixtures as fx

@@ -195,3 +195,38 @@ def test_a_data_manager_starts_a_match_from_the_page(inbox_site: Engine) -> None
         time.sleep(0.1)
     assert "匹配完成" in dm.get(started.headers["location"]).text
     assert post(login(inbox_site, "hr"), "/console/match").status_code == 403  # departments do not run matches
+
+
+def test_a_region_limited_account_sees_only_its_regions_requests_and_corrections(inbox_site: Engine) -> None:
+    """Issue 16 H2 (reads): 郑州 人社 (region 410100) saw and exported the whole province's data requests."""
+    from mianshen.audit.log import Actor
+    from mianshen.profiles import corrections as fixes
+    from mianshen.web.console.scope import regions
+
+    field = busiest(inbox_site, "人力资源")
+    hr, zz = login(inbox_site, "hr"), login(inbox_site, "zz")
+    everyone = {x["field"]: x["waiting"] for x in hr.get("/api/console/requests").json()["fields"]}
+    zhengzhou = {x["field"]: x["waiting"] for x in zz.get("/api/console/requests").json()["fields"]}
+    with inbox_site.connect() as conn:
+        asked = list(conn.execute(select(data_requests.c.uscc).where(data_requests.c.field == field)).scalars())
+        where = regions(conn, asked)
+    inside = [u for u in asked if where[u].startswith("4101")]
+    outside = [u for u in asked if not where[u].startswith("4101")]
+    assert inside and outside, "the world needs enterprises in and outside 郑州"
+    assert everyone[field] == len(asked) and zhengzhou[field] == len(inside)  # before: the whole province
+    exported = list(csv.reader(io.StringIO(zz.get(f"/console/requests/{field}/export.csv").text.lstrip("\ufeff"))))
+    assert {row[1] for row in exported[1:]} == set(inside)
+    page = zz.get(f"/console/requests/{field}?status=all").text
+    assert outside[0] not in page and inside[0] in page
+
+    with inbox_site.begin() as conn:
+        made = [
+            fixes.submit(conn, Actor("经办人", "enterprise", None, u), u, field, "0", "数据有误，请核实更正")
+            for u in (inside[0], outside[0])
+        ]
+    listed = zz.get("/console/requests?corrections=received").text
+    assert made[0]["number"] in listed and made[1]["number"] not in listed
+    assert made[1]["number"] in hr.get("/console/requests?corrections=received").text
+    reply = {"result": "rejected", "reply": "经核对数据无误"}
+    assert api(zz, f"/api/console/corrections/{made[1]['id']}", reply).status_code == 404
+    assert api(zz, f"/api/console/corrections/{made[0]['id']}", reply).status_code == 200

@@ -128,6 +128,31 @@ class World:
             ).one()
         return int(row.case_id), str(row.amount)
 
+    def triaged(self, key: str = "shown") -> int:
+        """An unverified public objection to the case kept in 公示, waiting in triage (one per key)."""
+        from mianshen.audit.log import Actor
+        from mianshen.cases.objections import object_to
+
+        if f"objection-{key}" not in self.corrections:
+            with self.engine.begin() as conn:
+                made = object_to(conn, self.spare["shown"], Actor("公众", "public"), "核定人数有误", stop=False)
+            self.corrections[f"objection-{key}"] = made
+        return self.corrections[f"objection-{key}"]
+
+    def objection_code(self) -> dict[str, str]:
+        """A fresh pending public objection (to a case id that does not exist: nothing stops) and its code."""
+        from sqlalchemy import select
+
+        from mianshen.store.schema import outbox
+        from mianshen.web import objecting
+
+        n = self.corrections["codes"] = self.corrections.get("codes", 0) + 1
+        with self.engine.begin() as conn:
+            sent = objecting.submit(conn, 10**9, "核定人数有误", f"1390000{n:04d}", f"192.0.2.{n}")
+            assert isinstance(sent, tuple) and sent[1]
+            payload = conn.execute(select(outbox.c.payload).order_by(outbox.c.id.desc()).limit(1)).scalar_one()
+        return {"token": sent[1], "code": json.loads(payload)["code"]}
+
     def cosign_request(self, key: str = "shown") -> int:
         """A version waiting for 会签, filed by another staff member of 人社厅 (one policy per key: a newer
         request for the same policy withdraws the older)."""

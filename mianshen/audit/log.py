@@ -16,6 +16,8 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import Connection, String, select, text, type_coerce
 
+from mianshen.audit.anchors import checkpoints
+from mianshen.clock import beijing
 from mianshen.clock import now as platform_now
 from mianshen.store.schema import audit_log
 
@@ -178,10 +180,13 @@ def _malformed(row: dict[str, Any]) -> str | None:
 
 
 def verify(conn: Connection) -> ChainCheck:
-    """The first row whose content, hash or link does not verify. Never raises on a damaged row:
-    a row edited into something unreadable is itself the first broken row."""
+    """The first row whose content, hash or link does not verify, or that a checkpoint contradicts.
+    Never raises on a damaged row: a row edited into something unreadable is itself the first broken
+    row. A chain rewritten with every later hash recomputed verifies link by link; the keyed
+    checkpoints of its head (audit/anchors.py) do not fit it."""
+    marks = checkpoints(conn)
     expected_prev = GENESIS
-    count = 0
+    count, last_id = 0, 0
     columns = [type_coerce(c, String).label(c.name) if c.name == "at" else c for c in audit_log.c]
     for r in conn.execute(select(*columns).order_by(audit_log.c.id)).mappings():
         count += 1
@@ -193,5 +198,19 @@ def verify(conn: Connection) -> ChainCheck:
             return ChainCheck(count, row["id"], "与上一行的链接不符（上一行被改动、删除或插入了行）")
         if digest(_row_content(row), row["algorithm"]) != row["row_hash"]:
             return ChainCheck(count, row["id"], "本行内容与其哈希不符（本行被改动）")
-        expected_prev = row["row_hash"]
+        mark = marks.pop(row["id"], None)
+        if mark is not None and not mark.genuine:
+            return ChainCheck(count, row["id"], FORGED)
+        if mark is not None and mark.last_hash != row["row_hash"]:
+            return ChainCheck(count, row["id"], REWRITTEN.format(at=beijing(mark.at).strftime("%Y-%m-%d %H:%M")))
+        expected_prev, last_id = row["row_hash"], row["id"]
+    if marks:  # a checkpoint of a row that is no longer there
+        gone = min(marks)
+        return ChainCheck(
+            count + 1, gone, f"检查点记载的第 {gone} 号记录已不存在（日志只核验到第 {last_id} 号：记录被删除）"
+        )
     return ChainCheck(count, None)
+
+
+FORGED = "本行的检查点签名不符（检查点被伪造或改动，或本机的审计密钥与写入检查点时不同）"
+REWRITTEN = "本行的哈希与 {at} 写入的检查点不符：此前的记录被改写（其后各行的哈希被重新计算）"

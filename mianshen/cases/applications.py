@@ -76,10 +76,14 @@ def _cap(policy: tr.PolicySettings) -> Decimal | None:
 
 
 def _amount(policy: tr.PolicySettings, form: dict[str, Any]) -> Decimal | None:
-    """The fixed amount the policy grants, else the amount applied for (checked at review)."""
+    """The one sum the policy grants (`fixed`, or a formula that is a number), else the amount
+    applied for — within the policy's numeric cap, which the policy checker requires here."""
     spec = policy.raw.get("amount") or {}
-    if isinstance(spec, dict) and spec.get("fixed") is not None:
-        return Decimal(str(spec["fixed"])).quantize(Decimal("0.01"))
+    if isinstance(spec, dict) and spec.get("fixed", spec.get("formula")) is not None:
+        try:
+            return numbers.parse_number(spec.get("fixed", spec.get("formula"))).quantize(Decimal("0.01"))
+        except numbers.NumberError:
+            pass  # a formula of the enterprise's figures: the amount is applied for
     if form.get("amount") not in (None, ""):
         return applied_amount(form["amount"], policy)
     return None

@@ -24,7 +24,7 @@ from mianshen.errors import InputError
 from mianshen.profiles.current import read_profile
 from mianshen.profiles.sources import get_source
 from mianshen.reference.workdays import add_working_days
-from mianshen.store.schema import case_events, cases, dishonesty_records, objections, onsite_checks, policy_versions
+from mianshen.store.schema import case_events, cases, dishonesty_records, onsite_checks, policy_versions
 
 COMMITTED = ("approved", "in_payment", "paid", "returned", "archived")  # amounts that count against the budget
 
@@ -176,35 +176,6 @@ def open_publicity(
     days = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).publicity_days
     first = start or today()
     return tr.start_publicity(conn, case_id, actor, first, publicity_end(first, days))
-
-
-# --- 异议 ---------------------------------------------------------------------------------------
-
-
-def object_to(conn: Connection, case_id: int, actor: Actor, reason: str) -> int:
-    if not reason.strip():
-        raise tr.CaseError("提出异议须写明理由")
-    tr.raise_objection(conn, case_id, actor, reason)
-    values = {"case_id": case_id, "raised_by": actor.name, "reason": reason, "raised_at": platform_now()}
-    return int(conn.execute(objections.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
-
-
-def resolve(conn: Connection, case_id: int, actor: Actor, upheld: bool, reason: str) -> dict[str, Any]:
-    """Upheld → rejected; dismissed → back to 公示 (the original end date stands)."""
-    if not reason.strip():
-        raise tr.CaseError("异议处理须写明理由")
-    result = (tr.uphold_objection if upheld else tr.dismiss_objection)(conn, case_id, actor, reason)
-    conn.execute(
-        objections.update()
-        .where(objections.c.case_id == case_id, objections.c.resolution.is_(None))
-        .values(
-            resolution="upheld" if upheld else "dismissed",
-            resolved_by=actor.name,
-            resolution_reason=reason,
-            resolved_at=platform_now(),
-        )
-    )
-    return result
 
 
 # --- 批准与预算 -----------------------------------------------------------------------------------

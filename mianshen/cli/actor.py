@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import getpass
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,27 @@ def actor_options(default_role: str) -> Callable[[Any], Any]:
         return command
 
     return wrap
+
+
+OPERATOR_OPTION = click.option(
+    "--actor",
+    "operator_name",
+    envvar="MIANSHEN_ACTOR",
+    default=None,
+    help="操作人（记入审计日志），默认为本机登录用户名。",
+)
+
+
+def operator(name: str | None) -> Actor:
+    """Who runs a data or contact command: the --actor given, else the machine's login name (the
+    CLI is run on a trusted machine; the audit log still says which account ran it)."""
+    if name and name.strip():
+        return Actor(name.strip(), "operator")
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no entry for this uid (some containers)
+        login = "未知"
+    return Actor(f"本机用户 {login}", "operator")
 
 
 def make_actor(name: str, role: str, department: str | None, uscc: str | None) -> Actor:

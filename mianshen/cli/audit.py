@@ -9,6 +9,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from mianshen.audit.anchors import checkpoint
 from mianshen.audit.log import verify
 from mianshen.cli.data import DB_OPTION
 from mianshen.cli.main import cli
@@ -27,12 +28,16 @@ def audit() -> None:
 def verify_cmd(db: str | None) -> None:
     """逐行重算哈希链；链完整时退出码 0，否则退出码 1 并指出第一处断开的行。
 
-    改动一行 → 指出该行；删除一行 → 指出其后一行；删除末尾的行只能靠对照已另行保存的末行哈希发现，
-    因此完整时会输出末行哈希，请定期抄存（如随日报报送）。
+    改动一行 → 指出该行；删除一行 → 指出其后一行；改写后重算其后各行哈希 → 由带密钥的检查点发现（指出检查点
+    所在的行）。链完整时写入新的检查点（密钥见 docs/security.md），并输出末行哈希，可另行抄存（如随日报报送）。
     """
     engine = open_store(db)
     with engine.connect() as conn:
         check = verify(conn)
+    if check.first_broken is None:
+        with engine.begin() as conn:
+            checkpoint(conn)
+    with engine.connect() as conn:
         head = conn.execute(
             select(audit_log.c.id, audit_log.c.row_hash).order_by(audit_log.c.id.desc()).limit(1)
         ).first()

@@ -18,6 +18,8 @@ from mianshen.audit.log import Actor
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
 from mianshen.cases.banking import mask_stored
+from mianshen.cases.objections import object_to
+from mianshen.cases.objections import resolve as settle
 from mianshen.cases.states import STATES
 from mianshen.cli.actor import actor_options, parse_day
 from mianshen.cli.data import DB_OPTION
@@ -148,7 +150,7 @@ _simple(
     "对公示中的案件提出异议。",
     "public",
     True,
-    lambda c, i, a, r: (review.object_to(c, i, a, r), tr.load_case(c, i))[1],
+    lambda c, i, a, r: (object_to(c, i, a, r), tr.load_case(c, i))[1],
 )
 
 
@@ -260,7 +262,7 @@ def resolve_cmd(
     db: str | None,
 ) -> None:
     """处理异议。"""
-    _say(_run(db, lambda conn: review.resolve(conn, case_id, actor, upheld, reason)))
+    _say(_run(db, lambda conn: settle(conn, case_id, actor, upheld, reason)))
 
 
 @case.command("approve")

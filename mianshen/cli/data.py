@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from mianshen.catalogue import load_catalogue
+from mianshen.cli.actor import OPERATOR_OPTION, operator
 from mianshen.cli.explain import parse_as_of
 from mianshen.cli.main import cli
 from mianshen.profiles.imports import ImportReport, import_file
@@ -27,14 +28,15 @@ def data() -> None:
 
 @data.command("sources")
 @click.argument("definition", required=False, type=click.Path())
+@OPERATOR_OPTION
 @DB_OPTION
-def sources_cmd(definition: str | None, db: str | None) -> None:
-    """登记数据源（给出定义文件时），并列出已登记的数据源。"""
+def sources_cmd(definition: str | None, operator_name: str | None, db: str | None) -> None:
+    """登记数据源（给出定义文件时，记入审计日志），并列出已登记的数据源。"""
     engine = open_store(db)
     with engine.begin() as conn:
         if definition:
             for source in load_source_file(definition):
-                register_source(conn, source)
+                register_source(conn, source, operator(operator_name))
         for source in list_sources(conn):
             click.echo(
                 f"{source.id:<12} {source.department}·{source.name}  更新{source.refresh}，"
@@ -47,15 +49,21 @@ def sources_cmd(definition: str | None, db: str | None) -> None:
 @click.option("--as-of", "as_of", default=None, help="数据日期（文件无日期列时用），默认今天。")
 @click.option("--rejects", "rejects_path", default=None, type=click.Path(), help="拒收报告 CSV 的保存路径。")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
+@OPERATOR_OPTION
 @DB_OPTION
 def import_cmd(
-    source_id: str, as_of: str | None, rejects_path: str | None, files: tuple[str, ...], db: str | None
+    source_id: str,
+    as_of: str | None,
+    rejects_path: str | None,
+    files: tuple[str, ...],
+    operator_name: str | None,
+    db: str | None,
 ) -> None:
-    """导入数据文件（CSV、XLSX、Parquet、JSON Lines）为导入批次；坏行写入拒收报告。"""
+    """导入数据文件（CSV、XLSX、Parquet、JSON Lines）为导入批次（记入审计日志）；坏行写入拒收报告。"""
     engine = open_store(db)
     day = parse_as_of(as_of)
     for file in files:
-        report = import_file(engine, source_id, file, day)
+        report = import_file(engine, source_id, file, day, operator(operator_name))
         _print_report(report, file)
         if report.rejects:
             target = Path(rejects_path or f"var/rejects/batch-{report.batch_id}.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from mianshen.cli.actor import OPERATOR_OPTION, operator
 from mianshen.cli.main import cli
 
 DB_OPTION = click.option(
@@ -48,12 +49,13 @@ def add_cmd(
 @click.argument("uscc")
 @click.option("--name", required=True, help="联系人姓名。")
 @click.option("--phone", required=True, help="手机号（SM4 加密保存）。")
+@OPERATOR_OPTION
 @DB_OPTION
-def contact_cmd(uscc: str, name: str, phone: str, db: str | None) -> None:
-    """登记企业联系人手机号（接收登录验证码与通知）。"""
+def contact_cmd(uscc: str, name: str, phone: str, operator_name: str | None, db: str | None) -> None:
+    """登记企业联系人手机号（接收登录验证码与通知；变更记入审计日志，手机号脱敏）。"""
     from mianshen.store.db import open_store
     from mianshen.web.accounts import set_contact
 
     with open_store(db).begin() as conn:
-        set_contact(conn, uscc.strip().upper(), name, phone)
+        set_contact(conn, uscc.strip().upper(), name, phone, operator(operator_name))
     click.echo(f"已登记 {uscc.strip().upper()} 的联系人")

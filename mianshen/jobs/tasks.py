@@ -164,6 +164,15 @@ def resume_bulk(engine: Engine, today: dt.date) -> Outcome:
     return Outcome(f"续办批量任务 {ran} 个" if ran else "没有待续办的批量任务", ran)
 
 
+def anchor_audit(engine: Engine, today: dt.date) -> Outcome:
+    """A keyed checkpoint of the audit chain's head, every INTERVAL while the log grows (M8)."""
+    from mianshen.audit.anchors import INTERVAL, checkpoint
+
+    with engine.begin() as conn:
+        made = checkpoint(conn, every=INTERVAL)
+    return Outcome(f"写入审计检查点 {made}" if made else "审计链无新记录或未到检查点间隔", int(made is not None))
+
+
 JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     # order matters within one pass: matching and case changes enqueue messages the last job sends
     "expire_policies": expire_policies,
@@ -173,4 +182,5 @@ JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     "reminders": reminders,
     "resume_bulk": resume_bulk,
     "send_outbox": send_outbox,
+    "anchor_audit": anchor_audit,  # last: anchors what this pass recorded
 }

@@ -69,6 +69,9 @@ TEMPLATES: dict[str, Template] = {
 TEMPLATES["login_code"] = Template(
     "登录验证码", "登录验证码 {code}，{minutes} 分钟内有效。请勿告诉他人，工作人员不会索要验证码"
 )
+TEMPLATES["objection_code"] = Template(
+    "异议验证码", "您对公示提出异议的验证码 {code}，{minutes} 分钟内有效。如非本人操作，请忽略本短信"
+)
 TEMPLATES["matched"] = TEMPLATES["notified"] = TEMPLATES["case_notified"]
 
 

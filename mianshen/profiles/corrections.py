@@ -9,6 +9,7 @@ and is answered 已更正 (the department sends the corrected value through its 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,19 +95,23 @@ def of_enterprise(conn: Connection, uscc: str) -> list[dict[str, Any]]:
 
 
 def for_department(
-    conn: Connection, department: str | None, state: str = "received", limit: int = 500
+    conn: Connection, department: str | None, state: str = "received", limit: int = 500, within: Sequence[Any] = ()
 ) -> tuple[list[dict[str, Any]], int]:
-    """A department's corrections in `state` ('' for all), oldest first, and how many there are."""
+    """A department's corrections in `state` ('' for all), oldest first, and how many there are;
+    `within`: conditions on corrections that keep an account to its region."""
     query = select(corrections, enterprises.c.name).outerjoin(enterprises, enterprises.c.uscc == corrections.c.uscc)
+    query = query.where(*within)
     if state:
         query = query.where(corrections.c.state == state)
     rows = [r for r in conn.execute(query.order_by(corrections.c.id)).mappings() if holds(r["department"], department)]
     return [_shown(r) for r in rows[:limit]], len(rows)
 
 
-def answer(conn: Connection, correction_id: int, actor: Actor, corrected: bool, reply: str) -> dict[str, Any]:
-    """已更正 or 不予更正, once; the enterprise is told on the portal."""
-    row = conn.execute(select(corrections).where(corrections.c.id == correction_id)).mappings().first()
+def answer(
+    conn: Connection, correction_id: int, actor: Actor, corrected: bool, reply: str, within: Sequence[Any] = ()
+) -> dict[str, Any]:
+    """已更正 or 不予更正, once; the enterprise is told on the portal. Outside `within` it is missing."""
+    row = conn.execute(select(corrections).where(corrections.c.id == correction_id, *within)).mappings().first()
     department = actor.department if actor.role == "department" else None
     if row is None or not holds(row["department"], department):
         raise CorrectionMissing("更正申请不存在")

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.clock import now as platform_now
 from mianshen.profiles import mirror
 from mianshen.profiles.bulk_check import check_file
@@ -58,7 +59,11 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date) -> ImportReport:
+def import_file(
+    engine: Engine, source_id: str, path: str | Path, as_of: dt.date, actor: Actor = SYSTEM
+) -> ImportReport:
+    """Import one file as a batch, audited with `actor` (who brought the data in) in the same
+    transaction; the same file imported again is a no-op."""
     file = Path(path)
     report = ImportReport(None, source_id, file.name)
     digest = file_digest(file) if file.is_file() else ""
@@ -115,6 +120,9 @@ def import_file(engine: Engine, source_id: str, path: str | Path, as_of: dt.date
                 observations=report.observations,
             )
         )
+        counts = {"rows": report.rows_read, "accepted": report.accepted, "rejected": report.rejected}
+        done = {"source": source_id, "file": file.name, "sha256": digest, "as_of": as_of.isoformat()} | counts
+        record(conn, actor, "data.import", "import_batch", batch_id, None, done)
     if pending is not None:
         mirror.publish(pending)  # committed: the file is the batch's mirror from now on
     return report

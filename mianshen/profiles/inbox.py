@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,8 +97,9 @@ def _day(value: Any) -> dt.date | None:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def summary(conn: Connection, department: str | None) -> list[FieldLine]:
-    """One line per field the department holds that anyone asked for, most-waited-for first."""
+def summary(conn: Connection, department: str | None, within: Sequence[Any] = ()) -> list[FieldLine]:
+    """One line per field the department holds that anyone asked for, most-waited-for first;
+    `within`: conditions on data_requests that keep an account to its region."""
     held = fields_of(department)
     if not held:
         return []
@@ -116,7 +118,7 @@ def summary(conn: Connection, department: str | None) -> list[FieldLine]:
             func.sum(case((waiting & (data_requests.c.opened_at < cutoff + dt.timedelta(days=1)), 1), else_=0)),
             func.max(data_requests.c.refused_reason),
         )
-        .where(data_requests.c.field.in_(sorted(held)))
+        .where(data_requests.c.field.in_(sorted(held)), *within)
         .group_by(data_requests.c.field)
     ).all()
     needs = _needs(conn)
@@ -167,9 +169,11 @@ def status_of(row: Any) -> str:
     return "refused" if row["refused_at"] is not None else "open"
 
 
-def requests_page(conn: Connection, field: str, status: str, page: int, size: int) -> tuple[list[dict[str, Any]], int]:
-    """One page of a field's requests (oldest first) and the total."""
-    conditions = [data_requests.c.field == field]
+def requests_page(
+    conn: Connection, field: str, status: str, page: int, size: int, within: Sequence[Any] = ()
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a field's requests (oldest first) and the total (`within`: as for `summary`)."""
+    conditions = [data_requests.c.field == field, *within]
     if status == "open":
         conditions += [data_requests.c.resolved_at.is_(None), data_requests.c.refused_at.is_(None)]
     elif status == "refused":
@@ -177,6 +181,7 @@ def requests_page(conn: Connection, field: str, status: str, page: int, size: in
     elif status == "answered":
         conditions.append(data_requests.c.resolved_at.is_not(None))
     total = int(conn.execute(select(func.count()).select_from(data_requests).where(*conditions)).scalar_one())
+    page = min(page, max(1, -(-total // size))) if size else 1  # past the last page: the last page
     query = (
         select(data_requests, enterprises.c.name)
         .outerjoin(enterprises, enterprises.c.uscc == data_requests.c.uscc)
@@ -205,8 +210,9 @@ def requests_page(conn: Connection, field: str, status: str, page: int, size: in
     return rows, total
 
 
-def refuse(conn: Connection, field: str, actor: Actor, basis: str, reason: str) -> int:
-    """Refuse every waiting request for `field`; only with a legal basis (seed 二(二)). Returns how many."""
+def refuse(conn: Connection, field: str, actor: Actor, basis: str, reason: str, within: Sequence[Any] = ()) -> int:
+    """Refuse every waiting request for `field` (`within`: of the account's region); only with a legal
+    basis (seed 二(二)). Returns how many."""
     spec = fields_of(actor.department if actor.role == "department" else None).get(field)
     if spec is None:
         raise InputError("该数据项不由您的部门提供，不能拒绝")
@@ -221,6 +227,7 @@ def refuse(conn: Connection, field: str, actor: Actor, basis: str, reason: str) 
             data_requests.c.field == field,
             data_requests.c.resolved_at.is_(None),
             data_requests.c.refused_at.is_(None),
+            *within,
         )
         .values(refused_at=platform_now(), refused_by=actor.name, refused_reason=text)
     ).rowcount

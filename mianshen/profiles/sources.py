@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Connection, select
 
+from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.catalogue import load_catalogue
 from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
@@ -99,13 +100,29 @@ def _to_row(source: DataSource) -> dict[str, Any]:
     }
 
 
-def register_source(conn: Connection, source: DataSource) -> None:
-    """Insert or update a source definition (re-registering the same id replaces its mapping)."""
+def register_source(conn: Connection, source: DataSource, actor: Actor = SYSTEM) -> None:
+    """Insert or update a source definition (re-registering the same id replaces its mapping),
+    audited with the definition before and after: a source decides which values the platform
+    trusts, so who changed it must be known."""
     row = _to_row(source)
-    if conn.execute(select(data_sources.c.id).where(data_sources.c.id == source.id)).first():
+    before = conn.execute(select(data_sources).where(data_sources.c.id == source.id)).mappings().first()
+    if before is not None:
         conn.execute(data_sources.update().where(data_sources.c.id == source.id).values(**row))
     else:
         conn.execute(data_sources.insert().values(**row))
+    earlier = None if before is None else _audited(_from_row(before))
+    record(conn, actor, "data_source.register", "data_source", source.id, earlier, _audited(source))
+
+
+def _audited(source: DataSource) -> dict[str, Any]:
+    """A definition as the audit log keeps it: what it provides, from which columns, how fresh."""
+    kept: dict[str, Any] = {"name": source.name, "department": source.department, "refresh": source.refresh}
+    kept |= {"freshness_days": source.freshness_days, "priority": source.priority}
+    return kept | {
+        "fields": [c.field for c in source.columns],
+        "columns": [c.column for c in source.columns],
+        "as_of_column": source.as_of_column,
+    }
 
 
 def get_source(conn: Connection, source_id: str) -> DataSource:

@@ -1,6 +1,7 @@
 """Checks before publishing: empty intervals, conditions that can never hold, unreachable amount
-tiers, parameters without a value when the policy starts, and an amount that pays 0 to everyone
-(constant 0, or 0 for every eligible test profile) when the policy does not declare `amount: none`."""
+tiers, parameters without a value when the policy starts, an amount that pays 0 to everyone
+(constant 0, or 0 for every eligible test profile) when the policy does not declare `amount: none`,
+and an applied-for amount (暂难数据化类) the enterprise types with no numeric cap."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ def check_policy(ctx: ParseContext, policy: Policy) -> None:
                 _check_group(ctx, "all", [tier.when], resolved, policy)
     _check_tiers(ctx, policy)
     _check_zero_amount(ctx, policy)
+    _check_typed_amount(ctx, policy)
 
 
 def _bound_value(test: Test, params: dict[str, Decimal | None]) -> Any:
@@ -155,6 +157,25 @@ def _check_tiers(ctx: ParseContext, policy: Policy) -> None:
                 "删去重复的档位或改正它的条件",
             )
         seen.append(shape)
+
+
+TYPED_HINT = "写明上限，如 cap: 50000（元，须为数字）；或改为固定金额 fixed: 5000"
+
+
+def _check_typed_amount(ctx: ParseContext, policy: Policy) -> None:
+    """暂难数据化类: unless the amount is one sum for everyone, the enterprise types what it applies
+    for (cases/applications.py) — with no numeric cap it could claim any amount up to the platform's
+    last-resort limit, so such a policy is refused."""
+    from mianshen.rules.formula import constant_value
+
+    amount = policy.amount
+    if policy.kind != "暂难数据化类" or amount.none or isinstance(amount.cap, Literal):
+        return
+    one_sum = len(amount.tiers) == 1 and amount.tiers[0].when is None
+    if one_sum and constant_value(amount.tiers[0].formula) is not None:
+        return
+    what = "上限写成了参数，申请时无法核对" if amount.cap is not None else "没有上限"
+    ctx.error(amount.loc, f"暂难数据化类政策的金额由企业申请时填写，{what}：企业可申请任意金额", TYPED_HINT)
 
 
 ZERO_HINT = "若本政策不涉及资金（只认定资格），写 amount: none；否则改正金额算式或测试档案"

@@ -186,6 +186,7 @@ data_requests = Table(
     Column("refused_at", DateTime(timezone=True)),  # refused by the data department, with a legal basis
     Column("refused_by", Text),
     Column("refused_reason", Text),
+    Column("region", String(12)),  # the enterprise's registered region (a region-limited account sees its own)
     UniqueConstraint("uscc", "field", name="uq_data_request"),
     Index("ix_data_requests_field", "field", "resolved_run"),
 )
@@ -209,6 +210,7 @@ corrections = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("answered_at", DateTime(timezone=True)),
     Column("answered_by", Text),
+    Column("region", String(12)),  # the enterprise's registered region (a region-limited account sees its own)
 )
 
 # Per run, field and policy: how many enterprises the library leaves unknown for want of the field.
@@ -341,6 +343,30 @@ objections = Table(
     Column("resolved_by", Text),
     Column("resolution_reason", Text),
     Column("resolved_at", DateTime(timezone=True)),
+    # verified: stopped the case (an enterprise, or the public with an SMS-verified phone);
+    # triage: from an unverified objector, waits for staff without stopping the case; accepted:
+    # a triaged one staff took up (the case then stopped). Unverified objections never freeze a case.
+    Column("stage", String(16), nullable=False, server_default="verified"),
+    Column("phone", Text),  # SM4-encrypted: the objector's verified phone
+    Column("client", String(64)),  # the client address it came from
+)
+
+# A public objection waiting for its SMS code. No foreign key: any case id gets the same answer, so
+# the route tells nobody whether a case exists or is in 公示 (web/objecting.py).
+objection_codes = Table(
+    "objection_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # the confirm form carries the token
+    Column("case_id", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("phone", Text, nullable=False),  # SM4-encrypted
+    Column("client", String(64), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("consumed_at", DateTime(timezone=True)),
 )
 
 onsite_checks = Table(
@@ -488,6 +514,18 @@ audit_log = Table(
     Column("algorithm", String(16), nullable=False),  # sm3 (recorded per row so it can change)
     Column("prev_hash", String(64), nullable=False),
     Column("row_hash", String(64), nullable=False),
+)
+
+# The chain's head at a moment, with an HMAC-SM3 under a key kept outside the store
+# (audit/anchors.py): a chain rewritten with every later hash recomputed no longer meets it.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("last_id", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("mac", String(64), nullable=False),
 )
 
 # --- 用户与会话 (accounts, sessions, SMS sign-in codes) ------------------------------------------

@@ -26,6 +26,7 @@ ROLES = {
     "public": "公众",
     "system": "系统",
     "anonymous": "未登录用户",
+    "operator": "命令行操作员",
 }
 ACTIONS = {
     "application.submit": "在线申请",
@@ -38,7 +39,14 @@ ACTIONS = {
     "data.correction_rejected": "数据更正：不予更正",
     "data.request_answered": "答复数据需求（导入）",
     "data.request_refused": "拒绝数据需求",
+    "data.import": "导入数据文件",
+    "data_source.register": "登记数据源",
+    "contact.set": "登记企业联系人手机号",
     "dishonesty.record": "记录失信",
+    "objection.received": "收到异议",
+    "objection.accept": "受理待核实的异议（暂停公示）",
+    "objection.dismiss": "驳回待核实的异议",
+    "objection.limited": "提出异议过于频繁，已拒绝",
     "list.upload": "上传名单",
     "match.run": "政策匹配",
     "payment_batch.create": "生成拨付批次",
@@ -61,6 +69,8 @@ ACTIONS = {
 OBJECTS = {
     "case": "案件",
     "correction": "更正申请",
+    "data_source": "数据源",
+    "import_batch": "导入批次",
     "enterprise": "企业",
     "field": "数据项",
     "list_upload": "名单",
@@ -100,6 +110,7 @@ KEYS = {
     "basis": "依据",
     "requests": "请求数",
     "file": "文件",
+    "source": "数据源",
     "batch": "导入批次",
     "accepted": "接收行数",
     "rejected": "拒收行数",
@@ -137,7 +148,20 @@ KEYS = {
     "region": "辖区",
     "policy": "政策",
     "list_amount": "名单金额",
+    "objection": "异议编号",
+    "verified": "已验证手机号（暂停公示）",
+    "sha256": "文件哈希",
+    "name": "名称",
+    "phone": "手机号（脱敏）",
+    "contact_name": "联系人",
+    "id": "编号",
+    "refresh": "更新周期",
+    "freshness_days": "时效（天）",
+    "priority": "优先级",
+    "columns": "文件列",
+    "as_of_column": "数据日期列",
 }
+VERBATIM = ("file", "sha256", "columns", "as_of_column")  # shown as written (a file's own names), marked as code
 ALGORITHMS = {"sm3-tree": "SM3 哈希树"}
 FIELD_LISTS = ("fields", "stale", "missing")  # values that are lists of catalogue field names
 
@@ -213,14 +237,14 @@ def audit_row(row: dict[str, Any], titles: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def change_lines(text: str | None, titles: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """A recorded before/after (JSON text) as (label, value) lines."""
+def change_lines(text: str | None, titles: dict[str, str] | None = None) -> list[tuple[str, str, bool]]:
+    """A recorded before/after (JSON text) as (label, value, shown as code) lines."""
     if not text:
         return []
     try:
         data = json.loads(text)
     except ValueError:
-        return [("内容", text)]
+        return [("内容", text, False)]
     if not isinstance(data, dict):
-        return [("内容", _value("", data, titles))]
-    return [(_key(k), _value(k, v, titles)) for k, v in data.items()]
+        return [("内容", _value("", data, titles), False)]
+    return [(_key(k), _value(k, v, titles), k in VERBATIM) for k, v in data.items()]

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, func, select
 
 from mianshen.cases import transitions as tr
 from mianshen.cases.applications import applied_amount, submit_application
-from mianshen.cases.review import object_to
+from mianshen.cases.objections import object_to
 from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import MianshenError

@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, Table, select
 
 from mianshen.audit.log import Actor, record
 from mianshen.notify.outbox import enqueue
@@ -96,6 +96,37 @@ def _digest(uscc: str, code: str) -> str:
     return hashlib.sha256(f"{uscc}:{code}".encode()).hexdigest()
 
 
+def new_code(key: str) -> tuple[str, str]:
+    """A six-digit code and the hash kept of it (bound to `key`: the USCC, or an objection's token)."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    return code, _digest(key, code)
+
+
+def check_code(
+    conn: Connection, table: Table, row: RowMapping | None, key: str, code: str, now: dt.datetime
+) -> WebError | None:
+    """None when `code` is the one kept in `row` (of `table`: sms_codes or objection_codes), else the
+    error to show. The guess is counted in the row by a conditional UPDATE: two guesses never share a
+    count, and a code allows MAX_GUESSES guesses in all."""
+    counted = (
+        row is not None
+        and _utc(row["expires_at"]) >= now
+        and conn.execute(
+            table.update()
+            .where(table.c.id == row["id"], table.c.attempts < MAX_GUESSES)
+            .values(attempts=table.c.attempts + 1)
+        ).rowcount
+    )
+    if row is None or not counted:
+        return WebError(401, "code_expired", "验证码已失效，请重新获取")
+    if not secrets.compare_digest(row["code_hash"], _digest(key, code.strip()[:16])):
+        left = MAX_GUESSES - row["attempts"] - 1
+        return WebError(
+            401, "bad_code", f"验证码不正确，还可尝试 {left} 次" if left else "验证码错误次数过多，请重新获取"
+        )
+    return None
+
+
 def normal_uscc(raw: str) -> str | WebError:
     """The USCC as typed, upper-cased — or the error when it cannot be one (18 characters). The
     check digit is not checked here: codes confirmed by hand (`data uscc-override`) may fail it."""
@@ -125,10 +156,10 @@ def request_code(
     if known is None or contact is None:
         record(conn, actor, "signin.code_unsent", "enterprise", uscc, after={"client": client})
         return CODE_SENT
-    code = f"{secrets.randbelow(10**6):06d}"
+    code, code_hash = new_code(uscc)
     code_id = conn.execute(
         sms_codes.insert().values(
-            uscc=uscc, code_hash=_digest(uscc, code), attempts=0, created_at=now, expires_at=now + CODE_LIFETIME
+            uscc=uscc, code_hash=code_hash, attempts=0, created_at=now, expires_at=now + CODE_LIFETIME
         )
     ).inserted_primary_key[0]  # type: ignore[index]
     enqueue(conn, uscc, f"login:{code_id}", "login_code", {"code": code, "minutes": 5}, channels=("sms",))
@@ -161,27 +192,13 @@ def enterprise_sign_in(
         .mappings()
         .first()
     )
-    # the guess is counted in the code's row by a conditional UPDATE: two guesses never share a count
-    counted = (
-        row is not None
-        and _utc(row["expires_at"]) >= now
-        and conn.execute(
-            sms_codes.update()
-            .where(sms_codes.c.id == row["id"], sms_codes.c.attempts < MAX_GUESSES)
-            .values(attempts=sms_codes.c.attempts + 1)
-        ).rowcount
-    )
-    if row is None or not counted:
-        record(conn, actor, "signin.failed", "enterprise", uscc, after={"reason": "验证码已失效", "client": client})
-        return WebError(401, "code_expired", "验证码已失效，请重新获取")
-    if not secrets.compare_digest(row["code_hash"], _digest(uscc, code.strip()[:16])):
-        record(
-            conn, actor, "signin.failed", "enterprise", uscc, after={"attempt": row["attempts"] + 1, "client": client}
-        )
-        left = MAX_GUESSES - row["attempts"] - 1
-        return WebError(
-            401, "bad_code", f"验证码不正确，还可尝试 {left} 次" if left else "验证码错误次数过多，请重新获取"
-        )
+    wrong = check_code(conn, sms_codes, row, uscc, code, now)
+    if wrong is not None:
+        attempt = {"attempt": row["attempts"] + 1} if row is not None and wrong.code == "bad_code" else {}
+        reason = {"reason": "验证码已失效"} if wrong.code == "code_expired" else {}
+        record(conn, actor, "signin.failed", "enterprise", uscc, after=reason | attempt | {"client": client})
+        return wrong
+    assert row is not None  # a code that matched has a row
     conn.execute(sms_codes.update().where(sms_codes.c.id == row["id"]).values(consumed_at=now))
     give_back_all(conn, checks, now)
     record(conn, actor, "signin", "enterprise", uscc, after={"client": client})

@@ -20,6 +20,7 @@ from mianshen.store.schema import bulk_jobs
 from mianshen.web.console import queue, scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.headers import MAX_ID
 from mianshen.web.sessions import Session
 
 router = APIRouter()
@@ -60,6 +61,8 @@ async def act_on_selected(request: Request) -> Any:
         ids = sorted({int(str(v)) for v in raw})
     except ValueError as exc:
         raise WebError(400, "bad_request", "案件编号应为整数") from exc
+    if ids and not 0 < ids[0] <= ids[-1] <= MAX_ID:  # beyond the database's integers: no such case
+        raise WebError(400, "bad_request", f"案件编号应为 1 至 {MAX_ID} 之间的整数")
     if action not in bulk.ACTIONS:
         raise WebError(400, "bad_request", "请选择要执行的批量操作")
     if not ids:

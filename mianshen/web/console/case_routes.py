@@ -203,7 +203,11 @@ def objection_rows(request: Request) -> list[dict[str, Any]]:
         )
         rows = [dict(r) for r in conn.execute(query).mappings() if r["policy_id"] in visible]
         reach = scope.filter_region(conn, s, [r["uscc"] for r in rows])
-    return [r | {"state_label": STATES.get(r["state"], r["state"])} for r in rows if r["uscc"] in reach]
+    stages = {"triage": "待核实（未验证手机号，公示未暂停）", "accepted": "已受理", "verified": ""}
+    shown = [
+        r | {"state_label": STATES.get(r["state"], r["state"]), "stage_label": stages.get(r["stage"], "")} for r in rows
+    ]
+    return [{k: v for k, v in r.items() if k not in ("phone", "client")} for r in shown if r["uscc"] in reach]
 
 
 @router.get("/console/objections", include_in_schema=False)
@@ -213,5 +217,35 @@ def objections_page(request: Request) -> Response:
 
 @router.get("/api/console/objections", tags=["工作台"])
 def objections_api(request: Request) -> Any:
-    """异议：待处理在前。"""
+    """异议：待处理在前；stage 为 triage 的是未验证手机号、待核实的异议（公示未暂停）。"""
     return scope.as_json({"objections": objection_rows(request)})
+
+
+@router.post("/console/objections/{objection_id}/{action}", include_in_schema=False)
+@router.post("/api/console/objections/{objection_id}/{action}", tags=["工作台"])
+async def triage_action(request: Request, objection_id: int, action: str) -> Any:
+    """待核实的异议：accept（受理，暂停公示）或 dismiss（驳回，reason 必填）。"""
+    from mianshen.cases import objections as triage
+    from mianshen.web.deps import actor
+
+    await require_csrf(request)
+    s = scope.writer(request, "department")
+    data = await scope.params(request)
+    if action not in ("accept", "dismiss"):
+        raise not_found("办理操作")
+
+    def work() -> None:
+        with engine(request).begin() as conn:
+            found = conn.execute(select(objections.c.case_id).where(objections.c.id == objection_id)).scalar()
+            if found is None:
+                raise not_found("异议")
+            scope.own_case(conn, s, found)  # another department's (or region's) objection is missing
+            if action == "accept":
+                triage.accept_objection(conn, objection_id, actor(s))
+            else:
+                triage.dismiss_triaged(conn, objection_id, actor(s), str(data.get("reason", "")).strip())
+
+    await run_in_threadpool(work)
+    if scope.is_api(request):
+        return {"ok": True}
+    return RedirectResponse("/console/objections", status_code=303)

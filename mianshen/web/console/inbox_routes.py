@@ -26,7 +26,9 @@ from mianshen.profiles import corrections, inbox
 from mianshen.profiles.imports import import_file
 from mianshen.profiles.sources import list_sources
 from mianshen.store.db import reading
-from mianshen.web.console import scope, work_jobs
+from mianshen.store.schema import corrections as correction_rows
+from mianshen.store.schema import data_requests
+from mianshen.web.console import listing, scope, work_jobs
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
 from mianshen.web.portal_actions import upload_dir
@@ -42,6 +44,19 @@ def _department(s: Session) -> str | None:
     return s.department if s.role == "department" else None
 
 
+def _requests_within(request: Request, s: Session) -> list[Any]:
+    """A region-limited account (郑州 人社) sees and answers only its region's data requests."""
+    if scope.own_region(s):
+        listing.fill_regions(engine(request), table=data_requests)
+    return scope.region_rows(data_requests.c.region, s)
+
+
+def _corrections_within(request: Request, s: Session) -> list[Any]:
+    if scope.own_region(s):
+        listing.fill_regions(engine(request), table=correction_rows)
+    return scope.region_rows(correction_rows.c.region, s)
+
+
 def _held(s: Session, field: str) -> Any:
     spec = inbox.fields_of(_department(s)).get(field)
     if spec is None:
@@ -53,10 +68,11 @@ def _held(s: Session, field: str) -> Any:
 def inbox_page(request: Request) -> Response:
     s = scope.staff(request, *READ)
     state = request.query_params.get("corrections", "received")
+    within, fixing = _requests_within(request, s), _corrections_within(request, s)
     with reading(engine(request)) as conn:
-        lines = inbox.summary(conn, _department(s))
+        lines = inbox.summary(conn, _department(s), within)
         fixes, fixes_total = corrections.for_department(
-            conn, _department(s), state if state in corrections.STATES else ""
+            conn, _department(s), state if state in corrections.STATES else "", within=fixing
         )
     shown = {"lines": lines, "fixes": fixes, "fixes_total": fixes_total, "fix_state": state}
     return page(
@@ -68,8 +84,9 @@ def inbox_page(request: Request) -> Response:
 def inbox_api(request: Request) -> Any:
     """数据共享需求清单：按数据项汇总等待的企业数、需要它的政策、答复期限与状态。"""
     s = scope.staff(request, *READ)
+    within = _requests_within(request, s)
     with reading(engine(request)) as conn:
-        lines = inbox.summary(conn, _department(s))
+        lines = inbox.summary(conn, _department(s), within)
     return scope.as_json({"reply_days": inbox.reply_days(), "fields": [vars(x) for x in lines]})
 
 
@@ -83,9 +100,10 @@ def field_page(request: Request, field: str) -> Response:
         number = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         number = 1
+    within = _requests_within(request, s)
     with reading(engine(request)) as conn:
-        rows, total = inbox.requests_page(conn, field, "" if status == "all" else status, number, PAGE)
-        line = next((x for x in inbox.summary(conn, _department(s)) if x.field == field), None)
+        rows, total = inbox.requests_page(conn, field, "" if status == "all" else status, number, PAGE, within)
+        line = next((x for x in inbox.summary(conn, _department(s), within) if x.field == field), None)
         sources = _sources(conn, field)
     shown = {"spec": spec, "rows": rows, "total": total, "status": status, "statuses": inbox.STATUS, "line": line}
     shown["sources"] = sources
@@ -97,8 +115,9 @@ def field_page(request: Request, field: str) -> Response:
 def field_export(request: Request, field: str) -> Response:
     s = scope.staff(request, *READ)
     spec = _held(s, field)
+    within = _requests_within(request, s)
     with reading(engine(request)) as conn:
-        rows, _ = inbox.requests_page(conn, field, "open", 1, 0)
+        rows, _ = inbox.requests_page(conn, field, "open", 1, 0, within)
     header = ["请求编号", "统一社会信用代码", "企业名称", "数据项", "提出日期", "答复期限", "状态"]
     body = [[r["number"], r["uscc"], r["name"], spec.label, r["opened"], r["due"], r["status_label"]] for r in rows]
     return scope.csv_download(f"数据需求-{spec.label}.csv", header, body)
@@ -163,7 +182,7 @@ def import_and_rematch(eng: Engine, who: Actor, params: dict[str, Any]) -> dict[
     enterprises it changed; what the job page reports. The kept upload is removed afterwards."""
     path, day = Path(params["path"]), dt.date.fromisoformat(params["as_of"])
     try:
-        report = import_file(eng, params["source"], path, day)
+        report = import_file(eng, params["source"], path, day, who)
     except InputError as exc:
         return {"error": str(exc), "field": params["field"]}
     finally:
@@ -188,8 +207,10 @@ async def refuse(request: Request, field: str) -> Any:
     data = await scope.params(request)
 
     def work() -> int:
+        within = _requests_within(request, s)
         with engine(request).begin() as conn:
-            return inbox.refuse(conn, field, actor(s), str(data.get("basis") or ""), str(data.get("reason") or ""))
+            basis, reason = str(data.get("basis") or ""), str(data.get("reason") or "")
+            return inbox.refuse(conn, field, actor(s), basis, reason, within)
 
     try:
         done = await run_in_threadpool(work)
@@ -212,9 +233,10 @@ async def answer_correction(request: Request, correction_id: int) -> Any:
         raise WebError(400, "bad_request", "请选择“已更正”或“不予更正”")
 
     def work() -> dict[str, Any]:
+        within = _corrections_within(request, s)
         with engine(request).begin() as conn:
             reply = str(data.get("reply") or "")
-            return corrections.answer(conn, correction_id, actor(s), result == "corrected", reply)
+            return corrections.answer(conn, correction_id, actor(s), result == "corrected", reply, within)
 
     try:
         done = await run_in_threadpool(work)

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, false, func, or_, select
+from sqlalchemy import Connection, Engine, Select, Table, and_, false, func, or_, select
 
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
@@ -144,30 +144,31 @@ def region_prefixes(text: str) -> list[str]:
     return sorted(prefixes)
 
 
-def fill_regions(engine: Engine, on: dt.date | None = None) -> int:
-    """Give cases opened without a region the one the profile library has ('' when it has none).
-    Asked first on a read connection: the usual answer (none missing) takes no write lock."""
+def fill_regions(engine: Engine, on: dt.date | None = None, table: Table = cases) -> int:
+    """Give rows (cases, data requests, corrections) written without a region the one the profile
+    library has for their enterprise ('' when it has none). Asked first on a read connection: the
+    usual answer (none missing) takes no write lock."""
     with reading(engine) as conn:
-        if conn.execute(select(cases.c.id).where(cases.c.region.is_(None)).limit(1)).first() is None:
+        if conn.execute(select(table.c.id).where(table.c.region.is_(None)).limit(1)).first() is None:
             return 0
     with engine.begin() as conn:
-        return _fill(conn, on)
+        return _fill(conn, on, table)
 
 
-def _fill(conn: Connection, on: dt.date | None) -> int:
+def _fill(conn: Connection, on: dt.date | None, table: Table) -> int:
     filled = 0
     while True:
-        rows = conn.execute(select(cases.c.id, cases.c.uscc).where(cases.c.region.is_(None)).limit(FILL_CHUNK)).all()
+        rows = conn.execute(select(table.c.id, table.c.uscc).where(table.c.region.is_(None)).limit(FILL_CHUNK)).all()
         if not rows:
             return filled
         found = scope.regions(conn, [r.uscc for r in rows], on)
         for r in rows:
-            conn.execute(cases.update().where(cases.c.id == r.id).values(region=found.get(r.uscc, "")))
+            conn.execute(table.update().where(table.c.id == r.id).values(region=found.get(r.uscc, "")))
         filled += len(rows)
 
 
 def needs_regions(s: Session, q: QueueQuery) -> bool:
-    return bool(q.region) or (s.role == "department" and bool(scope.region_prefix(s.region)))
+    return bool(q.region) or bool(scope.own_region(s))
 
 
 def where(conn: Connection, s: Session, q: QueueQuery) -> tuple[list[Any], dict[str, str]]:
@@ -182,9 +183,7 @@ def where(conn: Connection, s: Session, q: QueueQuery) -> tuple[list[Any], dict[
         conditions.append(cases.c.state.in_(QUEUE_STATES))
     if q.overdue:
         conditions += [cases.c.state.in_(WAITING), cases.c.deadline < clock_today()]
-    own = scope.region_prefix(s.region) if s.role == "department" else ""
-    if own:
-        conditions.append(cases.c.region.startswith(own, autoescape=True))
+    conditions += scope.region_rows(cases.c.region, s)
     if q.region:
         conditions.append(or_(*(cases.c.region.startswith(p, autoescape=True) for p in region_prefixes(q.region))))
     return conditions, policies

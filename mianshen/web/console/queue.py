@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select
 
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
+from mianshen.cases.objections import resolve as settle
 from mianshen.cases.states import FINAL, STATES
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
@@ -187,7 +188,7 @@ def act(conn: Connection, s: Session, case_id: int, action: str, data: dict[str,
     if action == "publicity":
         return review.open_publicity(conn, case_id, who, stale_reason=_text(data, "stale_reason"))
     if action == "resolve":
-        return review.resolve(conn, case_id, who, _flag(data, "upheld"), _text(data, "reason"))
+        return settle(conn, case_id, who, _flag(data, "upheld"), _text(data, "reason"))
     if action == "decide":
         return review.decide(conn, case_id, who)
     if action == "reject":

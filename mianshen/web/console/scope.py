@@ -90,15 +90,27 @@ def region_label(code: str | None) -> str:
     return found.full_name if found is not None else (code or "全省")
 
 
+def own_region(s: Session) -> str:
+    """The region code prefix a session is limited to ("" for none): a 郑州 bureau (410100) → 4101."""
+    return region_prefix(s.region) if s.role == "department" else ""
+
+
 def in_region(s: Session, region_code: str | None) -> bool:
-    prefix = region_prefix(s.region) if s.role == "department" else ""
+    prefix = own_region(s)
     return not prefix or (region_code or "").startswith(prefix)
+
+
+def region_rows(column: Any, s: Session) -> list[Any]:
+    """The SQL condition keeping rows (a region `column` filled from the profile library) within the
+    session's region — `in_region` for a whole query; none when the session sees every region."""
+    prefix = own_region(s)
+    return [column.startswith(prefix, autoescape=True)] if prefix else []
 
 
 def filter_region(conn: Connection, s: Session, usccs: Iterable[str]) -> set[str]:
     """The enterprises (of `usccs`) within the session's region."""
     chosen = set(usccs)
-    if s.role != "department" or not region_prefix(s.region):
+    if not own_region(s):
         return chosen
     found = regions(conn, chosen)
     return {u for u in chosen if in_region(s, found.get(u))}

@@ -1,4 +1,4 @@
-"""Public pages: 惠企政策清单, 办事指南清单, a page per policy, 公示 with objections, exports."""
+"""Public pages: 惠企政策清单, 办事指南清单, a page per policy, 公示 (objections: routes/objections.py), exports."""
 
 from __future__ import annotations
 
@@ -6,20 +6,17 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from mianshen.audit.log import Actor
 from mianshen.clock import today as clock_today
 from mianshen.notify.templates import mask_uscc
 from mianshen.search.index import related_policies, search_policies
 from mianshen.store.db import reading
 from mianshen.store.schema import cases, enterprises
 from mianshen.web import catalog
-from mianshen.web.deps import engine, page, require_csrf
+from mianshen.web.deps import engine, page
 from mianshen.web.errors import not_found
-from mianshen.web.limits import SHORT, TEXT
 
 router = APIRouter()
 
@@ -238,29 +235,6 @@ def publicity_api(request: Request) -> dict[str, Any]:
             {**r, "amount": r["amount"], "from": str(r["from"]), "to": str(r["to"])} for r in publicity_rows(request)
         ]
     }
-
-
-@router.post("/publicity/{case_id}/objection", include_in_schema=False)
-async def objection(request: Request, case_id: int) -> Response:
-    await require_csrf(request)
-    form = await request.form()
-    reason = str(form.get("reason", "")).strip()
-    contact = str(form.get("contact", "")).strip()
-    if len(reason) > TEXT or len(contact) > SHORT:
-        shown = {"title": "异议未提交", "message": f"异议理由最多 {TEXT} 字，联系方式最多 {SHORT} 字"}
-        return page(request, "message.html", shown, 400)
-    if len(reason) < 5:
-        return page(request, "message.html", {"title": "异议未提交", "message": "请写明异议理由（至少 5 个字）"}, 400)
-    from mianshen.cases.review import object_to
-
-    def work() -> None:
-        with engine(request).begin() as conn:
-            object_to(conn, case_id, Actor(f"公众（{contact or '匿名'}）", "public"), reason)
-
-    await run_in_threadpool(work)
-    return page(
-        request, "message.html", {"title": "异议已受理", "message": "政策执行部门将核实处理，处理结果在公示页更新。"}
-    )
 
 
 @router.get("/export/policies.xlsx", include_in_schema=False)
