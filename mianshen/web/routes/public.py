@@ -18,8 +18,9 @@ from mianshen.store.db import reading
 from mianshen.store.schema import cases, enterprises
 from mianshen.web import catalog
 from mianshen.web.deps import engine, page, require_csrf
-from mianshen.web.errors import not_found
-from mianshen.web.limits import SHORT, TEXT
+from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
+from mianshen.web.limits import SHORT, TEXT, capped
 
 router = APIRouter()
 
@@ -243,14 +244,12 @@ def publicity_api(request: Request) -> dict[str, Any]:
 @router.post("/publicity/{case_id}/objection", include_in_schema=False)
 async def objection(request: Request, case_id: int) -> Response:
     await require_csrf(request)
+    await keep_form(request, f"objection-{case_id}", lambda: publicity_page(request))
     form = await request.form()
-    reason = str(form.get("reason", "")).strip()
-    contact = str(form.get("contact", "")).strip()
-    if len(reason) > TEXT or len(contact) > SHORT:
-        shown = {"title": "异议未提交", "message": f"异议理由最多 {TEXT} 字，联系方式最多 {SHORT} 字"}
-        return page(request, "message.html", shown, 400)
+    reason = capped(str(form.get("reason", "")).strip(), TEXT, "异议理由", "reason")
+    contact = capped(str(form.get("contact", "")).strip(), SHORT, "联系方式", "contact")
     if len(reason) < 5:
-        return page(request, "message.html", {"title": "异议未提交", "message": "请写明异议理由（至少 5 个字）"}, 400)
+        raise WebError(400, "reason_required", "请写明异议理由（至少 5 个字）", "reason")
     from mianshen.cases.review import object_to
 
     def work() -> None:
