@@ -118,3 +118,14 @@ def test_post_to_an_id_beyond_range_is_not_found(staffed: Engine) -> None:
         f"/publicity/{BIG}/objection", data={"reason": "理由充分的异议", "csrf_token": anon.cookies["ms_csrf"]}
     )
     assert r.status_code == 404
+
+
+def test_every_resource_a_page_names_is_there(staffed: Engine) -> None:
+    """A browser opening / asks for the stylesheet, the scripts and the site icon (/favicon.ico even
+    when no page names it): none answers 404."""
+    client = make_client(staffed)
+    home = client.get("/").text
+    named = re.findall(r'<(?:link|script)[^>]+(?:href|src)="(/[^"]+)"', home)
+    assert "/static/img/favicon.svg" in named
+    for path in [*named, "/favicon.ico"]:
+        assert client.get(path).status_code == 200, path

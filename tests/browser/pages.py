@@ -22,12 +22,15 @@ _PHONE_PROBLEMS = """() => {
   }
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const folded = node.parentElement.closest("details:not([open])");
+    if (folded && !node.parentElement.closest("summary")) continue;  // not shown until unfolded
     for (const m of node.data.matchAll(/\\d[\\d,.]{3,}\\d/g)) {
       const range = document.createRange();
       range.setStart(node, m.index);
       range.setEnd(node, m.index + m[0].length);
       const tops = new Set(Array.from(range.getClientRects(), (r) => Math.round(r.top)));
-      if (tops.size > 1) out.push("数字被折行：" + m[0]);
+      const at = node.parentElement.closest("td, li, p, dd, div");
+      if (tops.size > 1) out.push("数字被折行：" + m[0] + "（" + (at ? at.tagName + " " + (at.dataset.label || at.className) : "") + "）");
     }
   }
   return out;
@@ -50,9 +53,20 @@ def check(page: Any) -> None:
 
 
 def visit(page: Any, url: str, name: str = "") -> None:
-    """Open `url`, check it, and (when named) save its screenshot."""
-    page.goto(url)
-    page.wait_for_load_state()
+    """Open `url`, check it (every resource it loads found, too), and (when named) save its screenshot."""
+    missing: list[str] = []
+
+    def answered(response: Any) -> None:
+        if response.status >= 400:
+            missing.append(f"{response.status} {response.url}")
+
+    page.on("response", answered)
+    try:
+        page.goto(url)
+        page.wait_for_load_state("networkidle")  # the icon and scripts the page asks for afterwards
+    finally:
+        page.remove_listener("response", answered)
+    assert not missing, f"{url} 的资源未找到：{missing}"
     check(page)
     if name:
         shot(page, name)
