@@ -49,7 +49,12 @@ class Diagnostic:
 
 
 class MianshenError(Exception):
-    """Root of every error caused by input: shown to the user as a message, never a traceback."""
+    """Root of every error caused by input: shown to the user as a message, never a traceback.
+
+    `field` names the input the message is about when one is (a bank code, say), so a web form
+    shown again puts the message beside that input."""
+
+    field: str | None = None
 
 
 class PolicyFileError(MianshenError):
@@ -63,6 +68,6 @@ class PolicyFileError(MianshenError):
 class InputError(MianshenError):
     """Bad input other than a policy file: a profile, a date, a command-line value."""
 
-    def __init__(self, message: str, where: str = "") -> None:
-        self.where = where
+    def __init__(self, message: str, where: str = "", field: str | None = None) -> None:
+        self.where, self.field = where, field
         super().__init__(f"{where}: {message}" if where else message)

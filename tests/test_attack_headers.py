@@ -147,3 +147,14 @@ def test_ids_beyond_range_in_a_bulk_form_are_refused_in_chinese(staffed: Engine)
         headers={"X-CSRF-Token": hr.cookies["ms_csrf"]},
     )
     assert api.status_code == 400 and api.json()["error"]["code"] == "bad_request"
+
+
+def test_every_resource_a_page_names_is_there(staffed: Engine) -> None:
+    """A browser opening / asks for the stylesheet, the scripts and the site icon (/favicon.ico even
+    when no page names it): none answers 404."""
+    client = make_client(staffed)
+    home = client.get("/").text
+    named = re.findall(r'<(?:link|script)[^>]+(?:href|src)="(/[^"]+)"', home)
+    assert "/static/img/favicon.svg" in named
+    for path in [*named, "/favicon.ico"]:
+        assert client.get(path).status_code == 200, path

@@ -261,3 +261,13 @@ def test_an_onsite_check_keeps_its_photos_in_the_case_record(site: Engine, tmp_p
     hostile = [("photos", ("x.exe", b"MZ", "application/octet-stream"))]
     bad = hr.post(f"/console/cases/{case_id}/onsite", data=form, files=hostile)
     assert bad.status_code == 400 and "类型不支持" in bad.text
+
+
+def test_bulk_without_a_policy_asks_to_choose_one(site: Engine) -> None:
+    hr = login(site, "hr")
+    matched = len(case_ids(site, state="matched"))
+    for url in ("/console/bulk/new", "/console/bulk/new?action=notify", "/console/bulk/new?policy=" + POLICY):
+        page = hr.get(url)
+        assert page.status_code == 200 and "批量办理：请选择政策" in page.text, url
+        assert f"/console/bulk/new?policy={POLICY}&amp;action=notify" in page.text
+        assert f"{matched:,} 件" in page.text and f"policy={wf.LISTED}" not in page.text  # its own policies only

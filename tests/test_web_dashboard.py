@@ -111,3 +111,37 @@ def test_export_is_xlsx_with_text_cells(site: Engine) -> None:
     assert values[0][0] == "部门" and "兑现时长中位数（工作日）" in values[0]
     assert any(v[1] == POLICY for v in values[1:])
     assert all(isinstance(c, str) or c is None for v in values for c in v)
+
+
+def test_no_page_offers_a_staff_member_a_link_that_refuses_them(site: Engine) -> None:
+    """The data manager opens 监督问效 (应享未享 is the data bureau's number); every role's header and
+    console links open for that role — none answers 403."""
+    import re
+
+    from mianshen.web.accounts import add_user
+
+    with site.begin() as conn:
+        add_user(conn, "dm", wf.PASSWORD, "data_manager", "数据管理员")
+    for name in ("hr", "fin", "aud", "admin", "dm"):
+        client = login(site, name)
+        links = set(re.findall(r'<a href="(/[^"#?]*)"', client.get("/console").text))
+        assert "/dashboard" in links or name == "fin"
+        for link in sorted(links - {"/docs"}):
+            assert client.get(link).status_code != 403, f"{name} offered {link} but refused"
+
+
+def test_the_budget_chart_says_why_it_is_empty(site: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from mianshen.store.schema import policy_versions
+
+    fake = tmp_path / "echarts.min.js"
+    fake.write_text("/* test */")
+    monkeypatch.setattr(dashboard, "ECHARTS", fake)
+    hr = login(site, "hr")
+    with site.begin() as conn:
+        conn.execute(update(policy_versions).values(budget=None))
+    page = hr.get("/dashboard").text
+    assert "预算使用率图暂无数据：目前没有政策设定预算" in page and 'id="chart-budget"' not in page
+    with site.begin() as conn:
+        conn.execute(update(policy_versions).where(policy_versions.c.policy_id == POLICY).values(budget="900000"))
+    page = hr.get("/dashboard").text
+    assert "暂无数据：目前没有政策设定预算" not in page and 'id="chart-budget"' in page

@@ -25,7 +25,7 @@ PAGES = {
     ),
     "fin": ("/console", "/console/payments"),
     "aud": ("/audit", "/console/cases/{case}", "/dashboard", "/console/requests"),
-    "dm": ("/console", "/console/requests"),
+    "dm": ("/console", "/console/requests", "/dashboard"),
     "anon": (
         "/",
         "/policies",

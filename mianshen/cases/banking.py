@@ -31,6 +31,10 @@ _TAG = 16
 class BankingError(MianshenError):
     """A bank account or the encryption key is not usable."""
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
 
 def _key() -> bytes:
     raw = os.environ.get(KEY_ENV, "").strip()
@@ -62,7 +66,7 @@ def normalise_account(raw: str) -> str:
     """Digits only: people type accounts with spaces and dashes; a bank account is 8–30 digits."""
     digits = re.sub(r"[\s\-]", "", raw or "")
     if not digits.isdigit() or not 8 <= len(digits) <= 30:
-        raise BankingError("银行账号应为 8–30 位数字（可含空格或连字符）")
+        raise BankingError("银行账号应为 8–30 位数字（可含空格或连字符）", "bank_account")
     return digits
 
 
@@ -70,9 +74,9 @@ def normalise_bank(name: str, code: str) -> tuple[str, str]:
     """开户行 and its 12-digit 联行号 (CNAPS bank code), as a bank transfer file needs them."""
     bank, digits = (name or "").strip(), re.sub(r"\s", "", code or "")
     if not 2 <= len(bank) <= 60:
-        raise BankingError("请填写开户行全称（如 中国工商银行郑州花园路支行）")
+        raise BankingError("请填写开户行全称（如 中国工商银行郑州花园路支行）", "bank_name")
     if not (digits.isdigit() and len(digits) == 12):
-        raise BankingError("开户行联行号应为 12 位数字（可在开户行或网上银行查询）")
+        raise BankingError("开户行联行号应为 12 位数字（可在开户行或网上银行查询）", "bank_code")
     return bank, digits
 
 

@@ -50,8 +50,10 @@ def submit(
     spec = load_catalogue().get(field)
     if spec is None:
         raise InputError(f"数据项“{field}”不存在")
-    if len(reason.strip()) < 5 or len(reason) > 1000 or len(claimed) > 200:
-        raise InputError("请写明更正理由（5–1000 字），正确的值不超过 200 字")
+    if len(claimed) > 200:
+        raise InputError("正确的值不超过 200 字", field="value")
+    if len(reason.strip()) < 5 or len(reason) > 1000:
+        raise InputError("请写明更正理由（5–1000 字）", field="reason")
     department = spec.source or "数据主管部门"
     kept = store_attachment(attachment, files_dir) if attachment is not None and files_dir is not None else None
     now = platform_now()
@@ -118,7 +120,7 @@ def answer(
     if row["state"] != "received":
         raise InputError(f"更正申请 {number(row['created_at'], row['id'])} 已办结（{STATES[row['state']]}）")
     if not corrected and len(reply.strip()) < 5:
-        raise InputError("不予更正须写明理由（至少 5 个字）")
+        raise InputError("不予更正须写明理由（至少 5 个字）", field="reply")
     state = "corrected" if corrected else "rejected"
     now = platform_now()
     done = conn.execute(

@@ -217,9 +217,9 @@ def refuse(conn: Connection, field: str, actor: Actor, basis: str, reason: str, 
     if spec is None:
         raise InputError("该数据项不由您的部门提供，不能拒绝")
     if len(basis.strip()) < 4:
-        raise InputError("拒绝须写明禁止共享的法律、法规或国家文件依据（名称与条款）")
+        raise InputError("拒绝须写明禁止共享的法律、法规或国家文件依据（名称与条款）", field="basis")
     if len(reason.strip()) < 5:
-        raise InputError("请写明拒绝理由（至少 5 个字）")
+        raise InputError("请写明拒绝理由（至少 5 个字）", field="reason")
     text = f"{basis.strip()}：{reason.strip()}"[:1000]
     done = conn.execute(
         data_requests.update()

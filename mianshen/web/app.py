@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,6 +41,12 @@ def create_app(url: str | None = None) -> FastAPI:
     app.state.templates.env.globals["kind_labels"] = KIND_LABELS
     app.state.templates.env.globals["action_labels"] = labels.ACTIONS
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        # browsers ask for it on their own (a 404 in every first visit's log otherwise)
+        return FileResponse(HERE / "static" / "img" / "favicon.svg", media_type="image/svg+xml")
+
     app.add_exception_handler(errors.WebError, errors.web_error_handler)
     app.add_exception_handler(MianshenError, errors.domain_error_handler)
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)

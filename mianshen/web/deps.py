@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mianshen.audit.log import Actor
 from mianshen.web.errors import WebError
+from mianshen.web.forms import failed
 from mianshen.web.labels import ROLES
 from mianshen.web.sessions import Session, check_csrf, csrf_token, current_session
 
@@ -57,10 +58,13 @@ async def require_csrf(request: Request) -> None:
 
 def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
     signed_in = session(request)
+    refused, refused_status = failed(request)  # a form shown again: its error, its input, its status
     base = {
         "session": signed_in,
         "csrf_token": csrf_token(request, signed_in),
         "csp_nonce": getattr(request.state, "csp_nonce", ""),
         "role_labels": ROLE_LABELS,
+        "failed": refused,
     }
+    status = refused_status if refused_status is not None and status < 400 else status
     return request.app.state.templates.TemplateResponse(request, template, {**base, **context}, status_code=status)  # type: ignore[no-any-return]

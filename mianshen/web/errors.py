@@ -9,12 +9,15 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from mianshen.errors import MianshenError
+from mianshen.web.forms import again
 
 
 class WebError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    """`field` names the form input the message is about, so a form shown again puts it there."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.field = status, code, message, field
 
 
 # What a person should do next, by status: pages say this instead of an internal error code.
@@ -70,14 +73,20 @@ def render_error(request: Request, status: int, code: str, message: str) -> Resp
         return templates.TemplateResponse(request, "error.html", shown, status_code=status)
 
 
+async def _answer(request: Request, status: int, code: str, message: str, field: str | None = None) -> Response:
+    """A refused page form shows its own page again with the typed input (web/forms.py); else the error."""
+    shown = await again(request, status, message, field)
+    return shown if shown is not None else render_error(request, status, code, message)
+
+
 async def web_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WebError)
-    return render_error(request, exc.status, exc.code, exc.message)
+    return await _answer(request, exc.status, exc.code, exc.message, exc.field)
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
     """Bad input caught by the services (a MianshenError) is the user's to fix: 400 with the reason."""
-    return render_error(request, 400, "bad_request", str(exc))
+    return await _answer(request, 400, "bad_request", str(exc), getattr(exc, "field", None))
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -94,7 +103,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
     errors: list[dict[str, Any]] = getattr(exc, "errors", lambda: [])()
     where = "；".join(f"{'.'.join(str(p) for p in e.get('loc', []))}：{e.get('msg', '')}" for e in errors[:5])
-    return render_error(request, 422, "invalid_input", f"输入有误：{where}")
+    return await _answer(request, 422, "invalid_input", f"输入有误：{where}")
 
 
 __all__ = ["MianshenError", "WebError", "forbidden", "not_found"]

@@ -14,12 +14,12 @@ LONG = 5000  # a signed commitment (the policy's own text, copied)
 SHORT = 200  # a name, a contact, an account, a value
 
 
-def capped(value: str, limit: int, label: str) -> str:
+def capped(value: str, limit: int, label: str, field: str | None = None) -> str:
     if len(value) > limit:
-        raise WebError(400, "too_long", f"{label}过长：最多 {limit} 字，现有 {len(value)} 字")
+        raise WebError(400, "too_long", f"{label}过长：最多 {limit} 字，现有 {len(value)} 字", field)
     return value
 
 
 def capped_fields(fields: Mapping[str, str], limits: Mapping[str, tuple[int, str]]) -> dict[str, str]:
     """Every field within its (limit, label); a field not named is held to SHORT."""
-    return {k: capped(v, *limits.get(k, (SHORT, "填写的内容"))) for k, v in fields.items()}
+    return {k: capped(v, *limits.get(k, (SHORT, "填写的内容")), k) for k, v in fields.items()}

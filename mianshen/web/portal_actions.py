@@ -78,7 +78,7 @@ def _acting() -> Iterator[None]:
     except tr.StaleState as exc:
         raise WebError(409, "stale_state", str(exc)) from exc
     except MianshenError as exc:
-        raise WebError(400, "rejected_input", str(exc)) from exc
+        raise WebError(400, "rejected_input", str(exc), exc.field) from exc
 
 
 FIELD_LIMITS = {
@@ -114,10 +114,10 @@ def confirm(
         try:
             value = applied_amount(amount, settings)
         except tr.CaseError as exc:
-            raise WebError(400, "bad_amount", f"确认金额：{exc}") from exc
+            raise WebError(400, "bad_amount", f"确认金额：{exc}", "amount") from exc
         promised = settings.commitment
         if not commitment.strip() or (promised and _squash(commitment) != _squash(promised)):
-            raise WebError(400, "commitment_required", "须勾选同意并签署本政策规定的信用承诺后方可确认")
+            raise WebError(400, "commitment_required", "须勾选同意并签署本政策规定的信用承诺后方可确认", "commitment")
         tr.confirm(conn, case_id, actor(s), value, bank_account, commitment, bank_name, bank_code)
         return portal.progress(conn, own_case(conn, uscc, case_id), clock_today())
 
@@ -136,7 +136,7 @@ def correct_account(
 
 def decline(request: Request, case_id: int, reason: str) -> dict[str, Any]:
     s, uscc = me(request)
-    capped(reason, TEXT, "理由")
+    capped(reason, TEXT, "理由", "reason")
     with engine(request).begin() as conn, _acting():
         own_case(conn, uscc, case_id)
         tr.decline(conn, case_id, actor(s), reason.strip() or "企业放弃")
@@ -145,9 +145,9 @@ def decline(request: Request, case_id: int, reason: str) -> dict[str, Any]:
 
 def object_case(request: Request, case_id: int, reason: str) -> dict[str, Any]:
     s, uscc = me(request)
-    capped(reason, TEXT, "异议理由")
+    capped(reason, TEXT, "异议理由", "reason")
     if len(reason.strip()) < 5:
-        raise WebError(400, "reason_required", "请写明异议理由（至少 5 个字）")
+        raise WebError(400, "reason_required", "请写明异议理由（至少 5 个字）", "reason")
     with engine(request).begin() as conn, _acting():
         own_case(conn, uscc, case_id)
         object_to(conn, case_id, actor(s), reason.strip())
@@ -160,11 +160,13 @@ async def apply(request: Request, policy_id: str, fields: dict[str, str], upload
     capped_fields(fields, FIELD_LIMITS)
     files = [u for u in uploads if getattr(u, "filename", None)]
     if not files:
-        raise WebError(400, "files_required", "请上传申请材料（至少 1 个文件）")
+        raise WebError(400, "files_required", "请上传申请材料（至少 1 个文件）", "files")
     if len(files) > MAX_FILES:
-        raise WebError(400, "too_many_files", f"一次最多上传 {MAX_FILES} 个文件")
+        raise WebError(400, "too_many_files", f"一次最多上传 {MAX_FILES} 个文件", "files")
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [await save_upload(u, Path(tmp), UPLOAD_SUFFIXES, UPLOAD_KINDS, i) for i, u in enumerate(files)]
+        paths = [
+            await save_upload(u, Path(tmp), UPLOAD_SUFFIXES, UPLOAD_KINDS, i, "files") for i, u in enumerate(files)
+        ]
         form = {k: v.strip() for k, v in fields.items() if v and v.strip()}
 
         def work() -> int:
@@ -182,7 +184,7 @@ async def request_correction(
     capped_fields({"field": field, "value": value, "reason": reason, "policy_id": policy_id}, FIELD_LIMITS)
     with tempfile.TemporaryDirectory() as tmp:
         path = (
-            await save_upload(upload, Path(tmp), UPLOAD_SUFFIXES, UPLOAD_KINDS)
+            await save_upload(upload, Path(tmp), UPLOAD_SUFFIXES, UPLOAD_KINDS, field="attachment")
             if getattr(upload, "filename", None)
             else None
         )

@@ -85,6 +85,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         add_user(conn, "datamgr", PASSWORD, "data_manager", "大数据局数据管理员")
         add_user(conn, "finance", PASSWORD, "finance", "财政厅出纳")
         add_user(conn, "auditor", PASSWORD, "auditor", "审计员")
+        add_user(conn, "admin", PASSWORD, "platform_admin", "平台管理员")
         row = conn.execute(
             select(cases.c.id, cases.c.uscc, cases.c.amount)
             .where(cases.c.policy_id == "wengang-fanhuan", cases.c.state == "matched")

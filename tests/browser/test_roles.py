@@ -18,51 +18,10 @@ from mianshen.audit.log import Actor
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
 from mianshen.store.schema import cases, data_needs, data_requests
-from tests.browser.conftest import AS_OF, PASSWORD, SHOTS, latest_code, shot
-from tests.language import leaks
+from tests.browser.conftest import AS_OF, shot
+from tests.browser.pages import check, enterprise, staff, visit
 
 BANK = ("中国工商银行郑州花园路支行", "102491002345")
-SHOWN: list[str] = []  # pages visited, for the language scan at the end of each test
-
-
-def visit(page: Any, url: str) -> None:
-    page.goto(url)
-    check(page)
-
-
-def check(page: Any) -> None:
-    html = page.content()
-    found = leaks(html)
-    if found:
-        (SHOTS / "leak.html").write_text(html, encoding="utf-8")
-    assert not found, f"{page.url} 显示了代码标识符：{found}"
-
-
-def staff(browser: Any, site: dict[str, Any], username: str, phone: bool = False) -> Any:
-    size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
-    page = browser.new_context(viewport=size, locale="zh-CN").new_page()
-    page.goto(site["base"] + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button")
-    page.wait_for_load_state()
-    return page
-
-
-def enterprise(browser: Any, site: dict[str, Any], uscc: str, next_path: str = "") -> Any:
-    from mianshen.web.accounts import set_contact
-
-    with site["engine"].begin() as conn:
-        set_contact(conn, uscc, "测试联系人", "13800138000")
-    page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
-    page.goto(site["base"] + (next_path or "/my"))  # a deep link: sign in, then back where it pointed
-    page.fill("input[name=uscc]", uscc)
-    page.click("button:has-text('获取验证码')")
-    page.wait_for_selector("input[name=code]")
-    page.fill("input[name=code]", latest_code(site["engine"], uscc))
-    page.click("button:has-text('登录')")
-    page.wait_for_load_state()
-    return page
 
 
 def waiting_cases(site: dict[str, Any], state: str, n: int) -> list[tuple[int, str]]:
@@ -110,6 +69,7 @@ def test_finance_pays_a_returned_payment_again(site: dict[str, Any], browser: An
     row.locator("button:has-text('登记退票')").click()
     finance.wait_for_selector("text=退票记录")
     shot(finance, "21-finance-payment-returned")
+    visit(staff(browser, site, "finance", "phone"), finance.url, "21-finance-payment-returned-phone")
     firm = enterprise(browser, site, uscc, f"/my/cases/{case_id}")
     assert "收款账户被银行退回" in firm.inner_text("main")
     firm.fill("#account input[name=bank_account]", "6222 0216 0400 9876 543")
@@ -119,6 +79,9 @@ def test_finance_pays_a_returned_payment_again(site: dict[str, Any], browser: An
     firm.wait_for_load_state()
     assert "收款账户已更正" in firm.inner_text("main")
     shot(firm, "22-enterprise-account-corrected-phone")
+    wide = enterprise(browser, site, uscc, f"/my/cases/{case_id}", width="desktop")
+    check(wide)
+    shot(wide, "22-enterprise-account-corrected-desktop")
     visit(finance, site["base"] + "/console/payments")
     finance.click("button:has-text('生成拨付批次')")
     finance.wait_for_load_state()
@@ -129,6 +92,7 @@ def test_finance_pays_a_returned_payment_again(site: dict[str, Any], browser: An
     with site["engine"].connect() as conn:
         assert conn.execute(select(cases.c.state).where(cases.c.id == case_id)).scalar_one() == "paid"
     shot(finance, "23-finance-paid-again")
+    visit(staff(browser, site, "finance", "phone"), finance.url, "23-finance-paid-again-phone")
     auditor = staff(browser, site, "auditor")
     visit(auditor, site["base"] + "/audit")
     assert "哈希链校验通过" in auditor.inner_text("main")
@@ -188,6 +152,7 @@ def test_a_data_department_answers_and_the_enterprise_sees_it(site: dict[str, An
     manager.click("button:has-text('导入并答复')")
     manager.wait_for_selector("text=接收 1 行")
     shot(manager, "26-data-answered")
+    visit(staff(browser, site, "datamgr", "phone"), manager.url, "26-data-answered-phone")
     for _ in range(300):  # the re-match runs in the background
         with engine.connect() as conn:
             done = conn.execute(
@@ -200,6 +165,10 @@ def test_a_data_department_answers_and_the_enterprise_sees_it(site: dict[str, An
     firm.reload()
     assert f"“{spec.label}” — 应由" not in firm.inner_text("main")
     shot(firm, "27-enterprise-after-answer-phone")
+    wide = enterprise(browser, site, uscc, f"/my/policies/{policy}", width="desktop")
+    assert f"“{spec.label}” — 应由" not in wide.inner_text("main")
+    check(wide)
+    shot(wide, "27-enterprise-after-answer-desktop")
 
 
 def test_a_correction_is_tracked_by_its_number(site: dict[str, Any], browser: Any) -> None:
@@ -223,8 +192,14 @@ def test_a_correction_is_tracked_by_its_number(site: dict[str, Any], browser: An
     department.once("dialog", lambda d: d.accept())
     row.locator("button:has-text('不予更正')").click()
     department.wait_for_load_state()
+    visit(staff(browser, site, "hrss", "phone"), site["base"] + "/console/requests", "28-correction-inbox-phone")
     firm.goto(site["base"] + "/my/corrections")
     assert "不予更正" in firm.inner_text("main") and number.group(0) in firm.inner_text("main")
+    check(firm)
+    wide = enterprise(browser, site, site["uscc"], "/my/corrections", width="desktop")
+    assert number.group(0) in wide.inner_text("main")
+    check(wide)
+    shot(wide, "28-enterprise-correction-answered-desktop")
 
 
 def test_a_change_of_money_is_approved_by_cosign(site: dict[str, Any], browser: Any) -> None:
@@ -241,6 +216,7 @@ def test_a_change_of_money_is_approved_by_cosign(site: dict[str, Any], browser: 
     visit(second, site["base"] + "/console/approvals")
     assert "会签通过并发布" in second.inner_text("main")
     shot(second, "30-cosign-with-simulation")
+    visit(staff(browser, site, "hrss2", "phone"), second.url, "30-cosign-with-simulation-phone")
     second.once("dialog", lambda d: d.accept())
     second.click("button:has-text('会签通过并发布')")
     second.wait_for_selector("text=已会签并发布")
@@ -263,7 +239,7 @@ def test_department_notifies_three_thousand_cases_with_progress(site: dict[str, 
     visit(page, site["base"] + "/console/cases?state=matched&policy=稳岗")
     assert "共 <strong>3,0" in page.content()
     shot(page, "31-queue-3000-desktop")
-    narrow = staff(browser, site, "hrss", phone=True)
+    narrow = staff(browser, site, "hrss", "phone")
     visit(narrow, site["base"] + "/console/cases?state=matched&policy=稳岗")
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 390
     shot(narrow, "32-queue-phone")
@@ -278,6 +254,8 @@ def test_department_notifies_three_thousand_cases_with_progress(site: dict[str, 
     page.wait_for_selector("text=已完成", timeout=180_000)
     check(page)
     shot(page, "35-bulk-done")
+    visit(narrow, page.url, "35-bulk-done-phone")
+    visit(narrow, site["base"] + "/console/bulk/new", "36-bulk-choose-phone")
     with engine.connect() as conn:
         left = conn.execute(
             select(func.count()).where(cases.c.policy_id == "wengang-fanhuan", cases.c.state == "matched")

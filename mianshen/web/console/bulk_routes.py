@@ -20,6 +20,7 @@ from mianshen.store.schema import bulk_jobs
 from mianshen.web.console import queue, scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
 from mianshen.web.headers import MAX_ID
 from mianshen.web.sessions import Session
 
@@ -51,6 +52,7 @@ async def act_on_selected(request: Request) -> Any:
     """对勾选的案件逐件办理（action：notify、publicity、decide；ids：案件编号，每次最多 200 件）。"""
     await require_csrf(request)
     s = scope.writer(request, "department")
+    await keep_form(request, "selected", lambda: _queue(request))  # the queue it was sent from
     form = await request.form() if not scope.is_api(request) else None
     data = await scope.params(request)
     action = str(data.get("action") or "")
@@ -88,10 +90,23 @@ async def act_on_selected(request: Request) -> Any:
     return page(request, "console_bulk.html", {"report": report | {"failures": failures}, "job": None})
 
 
+def _queue(request: Request) -> Response:
+    from mianshen.web.console.case_routes import queue_page  # it imports this module's actions
+
+    return queue_page(request)
+
+
 @router.get("/console/bulk/new", include_in_schema=False)
 def bulk_preview(request: Request) -> Response:
+    return _preview(request, request.query_params.get("policy", ""), request.query_params.get("action", ""))
+
+
+def _preview(request: Request, policy_id: str, action: str) -> Response:
+    """What a bulk action over a whole policy would do; without a policy (or action), the choice of one."""
     s = scope.writer(request, "department")
-    policy_id, action = request.query_params.get("policy", ""), request.query_params.get("action", "")
+    if not policy_id or action not in bulk.ACTIONS:
+        shown = {"choices": _choices(request, s), "bulk_actions": bulk.ACTIONS, "job": None}
+        return page(request, "console_bulk.html", shown)
     with reading(engine(request)) as conn:
         scope.own_policy(conn, s, policy_id)
         try:
@@ -99,6 +114,21 @@ def bulk_preview(request: Request) -> Response:
         except CaseError as exc:
             raise WebError(400, "bad_request", str(exc)) from exc
     return page(request, "console_bulk.html", {"preview": found, "label": bulk.ACTIONS[action], "job": None})
+
+
+def _choices(request: Request, s: Session) -> list[dict[str, Any]]:
+    """The department's published policies with how many cases each bulk action would take now."""
+    from mianshen.web import catalog
+
+    with reading(engine(request)) as conn:
+        visible = scope.visible_policy_ids(conn, s)
+        out = []
+        for item in catalog.published(engine(request)):
+            if item.policy.id not in visible:
+                continue
+            counts = {a: bulk.preview(conn, item.policy.id, a, _region(s)).count for a in bulk.ACTIONS}
+            out.append({"id": item.policy.id, "title": item.policy.title, "counts": counts})
+    return out
 
 
 @router.post("/console/bulk", include_in_schema=False)
@@ -109,6 +139,7 @@ async def bulk_start(request: Request) -> Any:
     s = scope.writer(request, "department")
     data = await scope.params(request)
     policy_id, action = str(data.get("policy") or ""), str(data.get("action") or "")
+    await keep_form(request, "bulk", lambda: _preview(request, policy_id, action))
     eng = engine(request)
 
     def work() -> int:

@@ -18,6 +18,7 @@ from mianshen.web.console import listing, queue, scope
 from mianshen.web.console.bulk_routes import BULK_BY_STATE
 from mianshen.web.deps import engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
 
 router = APIRouter()
 
@@ -130,12 +131,17 @@ def case_api(request: Request, case_id: int) -> Any:
         return scope.as_json(queue.case_detail(conn, s, case_id))
 
 
+# The one text input of each action's form: a refusal that names no input is shown beside it.
+TEXT_INPUT = {"onsite": "note", "publicity": "stale_reason", "resolve": "reason", "reject": "reason"}
+
+
 @router.post("/console/cases/{case_id}/{action}", include_in_schema=False)
 @router.post("/api/console/cases/{case_id}/{action}", tags=["工作台"])
 async def case_action(request: Request, case_id: int, action: str) -> Any:
     """办理：notify、review、onsite（passed、note、photos：照片或材料）、publicity（stale_reason）、resolve（upheld、reason）、decide、reject（reason）。"""
     await require_csrf(request)
     s = scope.writer(request, "department")
+    await keep_form(request, action, lambda: case_page(request, case_id), TEXT_INPUT.get(action))
     data = await scope.params(request)
     if action == "onsite" and not scope.is_api(request):
         form = await request.form()
@@ -166,11 +172,11 @@ async def _keep_photos(uploads: list[Any]) -> list[dict[str, Any]]:
     from mianshen.web.uploads import save_upload
 
     if len(uploads) > MAX_PHOTOS:
-        raise WebError(400, "too_many_files", f"一次最多上传 {MAX_PHOTOS} 个文件")
+        raise WebError(400, "too_many_files", f"一次最多上传 {MAX_PHOTOS} 个文件", "photos")
     kept = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, upload in enumerate(uploads):
-            target = await save_upload(upload, Path(tmp), PHOTO_SUFFIXES, "照片（JPG、PNG）或 PDF、OFD", i)
+            target = await save_upload(upload, Path(tmp), PHOTO_SUFFIXES, "照片（JPG、PNG）或 PDF、OFD", i, "photos")
             kept.append(await run_in_threadpool(store_attachment, target, upload_dir()))
     return kept
 

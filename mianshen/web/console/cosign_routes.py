@@ -14,6 +14,7 @@ from mianshen.store.db import reading
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
 
 router = APIRouter()
 DECIDERS = ("department", "platform_admin")
@@ -41,6 +42,7 @@ async def decide(request: Request, request_id: int) -> Any:
     """会签：decision 为 approve（发布）或 reject（退回，须写 note）；提交人本人不能会签。"""
     await require_csrf(request)
     s = scope.writer(request, *DECIDERS)
+    await keep_form(request, f"cosign-{request_id}", lambda: approvals_page(request), "note")
     data = await scope.params(request)
     decision = str(data.get("decision") or "")
     if decision not in ("approve", "reject"):

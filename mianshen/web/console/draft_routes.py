@@ -35,6 +35,7 @@ from mianshen.clock import today as clock_today
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
 from mianshen.web.sessions import Session
 
 router = APIRouter()
@@ -171,14 +172,14 @@ async def _document(data: dict[str, Any]) -> tuple[bytes, str]:
     if isinstance(upload, UploadFile) and upload.filename:
         name = str(upload.filename)
         if not name.lower().endswith(SUFFIXES):
-            raise WebError(400, "bad_request", "政策原文须为 .txt（UTF-8）或 .docx 文件")
+            raise WebError(400, "bad_request", "政策原文须为 .txt（UTF-8）或 .docx 文件", "file")
         raw = await upload.read()
         if len(raw) > MAX_DOCUMENT:
-            raise WebError(400, "bad_request", "文件过大（上限 5 MB）")
+            raise WebError(400, "bad_request", "文件过大（上限 5 MB）", "file")
         return raw, name
     text = str(data.get("text") or "")
     if not text.strip():
-        raise WebError(400, "bad_request", "请上传政策原文文件或粘贴原文")
+        raise WebError(400, "bad_request", "请上传政策原文文件或粘贴原文", "text")
     return text.encode("utf-8"), "pasted.txt"
 
 
@@ -192,6 +193,7 @@ def new_draft(request: Request) -> Response:
 async def make_draft(request: Request) -> Response:
     await require_csrf(request)
     s = scope.writer(request, *EDITORS)
+    await keep_form(request, "draft", lambda: new_draft(request))
     data = await scope.params(request)
     raw, original = await _document(data)
     article = str(data.get("article") or "").strip() or None

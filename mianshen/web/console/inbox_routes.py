@@ -31,6 +31,7 @@ from mianshen.store.schema import data_requests
 from mianshen.web.console import listing, scope, work_jobs
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
 from mianshen.web.portal_actions import upload_dir
 from mianshen.web.sessions import Session
 
@@ -138,6 +139,7 @@ async def answer(request: Request, field: str) -> Any:
     await require_csrf(request)
     s = scope.writer(request, *WRITE)
     spec = _held(s, field)
+    await keep_form(request, "answer", lambda: field_page(request, field))
     form = await request.form()
     source_id, upload = str(form.get("source") or ""), form.get("file")
 
@@ -146,13 +148,13 @@ async def answer(request: Request, field: str) -> Any:
             return {x.id for x in _sources(conn, field)}
 
     if source_id not in await run_in_threadpool(offered):
-        raise WebError(400, "bad_request", f"请选择提供“{spec.label}”的数据源")
+        raise WebError(400, "bad_request", f"请选择提供“{spec.label}”的数据源", "source")
     name = Path(str(getattr(upload, "filename", "") or "")).name
     if not name or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
-        raise WebError(400, "bad_file_type", "请上传 CSV、XLSX、Parquet 或 JSON Lines 文件")
+        raise WebError(400, "bad_file_type", "请上传 CSV、XLSX、Parquet 或 JSON Lines 文件", "file")
     data = await upload.read(MAX_IMPORT + 1)  # type: ignore[union-attr]
     if not data or len(data) > MAX_IMPORT:
-        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 200MB")
+        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 200MB", "file")
     kept = upload_dir() / "answers" / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
 
     def keep() -> None:  # up to 200 MB: not on the event loop
@@ -204,6 +206,7 @@ async def refuse(request: Request, field: str) -> Any:
     await require_csrf(request)
     s = scope.writer(request, *WRITE)
     _held(s, field)
+    await keep_form(request, "refuse", lambda: field_page(request, field))
     data = await scope.params(request)
 
     def work() -> int:
@@ -215,7 +218,7 @@ async def refuse(request: Request, field: str) -> Any:
     try:
         done = await run_in_threadpool(work)
     except InputError as exc:
-        raise WebError(400, "bad_request", str(exc)) from exc
+        raise WebError(400, "bad_request", str(exc), exc.field) from exc
     if scope.is_api(request):
         return {"refused": done}
     return RedirectResponse(f"/console/requests/{field}?status=refused", status_code=303)
@@ -227,6 +230,7 @@ async def answer_correction(request: Request, correction_id: int) -> Any:
     """答复数据更正申请：result 为 corrected（已更正）或 rejected（不予更正，须写明 reply 理由）。"""
     await require_csrf(request)
     s = scope.writer(request, *WRITE)
+    await keep_form(request, f"correction-{correction_id}", lambda: inbox_page(request), "reply")
     data = await scope.params(request)
     result = str(data.get("result") or "")
     if result not in ("corrected", "rejected"):
@@ -243,7 +247,7 @@ async def answer_correction(request: Request, correction_id: int) -> Any:
     except corrections.CorrectionMissing as exc:
         raise not_found("更正申请") from exc
     except InputError as exc:
-        raise WebError(400, "bad_request", str(exc)) from exc
+        raise WebError(400, "bad_request", str(exc), exc.field) from exc
     if scope.is_api(request):
         return scope.as_json({"number": done["number"], "state": done["state_label"]})
     return RedirectResponse("/console/requests?corrections=received#corrections", status_code=303)

@@ -19,6 +19,7 @@ from mianshen.store.schema import cases, enterprises, payment_batches, payment_r
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
 
 router = APIRouter()
 MAX_RESULT_FILE = 20 * 1024 * 1024
@@ -83,6 +84,8 @@ async def one_payment(request: Request, batch_id: int, case_id: int, outcome: st
     data = await scope.params(request)
     if outcome not in ("paid", "returned"):
         raise not_found("操作")
+    form = f"return-{case_id}" if outcome == "returned" else f"paid-{case_id}"
+    await keep_form(request, form, lambda: batch_page(request, batch_id), "reason" if outcome == "returned" else None)
 
     def work() -> bool:
         with engine(request).begin() as conn:
@@ -105,6 +108,7 @@ async def bank_results(request: Request, batch_id: int) -> Any:
     """财政：导入银行的代发结果文件（CSV：备注、金额（元）、结果、原因），逐笔登记到账或退票。"""
     await require_csrf(request)
     s = scope.writer(request, "finance")
+    await keep_form(request, "results", lambda: batch_page(request, batch_id), "file")
     form = await request.form()
     upload = form.get("file")
     if upload is None or not getattr(upload, "filename", ""):

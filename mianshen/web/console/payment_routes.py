@@ -17,6 +17,7 @@ from mianshen.store.schema import cases, payment_batches, payments, policy_versi
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
 
 router = APIRouter()
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json", "xlsx": scope.XLSX_TYPE}
@@ -70,6 +71,7 @@ async def new_batch(request: Request) -> Any:
     s = scope.writer(request, "finance")
     data = await scope.params(request)
     policy_id = str(data.get("policy_id") or "").strip()
+    await keep_form(request, f"batch-{policy_id}", lambda: payments_page(request))
     if not policy_id:
         raise WebError(400, "bad_request", "请选择政策")
     report = await run_in_threadpool(create_batch, engine(request), policy_id, actor(s))
@@ -91,6 +93,7 @@ async def export(request: Request, batch_id: int) -> Response:
     await require_csrf(request)
     s = scope.writer(request, "finance")
     _batch(request, batch_id)
+    await keep_form(request, f"export-{batch_id}", lambda: payments_page(request))
     data = await scope.params(request)
     fmt = str(data.get("format") or "csv")
     if fmt not in FORMATS:
@@ -115,6 +118,7 @@ async def paid(request: Request, batch_id: int) -> Any:
     await require_csrf(request)
     s = scope.writer(request, "finance")
     _batch(request, batch_id)
+    await keep_form(request, f"paid-batch-{batch_id}", lambda: payments_page(request))
     done = await run_in_threadpool(mark_batch_paid, engine(request), batch_id, actor(s))
     if scope.is_api(request):
         return {"batch": batch_id, "paid": done}

@@ -25,6 +25,7 @@ from mianshen.web.console import scope, work_jobs
 from mianshen.web.console.simulate import check_text, simulate
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError
+from mianshen.web.forms import keep_form
 from mianshen.web.sessions import Session
 
 router = APIRouter()
@@ -82,10 +83,10 @@ async def _source(request: Request) -> tuple[dict[str, Any], str, str]:
         try:
             return data, raw.decode("utf-8"), str(upload.filename)
         except UnicodeDecodeError as exc:
-            raise WebError(400, "bad_request", "政策文件须为 UTF-8 编码的 YAML") from exc
+            raise WebError(400, "bad_request", "政策文件须为 UTF-8 编码的 YAML", "file") from exc
     text = str(data.get("source") or "")
     if not text.strip():
-        raise WebError(400, "bad_request", "请填写或上传政策文件")
+        raise WebError(400, "bad_request", "请填写或上传政策文件", "source")
     return data, text, str(data.get("filename") or "policy.yaml")
 
 
@@ -94,7 +95,7 @@ def _as_of(data: dict[str, Any]) -> dt.date:
     try:
         return dt.date.fromisoformat(raw) if raw else clock_today()
     except ValueError as exc:
-        raise WebError(400, "bad_request", f"评估日“{raw}”不是有效日期（YYYY-MM-DD）") from exc
+        raise WebError(400, "bad_request", f"评估日“{raw}”不是有效日期（YYYY-MM-DD）", "as_of") from exc
 
 
 def _own(s: Session, checked: dict[str, Any], request: Request) -> None:
@@ -128,6 +129,7 @@ def _shown(checked: dict[str, Any]) -> dict[str, Any]:
 async def _step(request: Request, step: str) -> Response | dict[str, Any]:
     await require_csrf(request)
     s = scope.writer(request, *EDITORS)
+    await keep_form(request, "policy", lambda: editor(request))
     data, text, filename = await _source(request)
     checked = await run_in_threadpool(check_text, text, filename)
     await run_in_threadpool(_own, s, checked, request)
@@ -279,6 +281,7 @@ async def list_upload(request: Request, policy_id: str) -> Any:
     """上传名单类政策的名单（CSV 或 XLSX：统一社会信用代码、金额、备注）。"""
     await require_csrf(request)
     s = scope.writer(request, "department")
+    await keep_form(request, "list", lambda: policy_page(request, policy_id), "file")
 
     def own() -> None:
         with reading(engine(request)) as conn:

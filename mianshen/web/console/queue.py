@@ -163,7 +163,7 @@ def conditions_now(engine: Engine, s: Session, uscc: str, policy_id: str) -> lis
 
 
 def _text(data: dict[str, Any], key: str) -> str:
-    return capped(str(data.get(key) or "").strip(), TEXT, "填写的说明")
+    return capped(str(data.get(key) or "").strip(), TEXT, "填写的说明", key)
 
 
 def _flag(data: dict[str, Any], key: str) -> bool:

@@ -28,7 +28,8 @@ from mianshen.web.sessions import Session
 STAFF_READ = ("department", "platform_admin", "auditor")  # policy and case pages
 CONSOLE_HOME = ("department", "platform_admin", "auditor", "finance", "data_manager")
 PAYMENT_READ = ("finance", "platform_admin", "auditor")
-DASHBOARD = ("department", "platform_admin", "auditor")
+# the data manager too: 应享未享 (eligible, waiting for data) is the number the data bureau's work moves
+DASHBOARD = ("department", "platform_admin", "auditor", "data_manager")
 AUDIT = ("auditor", "platform_admin")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -29,14 +29,18 @@ def _rows(items: list[dict[str, Any]]) -> list[dict[str, str]]:
 @router.get("/dashboard", include_in_schema=False)
 def dashboard_page(request: Request) -> Response:
     data = _data(request)
+    budgeted = [p for p in data["policies"] if p["budget"]]  # budget use means nothing without a budget
     chart = {
         "policies": [p["title"] for p in data["policies"]],
         "funnel": {
             k: [p[k] for p in data["policies"]] for k in ("matched", "notified", "confirmed", "approved", "paid")
         },
-        "budget_use": [round((p["budget_use"] or 0) * 100, 1) for p in data["policies"]],
+        "budget_policies": [p["title"] for p in budgeted],
+        "budget_use": [round((p["budget_use"] or 0) * 100, 1) for p in budgeted],
     }
     context = {
+        "budgeted": len(budgeted),
+        "unbudgeted": len(data["policies"]) - len(budgeted),
         "columns": metrics.COLUMNS,
         "policies": _rows(data["policies"]),
         "departments": _rows(data["departments"]),

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from mianshen.web import portal_actions as act
 from mianshen.web.deps import page, require_csrf
-from mianshen.web.errors import WebError
+from mianshen.web.forms import keep_form
 from mianshen.web.portal import GROUPS, PROGRESS_STEPS
 
 router = APIRouter()
@@ -65,54 +65,40 @@ def my_case_page(request: Request, case_id: int) -> Response:
     return page(request, "my_case.html", shown)
 
 
+async def _case_form(request: Request, case_id: int, form: str, main: str | None = None) -> Any:
+    """The form of a case page, kept so that a refusal shows the case page again (web/forms.py)."""
+    await require_csrf(request)
+    await keep_form(request, form, lambda: my_case_page(request, case_id), main)
+    return await request.form()
+
+
 @router.post("/my/cases/{case_id}/confirm", include_in_schema=False)
 async def confirm_form(request: Request, case_id: int) -> Response:
-    await require_csrf(request)
-    form = await request.form()
-    keys = ("amount", "bank_account", "commitment", "bank_name", "bank_code")
-    fields = [_form_text(form, k) for k in keys]
-    try:
-        await run_in_threadpool(act.confirm, request, case_id, *fields)
-    except WebError as exc:
-        if exc.status != 400:
-            raise
-        return await _case_again(request, case_id, "confirm", exc.message, dict(zip(keys, fields, strict=True)))
+    form = await _case_form(request, case_id, "confirm")
+    fields = [_form_text(form, k) for k in ("amount", "bank_account", "commitment", "bank_name", "bank_code")]
+    await run_in_threadpool(act.confirm, request, case_id, *fields)
     return RedirectResponse(f"/my/cases/{case_id}?done=confirmed", status_code=303)
-
-
-async def _case_again(request: Request, case_id: int, form: str, error: str, typed: dict[str, str]) -> Response:
-    """The case page again with the error beside the form and what was typed still in it."""
-    shown: dict[str, Any] = {"c": await run_in_threadpool(act.my_case, request, case_id), "done": None}
-    shown |= {"progress_steps": PROGRESS_STEPS, "form_error": {form: error}, "typed": typed}
-    return page(request, "my_case.html", shown, 400)
 
 
 @router.post("/my/cases/{case_id}/account", include_in_schema=False)
 async def account_form(request: Request, case_id: int) -> Response:
-    await require_csrf(request)
-    form = await request.form()
-    keys = ("bank_account", "bank_name", "bank_code")
-    typed = {k: _form_text(form, k) for k in keys}
-    try:
-        await run_in_threadpool(act.correct_account, request, case_id, *typed.values())
-    except WebError as exc:
-        if exc.status != 400:
-            raise
-        return await _case_again(request, case_id, "account", exc.message, typed)
+    form = await _case_form(request, case_id, "account")
+    fields = [_form_text(form, k) for k in ("bank_account", "bank_name", "bank_code")]
+    await run_in_threadpool(act.correct_account, request, case_id, *fields)
     return RedirectResponse(f"/my/cases/{case_id}?done=account", status_code=303)
 
 
 @router.post("/my/cases/{case_id}/decline", include_in_schema=False)
 async def decline_form(request: Request, case_id: int) -> Response:
-    await require_csrf(request)
-    await run_in_threadpool(act.decline, request, case_id, _form_text(await request.form(), "reason"))
+    form = await _case_form(request, case_id, "decline", "reason")
+    await run_in_threadpool(act.decline, request, case_id, _form_text(form, "reason"))
     return RedirectResponse(f"/my/cases/{case_id}?done=declined", status_code=303)
 
 
 @router.post("/my/cases/{case_id}/object", include_in_schema=False)
 async def object_form(request: Request, case_id: int) -> Response:
-    await require_csrf(request)
-    await run_in_threadpool(act.object_case, request, case_id, _form_text(await request.form(), "reason"))
+    form = await _case_form(request, case_id, "object", "reason")
+    await run_in_threadpool(act.object_case, request, case_id, _form_text(form, "reason"))
     return RedirectResponse(f"/my/cases/{case_id}?done=objected", status_code=303)
 
 
@@ -124,6 +110,7 @@ def apply_page(request: Request, policy_id: str) -> Response:
 @router.post("/my/apply/{policy_id}", include_in_schema=False)
 async def apply_form(request: Request, policy_id: str) -> Response:
     await require_csrf(request)
+    await keep_form(request, "apply", lambda: apply_page(request, policy_id))
     form = await request.form()
     fields = {k: _form_text(form, k) for k in ("amount", "bank_account", "commitment", "note")}
     case_id = await act.apply(request, policy_id, fields, list(form.getlist("files")))
@@ -135,6 +122,9 @@ async def correction_form(request: Request) -> Response:
     await require_csrf(request)
     form = await request.form()
     field, value, reason, policy_id = (_form_text(form, k) for k in ("field", "value", "reason", "policy_id"))
+    # the form sits on the policy's page when sent from there, else on 一企一档
+    where = (lambda: my_policy_page(request, policy_id)) if policy_id else (lambda: file_page(request))
+    await keep_form(request, "correction", where)
     made = await act.request_correction(request, field, value, reason, policy_id, form.get("attachment"))
     return RedirectResponse(f"/my/corrections?done={made['number']}", 303)
 

@@ -9,7 +9,9 @@ from fastapi.responses import Response
 from mianshen.web import objecting
 from mianshen.web.deps import engine, page, require_csrf
 from mianshen.web.errors import WebError
-from mianshen.web.limits import SHORT, TEXT
+from mianshen.web.forms import keep_form
+from mianshen.web.limits import SHORT, TEXT, capped
+from mianshen.web.routes.public import publicity_page
 from mianshen.web.throttle import client_address
 
 router = APIRouter()
@@ -19,13 +21,14 @@ router = APIRouter()
 async def objection(request: Request, case_id: int) -> Response:
     """The same answer whatever the case's state (web/objecting.py): ids are public."""
     await require_csrf(request)
+    # a refused objection shows the 公示 page again with the message beside the input (the page
+    # lists only cases in 公示, which is public: no state of any other case shows through)
+    await keep_form(request, f"objection-{case_id}", lambda: publicity_page(request))
     form = await request.form()
-    reason, phone = str(form.get("reason", "")).strip(), str(form.get("phone", "")).strip()
-    if len(reason) > TEXT or len(phone) > SHORT:
-        shown = {"title": "异议未提交", "message": f"异议理由最多 {TEXT} 字，手机号最多 {SHORT} 字"}
-        return page(request, "message.html", shown, 400)
+    reason = capped(str(form.get("reason", "")).strip(), TEXT, "异议理由", "reason")
+    phone = capped(str(form.get("phone", "")).strip(), SHORT, "手机号", "phone")
     if len(reason) < 5:
-        return page(request, "message.html", {"title": "异议未提交", "message": "请写明异议理由（至少 5 个字）"}, 400)
+        raise WebError(400, "reason_required", "请写明异议理由（至少 5 个字）", "reason")
 
     def work() -> tuple[str, str | None] | WebError:
         with engine(request).begin() as conn:

@@ -26,7 +26,7 @@
       title: { text: "预算使用率（%）", textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis" },
       grid: { top: 40, left: 40, right: 10, bottom: 80 },
-      xAxis: { type: "category", data: data.policies, axisLabel: { rotate: 30, interval: 0 } },
+      xAxis: { type: "category", data: data.budget_policies, axisLabel: { rotate: 30, interval: 0 } },
       yAxis: { type: "value", max: function (v) { return Math.max(100, v.max); } },
       series: [{ name: "预算使用率", type: "bar", data: data.budget_use, itemStyle: { color: "#c8161d" } }]
     });
