@@ -40,7 +40,17 @@ class RelativeDate:
     amount: int
 
 
-Bound = Literal | ParamRef | RelativeDate
+@dataclass(frozen=True)
+class FieldRef:
+    """Another field of the same enterprise (a date one shifted by `amount` units, negative: earlier):
+    `le: {field: established_on, years_after: 3}` — not later than 3 years after the founding date."""
+
+    name: str
+    unit: str = "days"  # "years" | "months" | "days"
+    amount: int = 0
+
+
+Bound = Literal | ParamRef | RelativeDate | FieldRef
 
 
 # --- formulas -----------------------------------------------------------------------------------
@@ -63,7 +73,7 @@ class BinOp:
 
 @dataclass(frozen=True)
 class Call:
-    fn: str  # "min" | "max"
+    fn: str  # "min" | "max" | "floor" | a date function of rules/dates.py (its arguments: Refs to dates)
     args: tuple[Expr, ...]
 
 
@@ -203,6 +213,11 @@ class Policy:
     def __getstate__(self) -> dict[str, object]:
         # evaluation plans (rules/plan.py) are a cache kept with the policy: rebuilt, never copied
         return {k: v for k, v in self.__dict__.items() if k != PLANS}
+
+
+def leaf_fields(leaf: Leaf) -> list[str]:
+    """The fields a condition reads: its own, then those it is compared with."""
+    return [leaf.field] + [t.operand.name for t in leaf.tests if isinstance(t.operand, FieldRef)]
 
 
 def spine(conditions: tuple[Condition, ...]) -> list[Condition]:

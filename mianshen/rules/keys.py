@@ -42,8 +42,11 @@ NUMERIC_TYPE: Schema = {"enum": ["integer", "decimal", "money", "ratio"]}
 
 
 def _operand(op: str) -> Schema:
-    if op in COMPARE_OPS:  # a number, date, text or yes/no; a parameter; a date relative to the evaluation date
-        return one_of({"type": ["number", "string", "boolean"]}, ref("param_ref"), ref("relative_date"))
+    if op in COMPARE_OPS:  # a number, date, text or yes/no; a parameter; a date relative to the evaluation
+        # date; another field of the enterprise
+        return one_of(
+            {"type": ["number", "string", "boolean"]}, ref("param_ref"), ref("relative_date"), ref("field_ref")
+        )
     return TEXT if op in ("has", "lacks") else array({"type": ["number", "string"]}, True)
 
 
@@ -64,6 +67,7 @@ class Section:
 
 
 _AMOUNT_FORMS = ("formula", "fixed", "tiers", "none")
+_SHIFTS = tuple(f"{unit}_{way}" for way in ("after", "before") for unit in ("years", "months", "days"))
 _LEAF_HINTS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne", "between": "ge 和 le"}
 _LEAF_HINTS |= {"gte": "ge", "lte": "le", "neq": "ne", "not_eq": "ne", "not_has": "lacks", "contains": "has"}
 
@@ -146,6 +150,21 @@ SECTIONS: dict[str, Section] = {
         },
         conflicts=tuple(combinations(("years_before", "months_before", "days_before"), 2)),
         conflict_hint="相对日期只写一个：years_before、months_before 或 days_before",
+    ),
+    "field_ref": Section(
+        "字段比较",
+        {
+            "field": Key(TEXT, "与之比较的另一字段（字段目录中的字段或派生字段）"),
+            "years_after": Key(INT, "日期字段：该日期后 N 年"),
+            "months_after": Key(INT, "日期字段：该日期后 N 个月"),
+            "days_after": Key(INT, "日期字段：该日期后 N 天"),
+            "years_before": Key(INT, "日期字段：该日期前 N 年"),
+            "months_before": Key(INT, "日期字段：该日期前 N 个月"),
+            "days_before": Key(INT, "日期字段：该日期前 N 天"),
+        },
+        required=("field",),
+        conflicts=tuple(combinations(_SHIFTS, 2)),
+        conflict_hint="日期偏移只写一个：years_after、months_after、days_after 或对应的 _before",
     ),
     "param_ref": Section("参数引用", {"param": Key(TEXT, "参数名称")}, required=("param",)),
     "amount": Section(
