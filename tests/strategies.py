@@ -32,6 +32,7 @@ from mianshen.rules.ast import (
     Test,
     Tier,
 )
+from mianshen.rules.scope import scope_conditions
 
 CATALOGUE = load_catalogue()
 HERE = Location("<generated>", 1, 1)
@@ -258,6 +259,9 @@ def policies(draw: Any) -> Policy:
     if "ratio" in repr(derived_formula):
         derived_formula = BinOp("/", Ref("ui_new_claimants_last_year"), Ref("insured_avg_last_year"))
     implicit: list[Condition] = [Implicit("in-force", "有效期", HERE), Implicit("subject", "主体", HERE)]
+    # the area: several regions, and regions excluded (全省除郑州市), as the loader makes them
+    included, excluded = draw(st.lists(regions, max_size=2)), draw(st.lists(regions, max_size=2))
+    implicit += scope_conditions(tuple(included), tuple(excluded), HERE)
     return Policy(
         id="generated",
         version=1,

@@ -17,7 +17,7 @@ SET_OPS = ("in", "not_in")
 CODE_OPS = ("within", "not_within")
 TAG_OPS = ("has", "has_any", "has_all", "lacks")
 LEAF_OPS = COMPARE_OPS + SET_OPS + CODE_OPS + TAG_OPS
-RESERVED_IDS = ("in-force", "subject", "listed", "amount")
+RESERVED_IDS = ("in-force", "subject", "listed", "amount", "region-scope", "region-except")
 PLANS = "_evaluation_plans"  # the __dict__ key under which rules/plan.py keeps a policy's plans
 
 
@@ -205,6 +205,8 @@ class Policy:
     path: str
     loc: Location
     raw: dict[str, object] = field(default_factory=dict, repr=False)
+    regions: tuple[str, ...] = ()  # the area: its regions (rules/scope.py); empty: `region` alone
+    excluded: tuple[str, ...] = ()  # regions of the area the policy does not apply to
 
     @property
     def doc_numbers(self) -> list[str]:

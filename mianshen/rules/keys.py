@@ -81,7 +81,9 @@ SECTIONS: dict[str, Section] = {
             "summary": Key(TEXT, "摘要"),
             "department": Key(TEXT, "执行部门"),
             "level": Key(TEXT, "层级：省级、市级、县级"),
-            "region": Key(TEXT, "适用地区（统计用区划代码）"),
+            "region": Key(
+                one_of(TEXT, array(TEXT, True), ref("region")), "适用地区：区划代码、代码列表或 {in, except}"
+            ),
             "legal_basis": Key(array(ref("legal_basis"), True), "政策依据"),
             "kind": Key({"enum": ["条件类", "名单类", "暂难数据化类", "condition", "list", "application"]}, "政策类型"),
             "valid_from": Key(DATE, "有效期开始日"),
@@ -100,6 +102,13 @@ SECTIONS: dict[str, Section] = {
             "tests": Key(array(ref("test")), "政策测试"),
         },
         required=("id", "title", "department", "legal_basis", "kind", "valid_from", "subjects", "amount"),
+    ),
+    "region": Section(
+        "适用地区（region）",
+        {
+            "in": Key(array(TEXT, True), "适用地区的区划代码，省略时为全省"),
+            "except": Key(array(TEXT, True), "排除的地区"),
+        },
     ),
     "legal_basis": Section(
         "政策依据（legal_basis）",
