@@ -207,6 +207,7 @@ class Policy:
     raw: dict[str, object] = field(default_factory=dict, repr=False)
     regions: tuple[str, ...] = ()  # the area: its regions (rules/scope.py); empty: `region` alone
     excluded: tuple[str, ...] = ()  # regions of the area the policy does not apply to
+    exclusivity: Any = None  # rules/exclusive.Exclusivity: 同一事项不重复享受, 就高
 
     @property
     def doc_numbers(self) -> list[str]:

@@ -13,6 +13,7 @@ from mianshen.rules.ast import Condition, Implicit, Leaf, Policy
 from mianshen.rules.checker import check_policy
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
+from mianshen.rules.exclusive import parse_exclusivity
 from mianshen.rules.expectations import parse_tests
 from mianshen.rules.keys import SECTIONS, check_keys
 from mianshen.rules.numbers import NumberError, parse_number
@@ -136,6 +137,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
         regions=regions,
         excluded=excluded,
     )
+    policy.exclusivity = parse_exclusivity(ctx, doc, pid, policy.title)
     policy.tests = parse_tests(ctx, doc, policy)
     return policy
 
