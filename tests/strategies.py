@@ -17,6 +17,7 @@ from mianshen.rules.ast import (
     Call,
     Condition,
     Derived,
+    FieldRef,
     Group,
     Implicit,
     Leaf,
@@ -31,6 +32,7 @@ from mianshen.rules.ast import (
     Test,
     Tier,
 )
+from mianshen.rules.scope import scope_conditions
 
 CATALOGUE = load_catalogue()
 HERE = Location("<generated>", 1, 1)
@@ -45,7 +47,17 @@ AS_OF = dt.date(2025, 6, 30)
 
 small_decimal = st.decimals(min_value=-1000, max_value=100000, places=2, allow_nan=False, allow_infinity=False)
 ratio = st.decimals(min_value=-2, max_value=2, places=4, allow_nan=False, allow_infinity=False)
-dates = st.dates(min_value=dt.date(2015, 1, 1), max_value=dt.date(2026, 12, 31))
+MONTH_ENDS = [
+    dt.date(2020, 2, 29),
+    dt.date(2021, 2, 28),
+    dt.date(2024, 1, 31),
+    dt.date(2024, 2, 29),
+    dt.date(2023, 3, 31),
+]
+# month ends and 29 February, where whole months and years count differently (rules/dates.py)
+dates = st.dates(min_value=dt.date(2015, 1, 1), max_value=dt.date(2026, 12, 31)) | st.sampled_from(MONTH_ENDS)
+DATE_FIELDS = ["established_on", "first_loan_date"]
+DATE_FUNCTIONS = ["days_between", "months_between", "years_between"]
 industries = st.sampled_from(["C", "C30", "C3011", "A", "A0111", "F", "F51", "F5211", "I65", "I6511", "B0610", "K7010"])
 regions = st.sampled_from(["410000", "410100", "410102", "410300", "410307", "419001", "110101", "410173"])
 tags = st.frozensets(st.sampled_from(CATALOGUE.fields["enterprise_tags"].values), max_size=3)
@@ -74,6 +86,7 @@ def value_for(name: str) -> st.SearchStrategy[Any]:
 
 PROFILE_FIELDS = NUMERIC_FIELDS + [
     "established_on",
+    "first_loan_date",
     "serious_dishonesty",
     "size_class",
     "industry_code",
@@ -101,10 +114,16 @@ def numeric_literal(name: str) -> st.SearchStrategy[Decimal]:
 
 @st.composite
 def leaves(draw: Any) -> Leaf:
-    name = draw(st.sampled_from(PROFILE_FIELDS[:-1] + ["dv_ratio"]))
-    kind = FieldType.RATIO if name == "dv_ratio" else CATALOGUE.fields[name].type
-    field = "ratio" if name == "dv_ratio" else name
-    if kind.numeric:
+    name = draw(st.sampled_from(PROFILE_FIELDS[:-1] + ["dv_ratio", "dv_span"]))
+    derived_kinds = {"dv_ratio": FieldType.RATIO, "dv_span": FieldType.INTEGER}
+    kind = derived_kinds[name] if name in derived_kinds else CATALOGUE.fields[name].type
+    field = name[3:] if name in derived_kinds else name
+    if kind.numeric and draw(st.integers(0, 5)) == 0:  # compared with another number of the enterprise
+        other = draw(st.sampled_from(NUMERIC_FIELDS + ["ratio", "span"]))
+        tests: tuple[Test, ...] = (Test(draw(st.sampled_from(["eq", "ne", "gt", "ge", "lt", "le"])), FieldRef(other)),)
+        if draw(st.booleans()):  # an interval with a fixed other end
+            tests = (Test("ge", Literal(draw(numeric_literal(name)))), Test("le", FieldRef(other)))
+    elif kind.numeric:
         op = draw(st.sampled_from(["eq", "ne", "gt", "ge", "lt", "le", "between", "in", "param"]))
         lit = numeric_literal(name)
         if op == "between":
@@ -124,6 +143,13 @@ def leaves(draw: Any) -> Leaf:
             st.one_of(
                 dates.map(Literal),
                 st.builds(RelativeDate, st.sampled_from(["years", "months", "days"]), st.integers(0, 40)),
+                # another date of the enterprise, shifted: {field: established_on, years_after: 3}
+                st.builds(
+                    FieldRef,
+                    st.sampled_from(DATE_FIELDS),
+                    st.sampled_from(["years", "months", "days"]),
+                    st.integers(-40, 40),
+                ),
             )
         )
         tests = (Test(draw(st.sampled_from(["eq", "ne", "gt", "ge", "lt", "le"])), bound),)
@@ -176,8 +202,13 @@ conditions = st.recursive(
     max_leaves=6,
 )
 
+date_arguments = st.sampled_from(DATE_FIELDS + ["as_of"]).map(Ref)
+date_differences = st.builds(
+    lambda fn, a, b: Call(fn, (a, b)), st.sampled_from(DATE_FUNCTIONS), date_arguments, date_arguments
+)
 formula_leaves = st.one_of(
     st.sampled_from(NUMERIC_FIELDS + ["ratio", "limit"]).map(Ref),
+    date_differences,
     st.decimals(min_value=-100, max_value=1000, places=2, allow_nan=False, allow_infinity=False).map(Num),
     st.sampled_from(["0", "0.6", "0.3", "3", "12", "1500"]).map(lambda s: Num(Decimal(s))),
 )
@@ -228,6 +259,9 @@ def policies(draw: Any) -> Policy:
     if "ratio" in repr(derived_formula):
         derived_formula = BinOp("/", Ref("ui_new_claimants_last_year"), Ref("insured_avg_last_year"))
     implicit: list[Condition] = [Implicit("in-force", "有效期", HERE), Implicit("subject", "主体", HERE)]
+    # the area: several regions, and regions excluded (全省除郑州市), as the loader makes them
+    included, excluded = draw(st.lists(regions, max_size=2)), draw(st.lists(regions, max_size=2))
+    implicit += scope_conditions(tuple(included), tuple(excluded), HERE)
     return Policy(
         id="generated",
         version=1,
@@ -246,7 +280,10 @@ def policies(draw: Any) -> Policy:
         confirm_days=15,
         commitment="",
         parameters={"limit": Parameter("limit", "限额", FieldType.DECIMAL, limit_values, HERE)},
-        derived={"ratio": Derived("ratio", "比率", FieldType.RATIO, derived_formula, "", HERE)},
+        derived={
+            "span": Derived("span", "相隔", FieldType.INTEGER, draw(date_differences), "", HERE),
+            "ratio": Derived("ratio", "比率", FieldType.RATIO, derived_formula, "", HERE),
+        },
         conditions=tuple(implicit + _number_ids(conds)),
         amount=amount,
         guide={},

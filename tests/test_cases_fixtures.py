@@ -133,15 +133,13 @@ def match(conn: Connection, policy_id: str, i: int, on: dt.date) -> int:
     policy = load_policy(ROOT / "policies" / FILES[policy_id])
     result = evaluate(policy, read_profile(conn, firm(i), on).to_profile(), on)
     assert result.status == "eligible", (result.failed, result.unknown)
+    return open_for(conn, policy_id, i, result.amount, "match", SYSTEM)
+
+
+def open_for(conn: Connection, policy_id: str, i: int, amount: Decimal | None, origin: str, actor: Actor) -> int:
+    """A new case of version 1 for enterprise i in period 2025."""
     case_id = open_case(
-        conn,
-        policy_id=policy_id,
-        version=1,
-        uscc=firm(i),
-        period="2025",
-        origin="match",
-        amount=result.amount,
-        actor=SYSTEM,
+        conn, policy_id=policy_id, version=1, uscc=firm(i), period="2025", origin=origin, amount=amount, actor=actor
     )
     assert case_id is not None
     return case_id
@@ -149,17 +147,7 @@ def match(conn: Connection, policy_id: str, i: int, on: dt.date) -> int:
 
 def open_listed(conn: Connection, i: int, amount: str, policy_id: str = LISTED) -> int:
     """A 名单类 case opened and notified without a file (for tests that are about later steps)."""
-    case_id = open_case(
-        conn,
-        policy_id=policy_id,
-        version=1,
-        uscc=firm(i),
-        period="2025",
-        origin="list",
-        amount=Decimal(amount),
-        actor=KJ,
-    )
-    assert case_id is not None
+    case_id = open_for(conn, policy_id, i, Decimal(amount), "list", KJ)
     tr.notify(conn, case_id, SYSTEM, dt.date(2025, 10, 31))
     return case_id
 

@@ -32,9 +32,17 @@ from .strategies import AS_OF, policies, profiles
 def test_python_and_sql_agree(
     engine: str, engines: dict[str, Any], policy: Policy, population: list[dict[str, Any]], as_of: Any
 ) -> None:
-    conn = engines[engine]
+    agree_with_python(
+        engines[engine], engine, policy, [(f"e{i}", values) for i, values in enumerate(population)], as_of
+    )
+
+
+def agree_with_python(
+    conn: Any, engine: str, policy: Policy, rows: list[tuple[str, dict[str, Any]]], as_of: Any
+) -> set[str]:
+    """`policy` over `rows` on the engine: every enterprise's status, amount, failed and unknown
+    conditions as the Python evaluator gives them; the statuses seen."""
     assembly = assemble([policy], as_of, engine, "profiles", masks="all")
-    rows = [(f"e{i}", values) for i, values in enumerate(population)]
     load_profiles(conn, engine, "profiles", assembly.fields, rows)
     got = {row.id: row for row in run_assembly(conn, assembly)[policy.id]}
     assert len(got) == len(rows)
@@ -46,7 +54,8 @@ def test_python_and_sql_agree(
             expected.amount,
             expected.failed,
             expected.unknown,
-        ), assembly.statements[0].sql
+        ), (ident, values, assembly.statements[0].sql)
+    return {row.status for row in got.values()}
 
 
 @pytest.mark.parametrize("engine", ENGINES)

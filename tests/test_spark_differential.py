@@ -272,3 +272,26 @@ def test_a_non_result_directory_is_never_overwritten(spark: Any, tmp_path: Path)
     with pytest.raises(InputError, match="不是匹配结果目录，拒绝覆盖"):
         match_snapshot(spark, tmp_path / "snap", tmp_path / "precious", kuogang, AS_OF)
     assert (tmp_path / "precious" / "notes.txt").exists()
+
+
+def test_field_comparisons_date_arithmetic_and_areas_on_spark_equal_duckdb(spark: Any, tmp_path: Path) -> None:
+    """Month ends and 29 February in {field: …, years_after: 3} and months_between, and an area with an
+    exclusion (全省除郑州市), on Spark as on DuckDB (which test_policy_field_compare and test_policy_scope
+    hold to Python)."""
+    from mianshen.rules.loader import load_policy_text
+
+    from .test_checker import make_policy
+    from .test_policy_field_compare import BASE, CONDITIONS, DERIVED, EDGE_DATES
+    from .test_policy_scope import OUTSIDE_ZHENGZHOU, REGIONS, area
+
+    text = make_policy(CONDITIONS, before_conditions=DERIVED, valid_from="2020-01-01", valid_to="2030-12-31")
+    chosen = [load_policy_text(text, "dates.yaml"), area(OUTSIDE_ZHENGZHOU)]
+    rows = []
+    for i, founded in enumerate(EDGE_DATES):
+        for j, loan in enumerate(EDGE_DATES):
+            values = BASE | {"established_on": founded, "first_loan_date": loan, "employees": 7 * i}
+            rows.append((f"9141010{i:05d}{j:06d}", values | {"region_code": REGIONS[(i + j) % len(REGIONS)]}))
+    got, expected = spark_match(spark, tmp_path, chosen, rows, dt.date(2025, 6, 30))
+    assert_same(got, expected)
+    for policy in chosen:
+        assert {r[0] for r in got[policy.id].values()} == {0, 1, 2}

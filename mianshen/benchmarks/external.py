@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from mianshen.catalogue import FieldType, load_catalogue
-from mianshen.rules.ast import LEAF_OPS, BinOp, Call, Condition, Expr, Group, Implicit, Leaf, Policy
+from mianshen.rules.ast import LEAF_OPS, BinOp, Call, Condition, Expr, FieldRef, Group, Implicit, Leaf, Policy
 from mianshen.rules.profile import Profile
 
 MISSING = "未安装（pip install -e '.[compare]'）"
@@ -70,6 +70,7 @@ def unsupported(policy: Policy) -> str | None:
             found.append(f"隐含条件 {c.id}")
         elif isinstance(c, Leaf):
             found.extend(f"运算 {t.op}" for t in c.tests if t.op not in LEAF_OPS)
+            found.extend("与另一字段比较" for t in c.tests if isinstance(t.operand, FieldRef))
         elif isinstance(c, Group):
             found.extend([f"条件组 {c.kind}"] if c.kind not in ("all", "any", "not") else [])
             for child in c.children:

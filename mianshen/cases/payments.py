@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 
 from mianshen.audit.log import Actor, record
 from mianshen.cases import transitions as tr
+from mianshen.cases.exclusive import PAYING, guard_exclusive
 from mianshen.cases.review import case_amount, lock_policy
 from mianshen.clock import now as platform_now
 from mianshen.store.schema import cases, payment_batches, payments
@@ -90,7 +91,11 @@ def create_batch(
             live = select(payments.c.id).where(payments.c.case_id == cases.c.id, payments.c.returned_at.is_(None))
             query = select(cases).where(unpaid, ~live.exists()).order_by(cases.c.id).limit(chunk)
             todo = conn.execute(query).mappings().all()
+            refused = 0
             for case in todo:
+                if guard_exclusive(conn, dict(case), actor, PAYING):  # a case of the same matter was paid in between
+                    refused += 1
+                    continue
                 amount = format(case_amount(dict(case)), "f")
                 again = payments.update().where(payments.c.case_id == case["id"], payments.c.returned_at.is_not(None))
                 moved = conn.execute(
@@ -103,7 +108,7 @@ def create_batch(
             conn.execute(
                 payment_batches.update().where(payment_batches.c.id == batch_id).values(total=format(total, "f"))
             )
-        added += len(todo)
+        added += len(todo) - refused
         if after_chunk is not None:
             after_chunk(added)
         if len(todo) < chunk:

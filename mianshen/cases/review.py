@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
+from mianshen.cases.exclusive import guard_exclusive
 from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
@@ -216,7 +217,7 @@ def decide(conn: Connection, case_id: int, actor: Actor, on: dt.date | None = No
         tr.TRANSITIONS["approve"], actor, case, tr.policy_settings(conn, case["policy_id"], case["policy_version"])
     )
     lock_policy(conn, case["policy_id"])
-    if guard_blocklist(conn, case, day):
+    if guard_blocklist(conn, case, day) or guard_exclusive(conn, case, actor):
         return tr.load_case(conn, case_id)
     limit = tr.policy_settings(conn, case["policy_id"]).budget  # a top-up is published as a new version
     used, amount = budget_used(conn, case["policy_id"]), case_amount(case)

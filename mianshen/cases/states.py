@@ -61,6 +61,13 @@ TRANSITIONS = {
         _t("wait_budget", {"publicity"}, "budget_wait", STAFF | {"system"}, "预算不足，待追加"),
         _t("resume_budget", {"budget_wait"}, "approved", STAFF, "追加预算后批准"),
         _t("reject", {"under_review", "publicity", "budget_wait"}, "rejected", STAFF, "不予通过"),
+        _t(  # cases/exclusive.py: another policy of the same matter is enjoyed (同一事项不重复享受、就高)
+            "exclude",
+            {"matched", "notified", "confirmed", "under_review", "publicity", "objection", "approved", "budget_wait"},
+            "rejected",
+            STAFF | {"system", "finance"},
+            "同一事项不重复享受，不予通过",
+        ),
         _t("add_to_batch", {"approved"}, "in_payment", {"finance"}, "列入拨付批次"),
         _t("mark_paid", {"in_payment"}, "paid", {"finance"}, "拨付到账"),
         _t("return_payment", {"in_payment", "paid"}, "returned", {"finance"}, "退票"),

@@ -41,10 +41,17 @@ def explain(
         with open_store(db).connect() as conn:
             profile = read_profile(conn, uscc or "", day).to_profile()
     result = evaluate(policy, profile, day)
+    held = None
+    if uscc is not None and result.status == "eligible":  # 同一事项不重复享受 / 就高: the enterprise's other cases
+        from mianshen.cases.exclusive import explain_exclusive
+        from mianshen.store.db import open_store
+
+        with open_store(db).connect() as conn:
+            held = explain_exclusive(conn, policy, uscc, result.amount)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(result.as_dict() | {"exclusive": held}, ensure_ascii=False, indent=2))
     else:
-        click.echo(render_text(result))
+        click.echo(render_text(result) + (f"\n不予重复享受：{held}" if held else ""))
 
 
 def parse_as_of(text: str | None) -> dt.date:

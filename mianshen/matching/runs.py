@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, text
 
 from mianshen.audit.log import SYSTEM, Actor, record
+from mianshen.cases.exclusive import settle_run
 from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
 from mianshen.matching import library as lib
@@ -228,6 +229,7 @@ def _evaluate(
     clock.lap("changes")
     periods = {p.id: benefit_period(p) for p in active}
     opened = open_cases(conn, duck, root, run_id, layers, {p.id: p for p in active}, periods)
+    settle_run(conn, run_id)  # 同一事项不重复享受 / 就高: refuse the conflicting cases just opened
     duck.execute("DROP TABLE moved")  # every later step reads the library itself
     clock.lap("cases")
     policies = [p for p in active if manifest.chain(p.id)]

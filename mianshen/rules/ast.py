@@ -17,7 +17,7 @@ SET_OPS = ("in", "not_in")
 CODE_OPS = ("within", "not_within")
 TAG_OPS = ("has", "has_any", "has_all", "lacks")
 LEAF_OPS = COMPARE_OPS + SET_OPS + CODE_OPS + TAG_OPS
-RESERVED_IDS = ("in-force", "subject", "listed", "amount")
+RESERVED_IDS = ("in-force", "subject", "listed", "amount", "region-scope", "region-except")
 PLANS = "_evaluation_plans"  # the __dict__ key under which rules/plan.py keeps a policy's plans
 
 
@@ -40,7 +40,17 @@ class RelativeDate:
     amount: int
 
 
-Bound = Literal | ParamRef | RelativeDate
+@dataclass(frozen=True)
+class FieldRef:
+    """Another field of the same enterprise (a date one shifted by `amount` units, negative: earlier):
+    `le: {field: established_on, years_after: 3}` — not later than 3 years after the founding date."""
+
+    name: str
+    unit: str = "days"  # "years" | "months" | "days"
+    amount: int = 0
+
+
+Bound = Literal | ParamRef | RelativeDate | FieldRef
 
 
 # --- formulas -----------------------------------------------------------------------------------
@@ -63,7 +73,7 @@ class BinOp:
 
 @dataclass(frozen=True)
 class Call:
-    fn: str  # "min" | "max"
+    fn: str  # "min" | "max" | "floor" | a date function of rules/dates.py (its arguments: Refs to dates)
     args: tuple[Expr, ...]
 
 
@@ -195,6 +205,9 @@ class Policy:
     path: str
     loc: Location
     raw: dict[str, object] = field(default_factory=dict, repr=False)
+    regions: tuple[str, ...] = ()  # the area: its regions (rules/scope.py); empty: `region` alone
+    excluded: tuple[str, ...] = ()  # regions of the area the policy does not apply to
+    exclusivity: Any = None  # rules/exclusive.Exclusivity: 同一事项不重复享受, 就高
 
     @property
     def doc_numbers(self) -> list[str]:
@@ -203,6 +216,11 @@ class Policy:
     def __getstate__(self) -> dict[str, object]:
         # evaluation plans (rules/plan.py) are a cache kept with the policy: rebuilt, never copied
         return {k: v for k, v in self.__dict__.items() if k != PLANS}
+
+
+def leaf_fields(leaf: Leaf) -> list[str]:
+    """The fields a condition reads: its own, then those it is compared with."""
+    return [leaf.field] + [t.operand.name for t in leaf.tests if isinstance(t.operand, FieldRef)]
 
 
 def spine(conditions: tuple[Condition, ...]) -> list[Condition]:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from mianshen.catalogue import Field, FieldType
-from mianshen.rules import numbers
+from mianshen.rules import dates, numbers
 from mianshen.rules.ast import BinOp, Call, Expr, Literal, Num, ParamRef, Ref, RelativeDate
 from mianshen.rules.render import show_bound
 from mianshen.rules.trace import BoundInfo
@@ -144,6 +144,15 @@ def compile_formula(expr: Expr, ref: Callable[[str], Formula]) -> Formula:
         return lambda state: constant
     if isinstance(expr, Ref):
         return ref(expr.name)
+    if isinstance(expr, Call) and expr.fn in dates.FUNCTIONS:
+        first, second = (ref(a.name) for a in expr.args if isinstance(a, Ref))
+        name = expr.fn
+
+        def date_call(state: State) -> Decimal | None:
+            a, b = first(state), second(state)
+            return None if a is None or b is None else Decimal(dates.between(name, a, b))  # type: ignore[arg-type]
+
+        return date_call
     if isinstance(expr, Call):
         args = [compile_formula(a, ref) for a in expr.args]
         fn, function = expr.fn, numbers.apply_function

@@ -16,6 +16,7 @@ from mianshen.rules.ast import (
     TAG_OPS,
     Bound,
     Condition,
+    FieldRef,
     Group,
     Leaf,
     Literal,
@@ -158,6 +159,8 @@ def _member(ctx: ParseContext, field: Field, op: str, raw: Any, loc: Location) -
 
 
 def _bound(ctx: ParseContext, field: Field, raw: Any, loc: Location) -> Bound | None:
+    if isinstance(raw, Mapping) and "field" in raw:
+        return _field_bound(ctx, field, raw, loc)
     if isinstance(raw, Mapping) and "param" in raw:
         if not check_keys(ctx, raw, "param_ref"):
             return None
@@ -222,3 +225,37 @@ def _date_bound(ctx: ParseContext, raw: Any, loc: Location) -> Bound | None:
     except ValueError_ as exc:
         ctx.error(loc, f"类型不匹配或日期错误：{exc}")
         return None
+
+
+def _field_bound(ctx: ParseContext, field: Field, raw: Mapping[str, Any], loc: Location) -> FieldRef | None:
+    """`{field: established_on, years_after: 3}`: another field of the enterprise, of a comparable type."""
+    if not check_keys(ctx, raw, "field_ref"):
+        return None
+    name = raw["field"]
+    other = ctx.field(name) if isinstance(name, str) else None
+    at = ctx.at(raw, "field")
+    if other is None:
+        ctx.error(at, f"未知字段 “{name}”", ctx.suggest_field(str(name)))
+        return None
+    dates = field.type == FieldType.DATE and other.type == FieldType.DATE
+    if not (dates or field.type.numeric and other.type.numeric):
+        ctx.error(
+            at,
+            f"类型不匹配：{field.label}（{field.type.label}）不能与{other.label}（{other.type.label}）比较",
+            "日期只能与日期比较，数值只能与数值比较；日期之差请用派生字段 days_between / months_between / years_between",
+        )
+        return None
+    shifts = [k for k in raw if k != "field"]
+    if not shifts:
+        return FieldRef(other.name)
+    amount = raw[shifts[0]]
+    if not dates:
+        ctx.error(ctx.at_key(raw, shifts[0]), f"{shifts[0]} 只能用于日期字段，{field.label}是{field.type.label}")
+        return None
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= 200:
+        ctx.error(
+            ctx.at(raw, shifts[0]), "日期偏移应为 0 到 200 的整数", "例如 {field: established_on, years_after: 3}"
+        )
+        return None
+    unit, way = shifts[0].split("_")
+    return FieldRef(other.name, unit, amount if way == "after" else -amount)

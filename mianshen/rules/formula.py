@@ -11,12 +11,13 @@ import ast
 import re
 from decimal import Decimal
 
+from mianshen.rules import dates
 from mianshen.rules.ast import BinOp, Call, Expr, Num, Ref
 from mianshen.rules.numbers import NumberError, parse_number
 
 _UNIT_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|万元|亿元|万|亿|元)")
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-_FUNCTIONS = {"min": "较小值", "max": "较大值", "floor": "向下取整"}  # name → how explanations say it
+_FUNCTIONS = {"min": "较小值", "max": "较大值", "floor": "向下取整"} | dates.FUNCTIONS  # name → how explanations say it
 
 
 class FormulaError(ValueError):
@@ -73,11 +74,27 @@ def _convert(node: ast.expr, source: str) -> Expr:
         return BinOp(op, left, right)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id not in _FUNCTIONS or node.keywords or not node.args:
-            raise FormulaError(f"不支持的函数 {node.func.id}（只能用 min、max、floor）", col)
+            raise FormulaError(f"不支持的函数 {node.func.id}（只能用 {'、'.join(_FUNCTIONS)}）", col)
+        if node.func.id in dates.FUNCTIONS:
+            if len(node.args) != 2 or not all(isinstance(a, ast.Name) for a in node.args):
+                example = "months_between(established_on, as_of)"
+                raise FormulaError(f"{node.func.id} 接受两个日期字段名（或 as_of：评估日），如 {example}", col)
+            return Call(node.func.id, tuple(Ref(a.id) for a in node.args))  # type: ignore[attr-defined]
         if node.func.id == "floor" and len(node.args) != 1:
             raise FormulaError("floor（向下取整）只接受一个参数，如 floor(sales / 10000) * 100", col)
         return Call(node.func.id, tuple(_convert(a, source) for a in node.args))
     raise FormulaError(f"算式中不能使用“{ast.get_source_segment(source, node)}”", col)
+
+
+def date_references(expr: Expr) -> list[str]:
+    """The names a formula reads as dates: the arguments of its date functions."""
+    if isinstance(expr, Call) and expr.fn in dates.FUNCTIONS:
+        return [a.name for a in expr.args if isinstance(a, Ref)]
+    if isinstance(expr, BinOp):
+        return date_references(expr.left) + date_references(expr.right)
+    if isinstance(expr, Call):
+        return [name for arg in expr.args for name in date_references(arg)]
+    return []
 
 
 def constant_value(expr: Expr) -> Decimal | None:
@@ -105,8 +122,9 @@ def _constant(expr: Expr) -> Decimal | None:
 
 
 def references(expr: Expr) -> list[str]:
+    """The fields, derived fields and parameters a formula reads (the evaluation date is no input)."""
     if isinstance(expr, Ref):
-        return [expr.name]
+        return [] if expr.name == dates.AS_OF else [expr.name]
     if isinstance(expr, BinOp):
         return references(expr.left) + references(expr.right)
     if isinstance(expr, Call):

@@ -10,6 +10,7 @@ import datetime as dt
 
 from mianshen.catalogue import Catalogue, Field
 from mianshen.rules.ast import ParamValue, Policy
+from mianshen.rules.dates import AS_OF
 from mianshen.rules.profile import Profile
 
 
@@ -40,4 +41,5 @@ class FormulaEnv:
         out = {name: f.label for name, f in self.catalogue.fields.items()}
         out.update({d.name: d.label for d in self.policy.derived.values()})
         out.update({formula: self.policy.parameters[name].label for formula, name in self._params.items()})
+        out[AS_OF] = "评估日"
         return out

@@ -42,8 +42,11 @@ NUMERIC_TYPE: Schema = {"enum": ["integer", "decimal", "money", "ratio"]}
 
 
 def _operand(op: str) -> Schema:
-    if op in COMPARE_OPS:  # a number, date, text or yes/no; a parameter; a date relative to the evaluation date
-        return one_of({"type": ["number", "string", "boolean"]}, ref("param_ref"), ref("relative_date"))
+    if op in COMPARE_OPS:  # a number, date, text or yes/no; a parameter; a date relative to the evaluation
+        # date; another field of the enterprise
+        return one_of(
+            {"type": ["number", "string", "boolean"]}, ref("param_ref"), ref("relative_date"), ref("field_ref")
+        )
     return TEXT if op in ("has", "lacks") else array({"type": ["number", "string"]}, True)
 
 
@@ -64,6 +67,7 @@ class Section:
 
 
 _AMOUNT_FORMS = ("formula", "fixed", "tiers", "none")
+_SHIFTS = tuple(f"{unit}_{way}" for way in ("after", "before") for unit in ("years", "months", "days"))
 _LEAF_HINTS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne", "between": "ge 和 le"}
 _LEAF_HINTS |= {"gte": "ge", "lte": "le", "neq": "ne", "not_eq": "ne", "not_has": "lacks", "contains": "has"}
 
@@ -77,7 +81,9 @@ SECTIONS: dict[str, Section] = {
             "summary": Key(TEXT, "摘要"),
             "department": Key(TEXT, "执行部门"),
             "level": Key(TEXT, "层级：省级、市级、县级"),
-            "region": Key(TEXT, "适用地区（统计用区划代码）"),
+            "region": Key(
+                one_of(TEXT, array(TEXT, True), ref("region")), "适用地区：区划代码、代码列表或 {in, except}"
+            ),
             "legal_basis": Key(array(ref("legal_basis"), True), "政策依据"),
             "kind": Key({"enum": ["条件类", "名单类", "暂难数据化类", "condition", "list", "application"]}, "政策类型"),
             "valid_from": Key(DATE, "有效期开始日"),
@@ -94,8 +100,18 @@ SECTIONS: dict[str, Section] = {
             "amount": Key(one_of(ref("amount"), {"const": "none"}), "金额；不涉及资金时写 none"),
             "guide": Key(ref("guide"), "办事指南"),
             "tests": Key(array(ref("test")), "政策测试"),
+            "matter": Key(TEXT, "事项：同一事项的政策不重复享受"),
+            "matter_rule": Key({"const": "就高"}, "同一事项就高享受（只享受金额最高的一项）"),
+            "exclusive_with": Key(array(TEXT, True), "不与之重复享受的政策 id 或事项名称"),
         },
         required=("id", "title", "department", "legal_basis", "kind", "valid_from", "subjects", "amount"),
+    ),
+    "region": Section(
+        "适用地区（region）",
+        {
+            "in": Key(array(TEXT, True), "适用地区的区划代码，省略时为全省"),
+            "except": Key(array(TEXT, True), "排除的地区"),
+        },
     ),
     "legal_basis": Section(
         "政策依据（legal_basis）",
@@ -146,6 +162,21 @@ SECTIONS: dict[str, Section] = {
         },
         conflicts=tuple(combinations(("years_before", "months_before", "days_before"), 2)),
         conflict_hint="相对日期只写一个：years_before、months_before 或 days_before",
+    ),
+    "field_ref": Section(
+        "字段比较",
+        {
+            "field": Key(TEXT, "与之比较的另一字段（字段目录中的字段或派生字段）"),
+            "years_after": Key(INT, "日期字段：该日期后 N 年"),
+            "months_after": Key(INT, "日期字段：该日期后 N 个月"),
+            "days_after": Key(INT, "日期字段：该日期后 N 天"),
+            "years_before": Key(INT, "日期字段：该日期前 N 年"),
+            "months_before": Key(INT, "日期字段：该日期前 N 个月"),
+            "days_before": Key(INT, "日期字段：该日期前 N 天"),
+        },
+        required=("field",),
+        conflicts=tuple(combinations(_SHIFTS, 2)),
+        conflict_hint="日期偏移只写一个：years_after、months_after、days_after 或对应的 _before",
     ),
     "param_ref": Section("参数引用", {"param": Key(TEXT, "参数名称")}, required=("param",)),
     "amount": Section(

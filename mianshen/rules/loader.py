@@ -9,13 +9,15 @@ from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
 from mianshen.errors import Diagnostic, Location, PolicyFileError
-from mianshen.rules.ast import Condition, Implicit, Policy
+from mianshen.rules.ast import Condition, Implicit, Leaf, Policy
 from mianshen.rules.checker import check_policy
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
+from mianshen.rules.exclusive import parse_exclusivity
 from mianshen.rules.expectations import parse_tests
 from mianshen.rules.keys import SECTIONS, check_keys
 from mianshen.rules.numbers import NumberError, parse_number
+from mianshen.rules.scope import parse_region, scope_conditions
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
 from mianshen.rules.values import ValueError_, parse_date
 from mianshen.rules.yamlsource import load_trusted, load_yaml, value_location
@@ -101,8 +103,8 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
     basis = _legal_basis(ctx, doc)
     params = parse_parameters(ctx, doc.get("parameters"))
     derived = parse_derived(ctx, doc.get("derived"), params)
-    region = _region(ctx, doc)
-    conditions = _conditions(ctx, doc, kind, region)
+    region, regions, excluded = parse_region(ctx, doc)
+    conditions = _conditions(ctx, doc, kind, scope_conditions(regions, excluded, ctx.at(doc, "region")))
     amount = parse_amount(ctx, doc.get("amount"), ctx.at_key(doc, "amount"), params, set(derived))
     if ctx.has_errors or amount is None or kind is None or valid_from is None:
         return None
@@ -132,30 +134,15 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
         path=ctx.path,
         loc=top,
         raw=doc,
+        regions=regions,
+        excluded=excluded,
     )
+    policy.exclusivity = parse_exclusivity(ctx, doc, pid, policy.title)
     policy.tests = parse_tests(ctx, doc, policy)
     return policy
 
 
-PROVINCE = "410000"
-
-
-def _region(ctx: ParseContext, doc: Any) -> str:
-    """The policy's area: a current code of 统计用区划代码 (an abolished one is an error naming its successor)."""
-    from mianshen.reference.regions import find_region
-
-    code = str(doc.get("region", PROVINCE)).strip()
-    found = find_region(code)
-    if found is None:
-        ctx.error(
-            ctx.at(doc, "region"), f"地区代码“{code}”不在统计用区划代码中", "用 mianshen reference region 名称 查代码"
-        )
-    elif found.historical_code:
-        ctx.error(ctx.at(doc, "region"), f"地区代码“{code}”已撤销：{found.note}", f"改为 {found.code}")
-    return code
-
-
-def _conditions(ctx: ParseContext, doc: Any, kind: str | None, region: str = PROVINCE) -> tuple[Condition, ...]:
+def _conditions(ctx: ParseContext, doc: Any, kind: str | None, scope: list[Leaf]) -> tuple[Condition, ...]:
     top = Location(ctx.path, 1, 1)
     implicit: list[Condition] = [
         Implicit("in-force", "评估日在政策有效期内", top),
@@ -172,12 +159,8 @@ def _conditions(ctx: ParseContext, doc: Any, kind: str | None, region: str = PRO
         ctx.error(ctx.at(doc, "conditions"), "conditions 应为条件列表（全部满足）")
         return tuple(implicit)
     parsed = [parse_condition(ctx, item, ctx.at(raw, i)) for i, item in enumerate(raw)]
-    if not region.endswith("0000"):
-        # a city's or county's policy: only enterprises registered there (the province's own store
-        # holds only the province, so a provincial policy needs no such condition)
-        scope = {"id": "region-scope", "label": "注册地在政策适用地区内", "field": "region_code", "within": [region]}
-        parsed.insert(0, parse_condition(ctx, scope, ctx.at(doc, "region")))
-    return tuple(implicit + [c for c in parsed if c is not None])
+    # the area (rules/scope.py) comes first: a city's or county's policy, or a province less some regions
+    return tuple(implicit + scope + [c for c in parsed if c is not None])
 
 
 def _subjects(ctx: ParseContext, doc: Any) -> tuple[str, ...]:

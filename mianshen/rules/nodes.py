@@ -15,6 +15,7 @@ from mianshen.catalogue import Field
 from mianshen.rules.ast import Group, Implicit, Leaf
 from mianshen.rules.compiled import Distance, Test
 from mianshen.rules.render import group_sentence, leaf_sentence
+from mianshen.rules.scope import SCOPE_IDS, scope_sentence
 from mianshen.rules.trace import PENDING, Actual, BoundInfo, Trace
 
 if TYPE_CHECKING:
@@ -90,7 +91,10 @@ class LeafNode(Node):
             actual = Actual(value, self.source if source is _NONE else source, stamp)
         bounds = _bounds(self.protos)
         named = "" if source is _NONE else source  # the sentence names only the profile's own source
-        text = leaf_sentence(self.field, value, result, bounds, distance, named, reason)
+        if self.head["id"] in SCOPE_IDS:  # the policy's area: say which regions it applies to
+            text = scope_sentence(self.head["id"], value or "", result, bounds[0].value)
+        else:
+            text = leaf_sentence(self.field, value, result, bounds, distance, named, reason)
         return {"text": text, "bounds": bounds, "actual": actual, "distance": distance, "children": []}
 
 

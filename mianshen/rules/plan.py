@@ -19,12 +19,14 @@ from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from mianshen.catalogue import Catalogue
-from mianshen.rules.ast import PLANS, Condition, Derived, Group, Implicit, Leaf, Policy, spine
+from mianshen.catalogue import Catalogue, FieldType
+from mianshen.rules.ast import PLANS, Condition, Derived, FieldRef, Group, Implicit, Leaf, Policy, spine
 from mianshen.rules.compiled import Formula, bound_info, compile_distance, compile_formula, compile_test
+from mianshen.rules.dates import AS_OF
 from mianshen.rules.formula import references
 from mianshen.rules.formulas_eval import FormulaEnv
 from mianshen.rules.nodes import GroupNode, InForceNode, LeafNode, ListNode, Node, RaisingNode
+from mianshen.rules.pairs import PairNode
 from mianshen.rules.profile import Profile
 from mianshen.rules.trace import Actual
 
@@ -130,8 +132,10 @@ class PolicyPlan:
         proto = ("in" if cond.id == "subject" else "eq", list(expected), bound, None, None, "")
         return ListNode(cond, self, name, field, tuple(expected), proto)
 
-    def _leaf(self, leaf: Leaf) -> LeafNode:
+    def _leaf(self, leaf: Leaf) -> Node:
         field = self.env.field(leaf.field)
+        if any(isinstance(t.operand, FieldRef) for t in leaf.tests):
+            return PairNode(leaf, self, field)
         infos = [bound_info(t.op, t.operand, field, self.env) for t in leaf.tests]
         protos = [(b.op, b.value, b.text, b.param, b.param_from, b.basis) for b in infos]
         if any(b.value is None for b in infos):  # a parameter without value on the date: always unknown
@@ -147,6 +151,10 @@ class PolicyPlan:
             return lambda state: constant
         if name in self.derived:
             return lambda state: state.derived_value(name)
+        if name == AS_OF:  # in a date function: the evaluation date
+            return lambda state: state.day  # type: ignore[return-value]
+        if name in self.catalogue.fields and self.catalogue.fields[name].type == FieldType.DATE:
+            return lambda state: state.values.get(name)  # type: ignore[return-value]
 
         def field_value(state: State) -> Decimal | None:
             value = state.values.get(name)

@@ -11,7 +11,8 @@ from mianshen.errors import Location
 from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Num, Parameter, ParamRef, ParamValue, Tier
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
-from mianshen.rules.formula import FormulaError, formula_text, parse_formula, references
+from mianshen.rules.dates import AS_OF
+from mianshen.rules.formula import FormulaError, date_references, formula_text, parse_formula, references
 from mianshen.rules.keys import check_keys
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, parse_date
@@ -107,7 +108,7 @@ def parse_derived(ctx: ParseContext, node: Any, params: dict[str, Parameter]) ->
             continue
         label = str(spec.get("label", name))
         names = {n: x.label for n, x in ctx.catalogue.fields.items()} | {p.name: p.label for p in params.values()}
-        names |= {d.name: d.label for d in out.values()}
+        names |= {d.name: d.label for d in out.values()} | {AS_OF: "评估日"}
         # the source people read in an explanation: the formula in the words of the field catalogue
         out[name] = Derived(formula_name(name), label, kind, expr, formula_text(expr, names), loc)
         ctx.derived_fields[formula_name(name)] = Field(formula_name(name), label, kind, source="派生")
@@ -130,15 +131,27 @@ def parse_expr(ctx: ParseContext, node: Any, key: Any, params: dict[str, Paramet
     ok = True
     params_by_formula = {formula_name(p) for p in params}
     derived_by_formula = {formula_name(d) for d in derived}
+    as_dates = date_references(expr)
+    for name in as_dates:  # the arguments of days_between / months_between / years_between
+        field = ctx.catalogue.get(name)
+        if name != AS_OF and (field is None or field.type != FieldType.DATE):
+            what = f"{field.label}是{field.type.label}" if field else f"“{name}”不是日期字段"
+            hint = "日期函数的参数只能是日期字段或 as_of（评估日）"
+            ctx.error(loc, f"类型不匹配：{what}，不能求日期之差", hint + (ctx.suggest_field(name) if not field else ""))
+            ok = False
     for name in references(expr):
         field = ctx.catalogue.get(name)
         if name in params_by_formula or name in derived_by_formula:
             continue
         if field is None:
-            ctx.error(loc, f"算式中有未知名称 “{name}”", ctx.suggest_field(name) + "（派生字段须先定义后引用）")
-            ok = False
+            if name not in as_dates:
+                ctx.error(loc, f"算式中有未知名称 “{name}”", ctx.suggest_field(name) + "（派生字段须先定义后引用）")
+                ok = False
+        elif field.type == FieldType.DATE and name in as_dates:
+            continue
         elif not field.type.numeric:
-            ctx.error(loc, f"类型不匹配：{field.label}是{field.type.label}，不能参与计算")
+            hint = "日期之差写 days_between(日期1, 日期2)、months_between(…) 或 years_between(…)"
+            ctx.error(loc, f"类型不匹配：{field.label}是{field.type.label}，不能参与计算", hint)
             ok = False
     return expr if ok else None
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from sqlglot import exp
 
 from mianshen.catalogue import Catalogue, Field, FieldType
+from mianshen.rules import dates
 from mianshen.rules.ast import (
     Amount,
     BinOp,
@@ -21,6 +22,7 @@ from mianshen.rules.ast import (
     Call,
     Condition,
     Expr,
+    FieldRef,
     Group,
     Implicit,
     Leaf,
@@ -30,6 +32,7 @@ from mianshen.rules.ast import (
     Policy,
     Ref,
     RelativeDate,
+    leaf_fields,
 )
 from mianshen.rules.evaluate import resolve_date
 from mianshen.rules.formula import references
@@ -69,9 +72,13 @@ class PolicyCompiler:
         if isinstance(e, Num):
             return self.d.number(e.value)
         if isinstance(e, Ref):
+            if e.name == dates.AS_OF:  # an argument of a date function
+                return self.d.date(self.as_of)
             if e.name in self.params:
                 return self.param(self.params[e.name])
             return self.column(e.name)
+        if isinstance(e, Call) and e.fn in dates.FUNCTIONS:
+            return self.d.between(e.fn, self.expr(e.args[0]), self.expr(e.args[1]))
         if isinstance(e, Call):
             if e.fn == "floor":
                 return self.floor(self.expr(e.args[0]))
@@ -112,6 +119,9 @@ class PolicyCompiler:
             return self.param(bound.name)
         if isinstance(bound, RelativeDate):
             return self.d.date(resolve_date(bound, self.as_of))
+        if isinstance(bound, FieldRef):  # another column of the same row, a date one shifted
+            other = self.column(bound.name)
+            return self.d.shift(other, bound.unit, bound.amount) if bound.amount else other
         assert isinstance(bound, Literal)
         value = bound.value
         if isinstance(value, dt.date):
@@ -228,7 +238,7 @@ def needed_fields(policy: Policy) -> tuple[str, ...]:
 
     def walk(cond: Condition | None) -> None:
         if isinstance(cond, Leaf):
-            names.add(cond.field)
+            names.update(leaf_fields(cond))
         elif isinstance(cond, Group):
             for child in cond.children:
                 walk(child)

@@ -121,6 +121,56 @@ class Dialect:
     def boolean(self, value: bool) -> exp.Expression:
         return exp.true() if value else exp.false()
 
+    # --- dates (rules/dates.py defines them; SQLite calls it, registered in engines.py) ----------
+    def shift(self, day: exp.Expression, unit: str, amount: int) -> exp.Expression:
+        """`day` moved by whole units, a missing month end clamped to the month's last day."""
+        if self.name == "sqlite":
+            return exp.Anonymous(this="ms_shift", expressions=[day, exp.Literal.string(unit), _int(amount)])
+        months = amount * 12 if unit == "years" else amount
+        if self.name == "spark":
+            fn = "DATE_ADD" if unit == "days" else "ADD_MONTHS"
+            return exp.Anonymous(this=fn, expressions=[day, _int(amount if unit == "days" else months)])
+        count, word = (amount, "DAY") if unit == "days" else (months, "MONTH")
+        step = exp.Interval(this=exp.Literal.string(str(count)), unit=exp.var(word))
+        return exp.cast(exp.Paren(this=exp.Add(this=day, expression=step)), exp.DataType.build("DATE"))
+
+    def between(self, fn: str, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        """Whole days, months or years from date a to date b (negative when b is earlier); NULL when either is."""
+        if self.name == "sqlite":
+            return exp.Anonymous(this="ms_between", expressions=[exp.Literal.string(fn), a, b])
+        if fn == "days_between":
+            if self.name == "postgres":
+                return exp.Paren(this=exp.Sub(this=b, expression=a))
+            if self.name == "spark":
+                return exp.Anonymous(this="DATEDIFF", expressions=[b, a])
+            return exp.DateDiff(this=b, expression=a, unit=exp.var("DAY"))
+        forward, backward = self._months(a, b), self._months(b, a)
+        if fn == "years_between":
+            twelve = exp.Literal.number(12)
+            forward, backward = (exp.IntDiv(this=exp.Paren(this=m), expression=twelve) for m in (forward, backward))
+        later = exp.GTE(this=b.copy(), expression=a.copy())
+        value = exp.Case(ifs=[exp.If(this=later, true=forward)], default=exp.Neg(this=exp.Paren(this=backward)))
+        return exp.cast(value, exp.DataType.build("BIGINT"))
+
+    def _months(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        """Whole months from a to b ≥ a: the month difference, less one when a's day (clamped to b's
+        month end) is after b's day."""
+        y, m, d = (self._part(cls, e) for cls, e in ((exp.Year, b), (exp.Month, b), (exp.Day, b)))
+        ya, ma, da = (self._part(cls, e) for cls, e in ((exp.Year, a), (exp.Month, a), (exp.Day, a)))
+        month_end = self._part(exp.Day, exp.LastDay(this=b.copy()))
+        span = exp.Sub(
+            this=exp.Add(
+                this=exp.Mul(this=exp.Paren(this=exp.Sub(this=y, expression=ya)), expression=_int(12)), expression=m
+            ),
+            expression=ma,
+        )
+        short = exp.and_(exp.GT(this=da, expression=d), exp.GT(this=month_end, expression=d.copy()))
+        return exp.Sub(this=span, expression=exp.Case(ifs=[exp.If(this=short, true=_int(1))], default=_int(0)))
+
+    def _part(self, cls: type[exp.Func], e: exp.Expression) -> exp.Expression:
+        part = cast(exp.Expression, cls(this=e.copy()))
+        return exp.cast(part, exp.DataType.build("INTEGER")) if self.name == "postgres" else part
+
 
 @dataclass(frozen=True)
 class SparkDialect(Dialect):
@@ -197,6 +247,10 @@ def _rounded_quotient(n: exp.Expression, d: exp.Expression) -> exp.Expression:
 def _cast(e: exp.Expression, precision: int, scale: int) -> exp.Expression:
     # exp.Cast, not exp.cast: the helper keeps an existing DECIMAL cast whatever its precision
     return exp.Cast(this=e, to=exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+
+
+def _int(value: int) -> exp.Expression:
+    return exp.Literal.number(value) if value >= 0 else exp.Neg(this=exp.Literal.number(-value))
 
 
 def _ten_pow() -> exp.Expression:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from mianshen.catalogue import Catalogue, FieldType, load_catalogue
-from mianshen.rules import numbers
+from mianshen.rules import dates, numbers
 from mianshen.sqlgen.assemble import STATUSES, Assembly, Slot, unknown_bits, unknown_sql
 from mianshen.sqlgen.dialects import DIALECTS
 from mianshen.sqlgen.duck import duckdb_connect
@@ -56,6 +56,16 @@ def _cmp(a: Any, b: Any) -> int | None:
     return (x > y) - (x < y)
 
 
+def _between(fn: str, a: Any, b: Any) -> int | None:
+    if a is None or b is None:
+        return None
+    return dates.between(fn, dt.date.fromisoformat(a), dt.date.fromisoformat(b))
+
+
+def _shift(day: Any, unit: str, amount: int) -> str | None:
+    return None if day is None else dates.shift(dt.date.fromisoformat(day), unit, int(amount)).isoformat()
+
+
 def _round(a: Any, places: int) -> str | None:
     x = _dec(a)
     return None if x is None else format(numbers.quantize(x, int(places)), "f")
@@ -80,6 +90,8 @@ def register_sqlite_functions(conn: sqlite3.Connection) -> None:
     ):
         conn.create_function(name, 2, _binary(fn), deterministic=True)
     conn.create_function("ms_cmp", 2, _cmp, deterministic=True)
+    conn.create_function("ms_between", 3, _between, deterministic=True)
+    conn.create_function("ms_shift", 3, _shift, deterministic=True)
     conn.create_function("ms_round", 2, _round, deterministic=True)
     conn.create_function("ms_sha256", 1, _sha256, deterministic=True)  # batch matching's input hash
 
