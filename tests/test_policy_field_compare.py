@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from mianshen.profiles.gaps import inputs_by_condition, missing_fields
 from mianshen.rules.evaluate import evaluate
 from mianshen.rules.loader import load_policy
 from mianshen.rules.profile import Profile
@@ -89,6 +90,13 @@ def test_the_other_field_missing_is_unknown_never_no(policy: Any) -> None:
         "成立至评估日的整月数：算式 相隔整月数（成立日期，评估日） 的输入缺数据：成立日期"
         in trace(result, "age-2y").text
     )
+
+
+def test_the_data_asked_for_is_the_missing_one_of_the_two(policy: Any) -> None:
+    """The loan date is there, the founding date is not: the data request names the founding date."""
+    inputs = inputs_by_condition(policy)
+    assert missing_fields(inputs, ["loan-in-3y"], {"first_loan_date", "subject_type"}) == ["established_on"]
+    assert missing_fields(inputs, ["hires"], {"qualified_youth_hires"}) == ["employees"]
 
 
 def test_whole_months_to_the_evaluation_date(policy: Any) -> None:

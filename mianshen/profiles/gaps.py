@@ -13,14 +13,14 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from mianshen.profiles.derive import INPUTS
-from mianshen.rules.ast import Condition, Group, Leaf, Policy, spine
+from mianshen.rules.ast import Condition, Group, Leaf, Policy, leaf_fields, spine
 from mianshen.rules.formula import references
 from mianshen.sqlgen.engines import decode
 
 
 def condition_fields(cond: Condition) -> list[str]:
     if isinstance(cond, Leaf):
-        return [cond.field]
+        return leaf_fields(cond)  # a comparison with another field lacks either
     if isinstance(cond, Group):
         return [f for c in cond.children for f in condition_fields(c)]
     return ["subject_type"] if cond.id == "subject" else []
