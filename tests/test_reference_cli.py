@@ -109,7 +109,7 @@ def test_workdays_holiday_file(tmp_path: Path) -> None:
     [
         (["industry", "D3011"], "应写 C3011"),
         (["industry", "ABC"], "格式不对"),
-        (["region", "999999"], "不在统计用区划代码"),
+        (["region", "999999"], "不在行政区划代码"),
         (["region", "火星市"], "没有名为"),
         (["size", "--employees", "15"], "--industry"),
         (["size", "--industry", "C3011", "--employees", "abc", "--revenue", "1"], "不是数字"),

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mianshen.profiles.demo_tables import (
-    HISTORICAL_REGIONS,
     SIZE_WEIGHTS,
     Picker,
     county_picker,
     draw_size,
+    historical_regions,
     industry_pickers,
 )
 from mianshen.reference.uscc import CHARSET, check_char, make_uscc, org_check_char
@@ -179,8 +179,9 @@ def generate(n: int, rng: random.Random, as_of: dt.date, bad_checks: dict[int, s
         established = _established(rng, subject, as_of)
         issued = max(established.year, 2016)  # USCCs were issued to existing entities from 2016
         usc_region = region
-        if region in HISTORICAL_REGIONS and issued < HISTORICAL_REGIONS[region][1]:
-            usc_region = HISTORICAL_REGIONS[region][0]
+        old_region = historical_regions().get(region)
+        if old_region is not None and issued < old_region[1]:
+            usc_region = old_region[0]
         modern = subject == "个体工商户" or established.year >= 2016
         org = codes.body(index, modern, subject == "社会组织")
         prefix = SOCIAL_KINDS.pick(rng) if subject == "社会组织" else USCC_PREFIX[subject]

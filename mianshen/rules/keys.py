@@ -77,7 +77,7 @@ SECTIONS: dict[str, Section] = {
             "summary": Key(TEXT, "摘要"),
             "department": Key(TEXT, "执行部门"),
             "level": Key(TEXT, "层级：省级、市级、县级"),
-            "region": Key(TEXT, "适用地区（统计用区划代码）"),
+            "region": Key(TEXT, "适用地区（行政区划代码）"),
             "legal_basis": Key(array(ref("legal_basis"), True), "政策依据"),
             "kind": Key({"enum": ["条件类", "名单类", "暂难数据化类", "condition", "list", "application"]}, "政策类型"),
             "valid_from": Key(DATE, "有效期开始日"),

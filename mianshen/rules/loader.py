@@ -141,17 +141,21 @@ PROVINCE = "410000"
 
 
 def _region(ctx: ParseContext, doc: Any) -> str:
-    """The policy's area: a current code of 统计用区划代码 (an abolished one is an error naming its successor)."""
+    """The policy's area as a current region code. An abolished code (a text drafted from an old
+    document) is read as its successor with a warning naming both, not refused: the area is the same."""
     from mianshen.reference.regions import find_region
 
     code = str(doc.get("region", PROVINCE)).strip()
     found = find_region(code)
     if found is None:
         ctx.error(
-            ctx.at(doc, "region"), f"地区代码“{code}”不在统计用区划代码中", "用 mianshen reference region 名称 查代码"
+            ctx.at(doc, "region"), f"地区代码“{code}”不在行政区划代码中", "用 mianshen reference region 名称 查代码"
         )
     elif found.historical_code:
-        ctx.error(ctx.at(doc, "region"), f"地区代码“{code}”已撤销：{found.note}", f"改为 {found.code}")
+        ctx.warn(
+            ctx.at(doc, "region"), f"地区代码“{code}”已撤销，按 {found.code} 执行：{found.note}", f"改为 {found.code}"
+        )
+        return found.code
     return code
 
 
