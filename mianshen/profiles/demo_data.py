@@ -113,6 +113,7 @@ class DemoWriter:
                 e.region,
                 "C0000" if kind == "bad_industry" else f.blank(rng, industry, 0.01),
                 e.status,
+                _yesno(_legal_person(e)),
             ]
         )
 
@@ -182,7 +183,7 @@ class DemoWriter:
         if not e.insured and founder is None:
             return
         kind = f.defect(e)
-        values: list[Any] = [e.uscc, e.name, None, None, None, None, None, None, founder]
+        values: list[Any] = [e.uscc, e.name, None, None, None, None, None, None, founder, None, None, None, None, None]
         if e.insured:
             employees = e.employees
             if tax_employees is not None and not kind and self.conflicts.take(f.rows, e):
@@ -202,6 +203,7 @@ class DemoWriter:
                 f.blank(rng, youth, 0.02),
                 dispatch,
             ]
+            values[9:14] = _workforce(e, self.claimants)
         if kind == "non_integer":
             values[3] = "十二"
         if kind == "broken_json":
@@ -213,16 +215,18 @@ class DemoWriter:
         f, rng = self.industry, self.rng
         kind = f.defect(e)
         tags = ("，" if rng.random() < 0.3 else ",").join(e.tags)
-        by_deadline = whole_q1 = growth = None
+        by_deadline = whole_q1 = growth = halted = None
         if "规上工业企业" in e.tags:  # 满负荷 is measured (电力数据) only for 规上工业
             full = rng.random() < 0.45
             by_deadline, whole_q1 = _yesno(full), _yesno(full and rng.random() < 0.5)
             growth = f.blank(rng, round(rng.uniform(-0.25, 0.4), 4), 0.04)
+            halted = _yesno(e.index % 3 != 0)  # most 规上工业 stopped over 春节; read off the index, not the RNG
         f.write(
             [
                 e.uscc,
                 e.name,
                 "高企" if kind == "bad_tag" else tags,
+                halted,
                 by_deadline,
                 whole_q1,
                 "—" if kind == "bad_ratio" else growth,
@@ -250,6 +254,26 @@ class DemoWriter:
                 f"{rate:.2f}%",
             ]
         )
+
+
+# Fields added after the demo's random stream was fixed are read off the entity's index rather than
+# drawn, so adding them did not reshuffle every value drawn after them (and every count built on them).
+def _legal_person(e: Entity) -> bool:
+    """One company in ten is a 分公司 (no legal personality); 个体工商户 never have one."""
+    return e.subject != "个体工商户" and not (e.subject == "企业" and e.index % 10 == 7)
+
+
+def _workforce(e: Entity, claimants: int) -> list[Any]:
+    """稳岗返还 inputs besides the claimants: how many of them left normally (合同期满、退休…), staff at
+    the start and end of last year (a shrinking workforce where anyone was laid off), 以单位形式参保
+    (one 个体工商户 in nine pays as an individual), 财政拨款 (one 社会组织 in eight)."""
+    normal = claimants * (e.index % 3) // 3
+    laid_off = claimants - normal
+    end = e.employees
+    start = end + laid_off + e.index % 3 if laid_off else max(0, end - e.index % 4)
+    as_unit = not (e.subject == "个体工商户" and e.index % 9 == 0)
+    fiscal = e.subject == "社会组织" and e.index % 8 == 0
+    return [normal, start, end, as_unit, fiscal]
 
 
 def generate(
