@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mianshen.profiles.demo_files import Corruptions, CsvFile, DemoSummary, JsonlFile, OutFile, ParquetFile, XlsxFile
-from mianshen.profiles.demo_population import Entity
+from mianshen.profiles.demo_population import Entity, halted_early_year, legal_person, workforce
 from mianshen.profiles.demo_population import generate as generate_entities
 from mianshen.profiles.demo_sources import TAX_TYPES, header, write_definitions, write_import_script
 from mianshen.profiles.demo_tables import Picker
@@ -113,7 +113,7 @@ class DemoWriter:
                 e.region,
                 "C0000" if kind == "bad_industry" else f.blank(rng, industry, 0.01),
                 e.status,
-                _yesno(_legal_person(e)),
+                _yesno(legal_person(e)),
             ]
         )
 
@@ -203,7 +203,7 @@ class DemoWriter:
                 f.blank(rng, youth, 0.02),
                 dispatch,
             ]
-            values[9:14] = _workforce(e, self.claimants)
+            values[9:14] = workforce(e, self.claimants).values()
         if kind == "non_integer":
             values[3] = "十二"
         if kind == "broken_json":
@@ -220,7 +220,7 @@ class DemoWriter:
             full = rng.random() < 0.45
             by_deadline, whole_q1 = _yesno(full), _yesno(full and rng.random() < 0.5)
             growth = f.blank(rng, round(rng.uniform(-0.25, 0.4), 4), 0.04)
-            halted = _yesno(e.index % 3 != 0)  # most 规上工业 stopped over 春节; read off the index, not the RNG
+            halted = _yesno(halted_early_year(e))
         f.write(
             [
                 e.uscc,
@@ -254,26 +254,6 @@ class DemoWriter:
                 f"{rate:.2f}%",
             ]
         )
-
-
-# Fields added after the demo's random stream was fixed are read off the entity's index rather than
-# drawn, so adding them did not reshuffle every value drawn after them (and every count built on them).
-def _legal_person(e: Entity) -> bool:
-    """One company in ten is a 分公司 (no legal personality); 个体工商户 never have one."""
-    return e.subject != "个体工商户" and not (e.subject == "企业" and e.index % 10 == 7)
-
-
-def _workforce(e: Entity, claimants: int) -> list[Any]:
-    """稳岗返还 inputs besides the claimants: how many of them left normally (合同期满、退休…), staff at
-    the start and end of last year (a shrinking workforce where anyone was laid off), 以单位形式参保
-    (one 个体工商户 in nine pays as an individual), 财政拨款 (one 社会组织 in eight)."""
-    normal = claimants * (e.index % 3) // 3
-    laid_off = claimants - normal
-    end = e.employees
-    start = end + laid_off + e.index % 3 if laid_off else max(0, end - e.index % 4)
-    as_unit = not (e.subject == "个体工商户" and e.index % 9 == 0)
-    fiscal = e.subject == "社会组织" and e.index % 8 == 0
-    return [normal, start, end, as_unit, fiscal]
 
 
 def generate(
