@@ -60,6 +60,8 @@ WENGANG_PROFILE: dict[str, Any] = {
         "size_class": "小型",
         "ui_paid_months_last_year": {"value": 12, "source": "省人社厅社保系统", "as_of": "2025-01-31"},
         "ui_new_claimants_last_year": 55,
+        "ui_new_claimants_normal_exit_last_year": 0,
+        "fiscal_funded_unit": False,
         "insured_avg_last_year": 1000,
         "ui_premium_paid_last_year": 12345.67,
         "serious_dishonesty": False,

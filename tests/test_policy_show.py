@@ -21,7 +21,10 @@ def test_show_renders_conditions_with_parameter_values_and_basis() -> None:
     assert "豫人社办〔2025〕35号" in result.output
     assert "上年度足额缴纳失业保险费月数不低于 12个月" in result.output
     assert "不超过 5.5%（参数“裁员率上限" in result.output  # the dated parameter resolved on the date
-    assert "上年度实际缴纳失业保险费 × 0.6" in result.output
+    assert (
+        "上年度实际缴纳失业保险费 × 中小微企业（及参照实施的社会组织、以单位形式参保的个体工商户）返还比例（60%）"
+        in result.output
+    )
 
 
 def test_show_json_lists_every_top_level_condition() -> None:

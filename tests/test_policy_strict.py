@@ -61,7 +61,7 @@ def test_contradictory_amount_keys_name_both(tmp_path: Path, amount: str, first:
     ("old", "new", "needle", "section", "hint"),
     [
         ("  contact: ", "  contacts: x\n  contact: ", "contacts:", "办事指南（guide）", '"contact"'),
-        ("    article: 第一条、第二条\n", "    articles: 第一条\n", "articles:", "政策依据", '"article"'),
+        ("    article: 延续实施", "    articles: 延续实施", "articles:", "政策依据", '"article"'),
         ("    as_of: 2025-06-30\n", "    asof: 2025-06-30\n", "asof:", "政策测试（tests）", '"as_of"'),
         ('      amount: "1500.00"\n', '      amout: "1500.00"\n', "amout:", "测试预期（expect）", '"amount"'),
         ("  label: 补助金额", "  lable: 补助金额", "lable:", "金额（amount）", '"label"'),

@@ -229,3 +229,23 @@ def test_sqlite_settings_of_an_import_are_its_own(tmp_path: Path, monkeypatch: p
                 uscc="91110108551385082Q", field="employees", value="1", source_id="nope", as_of=DAY, batch_id=99
             )
         )
+
+
+def test_an_abolished_region_code_is_taken_as_its_successor(store: Engine, tmp_path: Path) -> None:
+    """410306 吉利区 (into 孟津区 410308 in 2021) still comes in from registries: the row is accepted
+    and the enterprise is in 孟津区, not rejected as an unknown code."""
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - id: reg\n    name: 登记\n    department: 市场监管局\n    refresh: 每日\n"
+        "    freshness_days: 30\n    priority: 1\n    columns:\n      统一社会信用代码: uscc\n      注册地: region_code\n",
+        encoding="utf-8",
+    )
+    with store.begin() as conn:
+        for source in load_source_file(tmp_path / "sources.yaml"):
+            register_source(conn, source)
+    data = tmp_path / "reg.csv"
+    data.write_text("统一社会信用代码,注册地\n91110108551385082Q,410306\n91440101MA5CJQ4N59,410381\n", encoding="utf-8")
+    report = import_file(store, "reg", data, DAY)
+    assert (report.accepted, report.rejected) == (2, 0)
+    with store.connect() as conn:
+        assert read_profile(conn, "91110108551385082Q", DAY).fields["region_code"].value == "410308"
+        assert read_profile(conn, "91440101MA5CJQ4N59", DAY).fields["region_code"].value == "410307"

@@ -83,7 +83,7 @@ def test_size() -> None:
     assert data["version"] == "2011" and "从业人员 15 人 < 20 人" in data["reason"]
     text = run("size", "--industry", "3011", "--employees", "1000", "--revenue", "40000").output
     assert "结论：大型" in text
-    unknown = run("size", "--industry", "C3011", "--employees", "15")
+    unknown = run("size", "--industry", "C3011", "--employees", "500")
     assert unknown.exit_code == 0 and "无法划型" in unknown.output and "缺少营业收入" in unknown.output
 
 
@@ -109,7 +109,7 @@ def test_workdays_holiday_file(tmp_path: Path) -> None:
     [
         (["industry", "D3011"], "应写 C3011"),
         (["industry", "ABC"], "格式不对"),
-        (["region", "999999"], "不在统计用区划代码"),
+        (["region", "999999"], "不在行政区划代码"),
         (["region", "火星市"], "没有名为"),
         (["size", "--employees", "15"], "--industry"),
         (["size", "--industry", "C3011", "--employees", "abc", "--revenue", "1"], "不是数字"),

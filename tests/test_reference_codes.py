@@ -7,7 +7,7 @@ import pytest
 from mianshen.errors import InputError
 from mianshen.reference.industries import industry_path, leaf_codes, lookup_industry
 from mianshen.reference.regions import (
-    HISTORICAL,
+    abolished_codes,
     find_region,
     find_regions_by_name,
     lookup_region,
@@ -77,31 +77,36 @@ def test_region_path_province_city_county() -> None:
 
 
 @pytest.mark.parametrize(
-    ("old", "name", "new"),
+    ("old", "name", "new", "year"),
     [
-        ("410381", "偃师市", "410307"),
-        ("410322", "孟津县", "410308"),
-        ("410224", "开封县", "410212"),
-        ("411023", "许昌县", "411003"),
-        ("411222", "陕县", "411203"),
-        ("411626", "淮阳县", "411603"),
-        ("410728", "长垣县", "410783"),
+        ("410381", "偃师市", "410307", 2021),
+        ("410322", "孟津县", "410308", 2021),
+        ("410306", "吉利区", "410308", 2021),  # merged into 孟津区; still in USCCs issued 2015–2021
+        ("410224", "开封县", "410212", 2014),
+        ("411023", "许昌县", "411003", 2016),
+        ("411222", "陕县", "411203", 2015),
+        ("411626", "淮阳县", "411603", 2019),
+        ("410728", "长垣县", "410783", 2019),
     ],
 )
-def test_historical_henan_codes_and_names(old: str, name: str, new: str) -> None:
+def test_historical_henan_codes_and_names(old: str, name: str, new: str, year: int) -> None:
     by_code = lookup_region(old)
     assert by_code.code == new and by_code.historical_code == old and by_code.historical_name == name
-    assert "已撤销" in by_code.note and new in by_code.note
+    assert "已撤销" in by_code.note and new in by_code.note and f"{year}年撤销" in by_code.note
     by_name = find_regions_by_name(name)
     assert [r.code for r in by_name] == [new] and by_name[0].historical_code == old
     assert find_region(old) is not None and lookup_region(new).historical_code is None
 
 
-def test_historical_table_points_at_current_rows() -> None:
-    for old, _, new in HISTORICAL:
-        assert find_region(old) is not None
-        assert lookup_region(new).path[0].code == "410000"
-        assert old != new
+def test_abolished_codes_follow_mca_and_point_at_current_rows() -> None:
+    """民政部 codes: chains are followed (412727 淮阳县 → 411626 → 411603), every successor is current."""
+    table = abolished_codes()
+    assert len(table) > 2000 and table["412727"].successor == "411603" and table["412727"].year == 2000
+    assert table["110103"].name == "崇文区" and table["110103"].successor == "110101"  # other provinces too
+    for old in table.values():
+        assert find_region(old.successor) is not None and find_region(old.successor).historical_code is None  # type: ignore[union-attr]
+    assert lookup_region("653228").name == "和康县"  # 2024, in 民政部's file and not in NBS 2022
+    assert lookup_region("410173").name == "郑州航空港经济综合实验区"  # NBS functional zones are kept
 
 
 def test_airport_zone_and_jiyuan() -> None:
@@ -124,9 +129,7 @@ def test_special_codes() -> None:
     assert lookup_region("440101").path[1].name == "广州市"  # GB/T 2260 市辖区 code used in USCCs
 
 
-@pytest.mark.parametrize(
-    ("code", "message"), [("41030", "6 位数字"), ("999999", "不在统计用区划代码"), ("", "不能为空")]
-)
+@pytest.mark.parametrize(("code", "message"), [("41030", "6 位数字"), ("999999", "不在行政区划代码"), ("", "不能为空")])
 def test_unknown_region_is_a_clear_error(code: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         lookup_region_any(code)

@@ -28,7 +28,13 @@ OTHER_SAMPLE = "K7030"  # 房地产中介服务: named by domain.md as 其他未
 
 
 def _industry(row: dict[str, Any]) -> str:
-    return leaf_codes(row["industries"][0])[0] if row["industries"] else OTHER_SAMPLE
+    """A 小类 of the row (59 仓储业 begins with 5910 装卸搬运, which a longer prefix puts elsewhere)."""
+    if not row["industries"]:
+        return OTHER_SAMPLE
+    standard = standard_for(dt.date(2025, 1, 1))
+    assert standard is not None
+    leaves = [leaf for prefix in row["industries"] for leaf in leaf_codes(prefix)]
+    return next(leaf for leaf in leaves if getattr(row_for_industry(standard, leaf)[0], "id", None) == row["id"])
 
 
 def _size(row: dict[str, Any], values: dict[str, Decimal]) -> str:
@@ -146,16 +152,45 @@ def test_reason_names_each_bound_and_version() -> None:
 
 
 def test_missing_input_is_unknown_never_a_guess() -> None:
-    result = classify_size("C3011", 15, None, None)
+    result = classify_size("C3011", 500, None, None)  # 中型 or 小型 depending on the revenue
     assert result.size == "unknown" and result.missing == ("revenue",)
     assert "缺少营业收入" in result.reason
-    assert classify_size("K7010", None, 100, None).missing == ("assets",)
+    assert classify_size("K7010", None, 1000, None).missing == ("assets",)
+
+
+@pytest.mark.parametrize(
+    ("industry", "employees", "revenue", "assets", "expected"),
+    [
+        ("C3011", 10, None, None, "微型"),  # 10 < 20 人: below the 小型 minimum whatever the revenue
+        ("C3011", 19, None, None, "微型"),
+        ("C3011", None, 299, None, "微型"),  # 营业收入 299 < 300 万元, staff unknown
+        ("C3011", 20, None, None, "unknown"),  # 小型 or 微型 depending on the revenue
+        ("K7010", None, 99, None, "微型"),  # 房地产开发经营: 营业收入 < 100 万元
+        ("F5211", 9, None, None, "微型"),  # 零售: 9 < 10 人
+        ("F5211", 50, None, None, "unknown"),
+    ],
+)
+def test_missing_input_that_cannot_change_the_size(
+    industry: str, employees: Any, revenue: Any, assets: Any, expected: str
+) -> None:
+    result = classify_size(industry, employees, revenue, assets)
+    assert result.size == expected, result.reason
+    if expected != "unknown":
+        assert "已有指标足以判定" in result.reason and f"按{expected}" in result.reason
+        assert classify_size(industry, employees, revenue, assets, explain=False).size == expected
+
+
+def test_own_real_estate_is_not_other_unlisted() -> None:
+    """300号第三条：其他未列明行业“不包括自有房地产经营活动”(7040)."""
+    own = classify_size("K7040", 10, 10, 10)
+    assert own.size == "unknown" and own.row_id is None and "自有房地产经营活动" in own.reason
+    assert classify_size("K7030", 10, None, None).size == "小型"  # 房地产中介服务 stays 其他未列明
 
 
 def test_coarse_or_other_standard_industry_is_unknown() -> None:
     coarse = classify_size("K70", 10, 10, 10)
     assert coarse.size == "unknown" and "过粗" in coarse.reason
-    assert set(coarse.rows) == {"房地产开发经营", "物业管理", "其他未列明行业"}
+    assert set(coarse.rows) == {"房地产开发经营", "物业管理", "其他未列明行业", "不按本标准划型的行业"}
     assert classify_size("C", 15, 100000, None).size == "微型"  # every 小类 of C is 工业: not too coarse
     finance = classify_size("J6610", 10, 10, 10)
     assert finance.size == "unknown" and "银发〔2015〕309号" in finance.reason
@@ -165,6 +200,8 @@ def test_row_mapping_follows_2017_method() -> None:
     standard = standard_for(dt.date(2025, 1, 1))
     assert standard is not None
     expect = {"D4411": "industry", "G5311": "other", "G5810": "transport", "K7020": "property-management"}
+    # 国统字〔2017〕213号附注：装卸搬运、多式联运、运输代理属交通运输业；其余 59 为仓储业
+    expect |= {"G5910": "transport", "G5821": "transport", "G5920": "warehousing", "G5990": "warehousing"}
     expect |= {"K7090": "other", "I6410": "information-transmission", "L7211": "leasing-business-services"}
     for code, row_id in expect.items():
         row, _, _ = row_for_industry(standard, code)

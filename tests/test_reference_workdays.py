@@ -41,13 +41,23 @@ def test_round_trip() -> None:
 
 
 def test_2027_falls_back_to_weekdays_and_says_so() -> None:
-    info = day_info(D(2027, 1, 1))
-    assert info.working and info.provisional and info.basis == "weekday"  # a Friday, no data yet
-    result = add_working_days(D(2026, 12, 30), 3)
-    assert result.date == D(2027, 1, 4) and result.provisional
+    info = day_info(D(2027, 1, 4))
+    assert info.working and info.provisional and info.basis == "weekday"  # a Monday, no data yet
+    result = add_working_days(D(2026, 12, 30), 3)  # 12-31, (元旦 01-01 Friday), 01-04, 01-05
+    assert result.date == D(2027, 1, 5) and result.provisional
     assert len(result.warnings) == 1 and "2027" in result.warnings[0] and "临时" in result.warnings[0]
     count = working_days_between(D(2026, 12, 1), D(2026, 12, 31))
     assert not count.provisional
+
+
+def test_fixed_statutory_holidays_are_never_working_days_in_a_year_without_data() -> None:
+    """《全国年节及纪念日放假办法》: 元旦、清明、劳动节 5-1/5-2、国庆 10-1…10-3 are holidays whatever the
+    调休 turns out to be; 2027 has no notice yet and chinese-calendar 1.11 stops at 2026."""
+    for day in (D(2027, 1, 1), D(2027, 4, 5), D(2027, 10, 1)):  # a Friday, 清明 on a Monday, a Friday
+        info = day_info(day)
+        assert not info.working and info.provisional, day
+    assert is_working_day(D(2027, 9, 30)) and is_working_day(D(2027, 10, 4))  # Thursday; Monday after
+    assert working_days_between(D(2027, 9, 30), D(2027, 10, 8)).days == 5  # 10-04 … 10-08
 
 
 def test_administrator_data_takes_precedence(tmp_path: Path) -> None:
@@ -100,8 +110,8 @@ def test_missing_file_and_overflow() -> None:
 
 def test_environment_names_an_extra_holiday_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notice = tmp_path / "extra.yaml"
-    notice.write_text("years:\n  2027:\n    source: 测试通知\n    holidays: [2027-01-01]\n", encoding="utf-8")
+    notice.write_text("years:\n  2027:\n    source: 测试通知\n    holidays: [2027-01-04]\n", encoding="utf-8")
     monkeypatch.setenv("MIANSHEN_HOLIDAYS_FILE", str(notice))
-    assert not is_working_day(D(2027, 1, 1)) and day_info(D(2027, 1, 1)).basis == "data"
+    assert not is_working_day(D(2027, 1, 4)) and day_info(D(2027, 1, 4)).basis == "data"
     monkeypatch.delenv("MIANSHEN_HOLIDAYS_FILE")
-    assert is_working_day(D(2027, 1, 1))
+    assert is_working_day(D(2027, 1, 4))

@@ -82,7 +82,7 @@ def _manfuhe(doc: dict[str, Any], k: int) -> dict[str, Any]:
     knobs = {"industries": INDUSTRIES[k % len(INDUSTRIES)], "growth": f"{k}%"}
     c = _conditions(doc)
     c["industrial-industry"]["within"] = list(knobs["industries"])
-    c["tier-growth-10"]["ge"] = knobs["growth"]
+    c["growth-10"]["ge"] = c["tier-growth-10"]["ge"] = knobs["growth"]  # the 20万 path and its tier
     return knobs
 
 

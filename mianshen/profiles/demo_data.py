@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mianshen.profiles.demo_files import Corruptions, CsvFile, DemoSummary, JsonlFile, OutFile, ParquetFile, XlsxFile
-from mianshen.profiles.demo_population import Entity
+from mianshen.profiles.demo_population import Entity, halted_early_year, legal_person, workforce
 from mianshen.profiles.demo_population import generate as generate_entities
 from mianshen.profiles.demo_sources import TAX_TYPES, header, write_definitions, write_import_script
 from mianshen.profiles.demo_tables import Picker
@@ -113,6 +113,7 @@ class DemoWriter:
                 e.region,
                 "C0000" if kind == "bad_industry" else f.blank(rng, industry, 0.01),
                 e.status,
+                _yesno(legal_person(e)),
             ]
         )
 
@@ -182,7 +183,7 @@ class DemoWriter:
         if not e.insured and founder is None:
             return
         kind = f.defect(e)
-        values: list[Any] = [e.uscc, e.name, None, None, None, None, None, None, founder]
+        values: list[Any] = [e.uscc, e.name, None, None, None, None, None, None, founder, None, None, None, None, None]
         if e.insured:
             employees = e.employees
             if tax_employees is not None and not kind and self.conflicts.take(f.rows, e):
@@ -202,6 +203,7 @@ class DemoWriter:
                 f.blank(rng, youth, 0.02),
                 dispatch,
             ]
+            values[9:14] = workforce(e, self.claimants).values()
         if kind == "non_integer":
             values[3] = "十二"
         if kind == "broken_json":
@@ -213,16 +215,18 @@ class DemoWriter:
         f, rng = self.industry, self.rng
         kind = f.defect(e)
         tags = ("，" if rng.random() < 0.3 else ",").join(e.tags)
-        by_deadline = whole_q1 = growth = None
+        by_deadline = whole_q1 = growth = halted = None
         if "规上工业企业" in e.tags:  # 满负荷 is measured (电力数据) only for 规上工业
             full = rng.random() < 0.45
             by_deadline, whole_q1 = _yesno(full), _yesno(full and rng.random() < 0.5)
             growth = f.blank(rng, round(rng.uniform(-0.25, 0.4), 4), 0.04)
+            halted = _yesno(halted_early_year(e))
         f.write(
             [
                 e.uscc,
                 e.name,
                 "高企" if kind == "bad_tag" else tags,
+                halted,
                 by_deadline,
                 whole_q1,
                 "—" if kind == "bad_ratio" else growth,

@@ -12,13 +12,14 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from mianshen.profiles.demo_tables import (
-    HISTORICAL_REGIONS,
     SIZE_WEIGHTS,
     Picker,
     county_picker,
     draw_size,
+    historical_regions,
     industry_pickers,
 )
 from mianshen.reference.uscc import CHARSET, check_char, make_uscc, org_check_char
@@ -179,8 +180,9 @@ def generate(n: int, rng: random.Random, as_of: dt.date, bad_checks: dict[int, s
         established = _established(rng, subject, as_of)
         issued = max(established.year, 2016)  # USCCs were issued to existing entities from 2016
         usc_region = region
-        if region in HISTORICAL_REGIONS and issued < HISTORICAL_REGIONS[region][1]:
-            usc_region = HISTORICAL_REGIONS[region][0]
+        old_region = historical_regions().get(region)
+        if old_region is not None and issued < old_region[1]:
+            usc_region = old_region[0]
         modern = subject == "个体工商户" or established.year >= 2016
         org = codes.body(index, modern, subject == "社会组织")
         prefix = SOCIAL_KINDS.pick(rng) if subject == "社会组织" else USCC_PREFIX[subject]
@@ -209,3 +211,31 @@ def generate(n: int, rng: random.Random, as_of: dt.date, bad_checks: dict[int, s
             _tags(rng, subject, industry, size, revenue, status),
             problem,
         )
+
+
+# Fields added after the demo's random stream was fixed are read off the entity's index rather than
+# drawn, so adding them did not reshuffle every value drawn after them (and every count built on them).
+def legal_person(e: Entity) -> bool:
+    """One company in ten is a 分公司 (no legal personality); 个体工商户 never have one."""
+    return e.subject != "个体工商户" and not (e.subject == "企业" and e.index % 10 == 7)
+
+
+def workforce(e: Entity, claimants: int) -> dict[str, Any]:
+    """稳岗返还 inputs besides the claimants: how many of them left normally (合同期满、退休…), staff at
+    the start and end of last year (a shrinking workforce where anyone was laid off), 以单位形式参保
+    (one 个体工商户 in nine pays as an individual), 财政拨款 (one 社会组织 in eight)."""
+    normal = claimants * (e.index % 3) // 3
+    laid_off = claimants - normal
+    end = e.employees
+    return {
+        "ui_new_claimants_normal_exit_last_year": normal,
+        "staff_start_last_year": end + laid_off + e.index % 3 if laid_off else max(0, end - e.index % 4),
+        "staff_end_last_year": end,
+        "insured_as_unit": not (e.subject == "个体工商户" and e.index % 9 == 0),
+        "fiscal_funded_unit": e.subject == "社会组织" and e.index % 8 == 0,
+    }
+
+
+def halted_early_year(e: Entity) -> bool:
+    """Most 规上工业 stopped over 春节 (满负荷生产奖励's 10万 path)."""
+    return e.index % 3 != 0

@@ -33,6 +33,7 @@ SOURCES: list[dict[str, Any]] = [
             "住所行政区划": "region_code",
             "行业代码": "industry_code",
             "登记状态": "registration_status",
+            "是否法人": "independent_legal_person",
         },
     },
     {
@@ -63,6 +64,11 @@ SOURCES: list[dict[str, Any]] = [
             "youth_hires": "qualified_youth_hires",
             "labor_dispatch": "labor_dispatch_unit",
             "founder_first_business": "founder_first_business",
+            "normal_exit_claimants": "ui_new_claimants_normal_exit_last_year",
+            "staff_start": "staff_start_last_year",
+            "staff_end": "staff_end_last_year",
+            "insured_as_unit": "insured_as_unit",
+            "fiscal_funded": "fiscal_funded_unit",
         },
     },
     {
@@ -113,6 +119,7 @@ SOURCES: list[dict[str, Any]] = [
             "统一社会信用代码": "uscc",
             "企业名称": "name",
             "资质标签": "enterprise_tags",
+            "年初停产停工": "production_halted_early_year",
             "截止日前达到满负荷": "full_capacity_by_deadline",
             "一季度全季满负荷": "full_capacity_whole_q1",
             "一季度主营业务收入同比增速": "main_revenue_growth_q1",

@@ -19,6 +19,8 @@ from itertools import accumulate
 
 import yaml
 
+from mianshen.reference.regions import abolished_codes
+
 # Prefecture → weight ≈ its share of Henan's market entities (郑州 largest, then 南阳, 洛阳, 周口 …).
 CITY_WEIGHTS = {
     "4101": 18.0,
@@ -41,17 +43,19 @@ CITY_WEIGHTS = {
     "4190": 0.8,
 }
 
-# Counties renamed after USCCs were issued: (current code, old code, year of change). A firm whose code
-# was issued before the change keeps the old region part in its USCC, as in real registries.
-HISTORICAL_REGIONS = {
-    "410307": ("410381", 2021),
-    "410308": ("410322", 2021),
-    "410212": ("410221", 2014),
-    "411003": ("411023", 2017),
-    "411203": ("411222", 2015),
-    "411603": ("411626", 2019),
-    "410783": ("410728", 2019),
-}
+
+@lru_cache(maxsize=1)
+def historical_regions() -> dict[str, tuple[str, int]]:
+    """Henan counties renamed since USCCs were first issued (2015): current code → (old code, year),
+    from the reference table of abolished codes. A firm whose code was issued before the change keeps
+    the old region part in its USCC, as in real registries; where two old codes merged into one
+    (孟津县 and 吉利区 → 孟津区) the larger, 孟津县, is drawn."""
+    out: dict[str, tuple[str, int]] = {}
+    for old in sorted(abolished_codes().values(), key=lambda a: a.code):
+        if old.code.startswith("41") and old.year >= 2015:
+            out[old.successor] = (old.code, old.year)
+    return out
+
 
 # 门类 weights per subject type; 大类 boosts inside a 门类 (retail over wholesale for shops, …).
 SECTION_WEIGHTS: dict[str, dict[str, float]] = {

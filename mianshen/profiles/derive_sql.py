@@ -100,18 +100,16 @@ def _size_class(duck: Any, table: str, as_of: dt.date) -> str:
             continue  # not applicable, or too coarse to choose a row: unknown
         bounds = (row.sme_if_any_below, row.medium_min, row.small_min)
         scaled = [_scale(b.get(f), f) for b in bounds for f in SIZE_FIELDS]
-        rows.append((code, *scaled, *(f in row.fields() for f in SIZE_FIELDS)))
+        rows.append((code, *scaled))
     bound_columns = ", ".join(f"{stage}_{f} DECIMAL(38, 10)" for stage, _ in _STAGES for f in SIZE_FIELDS)
-    needs = ", ".join(f"needs_{f} BOOLEAN" for f in SIZE_FIELDS)
-    _lookup(duck, "ref_size", f"code VARCHAR, {bound_columns}, {needs}", rows)
-    missing = " OR ".join(f"(rs.needs_{f} AND p.{_VALUES[f]} IS NULL)" for f in SIZE_FIELDS)
-    cases = " ".join(
-        "WHEN "
-        + " AND ".join(f"(rs.{stage}_{f} IS NULL OR p.{_VALUES[f]} >= rs.{stage}_{f})" for f in SIZE_FIELDS)
-        + f" THEN '{size}'"
-        for stage, size in _STAGES
-    )
-    return f"CASE WHEN rs.code IS NULL OR {missing} THEN NULL {cases} ELSE '微型' END"
+    _lookup(duck, "ref_size", f"code VARCHAR, {bound_columns}", rows)
+    # SQL's three-valued AND is enterprise_size._met: a known value below a bound makes the stage
+    # FALSE even when another input is NULL; a NULL stage means a missing value could change the size
+    cases = []
+    for stage, size in _STAGES:
+        met = " AND ".join(f"(rs.{stage}_{f} IS NULL OR p.{_VALUES[f]} >= rs.{stage}_{f})" for f in SIZE_FIELDS)
+        cases.append(f"WHEN {met} THEN '{size}' WHEN ({met}) IS NULL THEN NULL")
+    return f"CASE WHEN rs.code IS NULL THEN NULL {' '.join(cases)} ELSE '微型' END"
 
 
 def _scale(bound: Decimal | None, field: str) -> Decimal | None:

@@ -15,6 +15,7 @@ from typing import Any
 from mianshen.profiles.derive import INPUTS
 from mianshen.rules.ast import Condition, Group, Leaf, Policy, leaf_fields, spine
 from mianshen.rules.formula import references
+from mianshen.rules.sections import formula_name
 from mianshen.sqlgen.engines import decode
 
 
@@ -29,9 +30,10 @@ def condition_fields(cond: Condition) -> list[str]:
 def inputs_by_condition(policy: Policy) -> dict[str, list[str]]:
     """Condition id → the profile fields it reads (derived fields expanded to their inputs)."""
     derived = {d.name: references(d.formula) for d in policy.derived.values()}
+    params = {formula_name(n) for n in policy.parameters}  # a parameter is never data to ask for
 
     def expand(names: list[str]) -> list[str]:
-        return [x for n in names for x in (derived.get(n) or [n])]
+        return [x for n in names for x in (derived.get(n) or [n]) if x not in params]
 
     out = {c.id: expand(condition_fields(c)) for c in spine(policy.conditions)}
     amount_inputs = [n for t in policy.amount.tiers for n in references(t.formula)]

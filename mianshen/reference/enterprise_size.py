@@ -4,7 +4,9 @@ The table lives in versioned data files (`size_standard_<year>.yaml`), so a revi
 new file, not a code change; the version in effect on `as_of` is used and named in the result.
 The rule is applied literally and every bound compared is reported, because the literal rule has
 surprising outcomes (an industrial firm with 15 staff and 10亿 revenue is 微型) that an official
-must be able to see. A missing input the row needs gives "unknown", never a guess.
+must be able to see. A missing input gives "unknown" only when it could change the answer: an
+industrial firm with 10 staff is 微型 (below the 小型 minimum of 20) whatever its revenue, so a
+missing revenue does not matter there; it is never guessed where it does.
 """
 
 from __future__ import annotations
@@ -238,7 +240,7 @@ def _row_for_industry(standard: SizeStandard, code: str) -> tuple[SizeRow | None
         if isinstance(target, SizeRow):
             return target, "", (target.name,)
         return None, target, ()
-    names = tuple(sorted(t.name if isinstance(t, SizeRow) else "另有标准的行业" for t in targets))
+    names = tuple(sorted(t.name if isinstance(t, SizeRow) else "不按本标准划型的行业" for t in targets))
     return None, "", names
 
 
@@ -282,13 +284,14 @@ def classify_size(
             rows=candidates,
         )
     missing = tuple(f for f in row.fields() if values[f] is None)
-    if missing:
+    known = {k: v for k, v in values.items() if v is not None}
+    size = _size(row, known)
+    if size is None:
         needed = "、".join(f"{FIELD_LABELS[f]}（{FIELD_UNITS[f]}）" for f in missing)
         return unknown(f"{row.name}：缺少{needed}，无法划型（不作推测）", row, missing=missing)
-    known = {k: v for k, v in values.items() if v is not None}
     if not explain:
-        return SizeResult(_size(row, known), code, row.id, row.name, standard.version, standard.source, "")
-    return _classify_row(standard, row, code, known)
+        return SizeResult(size, code, row.id, row.name, standard.version, standard.source, "")
+    return _classify_row(standard, row, code, known, missing)
 
 
 def _stages(row: SizeRow) -> tuple[tuple[str, dict[str, Decimal], str], ...]:
@@ -299,27 +302,43 @@ def _stages(row: SizeRow) -> tuple[tuple[str, dict[str, Decimal], str], ...]:
     )
 
 
-def _size(row: SizeRow, values: dict[str, Decimal]) -> str:
-    """The size alone, by the same rule as _classify_row."""
+def _met(bounds: dict[str, Decimal], values: dict[str, Decimal]) -> bool | None:
+    """All bounds reached (True), one known value below its bound (False), or undecided (None):
+    the three-valued AND that derive_sql.py writes as SQL."""
+    if any(f in values and values[f] < bound for f, bound in bounds.items()):
+        return False
+    return True if all(f in values for f in bounds) else None
+
+
+def _size(row: SizeRow, values: dict[str, Decimal]) -> str | None:
+    """The size alone, by the same rule as _classify_row; None when a missing value could change it."""
     for _, bounds, size_if_met in _stages(row):
-        if all(values[f] >= bound for f, bound in bounds.items()):
+        met = _met(bounds, values)
+        if met is None:
+            return None
+        if met:
             return size_if_met
     return "微型"
 
 
-def _classify_row(standard: SizeStandard, row: SizeRow, code: str, values: dict[str, Decimal]) -> SizeResult:
-    """Upper bounds first (all met → 大型), then 中型 and 小型 minima (all met → that size), else 微型."""
-    stages = _stages(row)
+def _classify_row(
+    standard: SizeStandard, row: SizeRow, code: str, values: dict[str, Decimal], missing: tuple[str, ...]
+) -> SizeResult:
+    """Upper bounds first (all met → 大型), then 中型 and 小型 minima (all met → that size), else 微型.
+
+    Only known values are compared; `missing` ones are named when the known ones decided alone."""
     comparisons: list[Comparison] = []
     parts: list[str] = []
     size = "微型"
-    for name, bounds, size_if_met in stages:
-        items = [Comparison(name, f, values[f], bound) for f, bound in bounds.items()]
+    for name, bounds, size_if_met in _stages(row):
+        items = [Comparison(name, f, values[f], bound) for f, bound in bounds.items() if f in values]
         comparisons += items
-        met = not any(c.below for c in items)
-        parts.append(f"{_STAGE_LABELS[name]} {'，'.join(c.text() for c in items)} → {_VERDICTS[name][met]}")
+        met = _met(bounds, values)
+        parts.append(f"{_STAGE_LABELS[name]} {'，'.join(c.text() for c in items)} → {_VERDICTS[name][bool(met)]}")
         if met:
             size = size_if_met
             break
-    reason = f"{row.name}：{'；'.join(parts)}；按{size}（{standard.source}）"
+    lacking = "、".join(FIELD_LABELS[f] for f in missing)
+    note = f"（缺少{lacking}，但已有指标足以判定）" if missing else ""
+    reason = f"{row.name}：{'；'.join(parts)}；按{size}{note}（{standard.source}）"
     return SizeResult(size, code, row.id, row.name, standard.version, standard.source, reason, tuple(comparisons))

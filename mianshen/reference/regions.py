@@ -1,8 +1,13 @@
-"""行政区划 (GB/T 2260, NBS 统计用区划代码 2022): look a code or name up, walk province → city → county.
+"""行政区划: look a code or name up, walk province → city → county.
 
-Old data still carries codes of counties that have since been turned into districts or cities
-(撤县设区/撤县设市). Such a code resolves to today's code *with a note*, so an enterprise
-registered under the old code is still found and the official sees why the code changed.
+Two data files: the NBS 统计用区划代码 2022 (`data/regions.csv`: every current code, plus the
+functional zones — 开发区、航空港区 — that Henan documents address and 民政部 does not list), and,
+from the 民政部 annual 《县级以上行政区划代码》 (the authority since 2025-09-01 under
+《行政区划代码管理办法》), the codes in use that the NBS table lacks and every abolished code with
+its successor and the year it was abolished (`data/regions_mca.csv`, made by
+scripts/regions_from_mca.py). Old data — a USCC issued before 撤县设区, an old registry — still carries
+abolished codes; such a code resolves to today's code *with a note*, so an enterprise registered
+under the old code is still found and the official sees why the code changed.
 """
 
 from __future__ import annotations
@@ -17,17 +22,7 @@ from mianshen.errors import InputError
 
 LEVEL_NAMES = {"national": "国家级", "province": "省级", "city": "地级", "county": "县级"}
 
-# Henan codes abolished by 撤县设区/撤县设市 that still appear in old registrations (domain.md §4):
-# old code, old name, current code (the old codes are those of the NBS lists before each change).
-HISTORICAL: tuple[tuple[str, str, str], ...] = (
-    ("410381", "偃师市", "410307"),
-    ("410322", "孟津县", "410308"),
-    ("410224", "开封县", "410212"),
-    ("411023", "许昌县", "411003"),
-    ("411222", "陕县", "411203"),
-    ("411626", "淮阳县", "411603"),
-    ("410728", "长垣县", "410783"),
-)
+TABLE_NAME = "行政区划代码（民政部县级以上行政区划代码、统计用区划代码）"
 
 # USCCs issued by national-level registration authorities carry 100000 as their region part;
 # it is not a row of the区划 table, but it is not an error either.
@@ -97,13 +92,26 @@ class RegionInfo:
         }
 
 
+@dataclass(frozen=True)
+class Abolished:
+    """A code 民政部 no longer lists: its name then, the year it went, the code that took its place."""
+
+    code: str
+    name: str
+    year: int
+    successor: str
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with (resources.files("mianshen.reference") / "data" / name).open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 @lru_cache(maxsize=1)
 def _nodes() -> dict[str, RegionNode]:
-    path = resources.files("mianshen.reference") / "data" / "regions.csv"
-    with path.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
     out: dict[str, RegionNode] = {}
-    for r in rows:
+    in_use = [r for r in _rows("regions_mca.csv") if r["status"] == "在用"]
+    for r in _rows("regions.csv") + in_use:
         if r["parent_code"] == r["code"]:
             # 东莞、中山、儋州: cities without counties are listed again as their own county; the city
             # row (whose parent is the province) is the node, or the chain to the province would loop
@@ -113,8 +121,17 @@ def _nodes() -> dict[str, RegionNode]:
     return out
 
 
-def _historical_by_code() -> dict[str, tuple[str, str]]:
-    return {old: (name, new) for old, name, new in HISTORICAL}
+@lru_cache(maxsize=1)
+def abolished_codes() -> dict[str, Abolished]:
+    """Every abolished code that resolves to one current code, by old code."""
+    rows = (r for r in _rows("regions_mca.csv") if r["status"] == "弃用")
+    return {r["code"]: Abolished(r["code"], r["name"], int(r["abolished"]), r["successor"]) for r in rows}
+
+
+def _historical(old: Abolished, query: str) -> RegionInfo:
+    current = _nodes()[old.successor]
+    note = f"{old.code} {old.name} 为已撤销的旧代码（{old.year}年撤销），现为 {old.successor} {current.name}"
+    return RegionInfo(query, current, region_path(old.successor), old.code, old.name, note)
 
 
 def region_path(code: str) -> tuple[RegionNode, ...]:
@@ -122,7 +139,7 @@ def region_path(code: str) -> tuple[RegionNode, ...]:
     nodes = _nodes()
     node = nodes.get(code.strip())
     if node is None:
-        raise InputError(f"行政区划代码“{code.strip()}”不在统计用区划代码（2022）中")
+        raise InputError(f"行政区划代码“{code.strip()}”不在{TABLE_NAME}中")
     chain = [node]
     while chain[-1].parent is not None and len(chain) < 5:  # province → city → county at most
         chain.append(nodes[chain[-1].parent])
@@ -135,12 +152,9 @@ def find_region(code: str) -> RegionInfo | None:
     node = _nodes().get(text)
     if node is not None:
         return RegionInfo(text, node, region_path(text), note=_NOTES.get(text, ""))
-    old = _historical_by_code().get(text)
+    old = abolished_codes().get(text)
     if old is not None:
-        name, new = old
-        current = _nodes()[new]
-        note = f"{text} {name} 为已撤销的旧代码，现为 {new} {current.name}"
-        return RegionInfo(text, current, region_path(new), text, name, note)
+        return _historical(old, text)
     city = _nodes().get(text[:4] + "00")
     if text.endswith("01") and city is not None and city.level == "city":
         # GB/T 2260 keeps xxxx01 "市辖区" as the code of a city's districts taken together; registries
@@ -158,7 +172,7 @@ def lookup_region(code: str) -> RegionInfo:
         raise InputError(f"行政区划代码“{text}”应为 6 位数字（如 410307）")
     info = find_region(text)
     if info is None:
-        raise InputError(f"行政区划代码“{text}”不在统计用区划代码（2022）中，也不是已知的旧代码")
+        raise InputError(f"行政区划代码“{text}”不在{TABLE_NAME}中，也不是已知的旧代码")
     return info
 
 
@@ -173,10 +187,15 @@ def find_regions_by_name(name: str) -> list[RegionInfo]:
     found = [
         RegionInfo(text, n, region_path(n.code), note=_NOTES.get(n.code, "")) for n in nodes.values() if n.name == text
     ]
-    for old, old_name, new in HISTORICAL:
-        if old_name == text:
-            note = f"{old_name}（旧代码 {old}）已撤销，现为 {new} {nodes[new].name}"
-            found.append(RegionInfo(text, nodes[new], region_path(new), old, old_name, note))
+    # an old name that went twice (淮阳县 412727 in 2000, 411626 in 2019) is one place: the latest
+    # change; an old code of a place still so named (济源市 410881 → 419001) adds nothing
+    latest: dict[str, Abolished] = {}
+    for old in abolished_codes().values():
+        if old.name != text or any(f.code == old.successor for f in found):
+            continue
+        if old.successor not in latest or old.year > latest[old.successor].year:
+            latest[old.successor] = old
+    found += [_historical(old, text) for old in latest.values()]
     if not found and text:
         found = [
             RegionInfo(text, n, region_path(n.code), note=_NOTES.get(n.code, ""))
@@ -195,5 +214,5 @@ def lookup_region_any(query: str) -> list[RegionInfo]:
         return [lookup_region(text)]
     found = find_regions_by_name(text)
     if not found:
-        raise InputError(f"没有名为“{text}”的行政区划（统计用区划代码 2022）")
+        raise InputError(f"没有名为“{text}”的行政区划（{TABLE_NAME}）")
     return found

@@ -4,8 +4,9 @@ Sources, in order of precedence:
 1. an administrator's data for a year (the 国务院办公厅 holiday notice typed into holidays.yaml, or a
    file named by MIANSHEN_HOLIDAYS_FILE), because a notice is published before any package update;
 2. the `chinese-calendar` package, which knows the official arrangements of the years it covers;
-3. Monday–Friday, for years neither covers: the result is then *provisional* and says so, since a
-   deadline counted without the year's holidays may be several days early.
+3. Monday–Friday less the statutory holidays that fall on a fixed day, for years neither covers:
+   the result is then *provisional* and says so, since the year's 调休 and the lunar holidays are
+   not known and a deadline may still be a few days early.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class WorkCalendar:
         try:
             return DayInfo(day, bool(chinese_calendar.is_workday(day)), "chinese_calendar")
         except NotImplementedError:  # the package covers a fixed range of years (2004–2026 in 1.11)
-            return DayInfo(day, day.weekday() < 5, "weekday")
+            return DayInfo(day, day.weekday() < 5 and day not in statutory_holidays(day.year), "weekday")
 
     def is_working_day(self, day: dt.date) -> bool:
         return self.day(day).working
@@ -106,10 +107,30 @@ class WorkCalendar:
         return WorkdayCount(sign * count, *_provisional(infos))
 
 
+# 《全国年节及纪念日放假办法》（2024年修订，国务院令第793号，2025-01-01施行）第二条: 元旦 1 月 1 日,
+# 劳动节 5 月 1、2 日, 国庆节 10 月 1–3 日 are holidays whatever the year's 调休 notice says.
+_FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))
+
+
+@lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> frozenset[dt.date]:
+    """The statutory holidays of a year that need no notice: the fixed-date ones and 清明 (a solar
+    term, which chinese-calendar computes for any year). 春节、端午、中秋 follow the lunar calendar,
+    which no installed package gives: they still come only from the year's notice or the package."""
+    days = {dt.date(year, month, day) for month, day in _FIXED_HOLIDAYS}
+    try:
+        terms = chinese_calendar.get_solar_terms(dt.date(year, 4, 1), dt.date(year, 4, 10))
+    except NotImplementedError:  # solar terms are tabulated for 1900–2100 only
+        terms = []
+    days.update(day for day, name in terms if name == "清明")
+    return frozenset(days)
+
+
 def _provisional(infos: Iterable[DayInfo]) -> tuple[bool, tuple[str, ...]]:
     years = sorted({i.date.year for i in infos if i.provisional})
     warnings = tuple(
-        f"{y} 年的法定节假日和调休安排尚未收录，已按周一至周五计算，结果为临时结果；"
+        f"{y} 年的放假和调休安排尚未收录，已按周一至周五（除元旦、清明、劳动节、国庆节等固定日期的法定节假日）计算，"
+        "结果为临时结果；"
         f"国务院办公厅放假通知发布后，请管理员在节假日数据（holidays.yaml 或 {ENV_FILE}）中补录"
         for y in years
     )

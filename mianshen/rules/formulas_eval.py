@@ -12,6 +12,7 @@ from mianshen.catalogue import Catalogue, Field
 from mianshen.rules.ast import ParamValue, Policy
 from mianshen.rules.dates import AS_OF
 from mianshen.rules.profile import Profile
+from mianshen.rules.values import number_with_unit
 
 
 class FormulaEnv:
@@ -40,6 +41,9 @@ class FormulaEnv:
     def labels(self) -> dict[str, str]:
         out = {name: f.label for name, f in self.catalogue.fields.items()}
         out.update({d.name: d.label for d in self.policy.derived.values()})
-        out.update({formula: self.policy.parameters[name].label for formula, name in self._params.items()})
+        for formula, name in self._params.items():  # a parameter shows the value in force on the date
+            param, value = self.policy.parameters[name], self.param_value(name)
+            shown = f"（{number_with_unit(value.value, param.type, '')}）" if value is not None else ""
+            out[formula] = f"{param.label or name}{shown}"
         out[AS_OF] = "评估日"
         return out

@@ -4,7 +4,7 @@
     region: ["410100", "410300"]                      # 郑州市和洛阳市
     region: {in: ["410000"], except: ["410100"]}      # 全省除郑州市
 
-Every code must be current in 统计用区划代码 (an abolished one is refused with its successor). The
+Every code must be in 统计用区划代码; an abolished one is read as its successor with a warning. The
 area is enforced as conditions on the registered region like any other — explained, compiled to SQL
 and Spark, unknown (never "no") when the region is missing: `region-scope` (within the regions, left
 out when the area is the whole province, whose store holds nothing else) and `region-except` (not
@@ -80,9 +80,10 @@ def _codes(ctx: ParseContext, node: Any, key: str, default: list[str], at: Any =
         where = ctx.at(raw, i) if isinstance(raw, list) else ctx.at(place, key)
         found = find_region(code)
         if found is None:
-            ctx.error(where, f"地区代码“{code}”不在统计用区划代码中", "用 mianshen reference region 名称 查代码")
-        elif found.historical_code:
-            ctx.error(where, f"地区代码“{code}”已撤销：{found.note}", f"改为 {found.code}")
+            ctx.error(where, f"地区代码“{code}”不在行政区划代码中", "用 mianshen reference region 名称 查代码")
+        elif found.historical_code:  # a text drafted from an old document: the same area, under its new code
+            ctx.warn(where, f"地区代码“{code}”已撤销，按 {found.code} 执行：{found.note}", f"改为 {found.code}")
+            code = found.code
         out.append(code)
     return out or default
 

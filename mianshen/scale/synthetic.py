@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from mianshen.profiles.demo_population import Entity, generate
+from mianshen.profiles.demo_population import Entity, generate, halted_early_year, legal_person, workforce
 
 _CENT = Decimal("0.01")
 _MISSING = 0.05  # share of each department-supplied field left unknown
@@ -45,6 +45,7 @@ def _insurance(rng: random.Random, e: Entity, out: dict[str, Any]) -> None:
     out["ui_premium_paid_last_year"] = _maybe(rng, _money(insured * rng.uniform(300, 900)))
     out["labor_dispatch_unit"] = _maybe(rng, rng.random() < 0.02)
     out["qualified_youth_hires"] = _maybe(rng, rng.choice([0, 0, 1, 1, 2, 3, rng.randrange(40)]), 0.3)
+    out |= workforce(e, out["ui_new_claimants_last_year"] or 0)  # from the index: the RNG stream is unchanged
 
 
 def _loan(rng: random.Random, out: dict[str, Any]) -> None:
@@ -64,6 +65,7 @@ def _production(rng: random.Random, e: Entity, out: dict[str, Any]) -> None:
         out["full_capacity_by_deadline"] = _maybe(rng, rng.random() < 0.4, 0.2)
         out["full_capacity_whole_q1"] = _maybe(rng, rng.random() < 0.3, 0.2)
         out["main_revenue_growth_q1"] = _maybe(rng, Decimal(rng.randrange(-3000, 5000)) / 10000, 0.2)
+        out["production_halted_early_year"] = halted_early_year(e)
     if e.subject == "企业":
         out["taxable_income_annual"] = _maybe(rng, _money(rng.uniform(-2e5, 2e6) * rng.choice([1, 1, 3])), 0.3)
         out["employees_quarterly_avg"] = _maybe(rng, (Decimal(e.employees) + Decimal(rng.randrange(4)) / 4))
@@ -97,6 +99,7 @@ def profile_values(rng: random.Random, e: Entity) -> dict[str, Any]:
         "zombie_enterprise": _maybe(rng, rng.random() < 0.01),
         "operating_normally": _maybe(rng, e.status == "存续" and rng.random() < 0.97),
         "founder_first_business": _maybe(rng, rng.random() < 0.4, 0.5),
+        "independent_legal_person": legal_person(e),
     }
     _insurance(rng, e, out)
     _loan(rng, out)

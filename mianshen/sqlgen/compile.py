@@ -134,8 +134,9 @@ class PolicyCompiler:
 
     def compare(self, op: str, col: exp.Expression, bound: exp.Expression, field: Field) -> exp.Expression:
         """An integer field against a whole number compares as integers: no per-row cast to the exact
-        decimal type (a 128-bit integer in DuckDB) and no registered function call on SQLite."""
-        if field.type == FieldType.INTEGER:
+        decimal type (a 128-bit integer in DuckDB) and no registered function call on SQLite. Not a
+        derived one: its formula's exact arithmetic gives text on SQLite ('-7' >= 0 would hold)."""
+        if field.type == FieldType.INTEGER and field.name not in self.derived:
             whole = _whole_number(bound, self.d)
             if whole is not None:
                 return self.d.compare(op, col, exp.Literal.number(whole), numeric=False)
