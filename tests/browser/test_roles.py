@@ -173,7 +173,7 @@ def test_a_data_department_answers_and_the_enterprise_sees_it(site: dict[str, An
 
 def test_a_correction_is_tracked_by_its_number(site: dict[str, Any], browser: Any) -> None:
     firm = enterprise(browser, site, site["uscc"], "/my/policies/wengang-fanhuan")
-    firm.select_option("select[name=field]", index=0)
+    firm.select_option("select[name=field]", value="ui_new_claimants_last_year")  # held by 人社
     firm.fill("input[name=value]", "0")
     firm.fill("textarea[name=reason]", "上年度领取失业保险金人数有误，实为零人")
     firm.set_input_files(
