@@ -48,13 +48,17 @@ _FAMILY_SQL = {
     ),
     "wengang-fanhuan": (
         "p.subject_type IN ('企业', '社会组织', '个体工商户') AND p.ui_paid_months_last_year >= 12"
-        " AND (CASE WHEN p.insured_avg_last_year = 0 THEN NULL"
-        " ELSE p.ui_new_claimants_last_year <= v.layoff_cap * p.insured_avg_last_year"
-        " OR (p.insured_avg_last_year <= v.small_size"
-        " AND p.ui_new_claimants_last_year <= v.small_cap * p.insured_avg_last_year) END)"
+        " AND (p.staff_end_last_year - p.staff_start_last_year >= 0"
+        " OR (CASE WHEN p.insured_avg_last_year = 0 THEN NULL"
+        " ELSE p.ui_new_claimants_last_year - p.ui_new_claimants_normal_exit_last_year"
+        " <= v.layoff_cap * p.insured_avg_last_year"
+        " OR (p.insured_avg_last_year <= v.small_size AND p.ui_new_claimants_last_year"
+        " - p.ui_new_claimants_normal_exit_last_year <= v.small_cap * p.insured_avg_last_year) END))"
+        " AND (p.subject_type <> '个体工商户' OR p.insured_as_unit = true) AND p.fiscal_funded_unit = false"
         " AND p.serious_dishonesty = false AND p.labor_dispatch_unit = false AND p.ui_arrears = false"
         " AND p.zombie_enterprise = false",
-        "p.size_class IS NULL OR p.ui_premium_paid_last_year IS NULL",
+        "p.ui_premium_paid_last_year IS NULL"
+        " OR (p.subject_type NOT IN ('社会组织', '个体工商户') AND p.size_class IS NULL)",
     ),
     "kuogang-buzhu": (
         "p.subject_type IN ('企业', '社会组织') AND p.qualified_youth_hires >= v.min_hires",

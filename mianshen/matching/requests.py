@@ -49,7 +49,7 @@ def sync(conn: Connection, duck: Any, run_id: int, scope: str | None) -> Request
     enterprise) in line with DuckDB's `needs`."""
     now = stamp(conn, data_requests.c.opened_at, platform_now())
     if conn.execute(select(data_requests.c.id).limit(1)).first() is None:  # the first run: nothing to compare
-        fixed = {"opened_run": run_id, "opened_at": str(now)}
+        fixed: dict[str, str | int] = {"opened_run": run_id, "opened_at": str(now)}
         opened = from_duckdb(
             conn, duck, "SELECT * FROM needs", "data_requests", ("uscc", "field"), "uscc, field", fixed
         )
