@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mianshen.errors import MianshenError
 from mianshen.store.db import open_store
-from mianshen.web import errors, headers, labels
+from mianshen.web import bodylimit, errors, headers, labels
 from mianshen.web.catalog import KIND_LABELS
 from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
 
@@ -44,6 +44,8 @@ def create_app(url: str | None = None) -> FastAPI:
     app.add_exception_handler(MianshenError, errors.domain_error_handler)
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
     app.add_exception_handler(RequestValidationError, errors.validation_error_handler)
+    # added before the header middleware, so inside it: a 413 still carries the security headers
+    app.add_middleware(bodylimit.BodyLimit)
 
     @app.middleware("http")
     async def csrf_cookie(request: Request, call_next: Any) -> Any:
