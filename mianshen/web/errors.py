@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from typing import Any
 from urllib.parse import quote
 
@@ -77,8 +79,14 @@ async def web_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
-    """Bad input caught by the services (a MianshenError) is the user's to fix: 400 with the reason."""
-    return render_error(request, 400, "bad_request", str(exc))
+    """Bad input caught by the services (a MianshenError) is the user's to fix: 400 with the reason.
+    An upload is kept under a temporary folder while it is checked: the reason names the file only."""
+    return render_error(request, 400, "bad_request", without_paths(str(exc)))
+
+
+def without_paths(text: str) -> str:
+    """`/tmp/tmpab12/0/名单.xlsx: …` → `名单.xlsx: …` (a server's folders are nobody's business)."""
+    return re.sub(rf"{re.escape(tempfile.gettempdir())}/(?:[^\s/]+/)*([^\s/:：]+)", r"\1", text)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:

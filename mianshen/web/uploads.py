@@ -1,20 +1,30 @@
-"""An uploaded file is hostile until measured: its name is reduced to a base name, its type is
-checked against what the form accepts, and it is read only up to the limit plus one byte."""
+"""An uploaded file is hostile until measured: its name is reduced to a base name (`.`, `..` and
+hidden names refused), its type is checked against what the form accepts and then against its
+content (filecheck: magic bytes, zip sizes), and it is read only up to the limit plus one byte."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from mianshen import filecheck
 from mianshen.web.errors import WebError
 
 MAX_UPLOAD = 10 * 1024 * 1024  # per file
 
 
+def upload_name(upload: Any) -> str:
+    """The base name a person gave the file; an empty, `.`/`..` or hidden name is refused."""
+    name = Path(str(getattr(upload, "filename", "") or "").replace("\\", "/")).name.strip()
+    if not name or name.startswith(".") or any(ord(c) < 32 for c in name):
+        raise WebError(400, "bad_file_name", "文件名无效，请重命名文件（如“材料.pdf”）后重新上传")
+    return name[-120:]
+
+
 async def save_upload(upload: Any, folder: Path, suffixes: set[str], kinds: str, index: int = 0) -> Path:
     """The upload written under `folder` (a subfolder per `index`, so two files of one name both
-    stay); a clear error naming the file when its type or size is not accepted."""
-    name = Path(str(upload.filename).replace("\\", "/")).name
+    stay); a clear error naming the file when its type, content or size is not accepted."""
+    name = upload_name(upload)
     if Path(name).suffix.lower() not in suffixes:
         raise WebError(400, "bad_file_type", f"文件“{name}”类型不支持，请上传{kinds}")
     data = await upload.read(MAX_UPLOAD + 1)
@@ -23,4 +33,5 @@ async def save_upload(upload: Any, folder: Path, suffixes: set[str], kinds: str,
     target = folder / str(index) / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
+    filecheck.check_file(target)
     return target
