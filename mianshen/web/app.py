@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mianshen.errors import MianshenError
 from mianshen.store.db import open_store
+from mianshen.store.files import keep_private
 from mianshen.web import bodylimit, errors, headers, labels
 from mianshen.web.catalog import KIND_LABELS
 from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
@@ -22,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def create_app(url: str | None = None) -> FastAPI:
+    keep_private()  # the store, uploads and logs this process writes are its account's only
     app = FastAPI(
         title="免申即享平台 API",
         description="惠企政策免申即享：政策清单、企业画像、匹配与兑现",
