@@ -14,11 +14,19 @@ MAX_UPLOAD = 10 * 1024 * 1024  # per file
 
 
 def upload_name(upload: Any) -> str:
-    """The base name a person gave the file; an empty, `.`/`..` or hidden name is refused."""
-    name = Path(str(getattr(upload, "filename", "") or "").replace("\\", "/")).name.strip()
+    return file_name(str(getattr(upload, "filename", "") or ""))
+
+
+def file_name(given: str) -> str:
+    """The base name a person gave the file, its stem shortened to fit a file system (255 bytes);
+    an empty, `.`/`..` or hidden name is refused."""
+    name = Path(given.replace("\\", "/")).name.strip()
     if not name or name.startswith(".") or any(ord(c) < 32 for c in name):
         raise WebError(400, "bad_file_name", "文件名无效，请重命名文件（如“材料.pdf”）后重新上传")
-    return name[-120:]
+    stem, suffix = Path(name).stem, Path(name).suffix[:20]
+    while len((stem + suffix).encode("utf-8")) > 200:
+        stem = stem[: len(stem) * 3 // 4]
+    return stem + suffix
 
 
 async def save_upload(upload: Any, folder: Path, suffixes: set[str], kinds: str, index: int = 0) -> Path:
