@@ -103,6 +103,14 @@ def check_columns(count: int, shown: str) -> None:
         raise InputError(f"表头有 {count:,} 列，超过上限 {MAX_COLUMNS} 列，未予导入", shown)
 
 
+def check_header(names: list[str], shown: str) -> None:
+    """A column named twice: which one holds the data is a guess, so the file is refused."""
+    named = [n for n in names if n]
+    twice = next((n for i, n in enumerate(named) if n in named[:i]), None) if len(set(named)) < len(named) else None
+    if twice is not None:
+        raise InputError(f"表头中“{twice}”出现了不止一次，无法确定取哪一列，未予导入", shown)
+
+
 def too_many_rejects(number: int, shown: str) -> InputError:
     return InputError(
         f"错误行超过 {MAX_REJECTS} 行（至第 {number} 行），整个文件未导入、未留下任何记录；"

@@ -154,3 +154,30 @@ def test_hostile_list_uploads_are_clean_refusals_and_leave_nothing(site: Engine)
         message = r.json()["error"]["message"]
         assert said in message and tempfile.gettempdir() not in message, message
     assert count(site, list_uploads) == 0 and count(site, list_rejects) == 0
+
+
+def test_implausible_values_are_rejected_rows(store: Engine, tmp_path: Path) -> None:
+    """Employees −5, founded 0001-01-01 and a 300-character name were imported as data."""
+    setup_store(store, tmp_path)
+    odd = tmp_path / "odd.csv"
+    rows = [
+        "91110108551385082Q,甲公司,企业,2020-01-01,C3011,-5",
+        "91440101MA5CJQ4N59,乙公司,企业,0001-01-01,C3011,3",
+        f"91110108551385082F,{'名' * 300},企业,2020-01-01,C3011,3",
+        "91370000728611939A,丙公司,企业,2020-01-01,C3011,0",
+    ]
+    odd.write_text(HEADER + "\n".join(rows) + "\n", "utf-8")
+    report = import_file(store, "market", odd, DAY)
+    reasons = {r["row_number"]: r["reason"] for r in report.rejects if r["severity"] == "error"}
+    assert "不能为负数" in reasons[2] and "应在 1900 年至 2100 年之间" in reasons[3] and "企业名称过长" in reasons[4]
+    assert report.accepted == 1
+
+
+def test_a_column_named_twice_is_refused(store: Engine, tmp_path: Path) -> None:
+    setup_store(store, tmp_path)
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        HEADER.replace("从业人数", "企业名称") + "91110108551385082Q,甲公司,企业,2020-01-01,C3011,乙公司\n", "utf-8"
+    )
+    with pytest.raises(InputError, match="表头中“企业名称”出现了不止一次"):
+        import_file(store, "market", twice, DAY)

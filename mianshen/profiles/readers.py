@@ -73,6 +73,7 @@ def _csv_header(file: Path) -> None:
     except (UnicodeDecodeError, csv.Error):
         return  # the row reader names the problem
     filecheck.check_columns(len(header), file.name)
+    filecheck.check_header([h.strip() for h in header], file.name)
 
 
 def _csv(file: Path) -> Iterator[Row]:
@@ -116,6 +117,7 @@ def _xlsx(file: Path) -> Iterator[Row]:
         rows = sheet.iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
         filecheck.check_columns(len(header), file.name)
+        filecheck.check_header(header, file.name)
         for number, values in enumerate(rows, start=2):
             filecheck.count_row(number, filecheck.MAX_XLSX_ROWS, file.name)
             if len(values) > filecheck.MAX_COLUMNS:
