@@ -23,8 +23,11 @@ from mianshen.web.signin import request_code
 from .test_attack_signin import USCCS, site
 
 ROOT = Path(__file__).resolve().parent.parent
-LATER = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
 __all__ = ["site"]
+
+
+def later() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)  # the code's row is due
 
 
 def ask_code(engine: Engine) -> str:
@@ -47,7 +50,7 @@ def test_a_sent_code_is_in_neither_the_store_nor_the_log(
     code = ask_code(site)
     log = tmp_path / "outbox.log"
     sms = ConsoleChannel(str(log), label="sms→console", name="sms")
-    assert send_due(site, LATER, {"sms": sms}, RetryPolicy()).sent == 1
+    assert send_due(site, later(), {"sms": sms}, RetryPolicy()).sent == 1
     line = log.read_text(encoding="utf-8")
     assert code not in line and "登录验证码 ******" in line
     assert code not in stored_payload(site) and json.loads(stored_payload(site))["code"] == "******"
@@ -60,7 +63,7 @@ def test_without_a_gateway_the_demo_terminal_shows_the_code(
     monkeypatch.setenv("MIANSHEN_DEMO_SHOW_CODES", "1")
     code = ask_code(site)
     sms = ConsoleChannel(str(tmp_path / "outbox.log"), label="sms→console", name="sms")
-    send_due(site, LATER, {"sms": sms}, RetryPolicy())
+    send_due(site, later(), {"sms": sms}, RetryPolicy())
     shown = capsys.readouterr().err
     assert f"登录验证码 {code}" in shown and "仅本机演示" in shown
     assert code not in (tmp_path / "outbox.log").read_text(encoding="utf-8")
@@ -69,7 +72,7 @@ def test_without_a_gateway_the_demo_terminal_shows_the_code(
 def test_a_code_that_cannot_be_sent_is_forgotten_too(site: Engine) -> None:
     code = ask_code(site)
     gone = {"sms": ConsoleChannel("/proc/no/such/folder/outbox.log", name="sms")}  # every write fails
-    send_due(site, LATER, gone, RetryPolicy(max_attempts=1))
+    send_due(site, later(), gone, RetryPolicy(max_attempts=1))
     with site.connect() as conn:
         assert conn.execute(select(outbox.c.status).where(outbox.c.template == "login_code")).scalar_one() == "failed"
     assert code not in stored_payload(site)
