@@ -37,7 +37,7 @@ MAGIC: dict[str, tuple[bytes, ...]] = {
     ".zip": (_ZIP,),
     ".parquet": (b"PAR1",),
     ".pdf": (b"%PDF",),
-    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".png": (b"\x89PNG",),
     ".jpg": (b"\xff\xd8\xff",),
     ".jpeg": (b"\xff\xd8\xff",),
     ".doc": (b"\xd0\xcf\x11\xe0",),
@@ -64,9 +64,9 @@ def check_file(path: Path, name: str | None = None) -> None:
     suffix = Path(shown).suffix.lower() or path.suffix.lower()
     with path.open("rb") as handle:
         head = handle.read(4096)
-    kind = KIND_NAMES.get(suffix, suffix.lstrip(".").upper() + " ")
+    kind = KIND_NAMES.get(suffix, suffix.lstrip(".").upper())
     if suffix in MAGIC and not head.startswith(MAGIC[suffix]):
-        raise InputError(f"文件内容不是{kind}文件（扩展名与内容不符），请上传原始文件", shown)
+        raise InputError(f"文件内容不是 {kind} 文件（扩展名与内容不符），请上传原始文件", shown)
     if suffix in TEXT and (b"\0" in head or head.startswith(_BINARY)):
         raise InputError(f"文件内容不是文本（扩展名为 {suffix}，内容却是二进制文件），请上传原始文件", shown)
     if suffix in UNZIPPED:
