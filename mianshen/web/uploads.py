@@ -29,15 +29,21 @@ def file_name(given: str) -> str:
     return stem + suffix
 
 
-async def save_upload(upload: Any, folder: Path, suffixes: set[str], kinds: str, index: int = 0) -> Path:
-    """The upload written under `folder` (a subfolder per `index`, so two files of one name both
-    stay); a clear error naming the file when its type, content or size is not accepted."""
+async def read_upload(upload: Any, suffixes: set[str] | tuple[str, ...], kinds: str, limit: int) -> tuple[str, bytes]:
+    """(name, content) of an upload whose name, type and size are accepted; read at most limit + 1 bytes."""
     name = upload_name(upload)
     if Path(name).suffix.lower() not in suffixes:
         raise WebError(400, "bad_file_type", f"文件“{name}”类型不支持，请上传{kinds}")
-    data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD or not data:
-        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 10MB")
+    data = await upload.read(limit + 1)
+    if len(data) > limit or not data:
+        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 {limit // (1024 * 1024)}MB")
+    return name, data
+
+
+async def save_upload(upload: Any, folder: Path, suffixes: set[str], kinds: str, index: int = 0) -> Path:
+    """The upload written under `folder` (a subfolder per `index`, so two files of one name both
+    stay); a clear error naming the file when its type, content or size is not accepted."""
+    name, data = await read_upload(upload, suffixes, kinds, MAX_UPLOAD)
     target = folder / str(index) / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)

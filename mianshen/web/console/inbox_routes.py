@@ -32,7 +32,7 @@ from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
 from mianshen.web.portal_actions import upload_dir
 from mianshen.web.sessions import Session
-from mianshen.web.uploads import upload_name
+from mianshen.web.uploads import read_upload
 
 router = APIRouter()
 READ = ("data_manager", "platform_admin", "auditor", "department")
@@ -130,12 +130,7 @@ async def answer(request: Request, field: str) -> Any:
 
     if source_id not in await run_in_threadpool(offered):
         raise WebError(400, "bad_request", f"请选择提供“{spec.label}”的数据源")
-    name = upload_name(upload)
-    if Path(name).suffix.lower() not in IMPORT_SUFFIXES:
-        raise WebError(400, "bad_file_type", "请上传 CSV、XLSX、Parquet 或 JSON Lines 文件")
-    data = await upload.read(MAX_IMPORT + 1)  # type: ignore[union-attr]
-    if not data or len(data) > MAX_IMPORT:
-        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 200MB")
+    name, data = await read_upload(upload, IMPORT_SUFFIXES, "CSV、XLSX、Parquet 或 JSON Lines 文件", MAX_IMPORT)
     kept = upload_dir() / "answers" / uuid.uuid4().hex / name  # errors then name the file as sent
 
     def keep() -> None:  # up to 200 MB: not on the event loop

@@ -26,7 +26,7 @@ from mianshen.web.console.simulate import check_text, simulate
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError
 from mianshen.web.sessions import Session
-from mianshen.web.uploads import upload_name
+from mianshen.web.uploads import read_upload
 
 router = APIRouter()
 MAX_LIST = 20 * 1024 * 1024  # a 名单 file (bodylimit lets this route take it)
@@ -291,12 +291,7 @@ async def list_upload(request: Request, policy_id: str) -> Any:
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise WebError(400, "bad_request", "请选择名单文件（CSV 或 XLSX）")
-    name = upload_name(upload)
-    if Path(name).suffix.lower() not in (".csv", ".xlsx"):
-        raise WebError(400, "bad_file_type", f"文件“{name}”类型不支持，请上传名单文件（CSV 或 XLSX）")
-    content = await upload.read(MAX_LIST + 1)
-    if not content or len(content) > MAX_LIST:
-        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 20MB")
+    name, content = await read_upload(upload, (".csv", ".xlsx"), "名单文件（CSV 或 XLSX）", MAX_LIST)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(content)
