@@ -245,7 +245,7 @@ def test_an_onsite_check_keeps_its_photos_in_the_case_record(site: Engine, tmp_p
     confirm(site, case_id)
     hr = login(site, "hr")
     assert post(hr, f"/console/cases/{case_id}/review").status_code == 303
-    photo = b"\\xff\\xd8\\xff\\xe0 a photo of the workshop"
+    photo = b"\xff\xd8\xff\xe0 a photo of the workshop"  # a JPEG starts so (uploads check it)
     form = {"passed": "1", "note": "车间在产，人数与申报一致", "csrf_token": hr.cookies["ms_csrf"]}
     files = [
         ("photos", ("车间.jpg", photo, "image/jpeg")),

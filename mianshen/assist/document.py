@@ -11,7 +11,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mianshen import filecheck
 from mianshen.errors import InputError
+
+MAX_TEXT = 300_000  # characters: a long policy document has a few tens of thousands
 
 _META = re.compile(r"^(?P<k>[\u4e00-\u9fff]{2,6})\s*[:：]\s*(?P<v>.*)$")
 _RULE = re.compile(r"^\s*[-=]{10,}\s*$")
@@ -35,6 +38,7 @@ def read_document(path: str | Path) -> Document:
     if not p.exists():
         raise InputError(f"找不到文件：{p}")
     if p.suffix.lower() == ".docx":
+        filecheck.check_file(p)  # a zip of a few hundred KB can declare gigabytes of XML
         text = _docx_text(p)
     else:
         try:
@@ -52,7 +56,7 @@ def _docx_text(path: Path) -> str:
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several unrelated types for a bad file
-        raise InputError(f"无法读取 .docx 文件 {path}：{exc}") from exc
+        raise InputError("无法读取 .docx 文件（文件已损坏，或不是 Word 2007 及以后的格式）", path.name) from exc
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:
         lines.extend("，".join(cell.text for cell in row.cells) for row in table.rows)
@@ -60,6 +64,8 @@ def _docx_text(path: Path) -> str:
 
 
 def parse_document(text: str, path: str = "<text>") -> Document:
+    if len(text) > MAX_TEXT:  # drafting reads every line many times over: bounded before it starts
+        raise InputError(f"政策原文有 {len(text):,} 字，超过上限 {MAX_TEXT:,} 字；请只上传政策正文", Path(path).name)
     doc = Document(path)
     lines = text.splitlines()
     body_start = 0

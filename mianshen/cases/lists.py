@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mianshen import filecheck
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
 from mianshen.cases.open import open_case
@@ -27,6 +28,8 @@ from mianshen.profiles.readers import read_rows
 from mianshen.reference.uscc import check_uscc
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.schema import cases, enterprises, list_rejects, list_uploads
+
+MAX_LIST_ROWS = 200_000  # a 名单 names enterprises one by one; more is a wrong file or a hostile one
 
 COLUMNS = {
     "uscc": ("统一社会信用代码", "信用代码", "uscc", "USCC"),
@@ -44,6 +47,7 @@ class ListReport:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     duplicate_of: int | None = None
+    file_name: str = ""
 
 
 def _pick(row: dict[str, Any], key: str) -> str:
@@ -84,6 +88,8 @@ def _check_code(conn: Connection, raw: str) -> tuple[str, str]:
 
 def _reject(report: ListReport, number: int, reason: str, row: dict[str, Any]) -> None:
     report.rejects.append({"row_number": number, "reason": reason, "raw": row})
+    if len(report.rejects) > filecheck.MAX_REJECTS:  # the caller's transaction rolls the list back
+        raise filecheck.too_many_rejects(number, report.file_name)
 
 
 def upload_list(
@@ -105,7 +111,10 @@ def upload_list(
         )
     file = Path(path)
     digest = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else ""
-    rows = list(read_rows(file))  # raises a clear error for a missing file or an unknown format
+    rows = []  # read_rows raises a clear error for a missing file or an unknown format
+    for entry in read_rows(file):
+        filecheck.count_row(entry[0], MAX_LIST_ROWS, file.name)
+        rows.append(entry)
     earlier = conn.execute(
         select(list_uploads.c.id).where(list_uploads.c.policy_id == policy_id, list_uploads.c.sha256 == digest)
     ).scalar()
@@ -124,7 +133,7 @@ def upload_list(
             )
         ).inserted_primary_key[0]  # type: ignore[index]
     )
-    report = ListReport(upload_id, len(rows))
+    report = ListReport(upload_id, len(rows), file_name=file.name)
     year = period or str(day.year)
     seen: dict[str, int] = {}
     for number, row in rows:

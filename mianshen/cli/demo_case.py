@@ -161,7 +161,7 @@ def show_accounts(engine: Engine, as_of: dt.date) -> None:
         click.echo(f"  {label}：用户名 {username}  密码 {password}")
     if waiting is not None:
         click.echo(
-            f"  企业（法定代表人）：统一社会信用代码 {waiting.uscc}，短信验证码见 var/outbox.log"
-            "（未配置短信网关时写入该文件）"
+            f"  企业（法定代表人）：统一社会信用代码 {waiting.uscc}，短信验证码显示在运行 mianshen serve 的终端"
+            "（未配置短信网关时；var/outbox.log 中的验证码是 ******）"
         )
     click.echo("  公众：无需登录，可查看政策清单、办事指南和公示并提出异议")

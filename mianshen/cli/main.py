@@ -76,6 +76,9 @@ class FriendlyGroup(click.Group):
 @click.version_option(package_name="mianshen")
 def cli() -> None:
     """免申即享平台（mianshen）：惠企政策“政策找企、应享尽享、免申即享”。"""
+    from mianshen.store.files import keep_private
+
+    keep_private()
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from mianshen.clock import now as platform_now
-from mianshen.notify.templates import Rendered, mask_uscc
+from mianshen.notify.templates import SECRETS, Rendered, mask_uscc, redact, render
 from mianshen.store.schema import portal_messages
 
 ENV_SMS_URL = "MIANSHEN_SMS_URL"
@@ -32,6 +32,7 @@ ENV_SMS_TEMPLATE = "MIANSHEN_SMS_TEMPLATE"
 ENV_SMS_TIMEOUT = "MIANSHEN_SMS_TIMEOUT"
 ENV_LOG = "MIANSHEN_OUTBOX_LOG"
 DEFAULT_LOG = "var/outbox.log"
+ENV_SHOW_CODES = "MIANSHEN_DEMO_SHOW_CODES"
 # Field names differ between gateways (mobile/phone, content/text, requestId …), so the request
 # body is a template; $-placeholders are replaced by JSON-escaped values.
 DEFAULT_SMS_TEMPLATE = '{"phone": "$phone", "uscc": "$uscc", "text": "$text", "idempotency_key": "$key"}'
@@ -70,7 +71,13 @@ class Channel(Protocol):
 
 @dataclass
 class ConsoleChannel:
-    """One line per message to a file (default var/outbox.log) or stdout ("-"): the embedded default."""
+    """One line per message to a file (default var/outbox.log) or stdout ("-"): the embedded default.
+
+    A login code never goes into the line (M11: the log is a file anyone with the server's disk can
+    read): the line shows `******`. Without an SMS gateway (a demo, a developer's machine) the person
+    signing in still needs the code, so the full text is also written to the terminal this process
+    runs in — only when its stderr is a terminal, or MIANSHEN_DEMO_SHOW_CODES=1 says so; a service's
+    stderr captured into a journal gets nothing."""
 
     path: str = DEFAULT_LOG
     label: str = "console"
@@ -79,9 +86,13 @@ class ConsoleChannel:
 
     def send(self, conn: Connection, item: Delivery, message: Rendered) -> None:
         now = platform_now().isoformat(timespec="seconds")
-        line = (
-            f"{now}\t#{item.id}\t{self.label}\t{mask_uscc(item.uscc)}\t{item.step}\t{message.title}\t{message.text}\n"
-        )
+        shown = message
+        if any(k in item.payload for k in SECRETS):
+            shown = render(item.template, redact(item.payload), item.uscc)
+            if _terminal():
+                sys.stderr.write(f"【仅本机演示，未配置短信网关】{mask_uscc(item.uscc)}：{message.text}\n")
+                sys.stderr.flush()
+        line = f"{now}\t#{item.id}\t{self.label}\t{mask_uscc(item.uscc)}\t{item.step}\t{shown.title}\t{shown.text}\n"
         if self.path == "-":
             sys.stdout.write(line)
             sys.stdout.flush()
@@ -93,6 +104,10 @@ class ConsoleChannel:
                 handle.write(line)
         except OSError as exc:
             raise ChannelError(f"无法写入通知日志 {target}：{exc.strerror}") from exc
+
+
+def _terminal() -> bool:
+    return os.environ.get(ENV_SHOW_CODES, "") in ("1", "true", "yes") or sys.stderr.isatty()
 
 
 @dataclass

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, or_, select
 
 from mianshen.notify.channels import Channel, ChannelError, Delivery, channels_from_env
-from mianshen.notify.templates import TemplateError, render
+from mianshen.notify.templates import SECRETS, TemplateError, redact, render
 from mianshen.store.schema import cases, outbox, policy_versions
 
 UNKNOWN_RESULT = "上次发送后进程中断，结果未知；为避免重复短信不再重发，请人工核实是否已送达"
@@ -123,8 +123,14 @@ def _case_context(conn: Connection, case_id: int | None) -> dict[str, Any]:
 
 
 def _update(conn: Connection, row_id: int, seen: tuple[str, int], **values: Any) -> bool:
-    """Change the row only if its (status, attempts) is still `seen`: the claim that makes senders exclusive."""
+    """Change the row only if its (status, attempts) is still `seen`: the claim that makes senders exclusive.
+    A row that ends (sent, or failed for good) forgets its secrets: a login code is kept only to send it."""
     status, attempts = seen
+    if values.get("status") in ("sent", "failed"):
+        stored = conn.execute(select(outbox.c.payload).where(outbox.c.id == row_id)).scalar()
+        payload = json.loads(stored or "{}")
+        if any(k in payload for k in SECRETS):
+            values["payload"] = json.dumps(redact(payload), ensure_ascii=False, default=str)
     result = conn.execute(
         outbox.update()
         .where(outbox.c.id == row_id, outbox.c.status == status, outbox.c.attempts == attempts)

@@ -75,6 +75,15 @@ TEMPLATES["objection_code"] = Template(
 TEMPLATES["matched"] = TEMPLATES["notified"] = TEMPLATES["case_notified"]
 
 
+SECRETS = ("code",)  # payload keys kept only until the message is sent (M11: login codes)
+HIDDEN = "******"
+
+
+def redact(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as it may be kept and logged: secret values replaced by asterisks."""
+    return {k: (HIDDEN if k in SECRETS and v is not None else v) for k, v in payload.items()}
+
+
 class TemplateError(Exception):
     """The message cannot be rendered from this payload; retrying would fail the same way."""
 

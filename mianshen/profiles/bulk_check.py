@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mianshen.catalogue import load_catalogue
+from mianshen.filecheck import MAX_REJECTS, too_many_rejects
 from mianshen.profiles.bulk_load import load
 from mianshen.profiles.bulk_rules import (
     Rule,
@@ -55,6 +56,8 @@ def check_file(conn: Any, source: DataSource, file: Path, as_of: dt.date) -> Che
     _certify(conn, source, {c: f"t{i}" for i, c in enumerate(columns)}, fields, as_of)
     rejects, warned = _row_checks(conn, source, file, plain, fields, as_of)
     dups = _duplicates(conn)
+    if len(rejects) + len(dups) > MAX_REJECTS:
+        raise too_many_rejects(sorted([*dups, *(int(r["row_number"]) for r in rejects)])[MAX_REJECTS], file.name)
     for number, raw in rows_at(file, dups, plain):  # a duplicate is an error, its warning goes with it
         warnings = warned.pop(number, ({}, []))[1]
         reasons = [f"统一社会信用代码 {dups[number]} 在本文件中重复出现", *warnings]
@@ -163,6 +166,8 @@ def _row_checks(
         row = check_row(source, number, raw, as_of)
         if row.errors:
             rejects.append(_entry(number, "error", row.uscc, row.errors + row.warnings, raw))
+            if len(rejects) > MAX_REJECTS:  # a wrong file or a hostile one: refused, nothing written
+                raise too_many_rejects(number, file.name)
             continue
         if row.warnings:
             warned[number] = (_entry(number, "warning", row.uscc, row.warnings, raw), row.warnings)

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from mianshen import filecheck
 from mianshen.profiles.readers import read_rows
 
 ROWS_PER_LOAD = 50_000
@@ -109,6 +110,8 @@ def _plain_csv(conn: Any, file: Path, columns: list[str]) -> bool:
     except duckdb.Error:  # ragged rows, bad UTF-8, long lines: DuckDB refuses, csv decides
         conn.execute("DROP TABLE IF EXISTS src_raw")
         return False
+    (rows,) = conn.execute("SELECT count(*) FROM src_raw").fetchone()
+    filecheck.count_row(int(rows) + 1, filecheck.MAX_ROWS, file.name)
     return True
 
 

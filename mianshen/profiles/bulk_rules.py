@@ -17,7 +17,7 @@ from typing import Any
 from mianshen.catalogue import Field, FieldType
 from mianshen.profiles.bulk_load import untag
 from mianshen.profiles.sources import ColumnMap
-from mianshen.profiles.validate import check_value
+from mianshen.profiles.validate import EARLIEST, LATEST, MAX_NAME, check_value, non_negative
 from mianshen.reference.uscc import CHARSET, ORG_WEIGHTS, WEIGHTS
 from mianshen.rules.numbers import LIMIT, MAX_DIGITS, SCALE
 from mianshen.rules.values import ValueError_, parse_date
@@ -93,9 +93,10 @@ def uscc_rule(t: str, key: str) -> Rule:
 
 
 def name_rule(t: str) -> Rule:
-    """str(value).strip(), None when blank: exact for a string (same whitespace set) or an int."""
+    """str(value).strip(), None when blank: exact for a string (same whitespace set) or an int; a
+    name over MAX_NAME is left to check_row, which rejects it."""
     text = f"CASE WHEN {t} IS NULL THEN NULL ELSE {_strip(_body(t))} END"
-    return Rule((), f"({t} IS NULL OR {_tag(t)} IN ('s', 'i'))", text)
+    return Rule((), f"({t} IS NULL OR ({_tag(t)} IN ('s', 'i') AND coalesce(length({text}), 0) <= {MAX_NAME}))", text)
 
 
 def date_rule(t: str, key: str) -> Rule:
@@ -125,6 +126,12 @@ def value_rule(spec: Field, column: ColumnMap, t: str, key: str) -> Rule:
         rule = Rule((), f"coalesce({_tag(t)} IN ('s', 'i'), false)", _strip(_body(t)))
     else:  # codes and tags: few distinct values, each looked up by check_value
         rule = Rule((), "false", "NULL")
+    # implausible values (validate._plausible) are not certified: check_value rejects them with the reason
+    if non_negative(spec):
+        rule = Rule(rule.steps, f"({rule.certified}) AND coalesce(NOT starts_with({rule.text}, '-'), false)", rule.text)
+    if spec.type == FieldType.DATE:
+        bounds = f"'{EARLIEST.isoformat()}' AND '{LATEST.isoformat()}'"
+        rule = Rule(rule.steps, f"({rule.certified}) AND coalesce({rule.text} BETWEEN {bounds}, false)", rule.text)
     blank = f"({t} IS NULL OR {t} = 's')"
     return Rule(
         rule.steps,

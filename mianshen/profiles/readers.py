@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mianshen import filecheck
 from mianshen.errors import InputError
 from mianshen.sqlgen.duck import duckdb_connect
 
@@ -21,19 +22,24 @@ FORMATS = (".csv", ".xlsx", ".parquet", ".jsonl")
 
 
 def read_rows(path: str | Path) -> Iterator[Row]:
+    """The file's rows; measured first (filecheck: content matches the name, zip sizes, columns),
+    and counted while read."""
     file = Path(path)
     suffix = file.suffix.lower()
     if not file.is_file():
         raise InputError("文件不存在", str(path))
+    if suffix not in (*FORMATS, ".ndjson"):
+        raise InputError(f"不支持的文件格式“{suffix}”，可用：{'、'.join(FORMATS)}", file.name)
+    filecheck.check_file(file)
     if suffix == ".csv":
+        _csv_header(file)
         return _csv(file)
     if suffix == ".xlsx":
         return _xlsx(file)
     if suffix == ".parquet":
+        _parquet_shape(file)
         return _parquet(file)
-    if suffix in (".jsonl", ".ndjson"):
-        return _jsonl(file)
-    raise InputError(f"不支持的文件格式“{suffix}”，可用：{'、'.join(FORMATS)}", str(path))
+    return _jsonl(file)
 
 
 def rows_at(path: str | Path, numbers: Iterable[int], plain_csv: bool = False) -> Iterator[Row]:
@@ -56,20 +62,39 @@ def rows_at(path: str | Path, numbers: Iterable[int], plain_csv: bool = False) -
     return (row for row in read_rows(file) if row[0] in chosen)
 
 
+def _csv_header(file: Path) -> None:
+    """The header line, read at most MAX_LINE bytes: a million columns is refused, not parsed."""
+    with file.open("rb") as handle:
+        line = handle.readline(filecheck.MAX_LINE + 1)
+    if len(line) > filecheck.MAX_LINE:
+        raise InputError(f"表头一行超过 {filecheck.MAX_LINE // filecheck.MB} MB，未予导入", file.name)
+    try:
+        header = next(csv.reader([line.decode("utf-8-sig")]), [])
+    except (UnicodeDecodeError, csv.Error):
+        return  # the row reader names the problem
+    filecheck.check_columns(len(header), file.name)
+    filecheck.check_header([h.strip() for h in header], file.name)
+
+
 def _csv(file: Path) -> Iterator[Row]:
+    number = 1
     try:
         with file.open(encoding="utf-8-sig", newline="") as handle:  # Excel writes a BOM
             records = csv.reader(handle)
             header = next(records, None)
             if header is None:
                 return
-            number = 1
             for record in records:
                 if record:  # a blank line is no row (as csv.DictReader skips it)
                     number += 1
+                    filecheck.count_row(number, filecheck.MAX_ROWS, file.name)
                     yield number, csv_row(header, record)
     except UnicodeDecodeError as exc:
-        raise InputError("CSV 文件不是 UTF-8 编码（可在 Excel 中另存为“CSV UTF-8”）", str(file)) from exc
+        raise InputError("CSV 文件不是 UTF-8 编码（可在 Excel 中另存为“CSV UTF-8”）", file.name) from exc
+    except csv.Error as exc:  # a cell over csv.field_size_limit, a NUL: the file is not a table
+        raise InputError(
+            f"CSV 文件第 {number + 1} 行附近无法读取（某格过长或含非法字符，一格最多 131072 字）", file.name
+        ) from exc
 
 
 def csv_row(header: list[str], record: list[str]) -> dict[str, Any]:
@@ -86,17 +111,26 @@ def _xlsx(file: Path) -> Iterator[Row]:
 
     try:
         book = load_workbook(file, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InputError(f"无法读取 Excel 文件：{exc}", str(file)) from exc
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-    for number, values in enumerate(rows, start=2):
-        if all(v is None for v in values):
-            continue
-        padded = list(values) + [None] * (len(header) - len(values))  # Excel omits trailing empty cells
-        yield number, {h: _cell(v) for h, v in zip(header, padded, strict=False) if h}
-    book.close()
+        sheet = book.worksheets[0]
+        # the sheet's declared size: a sheet claiming a million columns is refused before it is read
+        filecheck.check_columns(int(sheet.max_column or 0), file.name)
+        rows = sheet.iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+        filecheck.check_columns(len(header), file.name)
+        filecheck.check_header(header, file.name)
+        for number, values in enumerate(rows, start=2):
+            filecheck.count_row(number, filecheck.MAX_XLSX_ROWS, file.name)
+            if len(values) > filecheck.MAX_COLUMNS:
+                filecheck.check_columns(len(values), file.name)
+            if all(v is None for v in values):
+                continue
+            padded = list(values) + [None] * (len(header) - len(values))  # Excel omits trailing empty cells
+            yield number, {h: _cell(v) for h, v in zip(header, padded, strict=False) if h}
+        book.close()
+    except InputError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file, also midway
+        raise InputError("无法读取 Excel 文件（文件已损坏，或不是 Excel 2007 及以后的 .xlsx 格式）", file.name) from exc
 
 
 def _cell(value: Any) -> Any:
@@ -107,26 +141,53 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _parquet_shape(file: Path) -> None:
+    """Rows and columns from the file's own metadata, before a row is read."""
+    conn = duckdb_connect()
+    try:
+        rows = conn.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(file)]).fetchone()
+        columns = conn.execute("SELECT count(*) FROM parquet_schema(?)", [str(file)]).fetchone()
+    except Exception as exc:
+        raise InputError("无法读取 Parquet 文件（文件已损坏或不是 Parquet 格式）", file.name) from exc
+    finally:
+        conn.close()
+    filecheck.count_row(int((rows or [0])[0] or 0) + 1, filecheck.MAX_ROWS + 1, file.name)
+    filecheck.check_columns(int((columns or [0])[0] or 0) - 1, file.name)  # the schema's root counts too
+
+
 def _parquet(file: Path) -> Iterator[Row]:
     conn = duckdb_connect()
     try:
         cursor = conn.execute("SELECT * FROM read_parquet(?)", [str(file)])
+        names = [d[0] for d in cursor.description]
+        number = 1
+        while batch := cursor.fetchmany(10000):
+            for values in batch:
+                number += 1
+                yield number, dict(zip(names, values, strict=True))
     except Exception as exc:
-        raise InputError(f"无法读取 Parquet 文件：{exc}", str(file)) from exc
-    names = [d[0] for d in cursor.description]
-    number = 1
-    while batch := cursor.fetchmany(10000):
-        for values in batch:
-            number += 1
-            yield number, dict(zip(names, values, strict=True))
-    conn.close()
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("无法读取 Parquet 文件（文件已损坏或不是 Parquet 格式）", file.name) from exc
+    finally:
+        conn.close()
 
 
 def _jsonl(file: Path) -> Iterator[Row]:
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, json_row(line)
+    number = 0
+    try:
+        with file.open(encoding="utf-8") as handle:
+            while line := handle.readline(filecheck.MAX_LINE + 1):
+                number += 1
+                if len(line) > filecheck.MAX_LINE:
+                    raise InputError(f"第 {number} 行超过 {filecheck.MAX_LINE // filecheck.MB} MB，未予导入", file.name)
+                filecheck.count_row(number, filecheck.MAX_ROWS, file.name)
+                if line.strip():
+                    row = json_row(line)
+                    filecheck.check_columns(len(row), file.name)
+                    yield number, row
+    except UnicodeDecodeError as exc:
+        raise InputError(f"第 {number + 1} 行不是 UTF-8 编码，未予导入", file.name) from exc
 
 
 def json_row(line: str) -> dict[str, Any]:
@@ -134,6 +195,8 @@ def json_row(line: str) -> dict[str, Any]:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
         return {"__error__": f"不是有效的 JSON：{exc.msg}"}
+    except RecursionError:  # thousands of nested brackets
+        return {"__error__": "不是有效的 JSON：嵌套层数过多"}
     return row if isinstance(row, dict) else {"__error__": "每行应为一个 JSON 对象"}
 
 

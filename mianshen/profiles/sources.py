@@ -16,7 +16,6 @@ from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.catalogue import load_catalogue
 from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
-from mianshen.rules.numbers import parse_number
 from mianshen.store.schema import data_sources
 
 RESERVED_COLUMNS = ("uscc", "name")
@@ -45,41 +44,82 @@ class DataSource:
         return [c.field for c in self.columns if c.field not in RESERVED_COLUMNS]
 
 
-def parse_source(spec: Mapping[str, Any], where: str) -> DataSource:
-    catalogue = load_catalogue()
-    try:
-        sid, name, department = str(spec["id"]), str(spec["name"]), str(spec["department"])
-        columns_spec = spec["columns"]
-    except (KeyError, TypeError) as exc:
-        raise InputError(f"数据源定义缺少 {exc}（须有 id、name、department、columns）", where) from exc
-    columns = []
-    for column, target in dict(columns_spec).items():
-        field, scale = (target, Decimal(1)) if isinstance(target, str) else (target.get("field"), None)
-        if scale is None:
-            unit = str(target.get("unit", "元"))
-            scale = parse_number(f"1{unit}") if unit in ("万元", "亿元", "%") else Decimal(1)
-        if field not in RESERVED_COLUMNS and field not in catalogue:
-            raise InputError(f"列“{column}”映射到未知字段 “{field}”。{catalogue.suggest(str(field))}", where)
-        columns.append(ColumnMap(str(column), str(field), scale))
+KEYS = ("id", "name", "department", "refresh", "freshness_days", "priority", "columns", "as_of_column")
+SCALES = {"元": Decimal(1), "万元": Decimal(10000), "亿元": Decimal(100000000), "%": Decimal("0.01")}
+
+
+def parse_source(spec: Any, where: str) -> DataSource:
+    """One definition, every key checked: unknown keys, wrong types and absurd numbers are errors
+    naming the key (a hostile or mistyped file never reaches the store)."""
+    if not isinstance(spec, Mapping):
+        raise InputError("每个数据源应是“键: 值”的映射（id、name、department、columns …）", where)
+    unknown = [str(k) for k in spec if k not in KEYS]
+    if unknown:
+        raise InputError(f"不认识的键：{'、'.join(unknown)}（可用：{'、'.join(KEYS)}）", where)
+    missing = [k for k in ("id", "name", "department", "columns") if spec.get(k) in (None, "")]
+    if missing:
+        raise InputError(f"数据源定义缺少 {'、'.join(missing)}（须有 id、name、department、columns）", where)
+    columns_spec = spec["columns"]
+    if not isinstance(columns_spec, Mapping) or not columns_spec:
+        raise InputError("columns 应是“文件中的列名: 字段”的映射", where)
+    columns = [_column(column, target, where) for column, target in columns_spec.items()]
     if not any(c.field == "uscc" for c in columns):
         raise InputError("columns 中须有一列映射到 uscc（统一社会信用代码）", where)
+    as_of = spec.get("as_of_column")
     return DataSource(
-        sid,
-        name,
-        department,
-        str(spec.get("refresh", "")),
-        int(spec.get("freshness_days", 365)),
-        int(spec.get("priority", 100)),
+        _text(spec, "id", where),
+        _text(spec, "name", where),
+        _text(spec, "department", where),
+        _text(spec, "refresh", where) if spec.get("refresh") is not None else "",
+        _whole(spec.get("freshness_days", 365), "freshness_days", 1, 36500, where),
+        _whole(spec.get("priority", 100), "priority", 0, 10000, where),
         tuple(columns),
-        spec.get("as_of_column"),
+        _text(spec, "as_of_column", where) if as_of is not None else None,
     )
+
+
+def _text(spec: Mapping[str, Any], key: str, where: str) -> str:
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip() or len(str(value)) > 200:
+        raise InputError(f"{key} 应是不超过 200 字的文字", where)
+    return str(value)
+
+
+def _whole(value: Any, key: str, low: int, high: int, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{key} 应是 {low} 到 {high} 之间的整数，现为“{value}”", where)
+    return value
+
+
+def _column(column: Any, target: Any, where: str) -> ColumnMap:
+    catalogue = load_catalogue()
+    if not isinstance(column, str | int) or isinstance(column, bool) or not str(column).strip():
+        raise InputError(f"列名“{column}”应是文字", where)
+    unit = "元"
+    if isinstance(target, Mapping):
+        unknown = [str(k) for k in target if k not in ("field", "unit")]
+        if unknown:
+            raise InputError(f"列“{column}”：不认识的键 {'、'.join(unknown)}（可用：field、unit）", where)
+        field, unit = target.get("field"), target.get("unit", "元")
+    else:
+        field = target
+    if not isinstance(field, str) or (field not in RESERVED_COLUMNS and field not in catalogue):
+        raise InputError(f"列“{column}”映射到未知字段 “{field}”。{catalogue.suggest(str(field))}", where)
+    if not isinstance(unit, str):
+        raise InputError(f"列“{column}”的 unit 应是文字（如 万元）", where)
+    # units other than money and percentages (人, 年 …) only say what the number counts
+    return ColumnMap(str(column), field, SCALES.get(unit, Decimal(1)))
 
 
 def load_source_file(path: str | Path) -> list[DataSource]:
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"无法读取数据源定义：{exc}", str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("数据源定义文件不是 UTF-8 编码的文本", str(path)) from exc
+    except (OSError, yaml.YAMLError, RecursionError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        place = f"第 {mark.line + 1} 行" if mark is not None else ""
+        raise InputError(f"无法读取数据源定义：{place}不是有效的 YAML（或文件无法打开）", str(path)) from exc
     items = doc.get("sources") if isinstance(doc, Mapping) else None
     if not isinstance(items, list):
         raise InputError("数据源定义文件应有 sources: 列表", str(path))

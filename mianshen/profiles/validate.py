@@ -17,6 +17,10 @@ from mianshen.reference.uscc import check_uscc
 from mianshen.rules.numbers import NumberError, check_range, parse_number
 from mianshen.rules.values import Value, ValueError_, coerce, parse_date, to_text
 
+MAX_NAME = 200  # characters in an enterprise's name (the register allows far fewer)
+COUNT_UNITS = ("人", "个月", "年")
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2100, 12, 31)  # a date in a register
+
 
 @dataclass
 class CheckedRow:
@@ -56,6 +60,8 @@ def check_row(source: DataSource, number: int, raw: dict[str, Any], batch_as_of:
             continue
         if column.field == "name":
             row.name = None if _blank(value) else str(value).strip()
+            if row.name is not None and len(row.name) > MAX_NAME:
+                row.errors.append(f"列“{column.column}”：企业名称过长（{len(row.name):,} 字，最多 {MAX_NAME} 字）")
             continue
         if _blank(value):
             continue  # missing data stays unknown: no observation is written
@@ -83,9 +89,23 @@ def check_value(spec: Field, column: ColumnMap, value: Any) -> tuple[str | None,
             if typed != typed.to_integral_value():
                 raise ValueError_(f"{spec.label}应为整数，实际是 {value}")
             typed = int(typed)
+        _plausible(spec, typed, value)
         return to_text(typed, spec.type), None
     except (ValueError_, NumberError) as exc:
         return None, f"列“{column.column}”：{exc}"
+
+
+def non_negative(spec: Field) -> bool:
+    """Counts (people, months, years) are never below zero; money may be (a loss) and is not held."""
+    return spec.type == FieldType.INTEGER or (spec.type.numeric and spec.unit in COUNT_UNITS)
+
+
+def _plausible(spec: Field, typed: Any, value: Any) -> None:
+    """Values no register holds (issue 16: employees −5, founded 0001-01-01) are errors, not data."""
+    if non_negative(spec) and isinstance(typed, int | Decimal) and typed < 0:
+        raise ValueError_(f"{spec.label}不能为负数，实际是 {value}")
+    if isinstance(typed, dt.date) and not EARLIEST <= typed <= LATEST:
+        raise ValueError_(f"{spec.label}“{value}”不合理：应在 {EARLIEST.year} 年至 {LATEST.year} 年之间")
 
 
 def _scaled(value: Any, scale: Decimal) -> Decimal:

@@ -35,17 +35,24 @@ def _expand_units(text: str) -> str:
     return _UNIT_NUMBER.sub(replace, text)
 
 
+MAX_FORMULA = 2000  # characters: Python's parser recurses per operator, and a policy's longest is ~100
+
+
 def parse_formula(text: str) -> Expr:
     if not isinstance(text, str) or not text.strip():
         raise FormulaError("算式为空")
+    if len(text) > MAX_FORMULA:
+        raise FormulaError(f"算式过长：最多 {MAX_FORMULA} 字，现有 {len(text)} 字")
     try:
         source = _expand_units(text.replace("×", "*").replace("÷", "/"))
         tree = ast.parse(source.strip(), mode="eval")
+        return _convert(tree.body, source.strip())
     except NumberError as exc:
         raise FormulaError(str(exc)) from exc
     except SyntaxError as exc:
-        raise FormulaError(f"算式语法错误：{exc.msg}", exc.offset or 0) from exc
-    return _convert(tree.body, source.strip())
+        raise FormulaError(f"算式语法错误（第 {exc.offset or 0} 个字符附近）", exc.offset or 0) from exc
+    except (RecursionError, MemoryError) as exc:
+        raise FormulaError("算式嵌套过深，请拆成几个派生字段") from exc
 
 
 def _convert(node: ast.expr, source: str) -> Expr:

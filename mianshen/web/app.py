@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mianshen.errors import MianshenError
 from mianshen.store.db import open_store
-from mianshen.web import errors, headers, labels
+from mianshen.store.files import keep_private
+from mianshen.web import bodylimit, errors, headers, labels
 from mianshen.web.catalog import KIND_LABELS
 from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
 
@@ -23,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def create_app(url: str | None = None) -> FastAPI:
+    keep_private()  # the store, uploads and logs this process writes are its account's only
     app = FastAPI(
         title="免申即享平台 API",
         description="惠企政策免申即享：政策清单、企业画像、匹配与兑现",
@@ -51,6 +53,8 @@ def create_app(url: str | None = None) -> FastAPI:
     app.add_exception_handler(MianshenError, errors.domain_error_handler)
     app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
     app.add_exception_handler(RequestValidationError, errors.validation_error_handler)
+    # added before the header middleware, so inside it: a 413 still carries the security headers
+    app.add_middleware(bodylimit.BodyLimit)
 
     @app.middleware("http")
     async def csrf_cookie(request: Request, call_next: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +30,7 @@ ADVICE = {
     404: ("没有找到", "请检查链接是否完整，或从首页重新进入。"),
     405: ("不支持该操作", "请从页面上的按钮办理。"),
     409: ("已由他人同时办理", "请刷新页面，查看最新状态后再办理。"),
+    413: ("提交的内容过大", "请缩小文件（或分成几个文件）后重新提交。"),
     422: ("填写的内容需要修改", "请按上面的说明修改后重新提交。"),
     500: ("系统暂时无法完成", "请稍后重试；如仍不成功，请联系平台运维（12345 政务服务便民热线可转达）。"),
 }
@@ -85,8 +88,14 @@ async def web_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
-    """Bad input caught by the services (a MianshenError) is the user's to fix: 400 with the reason."""
-    return await _answer(request, 400, "bad_request", str(exc), getattr(exc, "field", None))
+    """Bad input caught by the services (a MianshenError) is the user's to fix: 400 with the reason.
+    An upload is kept under a temporary folder while it is checked: the reason names the file only."""
+    return await _answer(request, 400, "bad_request", without_paths(str(exc)), getattr(exc, "field", None))
+
+
+def without_paths(text: str) -> str:
+    """`/tmp/tmpab12/0/名单.xlsx: …` → `名单.xlsx: …` (a server's folders are nobody's business)."""
+    return re.sub(rf"{re.escape(tempfile.gettempdir())}/(?:[^\s/]+/)*([^\s/:：]+)", r"\1", text)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -95,7 +104,7 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     return render_error(
         request,
         status,
-        {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error"),
+        {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "http_error"),
         messages.get(status, str(getattr(exc, "detail", "请求错误"))),
     )
 

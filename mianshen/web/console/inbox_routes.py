@@ -8,6 +8,7 @@ re-match of the enterprises it changed (a job on pages, at once on the API).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from pathlib import Path
@@ -34,6 +35,7 @@ from mianshen.web.errors import WebError, not_found
 from mianshen.web.forms import keep_form
 from mianshen.web.portal_actions import upload_dir
 from mianshen.web.sessions import Session
+from mianshen.web.uploads import read_upload
 
 router = APIRouter()
 READ = ("data_manager", "platform_admin", "auditor", "department")
@@ -149,13 +151,9 @@ async def answer(request: Request, field: str) -> Any:
 
     if source_id not in await run_in_threadpool(offered):
         raise WebError(400, "bad_request", f"请选择提供“{spec.label}”的数据源", "source")
-    name = Path(str(getattr(upload, "filename", "") or "")).name
-    if not name or Path(name).suffix.lower() not in IMPORT_SUFFIXES:
-        raise WebError(400, "bad_file_type", "请上传 CSV、XLSX、Parquet 或 JSON Lines 文件", "file")
-    data = await upload.read(MAX_IMPORT + 1)  # type: ignore[union-attr]
-    if not data or len(data) > MAX_IMPORT:
-        raise WebError(400, "bad_file_size", f"文件“{name}”为空或超过 200MB", "file")
-    kept = upload_dir() / "answers" / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
+    kinds = "CSV、XLSX、Parquet 或 JSON Lines 文件"
+    name, data = await read_upload(upload, IMPORT_SUFFIXES, kinds, MAX_IMPORT, "file")
+    kept = upload_dir() / "answers" / uuid.uuid4().hex / name  # errors then name the file as sent
 
     def keep() -> None:  # up to 200 MB: not on the event loop
         kept.parent.mkdir(parents=True, exist_ok=True)
@@ -189,6 +187,9 @@ def import_and_rematch(eng: Engine, who: Actor, params: dict[str, Any]) -> dict[
         return {"error": str(exc), "field": params["field"]}
     finally:
         path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # its own folder (jobs queued before had none: kept)
+            if path.parent.name != "answers":
+                path.parent.rmdir()
     record_upload(eng, who, params["field"], params["name"], report)
     shown: dict[str, Any] = {"field": params["field"], "file": params["name"], "duplicate_of": report.duplicate_of}
     shown["batch"] = report.batch_id

@@ -27,8 +27,10 @@ from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError
 from mianshen.web.forms import keep_form
 from mianshen.web.sessions import Session
+from mianshen.web.uploads import read_upload
 
 router = APIRouter()
+MAX_LIST = 20 * 1024 * 1024  # a 名单 file (bodylimit lets this route take it)
 EDITORS = ("department", "platform_admin")
 
 
@@ -292,9 +294,10 @@ async def list_upload(request: Request, policy_id: str) -> Any:
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise WebError(400, "bad_request", "请选择名单文件（CSV 或 XLSX）")
+    name, content = await read_upload(upload, (".csv", ".xlsx"), "名单文件（CSV 或 XLSX）", MAX_LIST)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(str(upload.filename)).name
-        path.write_bytes(await upload.read())
+        path = Path(tmp) / name
+        path.write_bytes(content)
 
         def work() -> Any:
             with engine(request).begin() as conn:

@@ -146,7 +146,10 @@ def writer(request: Request, *roles: str) -> Session:
 async def params(request: Request) -> dict[str, Any]:
     """The submitted fields: a JSON body for the API, the form for pages (files kept as uploads)."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        body = await request.json()
+        try:
+            body = await request.json()
+        except (ValueError, RecursionError) as exc:  # broken JSON, not UTF-8, nested thousands deep
+            raise WebError(400, "bad_json", "请求体不是有效的 JSON") from exc
         if not isinstance(body, dict):
             raise WebError(400, "bad_request", "请求体应为 JSON 对象")
         return body

@@ -30,6 +30,7 @@ from mianshen.sqlgen.compile import needed_fields
 from mianshen.sqlgen.duck import duckdb_connect
 from mianshen.sqlgen.engines import results_table
 from mianshen.web.console.scope import policy_row
+from mianshen.web.uploads import file_name
 
 STATUS_LABELS = {"eligible": "符合", "unknown": "缺数据待定", "ineligible": "不符合"}
 GROUP_FIELDS = {"region": "region_code", "industry": "industry_code", "size": "size_class"}
@@ -37,7 +38,7 @@ GROUP_FIELDS = {"region": "region_code", "industry": "industry_code", "size": "s
 
 def check_text(text: str, filename: str = "policy.yaml") -> dict[str, Any]:
     """Diagnostics (line, column, message, hint) and test outcomes of a policy file's text."""
-    name = Path(filename or "policy.yaml").name
+    name = file_name(filename or "policy.yaml")
     if not name.endswith((".yaml", ".yml")):
         name += ".yaml"
     with tempfile.TemporaryDirectory() as tmp:
