@@ -23,9 +23,10 @@ import mianshen.cli.explain  # noqa: F401  (registers `explain`)
 import mianshen.cli.fields  # noqa: F401  (registers `fields`)
 import mianshen.cli.policy  # noqa: F401  (registers `policy`)
 from mianshen.cli.main import cli
+from mianshen.rules.loader import SHIPPED
 
 ROOT = Path(__file__).resolve().parent.parent
-POLICIES = ROOT / "policies"
+POLICIES = SHIPPED
 WENGANG = POLICIES / "wengang-fanhuan.yaml"
 MIANSHEN = Path(sys.executable).parent / "mianshen"
 

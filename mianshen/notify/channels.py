@@ -25,13 +25,13 @@ from sqlalchemy import Connection
 
 from mianshen.clock import now as platform_now
 from mianshen.notify.templates import Rendered, mask_uscc
+from mianshen.store.paths import var_dir
 from mianshen.store.schema import portal_messages
 
 ENV_SMS_URL = "MIANSHEN_SMS_URL"
 ENV_SMS_TEMPLATE = "MIANSHEN_SMS_TEMPLATE"
 ENV_SMS_TIMEOUT = "MIANSHEN_SMS_TIMEOUT"
 ENV_LOG = "MIANSHEN_OUTBOX_LOG"
-DEFAULT_LOG = "var/outbox.log"
 # Field names differ between gateways (mobile/phone, content/text, requestId …), so the request
 # body is a template; $-placeholders are replaced by JSON-escaped values.
 DEFAULT_SMS_TEMPLATE = '{"phone": "$phone", "uscc": "$uscc", "text": "$text", "idempotency_key": "$key"}'
@@ -70,9 +70,9 @@ class Channel(Protocol):
 
 @dataclass
 class ConsoleChannel:
-    """One line per message to a file (default var/outbox.log) or stdout ("-"): the embedded default."""
+    """One line per message to a file (default outbox.log in the var directory) or stdout ("-"): the embedded default."""
 
-    path: str = DEFAULT_LOG
+    path: str = field(default_factory=lambda: outbox_log({}))
     label: str = "console"
     name: str = "console"
     remote: bool = False
@@ -161,6 +161,12 @@ class HttpSmsChannel:
             raise ChannelError(f"短信网关不可达：{reason}") from exc
 
 
+def outbox_log(env: dict[str, str] | None = None) -> str:
+    """Where console and (without a gateway) SMS messages are written: MIANSHEN_OUTBOX_LOG, else the var directory."""
+    env = dict(os.environ) if env is None else env
+    return env.get(ENV_LOG) or str(var_dir() / "outbox.log")
+
+
 def channels_from_env(env: dict[str, str] | None = None) -> dict[str, Channel]:
     """The adapters per outbox channel name, from the environment.
 
@@ -168,7 +174,7 @@ def channels_from_env(env: dict[str, str] | None = None) -> dict[str, Channel]:
     embedded installation works end to end without any gateway.
     """
     env = dict(os.environ) if env is None else env
-    log = env.get(ENV_LOG) or DEFAULT_LOG
+    log = outbox_log(env)
     url = env.get(ENV_SMS_URL)
     sms: Channel
     if url:
