@@ -86,7 +86,11 @@ _OS_REASONS = {
 }
 
 
+def os_reason(exc: OSError) -> str:
+    """What is wrong with a path, in Chinese where the error is a common one."""
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
 def os_problem(exc: OSError) -> str:
     """One Chinese line for a file-system error: which path and what is wrong with it."""
-    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
-    return f"无法读写 {exc.filename}：{reason}" if exc.filename else f"读写文件失败：{reason}"
+    return f"无法读写 {exc.filename}：{os_reason(exc)}" if exc.filename else f"读写文件失败：{os_reason(exc)}"

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from mianshen.clock import now as platform_now
+from mianshen.errors import os_reason
 from mianshen.notify.templates import Rendered, mask_uscc
 from mianshen.store.paths import var_dir
 from mianshen.store.schema import portal_messages
@@ -92,7 +93,7 @@ class ConsoleChannel:
             with target.open("a", encoding="utf-8") as handle:
                 handle.write(line)
         except OSError as exc:
-            raise ChannelError(f"无法写入通知日志 {target}：{exc.strerror}") from exc
+            raise ChannelError(f"无法写入通知日志 {target}：{os_reason(exc)}") from exc
 
 
 @dataclass
