@@ -1,6 +1,6 @@
 """Shared set-up for the case and payment tests (no tests here): published policies, data, actors.
 
-Policies are published by inserting their `policy_versions` row from the YAML in policies/, so
+Policies are published by inserting their `policy_versions` row from the YAML in mianshen/policies/, so
 these tests do not depend on the publishing command.
 """
 

@@ -8,6 +8,8 @@ import sys
 import click
 
 from mianshen.cli.main import cli, policies_option, shipped_when_empty
+from mianshen.errors import Diagnostic
+from mianshen.rules.ast import Policy
 from mianshen.rules.loader import read_policies, shipped_or_path
 from mianshen.rules.testing import run_tests
 
@@ -40,15 +42,21 @@ def check(paths: tuple[str, ...], as_json: bool) -> None:
         sys.exit(1)
 
 
+def _read_reporting_errors(paths: tuple[str, ...]) -> tuple[list[Policy], list[Diagnostic]]:
+    """The policies that load, with each file's errors printed to stderr (the others still listed/tested)."""
+    policies, diagnostics = read_policies(paths)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    for diag in errors:
+        click.echo(str(diag), err=True)
+    return policies, errors
+
+
 @policy.command("list")
 @policies_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 def list_cmd(policy_paths: tuple[str, ...], as_json: bool) -> None:
     """列出政策（默认随软件发布的政策目录）：id、名称、类别、部门、有效期、文件。"""
-    policies, diagnostics = read_policies(policy_paths)
-    errors = [d for d in diagnostics if d.severity == "error"]
-    for diag in errors:
-        click.echo(str(diag), err=True)
+    policies, errors = _read_reporting_errors(policy_paths)
     rows = [
         {
             "id": p.id,
@@ -77,10 +85,7 @@ def list_cmd(policy_paths: tuple[str, ...], as_json: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="列出每个测试。")
 def test_cmd(paths: tuple[str, ...], verbose: bool) -> None:
     """运行政策文件中的测试（不给路径时为随软件发布的政策目录），最后一行为 `N passed, N failed`。"""
-    policies, diagnostics = read_policies(paths)
-    errors = [d for d in diagnostics if d.severity == "error"]
-    for diag in errors:
-        click.echo(str(diag), err=True)
+    policies, errors = _read_reporting_errors(paths)
     outcomes = run_tests(policies)
     for outcome in outcomes:
         if verbose or not outcome.passed:
