@@ -15,7 +15,7 @@ lint: setup
 	$(BIN)/ruff check mianshen tests
 	$(BIN)/ruff format --check mianshen tests
 	$(BIN)/mypy
-	$(BIN)/mianshen policy check policies/
+	$(BIN)/mianshen policy check mianshen/policies/
 
 setup: $(VENV)/.installed
 

@@ -6,6 +6,7 @@ clear line and exit non-zero instead of showing a traceback.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -71,3 +72,25 @@ class InputError(MianshenError):
     def __init__(self, message: str, where: str = "", field: str | None = None) -> None:
         self.where, self.field = where, field
         super().__init__(f"{where}: {message}" if where else message)
+
+
+_OS_REASONS = {
+    errno.ENOENT: "文件或目录不存在",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "没有权限",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EISDIR: "这是一个目录，不是文件",
+    errno.ENOTDIR: "路径中有一段不是目录",
+    errno.EEXIST: "已经存在",
+    errno.EROFS: "文件系统只读",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """What is wrong with a path, in Chinese where the error is a common one."""
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def os_problem(exc: OSError) -> str:
+    """One Chinese line for a file-system error: which path and what is wrong with it."""
+    return f"无法读写 {exc.filename}：{os_reason(exc)}" if exc.filename else f"读写文件失败：{os_reason(exc)}"

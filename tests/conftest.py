@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mianshen.rules.ast import Policy
-from mianshen.rules.loader import read_policies
+from mianshen.rules.loader import SHIPPED, read_policies
 from mianshen.sqlgen.engines import duckdb_connect, sqlite_connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +19,7 @@ POSTGRES_URL = os.environ.get("MIANSHEN_TEST_POSTGRES_URL")
 
 @pytest.fixture(scope="session")
 def shipped_policies() -> list[Policy]:
-    policies, diagnostics = read_policies([ROOT / "policies"])
+    policies, diagnostics = read_policies([SHIPPED])
     assert not [d for d in diagnostics if d.severity == "error"], diagnostics
     return policies
 

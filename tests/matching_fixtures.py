@@ -15,9 +15,7 @@ from mianshen.matching.publish import publish_policy
 from mianshen.profiles.demo_data import DemoSummary, generate
 from mianshen.profiles.imports import import_file
 from mianshen.profiles.sources import load_source_file, register_source
-from mianshen.rules.loader import policy_files
-
-from .conftest import ROOT
+from mianshen.rules.loader import SHIPPED, policy_files
 
 AS_OF = dt.date(2025, 6, 30)
 N = 300
@@ -41,14 +39,14 @@ def import_demo(engine: Engine, demo: DemoSummary) -> None:
 def publish(engine: Engine, *names: str) -> None:
     """Publish the shipped policies (all, or those whose file stem is named)."""
     with engine.begin() as conn:
-        for path in policy_files([ROOT / "policies"]):
+        for path in policy_files([SHIPPED]):
             if not names or path.stem in names:
                 publish_policy(conn, path, ADMIN)
 
 
 def copy_policy(tmp_path: Path, stem: str) -> Path:
     target = tmp_path / f"{stem}.yaml"
-    shutil.copy(ROOT / "policies" / f"{stem}.yaml", target)
+    shutil.copy(SHIPPED / f"{stem}.yaml", target)
     return target
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from mianshen.benchmarks.variants import Variant, make_variants
 from mianshen.rules.evaluate import evaluate
+from mianshen.rules.loader import SHIPPED
 from mianshen.rules.profile import Profile
 from mianshen.scale.synthetic import synthetic_profiles
 from mianshen.sqlgen.assemble import assemble
@@ -26,7 +27,7 @@ N = 150
 
 @pytest.fixture(scope="module")
 def variants(tmp_path_factory: pytest.TempPathFactory) -> list[Variant]:
-    return make_variants(tmp_path_factory.mktemp("variants"), 100, ROOT / "policies")
+    return make_variants(tmp_path_factory.mktemp("variants"), 100, SHIPPED)
 
 
 @pytest.mark.parametrize(("dialect", "budget"), [("duckdb", None), ("sqlite", None), ("duckdb", 150)])

@@ -12,7 +12,7 @@ from mianshen.assist.draft import draft_from_file
 from mianshen.assist.evaluate import compare_with_policy
 from mianshen.assist.extract import Sentence, extract, extract_sentence
 from mianshen.cli.main import cli
-from mianshen.rules.loader import load_policy, read_policy
+from mianshen.rules.loader import SHIPPED, load_policy, read_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = next(
@@ -34,7 +34,7 @@ REAL = [
 def test_every_emitted_condition_matches_the_hand_written_policy(text: str, policy: str, minimum: int) -> None:
     assert TEXTS is not None
     draft = draft_from_file(TEXTS / text)
-    matched, unmatched = compare_with_policy(draft.candidates, load_policy(ROOT / "policies" / policy))
+    matched, unmatched = compare_with_policy(draft.candidates, load_policy(SHIPPED / policy))
     assert unmatched == []
     assert len(matched) >= minimum
     assert draft.notes, "what could not be mapped is listed"

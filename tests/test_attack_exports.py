@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from mianshen.audit.log import Actor
 from mianshen.cases import payments
 from mianshen.matching.publish import publish_policy
+from mianshen.rules.loader import SHIPPED
 from mianshen.sheets import safe_cell
 
 from .test_web_console_fixtures import add_staff, login, make_client
@@ -57,7 +58,7 @@ def assert_no_formula(body: bytes) -> None:
 @pytest.fixture
 def evil_site(store: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     monkeypatch.setenv("MIANSHEN_FAST_HASH", "1")
-    source = (ROOT / "policies" / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
+    source = (SHIPPED / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
     target = tmp_path / "kuogang-buzhu.yaml"
     lines = [
         f"title: '{EVIL.replace(chr(39), chr(39) * 2)}'" if x.startswith("title:") else x for x in source.splitlines()

@@ -21,7 +21,7 @@ from mianshen.benchmarks import external
 from mianshen.benchmarks.variants import make_variants
 from mianshen.catalogue import FieldType
 from mianshen.rules.ast import Call, Num, Policy
-from mianshen.rules.loader import read_policy
+from mianshen.rules.loader import SHIPPED, read_policy
 from mianshen.rules.profile import Profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def synthetic(policies: list[Policy], n: int, seed: int = 7) -> list[Profile]:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Policy], list[Profile], external.EngineRun]:
-    variants = make_variants(tmp_path_factory.mktemp("v"), 10, ROOT / "policies")
+    variants = make_variants(tmp_path_factory.mktemp("v"), 10, SHIPPED)
     policies = [v.policy for v in variants]
     profiles = synthetic(policies, 200)
     return policies, profiles, external.ours(policies, profiles, AS_OF)
@@ -174,7 +174,7 @@ def test_compare_external_reports_each_engine(setup: Any, monkeypatch: pytest.Mo
 def test_every_construct_and_shipped_policy_agrees(name: str, tmp_path: Path) -> None:
     """The whole language (KITCHEN_SINK) and every shipped policy, 名单类 included, on 400 profiles."""
     (tmp_path / "kitchen-sink.yaml").write_text(KITCHEN_SINK, encoding="utf-8")
-    paths = [tmp_path / "kitchen-sink.yaml", *sorted((ROOT / "policies").glob("*.yaml"))]
+    paths = [tmp_path / "kitchen-sink.yaml", *sorted((SHIPPED).glob("*.yaml"))]
     policies = [p for p in (read_policy(path)[0] for path in paths) if p is not None]
     assert len(policies) == len(paths)
     profiles = synthetic(policies, 400, seed=11)

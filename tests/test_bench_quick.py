@@ -16,6 +16,7 @@ from mianshen.benchmarks.handwritten import handwritten_sql
 from mianshen.benchmarks.variants import FAMILIES, make_variants
 from mianshen.cli.main import cli
 from mianshen.rules.evaluate import evaluate
+from mianshen.rules.loader import SHIPPED
 from mianshen.rules.profile import Profile
 from mianshen.sqlgen.compile import needed_fields
 from mianshen.sqlgen.engines import duckdb_connect, load_profiles
@@ -52,7 +53,7 @@ def test_bench_run_quick_table(tmp_path: Path) -> None:
 
 def test_variants_and_handwritten_agree_with_the_evaluator(tmp_path: Path) -> None:
     """100 distinct variants over every family; the hand-written query equals the Python evaluator."""
-    variants = make_variants(tmp_path / "v", 100, ROOT / "policies")
+    variants = make_variants(tmp_path / "v", 100, SHIPPED)
     assert len({v.policy.id for v in variants}) == 100
     assert Counter(v.family for v in variants) == {f: 20 for f in FAMILIES}
     profiles = [

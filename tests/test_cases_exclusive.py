@@ -19,6 +19,7 @@ from mianshen.cases import transitions as tr
 from mianshen.cases.exclusive import settle_run
 from mianshen.cases.payments import create_batch
 from mianshen.cli.main import cli
+from mianshen.rules.loader import SHIPPED
 from mianshen.store.schema import case_events, cases, policy_versions
 
 from .test_cases_fixtures import (
@@ -27,7 +28,6 @@ from .test_cases_fixtures import (
     FINANCE,
     KJ,
     LISTED,
-    ROOT,
     enterprise,
     firm,
     load_data,
@@ -37,7 +37,7 @@ from .test_cases_fixtures import (
 )
 
 CITY = "gaoqi-rending-shiji"  # a city's own award for the same 首次认定 (the same 事项)
-SOURCE = (ROOT / "policies" / "gaoqi-rending-jiangli.yaml").read_text(encoding="utf-8")
+SOURCE = (SHIPPED / "gaoqi-rending-jiangli.yaml").read_text(encoding="utf-8")
 
 
 def publish(conn: Connection, policy_id: str, extra: str = "", version: int = 1) -> None:
@@ -157,7 +157,7 @@ def test_highest_of_a_matter_is_the_one_kept(store: Engine) -> None:
 
 
 def test_explain_says_why_an_eligible_enterprise_is_not_paid_twice(store: Engine, tmp_path: Path) -> None:
-    kuogang = (ROOT / "policies" / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
+    kuogang = (SHIPPED / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
     load_data(store, tmp_path, {1: {"主体类型": "企业", "扩岗人数": "3"}}, dt.date(2025, 6, 1))
     with store.begin() as conn:
         publish(conn, LISTED, MATTER)

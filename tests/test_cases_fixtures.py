@@ -1,6 +1,6 @@
 """Shared set-up for the case and payment tests (no tests here): published policies, data, actors.
 
-Policies are published by inserting their `policy_versions` row from the YAML in policies/, so
+Policies are published by inserting their `policy_versions` row from the YAML in mianshen/policies/, so
 these tests do not depend on the publishing command.
 """
 
@@ -25,7 +25,7 @@ from mianshen.profiles.imports import import_file
 from mianshen.profiles.sources import load_source_file, register_source
 from mianshen.reference.uscc import make_uscc
 from mianshen.rules.evaluate import evaluate
-from mianshen.rules.loader import load_policy
+from mianshen.rules.loader import SHIPPED, load_policy
 from mianshen.store.schema import policy_versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def sm4_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def publish(conn: Connection, policy_id: str, budget: Decimal | None = None, version: int = 1) -> None:
-    text = (ROOT / "policies" / FILES[policy_id]).read_text(encoding="utf-8")
+    text = (SHIPPED / FILES[policy_id]).read_text(encoding="utf-8")
     doc = yaml.safe_load(text)
     conn.execute(
         policy_versions.insert().values(
@@ -130,7 +130,7 @@ def load_data(engine: Engine, tmp_path: Path, rows: dict[int, dict[str, str]], a
 
 def match(conn: Connection, policy_id: str, i: int, on: dt.date) -> int:
     """条件类: evaluate the published policy on the stored profile; an eligible result opens a case."""
-    policy = load_policy(ROOT / "policies" / FILES[policy_id])
+    policy = load_policy(SHIPPED / FILES[policy_id])
     result = evaluate(policy, read_profile(conn, firm(i), on).to_profile(), on)
     assert result.status == "eligible", (result.failed, result.unknown)
     return open_for(conn, policy_id, i, result.amount, "match", SYSTEM)

@@ -17,6 +17,7 @@ import mianshen.cli.explain  # noqa: F401  (registers `explain`)
 import mianshen.cli.fields  # noqa: F401  (registers `fields`)
 import mianshen.cli.policy  # noqa: F401  (registers `policy`)
 from mianshen.cli.main import cli
+from mianshen.rules.loader import SHIPPED
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +117,7 @@ def assert_one_error(result: Result, location: str, *fragments: str) -> str:
 
 
 def test_shipped_policies_pass_the_checker() -> None:
-    result = check(ROOT / "policies")
+    result = check(SHIPPED)
     assert result.exit_code == 0, result.output
     assert not error_lines(result)
     assert "0 个错误" in result.output.splitlines()[-1]

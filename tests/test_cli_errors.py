@@ -23,9 +23,10 @@ import mianshen.cli.explain  # noqa: F401  (registers `explain`)
 import mianshen.cli.fields  # noqa: F401  (registers `fields`)
 import mianshen.cli.policy  # noqa: F401  (registers `policy`)
 from mianshen.cli.main import cli
+from mianshen.rules.loader import SHIPPED
 
 ROOT = Path(__file__).resolve().parent.parent
-POLICIES = ROOT / "policies"
+POLICIES = SHIPPED
 WENGANG = POLICIES / "wengang-fanhuan.yaml"
 MIANSHEN = Path(sys.executable).parent / "mianshen"
 
@@ -70,6 +71,14 @@ WENGANG_PROFILE: dict[str, Any] = {
         "zombie_enterprise": False,
     },
 }
+
+
+@pytest.fixture(autouse=True)
+def elsewhere(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test runs from an empty folder: a user's terminal may be anywhere, not in the checkout."""
+    folder = tmp_path_factory.mktemp("cwd")
+    monkeypatch.chdir(folder)
+    return folder
 
 
 def invoke(*args: str | Path) -> Result:
@@ -470,3 +479,30 @@ def test_policy_test_counts_a_broken_policy_file_as_failed(tmp_path: Path) -> No
     assert result.exit_code != 0
     assert re.fullmatch(r"0 passed, [1-9]\d* failed", result.output.strip().splitlines()[-1])
     assert f"{tmp_path / 'broken.yaml'}:" in result.output
+
+
+# ---------------------------------------------------------------- from any folder
+
+
+def test_explain_names_a_shipped_policy_by_id_from_any_folder(tmp_path: Path) -> None:
+    profile = write_profile(tmp_path, WENGANG_PROFILE)
+    result = invoke("explain", "--policy", "wengang-fanhuan", "--profile", profile, "--as-of", "2025-06-30")
+    assert result.exit_code == 0, result.output
+    assert "结论：符合，金额 7,407.40元" in result.stdout
+
+
+def test_screen_with_missing_profiles_reads_the_shipped_catalogue_and_says_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.jsonl"
+    proc = run_process("screen", "--profiles", missing, "--as-of", "2025-06-30")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("错误：") and str(missing) in lines[0], proc.stderr
+    assert "文件或目录不存在" in lines[0]  # the reason in Chinese, not the system's English
+
+
+def test_an_unwritable_output_folder_is_one_chinese_line(elsewhere: Path) -> None:
+    (elsewhere / "file").write_text("", encoding="utf-8")
+    proc = run_process("--var-dir", elsewhere / "file" / "var", "audit", "verify")
+    assert proc.returncode == 2
+    (line,) = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert line.startswith("错误：") and str(elsewhere / "file") in line, line

@@ -15,11 +15,8 @@ from mianshen.clock import beijing
 from mianshen.store.db import open_store
 from mianshen.store.schema import case_events, cases
 
-from .conftest import ROOT
-
 
 def test_demo_runs_the_main_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "policies").symlink_to(ROOT / "policies")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MIANSHEN_FAST_HASH", "1")
     monkeypatch.setenv("MIANSHEN_TODAY", "2025-06-30")  # the demo pins the platform clock; restored afterwards

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from mianshen.cli.main import cli, load_commands
+from mianshen.rules.loader import SHIPPED
 
 from . import matching_fixtures as fx
 from . import test_web_console_fixtures as wf
-from .conftest import ROOT
 from .test_profiles_import import MARKET, SOURCES
 from .test_web_console_fixtures import login
 
@@ -134,7 +134,7 @@ def test_data_sources_with_hostile_definitions_is_never_a_traceback(world: tuple
     run()
 
 
-POLICY_TEXT = (ROOT / "policies" / "wengang-fanhuan.yaml").read_text(encoding="utf-8")
+POLICY_TEXT = (SHIPPED / "wengang-fanhuan.yaml").read_text(encoding="utf-8")
 
 
 def test_policy_check_of_hostile_files_is_never_a_traceback(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -18,11 +18,10 @@ from mianshen.profiles.current import read_profile
 from mianshen.profiles.demo_data import DemoSummary
 from mianshen.profiles.imports import import_file
 from mianshen.rules.evaluate import evaluate
-from mianshen.rules.loader import load_policy
+from mianshen.rules.loader import SHIPPED, load_policy
 from mianshen.store.schema import audit_log, cases, match_changes, match_policies, match_runs
 
 from . import matching_fixtures as fx
-from .conftest import ROOT
 from .matching_fixtures import ACTIVE, AS_OF, N, count, publish
 
 demo, populated = fx.demo, fx.populated  # fixtures shared with test_matching_publish.py
@@ -154,7 +153,7 @@ def test_a_policy_published_later_is_matched_for_everyone_alone(populated: Engin
 def test_results_equal_the_python_evaluator(populated: Engine) -> None:
     publish(populated)
     run_match(populated, AS_OF)
-    policies = {p.id: p for p in (load_policy(f) for f in sorted((ROOT / "policies").glob("*.yaml")))}
+    policies = {p.id: p for p in (load_policy(f) for f in sorted((SHIPPED).glob("*.yaml")))}
     found = library(populated)
     with populated.connect() as conn:
         profiles = {u: read_profile(conn, u, AS_OF).to_profile() for u in {k[2] for k in found}}
@@ -167,7 +166,7 @@ def test_results_equal_the_python_evaluator(populated: Engine) -> None:
 
 
 def test_period_is_the_validity_in_years() -> None:
-    periods = {p.stem: benefit_period(load_policy(p)) for p in sorted((ROOT / "policies").glob("*.yaml"))}
+    periods = {p.stem: benefit_period(load_policy(p)) for p in sorted((SHIPPED).glob("*.yaml"))}
     assert periods["kuogang-buzhu"] == "2025"
     assert periods["xiaowei-liushui-lianfei"] == "2023-2027"
     assert periods["chuangye-kaiye-butie"] == "2023-"

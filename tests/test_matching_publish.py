@@ -14,6 +14,7 @@ from mianshen.cli.main import cli
 from mianshen.errors import InputError
 from mianshen.matching.publish import active_versions, publish_policy
 from mianshen.matching.runs import run_match
+from mianshen.rules.loader import SHIPPED
 from mianshen.store.schema import audit_log, cases, policy_versions
 
 from . import matching_fixtures as fx
@@ -60,7 +61,7 @@ def test_a_new_version_does_not_open_the_same_benefit_again(populated: Engine, t
 def test_cli_publish_versions_and_match(populated: Engine, tmp_path: Path) -> None:
     url = str(populated.url.render_as_string(hide_password=False))
     runner = CliRunner()
-    result = runner.invoke(cli, ["policy", "publish", "policies", "--actor", "张三", "--db", url])
+    result = runner.invoke(cli, ["policy", "publish", str(SHIPPED), "--actor", "张三", "--db", url])
     assert result.exit_code == 0, result.output
     assert result.output.count("版已发布") == 8
     listed = runner.invoke(cli, ["policy", "versions", "--json", "--db", url])

@@ -15,15 +15,14 @@ from mianshen.matching.read import pairs
 from mianshen.matching.runs import benefit_period, run_match
 from mianshen.profiles.current import read_profile
 from mianshen.profiles.gaps import inputs_by_condition, missing_fields
-from mianshen.rules.loader import load_policy
+from mianshen.rules.loader import SHIPPED, load_policy
 from mianshen.store.schema import cases, data_needs, data_requests
 
 from . import matching_fixtures as fx
-from .conftest import ROOT
 from .matching_fixtures import AS_OF, count, publish
 
 demo, populated = fx.demo, fx.populated
-POLICIES = {p.id: p for p in (load_policy(f) for f in sorted((ROOT / "policies").glob("*.yaml")))}
+POLICIES = {p.id: p for p in (load_policy(f) for f in sorted((SHIPPED).glob("*.yaml")))}
 
 
 def expected_requests(engine: Engine, as_of: dt.date) -> dict[tuple[str, str], int]:

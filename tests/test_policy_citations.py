@@ -7,12 +7,10 @@ import datetime as dt
 from decimal import Decimal
 
 from mianshen.rules.evaluate import evaluate
-from mianshen.rules.loader import load_policy, load_policy_text
+from mianshen.rules.loader import SHIPPED, load_policy, load_policy_text
 from mianshen.rules.profile import profile_from_mapping
 
-from .conftest import ROOT
-
-POLICIES = ROOT / "policies"
+POLICIES = SHIPPED
 
 
 def test_kuogang_cites_the_2024_notice_not_the_expired_one() -> None:

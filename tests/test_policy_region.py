@@ -9,12 +9,10 @@ import pytest
 
 from mianshen.errors import MianshenError
 from mianshen.rules.evaluate import evaluate
-from mianshen.rules.loader import load_policy_text, read_policy_text
+from mianshen.rules.loader import SHIPPED, load_policy_text, read_policy_text
 from mianshen.rules.profile import profile_from_mapping
 
-from .conftest import ROOT
-
-SOURCE = (ROOT / "policies" / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
+SOURCE = (SHIPPED / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
 DAY = dt.date(2025, 6, 30)
 
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from mianshen.rules.evaluate import evaluate
-from mianshen.rules.loader import load_policy_text
+from mianshen.rules.loader import SHIPPED, load_policy_text
 from mianshen.rules.profile import profile_from_mapping
 
-from .conftest import ENGINES, ROOT
+from .conftest import ENGINES
 from .test_checker import assert_one_error, check, where, write
 from .test_differential import agree_with_python
 
-SOURCE = (ROOT / "policies" / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
+SOURCE = (SHIPPED / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
 DAY = dt.date(2025, 6, 30)
 OUTSIDE_ZHENGZHOU = 'region:\n  in: ["410000"]\n  except: ["410100"]'
 TWO_CITIES = 'region: ["410100", "410300"]'

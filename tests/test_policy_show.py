@@ -8,14 +8,11 @@ from click.testing import CliRunner
 
 import mianshen.cli.policy  # noqa: F401  (registers the commands)
 from mianshen.cli.main import cli
-
-from .conftest import ROOT
+from mianshen.rules.loader import SHIPPED
 
 
 def test_show_renders_conditions_with_parameter_values_and_basis() -> None:
-    result = CliRunner().invoke(
-        cli, ["policy", "show", str(ROOT / "policies/wengang-fanhuan.yaml"), "--as-of", "2025-06-30"]
-    )
+    result = CliRunner().invoke(cli, ["policy", "show", str(SHIPPED / "wengang-fanhuan.yaml"), "--as-of", "2025-06-30"])
     assert result.exit_code == 0, result.output
     assert "《失业保险稳岗返还（2025年）》" in result.output
     assert "豫人社办〔2025〕35号" in result.output
@@ -28,7 +25,7 @@ def test_show_renders_conditions_with_parameter_values_and_basis() -> None:
 
 
 def test_show_json_lists_every_top_level_condition() -> None:
-    result = CliRunner().invoke(cli, ["policy", "show", str(ROOT / "policies/kuogang-buzhu.yaml"), "--json"])
+    result = CliRunner().invoke(cli, ["policy", "show", str(SHIPPED / "kuogang-buzhu.yaml"), "--json"])
     info = json.loads(result.output)
     assert info["kind"] == "条件类" and info["conditions"][0].startswith("· 政策有效期")
     assert any("1500" in line for line in info["amount"])

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mianshen.rules.loader import load_policy
+from mianshen.rules.loader import SHIPPED, load_policy
 
-from .test_checker import ROOT, TEST_BLOCK, assert_one_error, check, error_lines, make_policy, where, write
+from .test_checker import TEST_BLOCK, assert_one_error, check, error_lines, make_policy, where, write
 
-KUOGANG = (ROOT / "policies" / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
-MANFUHE = (ROOT / "policies" / "manfuhe-shengchan.yaml").read_text(encoding="utf-8")
+KUOGANG = (SHIPPED / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
+MANFUHE = (SHIPPED / "manfuhe-shengchan.yaml").read_text(encoding="utf-8")
 
 
 def edited(text: str, old: str, new: str) -> str:
@@ -170,7 +170,7 @@ def test_amount_none_pays_nothing_and_says_so(tmp_path: Path) -> None:
 
 
 def test_the_shipped_qualification_policy_declares_no_amount() -> None:
-    policy = load_policy(ROOT / "policies" / "xiaowei-liushui-lianfei.yaml")
+    policy = load_policy(SHIPPED / "xiaowei-liushui-lianfei.yaml")
     assert policy.amount.none
 
 

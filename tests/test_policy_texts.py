@@ -10,7 +10,7 @@ from typing import Any
 
 from mianshen.benchmarks.variants import make_variants
 from mianshen.errors import Location
-from mianshen.rules.loader import load_policy, load_policy_text
+from mianshen.rules.loader import SHIPPED, load_policy, load_policy_text
 from mianshen.rules.yamlsource import DateText, NumberText, load_trusted, load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def _without_places(value: Any) -> Any:
 
 
 def test_trusted_reading_gives_the_checked_policy(tmp_path: Path) -> None:
-    paths = sorted((ROOT / "policies").glob("*.yaml")) + [v.path for v in make_variants(tmp_path, 100)]
+    paths = sorted((SHIPPED).glob("*.yaml")) + [v.path for v in make_variants(tmp_path, 100)]
     for path in paths:
         checked = load_policy(path)
         trusted = load_policy_text(path.read_text(encoding="utf-8"), str(path), trusted=True)

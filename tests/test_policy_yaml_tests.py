@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mianshen.rules.loader import SHIPPED
+
 from .policy_items import PolicyTests
 
-test_shipped_policy_tests = PolicyTests(Path(__file__).resolve().parent.parent / "policies")
+test_shipped_policy_tests = PolicyTests(SHIPPED)
 
 
 def test_each_failing_yaml_test_is_its_own_failure(tmp_path: Path) -> None:
@@ -20,7 +22,7 @@ def test_each_failing_yaml_test_is_its_own_failure(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     folder = tmp_path / "policies"
     folder.mkdir()
-    text = (root / "policies" / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
+    text = (SHIPPED / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
     text = text.replace('amount: "10500.00"', 'amount: "10600.00"').replace("status: unknown", "status: eligible")
     (folder / "kuogang-buzhu.yaml").write_text(text, encoding="utf-8")
     (folder / "broken.yaml").write_text("id: broken\ntitle: [unclosed\n", encoding="utf-8")

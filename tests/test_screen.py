@@ -15,6 +15,7 @@ import mianshen.cli.screen  # noqa: F401
 from mianshen.cli.main import cli
 from mianshen.rules.ast import Policy
 from mianshen.rules.evaluate import evaluate
+from mianshen.rules.loader import SHIPPED
 from mianshen.rules.population import read_population
 from mianshen.sqlgen.screen import screen
 
@@ -67,7 +68,7 @@ def test_screen_reports_bad_lines_with_their_number(tmp_path: Path) -> None:
             "--db",
             str(tmp_path / "s.sqlite"),
             "--policies",
-            str(ROOT / "policies"),
+            str(SHIPPED),
         ],
     )
     assert result.exit_code == 1
@@ -90,7 +91,7 @@ def test_screen_json_summary_counts_every_enterprise(tmp_path: Path) -> None:
             "--db",
             str(tmp_path / "s.sqlite"),
             "--policies",
-            str(ROOT / "policies"),
+            str(SHIPPED),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -104,7 +105,7 @@ def test_screen_json_summary_counts_every_enterprise(tmp_path: Path) -> None:
 
 def test_screen_writes_its_results_to_parquet_not_to_the_store(tmp_path: Path) -> None:
     out = tmp_path / "results.parquet"
-    args = ["screen", "--profiles", str(EXAMPLES), "--as-of", "2025-06-30", "--policies", str(ROOT / "policies")]
+    args = ["screen", "--profiles", str(EXAMPLES), "--as-of", "2025-06-30", "--policies", str(SHIPPED)]
     result = CliRunner().invoke(cli, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     import duckdb

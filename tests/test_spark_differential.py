@@ -36,6 +36,7 @@ from mianshen.profiles.demo_data import DemoSummary
 from mianshen.profiles.derive import with_inputs
 from mianshen.rules import numbers
 from mianshen.rules.ast import Policy
+from mianshen.rules.loader import SHIPPED
 from mianshen.scale.parquet import read_meta, write_snapshot
 from mianshen.scale.session import JAVA_17, QUICK_START_JAVA_OPTIONS, find_java, spark_session
 from mianshen.scale.spark import match_snapshot, register_functions
@@ -46,7 +47,6 @@ from mianshen.sqlgen.engines import duckdb_connect
 from mianshen.sqlgen.screen import screenable
 from mianshen.store.schema import cases, data_requests
 
-from .conftest import ROOT
 from .matching_fixtures import AS_OF, demo, import_demo, publish  # noqa: F401  (demo is a fixture)
 from .store_fixtures import fresh_store
 from .strategies import policies, profiles
@@ -187,7 +187,7 @@ def test_export_then_match_spark_then_match_from_the_store(spark: Any, demo: Dem
     engine = fresh_store("sqlite", tmp_path)
     import_demo(engine, demo)
     publish(engine)
-    policies_dir = str(ROOT / "policies")
+    policies_dir = str(SHIPPED)
     runner = CliRunner()
     exported = runner.invoke(
         cli,
@@ -238,7 +238,7 @@ def test_export_then_match_spark_then_match_from_the_store(spark: Any, demo: Dem
 def _shipped() -> list[Policy]:
     from mianshen.rules.loader import read_policies
 
-    return read_policies([ROOT / "policies"])[0]
+    return read_policies([SHIPPED])[0]
 
 
 def _run(*args: str) -> tuple[int, str]:

@@ -3,20 +3,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mianshen.rules.ast import Policy
 from mianshen.rules.evaluate import evaluate
+from mianshen.rules.loader import SHIPPED
 from mianshen.rules.profile import Profile
 from mianshen.sqlgen.assemble import assemble
 from mianshen.sqlgen.engines import load_profiles, run_assembly
 
 from .conftest import ENGINES
 
-POLICY_IDS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "policies").glob("*.yaml"))
+POLICY_IDS = sorted(p.stem for p in SHIPPED.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("policy_id", POLICY_IDS)

@@ -9,17 +9,17 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 
 from mianshen.matching.read import pairs
+from mianshen.rules.loader import SHIPPED
 from mianshen.store.schema import policy_versions
 
 from . import matching_fixtures as fx
 from . import test_web_console_fixtures as wf
-from .conftest import ROOT
 from .matching_fixtures import AS_OF
 from .test_web_console_fixtures import HRSS, POLICY, api, login, post
 
 demo, populated, site, web_env = fx.demo, fx.populated, wf.site, wf.web_env
 
-SOURCE = (ROOT / "policies" / f"{POLICY}.yaml").read_text(encoding="utf-8")
+SOURCE = (SHIPPED / f"{POLICY}.yaml").read_text(encoding="utf-8")
 
 
 def test_typo_in_a_field_is_reported_at_its_line(site: Engine) -> None:

@@ -14,12 +14,12 @@ from mianshen.audit.log import Actor
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
 from mianshen.cases.payments import create_batch
+from mianshen.rules.loader import SHIPPED
 from mianshen.store.schema import cases, publish_requests
 
 from . import matching_fixtures as fx
 from . import test_web_console_fixtures as wf
 from . import test_web_enterprise as ent
-from .conftest import ROOT
 from .matching_fixtures import AS_OF
 from .test_web_console_fixtures import FINANCE, HR, POLICY, api, case_ids, confirm, login, post
 
@@ -96,7 +96,7 @@ def test_queue_selection_keeps_the_ticked_cases(site: Engine) -> None:
 
 
 def test_cosign_return_needs_a_reason_kept_beside_it(site: Engine) -> None:
-    source = (ROOT / "policies" / f"{POLICY}.yaml").read_text(encoding="utf-8")
+    source = (SHIPPED / f"{POLICY}.yaml").read_text(encoding="utf-8")
     raised = source.replace("version: 1", "version: 2").replace("confirm_days: 15", "confirm_days: 15\nbudget: 900000")
     assert api(login(site, "hr"), "/api/console/policies/publish", {"source": raised}).status_code == 200
     with site.connect() as conn:

@@ -25,12 +25,12 @@ from mianshen.cases import transitions as tr
 from mianshen.cases.payments import create_batch
 from mianshen.matching.runs import run_match
 from mianshen.profiles.demo_data import generate
+from mianshen.rules.loader import SHIPPED
 from mianshen.store.db import open_store
 from mianshen.store.schema import cases, outbox, portal_messages
 from mianshen.web.accounts import add_user, set_contact
 from mianshen.web.app import create_app
 
-from .conftest import ROOT
 from .matching_fixtures import AS_OF, import_demo, publish
 
 HRSS = "河南省人力资源和社会保障厅"
@@ -398,7 +398,7 @@ def build_world(tmp: Path) -> World:
 
 
 def policy_source(policy_id: str) -> str:
-    return (ROOT / "policies" / f"{policy_id}.yaml").read_text(encoding="utf-8")
+    return (SHIPPED / f"{policy_id}.yaml").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,7 @@ _FAMILY_SQL = {
         "(p.full_capacity_whole_q1 = true AND p.main_revenue_growth_q1 >= v.growth) IS NULL",
     ),
     "shoudai-tiexi": (
-        "p.subject_type IN ('企业') AND p.first_loan_date > v.after"
+        "p.subject_type IN ('企业') AND p.independent_legal_person = true AND p.first_loan_date > v.after"
         " AND p.first_loan_date >= v.start AND p.first_loan_date <= v.end_"
         " AND p.first_loan_term_months >= v.min_term AND p.first_loan_annual_rate >= v.min_rate",
         "p.first_loan_amount IS NULL OR p.first_loan_term_months IS NULL",

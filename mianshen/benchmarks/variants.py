@@ -19,7 +19,7 @@ import yaml
 
 from mianshen.errors import PolicyFileError
 from mianshen.rules.ast import Policy
-from mianshen.rules.loader import read_policy
+from mianshen.rules.loader import SHIPPED, read_policy
 
 FAMILIES = ("xiaowei-liushui-lianfei", "wengang-fanhuan", "kuogang-buzhu", "manfuhe-shengchan", "shoudai-tiexi")
 YEAR = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
@@ -112,7 +112,7 @@ EDITS: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
 }
 
 
-def make_variants(out_dir: str | Path, count: int = 100, policy_dir: str | Path = "policies") -> list[Variant]:
+def make_variants(out_dir: str | Path, count: int = 100, policy_dir: str | Path = SHIPPED) -> list[Variant]:
     """`count` variants (round-robin over the families), written to `out_dir` and loaded back."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -26,10 +26,10 @@ from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
 from mianshen.rules import numbers
 from mianshen.store.files import store_attachment
+from mianshen.store.paths import var_dir
 from mianshen.store.schema import applications
 
 DEFAULT_LIMIT_DAYS = 60  # 快申快享: paid within 60 working days where the policy states no number
-FILES_DIR = Path("var/files")
 _DAYS = re.compile(r"(\d+)\s*个工作日")
 
 
@@ -97,7 +97,7 @@ def submit_application(
     attachments: list[Path],
     actor: Actor,
     *,
-    files_dir: Path = FILES_DIR,
+    files_dir: Path | None = None,
     period: str | None = None,
     on: dt.date | None = None,
 ) -> int:
@@ -108,7 +108,7 @@ def submit_application(
         raise tr.CaseError(f"政策“{policy.title}”是{policy.kind}，无需申请（平台主动推送）")
     if actor.role != "enterprise" or actor.uscc != uscc:
         raise tr.NotAllowed("只有企业本身（法定代表人或授权经办人）可以为本企业申请")
-    stored = [store_attachment(Path(p), files_dir) for p in attachments]
+    stored = [store_attachment(Path(p), files_dir or var_dir() / "files") for p in attachments]
     amount = _amount(policy, form)
     deadline = add_working_days(day, time_limit_days(policy)).date
     year = period or str(day.year)

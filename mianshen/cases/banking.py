@@ -3,7 +3,7 @@
 The national block cipher is what 商用密码应用安全性评估 expects for personal and financial data;
 OpenSSL provides it through `cryptography`. The key comes from MIANSHEN_SM4_KEY (32 hex digits),
 which is how a deployment hands in a key from its key manager. Without it the platform makes a
-key file under var/ so the embedded demo works, and says loudly that this is not for production:
+key file in the var directory (store/paths.py) so the embedded demo works, and says loudly that this is not for production:
 whoever can read that file can read every account.
 """
 
@@ -19,10 +19,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from mianshen.errors import MianshenError
+from mianshen.store.paths import var_dir
 
 KEY_ENV = "MIANSHEN_SM4_KEY"
 KEY_FILE_ENV = "MIANSHEN_SM4_KEY_FILE"
-DEFAULT_KEY_FILE = Path("var/sm4.key")
 PREFIX = "sm4gcm:"  # stored values say how they were made, so the scheme can change later
 _NONCE = 12
 _TAG = 16
@@ -46,7 +46,7 @@ def _key() -> bytes:
         if len(key) != 16:
             raise BankingError(f"环境变量 {KEY_ENV} 应为 32 位十六进制数（SM4 密钥 128 位），实际 {len(raw)} 位")
         return key
-    path = Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE)
+    path = Path(os.environ.get(KEY_FILE_ENV) or var_dir() / "sm4.key")
     if path.is_file():
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     path.parent.mkdir(parents=True, exist_ok=True)

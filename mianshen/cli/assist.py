@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from mianshen.cli.main import cli
+from mianshen.cli.main import cli, policies_option
 from mianshen.cli.policy import policy
 
 
@@ -81,13 +81,13 @@ def evaluate_cmd(as_json: bool, verbose: bool) -> None:
 @cli.command("search")
 @click.argument("query", nargs=-1, required=True)
 @click.option("--limit", default=5, show_default=True, help="最多显示几条。")
-@click.option("--policies", "folder", default="policies", show_default=True, type=click.Path(), help="政策目录。")
+@policies_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
-def search_cmd(query: tuple[str, ...], limit: int, folder: str, as_json: bool) -> None:
+def search_cmd(query: tuple[str, ...], limit: int, policy_paths: tuple[str, ...], as_json: bool) -> None:
     """中文全文检索政策和办事指南（同义词：应届生→高校毕业生，社保→社会保险……）。"""
     from mianshen.search import PolicyIndex
 
-    index = PolicyIndex.from_folder(folder)
+    index = PolicyIndex.from_folder(*policy_paths)
     hits = index.search(" ".join(query), limit=limit)
     if as_json:
         click.echo(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2))

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from mianshen.cli.main import cli
+from mianshen.store.paths import var_dir
 
 
 @cli.group(invoke_without_command=True)
@@ -34,7 +35,7 @@ def bench(ctx: click.Context, quick: bool, as_json: bool) -> None:
 
 @bench.command("import")
 @click.option("--enterprises", default=100000, show_default=True, type=click.IntRange(min=100), help="企业数量。")
-@click.option("--dir", "workdir", default="var/bench", show_default=True, help="数据与数据库目录。")
+@click.option("--dir", "workdir", default=None, help="数据与数据库目录，默认运行目录下的 bench。")
 @click.option(
     "--db",
     "store_url",
@@ -42,13 +43,13 @@ def bench(ctx: click.Context, quick: bool, as_json: bool) -> None:
     help="导入到这个空的 PostgreSQL 库（postgresql://…），而不是工作目录中新建的 SQLite 文件。",
 )
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
-def bench_import(enterprises: int, workdir: str, store_url: str | None, as_json: bool) -> None:
+def bench_import(enterprises: int, workdir: str | None, store_url: str | None, as_json: bool) -> None:
     """生成演示数据并经真实导入路径导入全新的画像库（默认 SQLite），报告吞吐与峰值内存。"""
     from mianshen.benchmarks.peak import run_with_peak
     from mianshen.benchmarks.stores import fresh_store, store_mib
     from mianshen.profiles.demo_data import generate
 
-    root = Path(workdir)
+    root = Path(workdir) if workdir else var_dir() / "bench"
     data_dir = root / f"data-{enterprises}"
     root.mkdir(parents=True, exist_ok=True)
     url = fresh_store(store_url, root / f"import-{enterprises}.sqlite")  # refuses a store holding data

@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from mianshen.cli.bench import bench, bench_import
+from mianshen.store.paths import var_dir
 
 AS_OF = dt.date(2025, 6, 30)
 TARGETS = {"evals": 50e6, "ratio": 1.5, "p50_ms": 2.0, "share": 0.05}
@@ -239,13 +240,13 @@ def run_all(
     enterprises: int | None,
     policies: int,
     repetitions: int,
-    workdir: str,
+    workdir: str | None,
     compare: bool,
     store_url: str | None = None,
 ) -> dict[str, Any]:
     ctx = click.get_current_context()
     n = enterprises or (QUICK if quick else FULL)
-    root = Path(workdir)
+    root = Path(workdir) if workdir else var_dir() / "bench"
     started = time.perf_counter()
     url, data_dir, imported = _import(ctx, n, root, store_url)
     result = measure(url, data_dir, root, policies, repetitions, compare)
@@ -266,7 +267,7 @@ def run_all(
 @click.option("--enterprises", default=None, type=click.IntRange(min=100), help=f"企业数量（默认 {FULL:,}）。")
 @click.option("--policies", default=100, show_default=True, type=click.IntRange(min=5), help="政策变体数量。")
 @click.option("--repetitions", default=200, show_default=True, type=click.IntRange(min=2), help="解释的重复次数。")
-@click.option("--dir", "workdir", default="var/bench", show_default=True, help="数据与数据库目录。")
+@click.option("--dir", "workdir", default=None, help="数据与数据库目录，默认运行目录下的 bench。")
 @click.option("--compare/--no-compare", default=True, help="(c) 已安装时对比 OpenFisca、zen-engine。")
 @click.option("--db", "store_url", default=None, help="用这个空的 PostgreSQL 库作画像库（默认新建 SQLite 文件）。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
@@ -275,7 +276,7 @@ def bench_run(
     enterprises: int | None,
     policies: int,
     repetitions: int,
-    workdir: str,
+    workdir: str | None,
     compare: bool,
     store_url: str | None,
     as_json: bool,

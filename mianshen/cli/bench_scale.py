@@ -12,6 +12,7 @@ import click
 
 from mianshen.cli.bench import bench
 from mianshen.cli.explain import parse_as_of
+from mianshen.store.paths import var_dir
 
 GIB = 1024
 
@@ -29,11 +30,17 @@ GIB = 1024
 )
 @click.option("--policies", default=100, show_default=True, type=click.IntRange(min=5), help="基准变体政策数。")
 @click.option("--memory", default="3GB", show_default=True, help="DuckDB 内存上限（超出部分落盘）。")
-@click.option("--dir", "workdir", default="var/bench-scale", show_default=True, help="快照与结果目录。")
+@click.option("--dir", "workdir", default=None, help="快照与结果目录，默认运行目录下的 bench-scale。")
 @click.option("--as-of", "as_of", default="2025-06-30", show_default=True, help="评估日期。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 def bench_scale(
-    enterprises: int, copies: tuple[int, ...], policies: int, memory: str, workdir: str, as_of: str, as_json: bool
+    enterprises: int,
+    copies: tuple[int, ...],
+    policies: int,
+    memory: str,
+    workdir: str | None,
+    as_of: str,
+    as_json: bool,
 ) -> None:
     """百万、千万级：批量 SQL 读 Parquet 画像快照、全部结果写成 Parquet，与手写查询对比（计数须一致）。"""
     from mianshen.benchmarks.variants import make_variants
@@ -43,7 +50,7 @@ def bench_scale(
     from mianshen.sqlgen.compile import needed_fields
 
     day = parse_as_of(as_of)
-    root = Path(workdir)
+    root = Path(workdir) if workdir else var_dir() / "bench-scale"
     variants = make_variants(root / "variants", policies)
     chosen = [v.policy for v in variants]
     fields = with_inputs({f for p in chosen for f in needed_fields(p)} | {"region_code"})

@@ -73,9 +73,8 @@ def _hammer(url: str, cookie: str, seconds: float, workers: int) -> tuple[int, l
 @bench.command("web")
 @click.option(
     "--db",
-    default="sqlite:///var/demo.sqlite",
-    show_default=True,
-    help="演示数据库（先运行 mianshen demo --no-serve）。",
+    default=None,
+    help="演示数据库，默认运行目录下的 demo.sqlite（先运行 mianshen demo --no-serve）。",
 )
 @click.option("--seconds", default=10.0, show_default=True, type=click.FloatRange(1, 60), help="每个页面压测时长。")
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 64), help="并发请求数。")
@@ -90,10 +89,12 @@ def _hammer(url: str, cookie: str, seconds: float, workers: int) -> tuple[int, l
 @click.option(
     "--server-workers", default=2, show_default=True, type=click.IntRange(1, 16), help="网站服务进程数（取 CPU 核数）。"
 )
-def bench_web(db: str, seconds: float, workers: int, case_count: int, server_workers: int) -> None:
+def bench_web(db: str | None, seconds: float, workers: int, case_count: int, server_workers: int) -> None:
     """对本机启动的网站压测：公开政策清单、企业门户与审核队列，报告每秒请求数与 p95 延迟。"""
     from mianshen.benchmarks import queue_load
+    from mianshen.cli.demo import demo_url
 
+    db = db or demo_url()
     db, cleanup = _working_copy(db) if case_count else (db, None)
     cookie = _enterprise_cookie(db)
     staff = ""

@@ -11,13 +11,14 @@ import click
 from mianshen.catalogue import load_catalogue
 from mianshen.cli.actor import OPERATOR_OPTION, operator
 from mianshen.cli.explain import parse_as_of
-from mianshen.cli.main import cli
+from mianshen.cli.main import cli, policies_option
 from mianshen.profiles.imports import ImportReport, import_file
 from mianshen.profiles.sources import list_sources, load_source_file, register_source
 from mianshen.store.db import open_store
+from mianshen.store.paths import var_dir
 
 DB_OPTION = click.option(
-    "--db", default=None, help="数据库地址，默认环境变量 MIANSHEN_DATABASE_URL 或 sqlite:///var/mianshen.sqlite。"
+    "--db", default=None, help="数据库地址，默认环境变量 MIANSHEN_DATABASE_URL 或 运行目录下的 mianshen.sqlite。"
 )
 
 
@@ -66,7 +67,7 @@ def import_cmd(
         report = import_file(engine, source_id, file, day, operator(operator_name))
         _print_report(report, file)
         if report.rejects:
-            target = Path(rejects_path or f"var/rejects/batch-{report.batch_id}.csv")
+            target = Path(rejects_path or var_dir() / "rejects" / f"batch-{report.batch_id}.csv")
             write_reject_report(report, target)
             click.echo(f"  拒收报告：{target}")
 
@@ -136,9 +137,7 @@ def profile_show(uscc: str, as_of: str | None, as_json: bool, db: str | None) ->
 
 @data.command("quality")
 @click.option("--as-of", "as_of", default=None, help="按哪一天评估，默认今天。")
-@click.option(
-    "--policies", "policy_paths", multiple=True, default=("policies",), show_default=True, help="政策文件或目录。"
-)
+@policies_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @DB_OPTION
 def quality_cmd(as_of: str | None, policy_paths: tuple[str, ...], as_json: bool, db: str | None) -> None:
@@ -217,7 +216,7 @@ def uscc_override_cmd(uscc: str, actor: str, reason: str, db: str | None) -> Non
 @profile.command("gaps")
 @click.argument("uscc")
 @click.option("--as-of", "as_of", default=None, help="按哪一天评估，默认今天。")
-@click.option("--policies", "policy_paths", multiple=True, default=("policies",), show_default=True)
+@policies_option
 @DB_OPTION
 def profile_gaps(uscc: str, as_of: str | None, policy_paths: tuple[str, ...], db: str | None) -> None:
     """一家企业在哪些政策上因缺哪些数据而“待补充数据”，以及应由哪个部门提供。"""

@@ -13,8 +13,16 @@ from pathlib import Path
 import click
 
 from mianshen.cli.main import cli
+from mianshen.rules.loader import SHIPPED
+from mianshen.store.paths import var_dir
 
-DEMO_DB = "var/demo.sqlite"
+
+def demo_db() -> Path:
+    return var_dir() / "demo.sqlite"
+
+
+def demo_url() -> str:
+    return f"sqlite:///{demo_db()}"
 
 
 @cli.command()
@@ -39,14 +47,15 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     # One clock for the whole demo: the shipped policies were in force in 2025, so every step, every
     # recorded time and the site afterwards run as of the demo date.
     os.environ["MIANSHEN_TODAY"] = day.isoformat()
-    url = f"sqlite:///{DEMO_DB}"
-    Path(DEMO_DB).unlink(missing_ok=True)  # the demo starts from an empty store every time
-    _step("1. 检查政策目录（mianshen policy check policies/）")
-    ctx.invoke(check, paths=("policies",), as_json=False)
-    _step("2. 运行政策测试（mianshen policy test policies/）")
-    ctx.invoke(test_cmd, paths=("policies",), verbose=False)
+    url = demo_url()
+    demo_db().unlink(missing_ok=True)  # the demo starts from an empty store every time
+    catalogue = (str(SHIPPED),)  # the catalogue shipped in the package, so the demo runs from any folder
+    _step("1. 检查政策目录（mianshen policy check）")
+    ctx.invoke(check, paths=catalogue, as_json=False)
+    _step("2. 运行政策测试（mianshen policy test）")
+    ctx.invoke(test_cmd, paths=catalogue, verbose=False)
     _step(f"3. 生成 {enterprises:,} 家企业的各部门数据文件（mianshen demo-data）")
-    summary = generate(enterprises, "var/demo-data", 1, day, progress=lambda line: None)
+    summary = generate(enterprises, var_dir() / "demo-data", 1, day, progress=lambda line: None)
     for f in summary.files:
         click.echo(f"  {f['source']:<10}{f['file']:<18}{f['rows']:>9,} 行")
     _step("4. 登记数据源并导入（mianshen data sources / data import）")
@@ -61,11 +70,11 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
             db=url,
         )
     _step("5. 数据质量（mianshen data quality）")
-    ctx.invoke(quality_cmd, as_of=as_of, policy_paths=("policies",), as_json=False, db=url)
+    ctx.invoke(quality_cmd, as_of=as_of, policy_paths=catalogue, as_json=False, db=url)
     _step("6. 从企业画像库筛查全部企业（mianshen screen）")
     ctx.invoke(
         screen_cmd,
-        policy_paths=("policies",),
+        policy_paths=catalogue,
         profiles_path=None,
         store_url=url,
         as_of=as_of,
@@ -76,14 +85,14 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     )
     engine = open_store(url)
     _step("7. 发布政策版本并匹配（mianshen policy publish / mianshen match）")
-    ctx.invoke(publish_cmd, paths=("policies",), actor="政策管理员（演示）", db=url)
+    ctx.invoke(publish_cmd, paths=catalogue, actor="政策管理员（演示）", db=url)
     ctx.invoke(match_cmd, policy_id=None, as_of=as_of, full=False, layer_from=None, as_json=False, db=url)
     uscc = _an_eligible_enterprise(url, "wengang-fanhuan")
     if uscc:
-        _step(f"8. 逐条解释一家企业（mianshen explain --policy policies/wengang-fanhuan.yaml --uscc {uscc}）")
+        _step(f"8. 逐条解释一家企业（mianshen explain --policy wengang-fanhuan --uscc {uscc}）")
         ctx.invoke(
             explain,
-            policy_path="policies/wengang-fanhuan.yaml",
+            policy_path=str(SHIPPED / "wengang-fanhuan.yaml"),
             profile_path=None,
             uscc=uscc,
             db=url,
@@ -99,7 +108,9 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     if serve_after:
         click.echo(f"\n网站按平台日期 {day} 运行（环境变量 MIANSHEN_TODAY）。")
         ctx.invoke(serve, host="127.0.0.1", port=port, db=url, send=True)
-    click.echo(f"\n演示数据库：{DEMO_DB}；可继续用 mianshen profile show / profile gaps / explain --uscc … --db {url}")
+    click.echo(
+        f"\n演示数据库：{demo_db()}；可继续用 mianshen profile show / profile gaps / explain --uscc … --db {url}"
+    )
 
 
 def _step(title: str) -> None:

@@ -16,6 +16,7 @@ from mianshen.audit.log import SYSTEM, Actor, verify
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
 from mianshen.cases.payments import create_batch, mark_batch_paid, reconcile
+from mianshen.notify.channels import outbox_log
 from mianshen.notify.sender import send_due
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.schema import cases, outbox
@@ -95,7 +96,7 @@ def walk_one_case(engine: Engine, policy_id: str, as_of: dt.date) -> None:
             .order_by(outbox.c.id)
         ).all()
     click.echo(
-        f"  通知：发出 {sent.sent} 条（短信写入 var/outbox.log，未配置短信网关 MIANSHEN_SMS_URL），"
+        f"  通知：发出 {sent.sent} 条（短信写入 {outbox_log()}，未配置短信网关 MIANSHEN_SMS_URL），"
         f"本案 {sum(1 for *_, st in texts if st == 'sent')} 条："
         + "、".join(sorted({s.split(":")[-1] for s, _, _ in texts}))
     )
@@ -162,6 +163,6 @@ def show_accounts(engine: Engine, as_of: dt.date) -> None:
     if waiting is not None:
         click.echo(
             f"  企业（法定代表人）：统一社会信用代码 {waiting.uscc}，短信验证码显示在运行 mianshen serve 的终端"
-            "（未配置短信网关时；var/outbox.log 中的验证码是 ******）"
+            f"（未配置短信网关时；{outbox_log()} 中的验证码是 ******）"
         )
     click.echo("  公众：无需登录，可查看政策清单、办事指南和公示并提出异议")

@@ -12,13 +12,19 @@ from mianshen.cli.main import cli
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.rules.evaluate import evaluate
-from mianshen.rules.loader import load_policy
+from mianshen.rules.loader import load_policy, shipped_or_path
 from mianshen.rules.profile import load_profile
 from mianshen.rules.trace import RESULT_LABELS, STATUS_LABELS, Result, Trace
 
 
 @cli.command()
-@click.option("--policy", "policy_path", required=True, type=click.Path(), help="政策文件。")
+@click.option(
+    "--policy",
+    "policy_path",
+    required=True,
+    type=click.Path(),
+    help="政策文件，或随软件发布的政策的 id（如 wengang-fanhuan）。",
+)
 @click.option("--profile", "profile_path", default=None, type=click.Path(), help="企业档案（JSON）。")
 @click.option("--uscc", default=None, help="或：企业画像库中的统一社会信用代码。")
 @click.option("--db", default=None, help="企业画像库地址（与 --uscc 一起用），默认 MIANSHEN_DATABASE_URL。")
@@ -29,7 +35,7 @@ def explain(
 ) -> None:
     """逐条说明一家企业是否符合一项政策、金额如何计算。"""
     day = parse_as_of(as_of)
-    policy = load_policy(policy_path)
+    policy = load_policy(shipped_or_path(policy_path))
     if (profile_path is None) == (uscc is None):
         raise InputError("请给出 --profile 档案文件或 --uscc 统一社会信用代码（二选一）")
     if profile_path is not None:

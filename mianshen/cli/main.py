@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
-from mianshen.errors import MianshenError, PolicyFileError
+from mianshen.errors import MianshenError, PolicyFileError, os_problem
 
 # Which modules define each top-level command (and add subcommands to it), so that `mianshen data
 # import` loads the data commands only: importing every subcommand module took most of the 0.74 s a
@@ -70,10 +71,46 @@ class FriendlyGroup(click.Group):
         except MianshenError as exc:
             click.echo(f"错误：{exc}", err=True)
             sys.exit(2)
+        except OSError as exc:  # a folder that cannot be written, a file that went away: the user's to fix
+            click.echo(f"错误：{os_problem(exc)}", err=True)
+            sys.exit(2)
+
+
+def shipped_when_empty(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Policy paths as given, or the catalogue shipped in the package (found from any folder)."""
+    from mianshen.rules.loader import or_shipped
+
+    return tuple(map(str, or_shipped(value)))
+
+
+# `--policies` of every command that reads the catalogue
+policies_option = click.option(
+    "--policies",
+    "policy_paths",
+    multiple=True,
+    type=click.Path(),
+    callback=shipped_when_empty,
+    help="政策文件或目录（可重复），默认随软件发布的政策目录。",
+)
+
+
+def _set_var_dir(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # Through the environment, so that the site's worker processes and the commands a benchmark
+    # starts write to the same folder (store/paths.py reads it).
+    if value:
+        os.environ["MIANSHEN_VAR_DIR"] = value
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mianshen")
+@click.option(
+    "--var-dir",
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_var_dir,
+    help="运行目录：默认数据库、演示、基准、拒收报告、上传文件等写在这里。默认环境变量 MIANSHEN_VAR_DIR，否则为当前目录下的 var。",
+)
 def cli() -> None:
     """免申即享平台（mianshen）：惠企政策“政策找企、应享尽享、免申即享”。"""
     from mianshen.store.files import keep_private

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from mianshen.audit.log import Actor
-from mianshen.cases.applications import FILES_DIR, submit_application
+from mianshen.cases.applications import submit_application
 from mianshen.cases.lists import upload_list
 from mianshen.cases.payments import create_batch, export_batch, mark_batch_paid, reconcile
 from mianshen.cli.actor import actor_options, parse_day
@@ -17,6 +17,7 @@ from mianshen.cli.data import DB_OPTION
 from mianshen.cli.main import cli
 from mianshen.errors import InputError
 from mianshen.store.db import open_store
+from mianshen.store.paths import var_dir
 
 
 @cli.group("list")
@@ -56,7 +57,7 @@ def upload_cmd(
     for reject in report.rejects[:20]:
         click.echo(f"  第 {reject['row_number']} 行拒收：{reject['reason']}")
     if report.rejects:
-        target = Path(rejects_path or f"var/rejects/list-{report.upload_id}.csv")
+        target = Path(rejects_path or var_dir() / "rejects" / f"list-{report.upload_id}.csv")
         from mianshen.sheets import save_csv
 
         raw = (json.dumps(r["raw"], ensure_ascii=False, default=str) for r in report.rejects)
@@ -74,7 +75,7 @@ def upload_cmd(
     help='申请表 JSON，例如 {"联系人": "张三", "bank_account": "…", "commitment": "…"}。',
 )
 @click.option("--attach", "attachments", multiple=True, type=click.Path(), help="申请材料（可多次给出）。")
-@click.option("--files-dir", default=str(FILES_DIR), show_default=True, type=click.Path(), help="材料保存目录。")
+@click.option("--files-dir", default=None, type=click.Path(), help="材料保存目录，默认运行目录下的 files。")
 @click.option("--period", default=None)
 @actor_options("enterprise")
 @DB_OPTION
@@ -82,7 +83,7 @@ def apply_cmd(
     policy_id: str,
     form_json: str,
     attachments: tuple[str, ...],
-    files_dir: str,
+    files_dir: str | None,
     period: str | None,
     actor: Actor,
     db: str | None,
@@ -103,7 +104,7 @@ def apply_cmd(
             form,
             [Path(a) for a in attachments],
             actor,
-            files_dir=Path(files_dir),
+            files_dir=Path(files_dir) if files_dir else None,
             period=period,
         )
     click.echo(f"申请已受理：案件 {case_id}")
@@ -130,7 +131,9 @@ def batch_cmd(policy_id: str, actor: Actor, db: str | None) -> None:
 @pay.command("export")
 @click.argument("batch_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv", show_default=True)
-@click.option("--out", default=None, type=click.Path(), help="输出文件，默认 var/payments/batch-<编号>.<格式>。")
+@click.option(
+    "--out", default=None, type=click.Path(), help="输出文件，默认运行目录下的 payments/batch-<编号>.<格式>。"
+)
 @click.option("--reveal", is_flag=True, help="写出完整收款账号（供财政拨付；读取记入审计日志）。")
 @actor_options("finance")
 @DB_OPTION
@@ -143,7 +146,7 @@ def export_cmd(
     db: str | None,
 ) -> None:
     """导出拨付批次（CSV、XLSX、JSON；金额为精确文本）。"""
-    target = Path(out or f"var/payments/batch-{batch_id}.{fmt}")
+    target = Path(out or var_dir() / "payments" / f"batch-{batch_id}.{fmt}")
     with open_store(db).begin() as conn:
         rows = export_batch(conn, batch_id, fmt, target, actor, reveal)
     click.echo(f"已导出 {rows} 行：{target}")

@@ -7,8 +7,10 @@ import sys
 
 import click
 
-from mianshen.cli.main import cli
-from mianshen.rules.loader import read_policies
+from mianshen.cli.main import cli, policies_option, shipped_when_empty
+from mianshen.errors import Diagnostic
+from mianshen.rules.ast import Policy
+from mianshen.rules.loader import read_policies, shipped_or_path
 from mianshen.rules.testing import run_tests
 
 
@@ -18,10 +20,10 @@ def policy() -> None:
 
 
 @policy.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(), callback=shipped_when_empty)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出诊断。")
 def check(paths: tuple[str, ...], as_json: bool) -> None:
-    """检查政策文件：语法、字段、类型、区间、日期、重复 id。"""
+    """检查政策文件：语法、字段、类型、区间、日期、重复 id（不给路径时检查随软件发布的政策目录）。"""
     policies, diagnostics = read_policies(paths)
     errors = [d for d in diagnostics if d.severity == "error"]
     if as_json:
@@ -40,15 +42,50 @@ def check(paths: tuple[str, ...], as_json: bool) -> None:
         sys.exit(1)
 
 
-@policy.command("test")
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("-v", "--verbose", is_flag=True, help="列出每个测试。")
-def test_cmd(paths: tuple[str, ...], verbose: bool) -> None:
-    """运行政策文件中的测试，最后一行为 `N passed, N failed`。"""
-    policies, diagnostics = read_policies(paths or ("policies",))
+def _read_reporting_errors(paths: tuple[str, ...]) -> tuple[list[Policy], list[Diagnostic]]:
+    """The policies that load, with each file's errors printed to stderr (the others still listed/tested)."""
+    policies, diagnostics = read_policies(paths)
     errors = [d for d in diagnostics if d.severity == "error"]
     for diag in errors:
         click.echo(str(diag), err=True)
+    return policies, errors
+
+
+@policy.command("list")
+@policies_option
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+def list_cmd(policy_paths: tuple[str, ...], as_json: bool) -> None:
+    """列出政策（默认随软件发布的政策目录）：id、名称、类别、部门、有效期、文件。"""
+    policies, errors = _read_reporting_errors(policy_paths)
+    rows = [
+        {
+            "id": p.id,
+            "title": p.title,
+            "kind": p.kind,
+            "department": p.department,
+            "valid_from": p.valid_from.isoformat(),
+            "valid_to": p.valid_to.isoformat() if p.valid_to else None,
+            "path": p.path,
+        }
+        for p in sorted(policies, key=lambda p: p.id)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            valid = f"{row['valid_from']} 至 {row['valid_to'] or '长期'}"
+            click.echo(f"{row['id']}\t{row['title']}\t{row['kind']}\t{row['department']}\t{valid}")
+        click.echo(f"共 {len(rows)} 项政策（{policy_paths[0] if len(policy_paths) == 1 else '、'.join(policy_paths)}）")
+    if errors:
+        sys.exit(1)
+
+
+@policy.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(), callback=shipped_when_empty)
+@click.option("-v", "--verbose", is_flag=True, help="列出每个测试。")
+def test_cmd(paths: tuple[str, ...], verbose: bool) -> None:
+    """运行政策文件中的测试（不给路径时为随软件发布的政策目录），最后一行为 `N passed, N failed`。"""
+    policies, errors = _read_reporting_errors(paths)
     outcomes = run_tests(policies)
     for outcome in outcomes:
         if verbose or not outcome.passed:
@@ -73,7 +110,7 @@ def show(path: str, as_of: str | None, as_json: bool) -> None:
     from mianshen.rules.describe import describe_policy
     from mianshen.rules.loader import load_policy
 
-    info = describe_policy(load_policy(path), parse_as_of(as_of))
+    info = describe_policy(load_policy(shipped_or_path(path)), parse_as_of(as_of))
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
         return

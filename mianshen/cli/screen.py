@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from mianshen.cli.explain import parse_as_of
-from mianshen.cli.main import cli
+from mianshen.cli.main import cli, policies_option
 from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.loader import read_policies
 from mianshen.rules.population import read_population
@@ -44,9 +44,7 @@ def connect(engine: str, db: str | None) -> Any:
 
 
 @cli.command("screen")
-@click.option(
-    "--policies", "policy_paths", multiple=True, default=("policies",), show_default=True, help="政策文件或目录。"
-)
+@policies_option
 @click.option(
     "--profiles",
     "profiles_path",

@@ -13,7 +13,7 @@ from mianshen.cli.main import cli
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--db", default=None, help="数据库地址，默认 MIANSHEN_DATABASE_URL 或 sqlite:///var/mianshen.sqlite。")
+@click.option("--db", default=None, help="数据库地址，默认 MIANSHEN_DATABASE_URL 或 运行目录下的 mianshen.sqlite。")
 @click.option("--send/--no-send", default=True, show_default=True, help="同时每 2 秒发送待发通知（短信验证码等）。")
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="服务进程数（一般取 CPU 核数）。"

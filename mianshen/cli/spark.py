@@ -16,14 +16,11 @@ import click
 
 from mianshen.cli.bench import bench
 from mianshen.cli.explain import parse_as_of
-from mianshen.cli.main import cli
+from mianshen.cli.main import cli, policies_option
 from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.ast import Policy
 from mianshen.rules.loader import read_policies
-
-POLICIES_OPTION = click.option(
-    "--policies", "policy_paths", multiple=True, default=("policies",), show_default=True, help="政策文件或目录。"
-)
+from mianshen.store.paths import var_dir
 
 
 def _policies(paths: tuple[str, ...]) -> list[Policy]:
@@ -42,7 +39,7 @@ def _in_force(policies: list[Policy], day: dt.date) -> list[Policy]:
 @click.option("--db", "db_url", default=None, help="企业画像库地址，默认 MIANSHEN_DATABASE_URL。")
 @click.option("--out", required=True, type=click.Path(), help="快照目录（写入 Parquet 文件）。")
 @click.option("--as-of", "as_of", default=None, help="画像日期，如 2025-06-30；默认今天。")
-@POLICIES_OPTION
+@policies_option
 @click.option("--partition", is_flag=True, help="按省份与信用代码哈希分桶写成 Hive 分区目录。")
 @click.option(
     "--synthetic", type=click.IntRange(min=1), default=None, help="不读画像库，生成 N 家合成企业（基准测试用）。"
@@ -116,7 +113,7 @@ def _snapshot_day(profiles: Path, as_of: str | None) -> dt.date:
 @click.option("--profiles", "profiles_dir", required=True, type=click.Path(), help="画像快照目录（Parquet）。")
 @click.option("--out", required=True, type=click.Path(), help="结果目录（匹配库格式的 Parquet）。")
 @click.option("--as-of", "as_of", default=None, help="评估日期；默认为快照的画像日期。")
-@POLICIES_OPTION
+@policies_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出汇总。")
 def match_spark(
     master: str, profiles_dir: str, out: str, as_of: str | None, policy_paths: tuple[str, ...], as_json: bool
@@ -170,16 +167,16 @@ def match_spark(
 @click.option("--enterprises", default=100000, show_default=True, type=click.IntRange(min=100), help="合成企业数。")
 @click.option("--variants", default=0, show_default=True, type=click.IntRange(min=0), help="改用 N 个基准变体政策。")
 @click.option("--master", default="local[2]", show_default=True, help="Spark 主节点。")
-@click.option("--dir", "workdir", default="var/bench-spark", show_default=True, help="快照与结果目录。")
+@click.option("--dir", "workdir", default=None, help="快照与结果目录，默认运行目录下的 bench-spark。")
 @click.option("--as-of", "as_of", default="2025-06-30", show_default=True, help="评估日期。")
 @click.option("--repeats", default=2, show_default=True, type=click.IntRange(min=1), help="每个引擎匹配几次。")
-@POLICIES_OPTION
+@policies_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 def bench_spark(
     enterprises: int,
     variants: int,
     master: str,
-    workdir: str,
+    workdir: str | None,
     as_of: str,
     repeats: int,
     policy_paths: tuple[str, ...],
@@ -191,7 +188,7 @@ def bench_spark(
 
     check_master(master)
     day = parse_as_of(as_of)
-    root = Path(workdir)
+    root = Path(workdir) if workdir else var_dir() / "bench-spark"
     if variants:
         from mianshen.benchmarks.variants import make_variants
 

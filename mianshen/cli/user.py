@@ -8,7 +8,7 @@ from mianshen.cli.actor import OPERATOR_OPTION, operator
 from mianshen.cli.main import cli
 
 DB_OPTION = click.option(
-    "--db", default=None, help="数据库地址，默认 MIANSHEN_DATABASE_URL 或 sqlite:///var/mianshen.sqlite。"
+    "--db", default=None, help="数据库地址，默认 MIANSHEN_DATABASE_URL 或 运行目录下的 mianshen.sqlite。"
 )
 
 

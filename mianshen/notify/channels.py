@@ -24,14 +24,15 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from mianshen.clock import now as platform_now
+from mianshen.errors import os_reason
 from mianshen.notify.templates import SECRETS, Rendered, mask_uscc, redact, render
+from mianshen.store.paths import var_dir
 from mianshen.store.schema import portal_messages
 
 ENV_SMS_URL = "MIANSHEN_SMS_URL"
 ENV_SMS_TEMPLATE = "MIANSHEN_SMS_TEMPLATE"
 ENV_SMS_TIMEOUT = "MIANSHEN_SMS_TIMEOUT"
 ENV_LOG = "MIANSHEN_OUTBOX_LOG"
-DEFAULT_LOG = "var/outbox.log"
 ENV_SHOW_CODES = "MIANSHEN_DEMO_SHOW_CODES"
 # Field names differ between gateways (mobile/phone, content/text, requestId …), so the request
 # body is a template; $-placeholders are replaced by JSON-escaped values.
@@ -71,7 +72,7 @@ class Channel(Protocol):
 
 @dataclass
 class ConsoleChannel:
-    """One line per message to a file (default var/outbox.log) or stdout ("-"): the embedded default.
+    """One line per message to a file (default outbox.log in the var directory) or stdout ("-"): the embedded default.
 
     A login code never goes into the line (M11: the log is a file anyone with the server's disk can
     read): the line shows `******`. Without an SMS gateway (a demo, a developer's machine) the person
@@ -79,7 +80,7 @@ class ConsoleChannel:
     runs in — only when its stderr is a terminal, or MIANSHEN_DEMO_SHOW_CODES=1 says so; a service's
     stderr captured into a journal gets nothing."""
 
-    path: str = DEFAULT_LOG
+    path: str = field(default_factory=lambda: outbox_log({}))
     label: str = "console"
     name: str = "console"
     remote: bool = False
@@ -103,7 +104,7 @@ class ConsoleChannel:
             with target.open("a", encoding="utf-8") as handle:
                 handle.write(line)
         except OSError as exc:
-            raise ChannelError(f"无法写入通知日志 {target}：{exc.strerror}") from exc
+            raise ChannelError(f"无法写入通知日志 {target}：{os_reason(exc)}") from exc
 
 
 def _terminal() -> bool:
@@ -176,6 +177,12 @@ class HttpSmsChannel:
             raise ChannelError(f"短信网关不可达：{reason}") from exc
 
 
+def outbox_log(env: dict[str, str] | None = None) -> str:
+    """Where console and (without a gateway) SMS messages are written: MIANSHEN_OUTBOX_LOG, else the var directory."""
+    env = dict(os.environ) if env is None else env
+    return env.get(ENV_LOG) or str(var_dir() / "outbox.log")
+
+
 def channels_from_env(env: dict[str, str] | None = None) -> dict[str, Channel]:
     """The adapters per outbox channel name, from the environment.
 
@@ -183,7 +190,7 @@ def channels_from_env(env: dict[str, str] | None = None) -> dict[str, Channel]:
     embedded installation works end to end without any gateway.
     """
     env = dict(os.environ) if env is None else env
-    log = env.get(ENV_LOG) or DEFAULT_LOG
+    log = outbox_log(env)
     url = env.get(ENV_SMS_URL)
     sms: Channel
     if url:

@@ -24,7 +24,7 @@ from typing import Any
 import chinese_calendar
 import yaml
 
-from mianshen.errors import InputError
+from mianshen.errors import InputError, os_reason
 
 ENV_FILE = "MIANSHEN_HOLIDAYS_FILE"
 _RANGE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*(?:~|\.\.)\s*(\d{4}-\d{2}-\d{2})\s*$")
@@ -186,7 +186,7 @@ def load_calendar(*paths: str | Path) -> WorkCalendar:
             text = Path(path).read_text(encoding="utf-8")
             raw = yaml.safe_load(text)
         except OSError as exc:
-            raise InputError(f"无法读取节假日数据文件：{exc.strerror}", str(path)) from exc
+            raise InputError(f"无法读取节假日数据文件：{os_reason(exc)}", str(path)) from exc
         except yaml.YAMLError as exc:
             raise InputError("节假日数据文件不是有效的 YAML", str(path)) from exc
         except ValueError as exc:  # PyYAML builds dates itself and raises on 2027-02-30

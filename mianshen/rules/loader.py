@@ -22,6 +22,10 @@ from mianshen.rules.sections import parse_amount, parse_derived, parse_parameter
 from mianshen.rules.values import ValueError_, parse_date
 from mianshen.rules.yamlsource import load_trusted, load_yaml, value_location
 
+# The policy catalogue that ships inside the package, so that every command finds it from any folder
+# (`--policies` and `mianshen policy check|test` without paths default to it).
+SHIPPED = Path(__file__).resolve().parent.parent / "policies"
+
 KINDS = {
     "条件类": "条件类",
     "名单类": "名单类",
@@ -227,6 +231,18 @@ def _guide(ctx: ParseContext, doc: Any) -> dict[str, object]:
         return {}
     check_keys(ctx, raw, "guide")
     return dict(raw)
+
+
+def or_shipped(paths: Iterable[str | Path]) -> tuple[str | Path, ...]:
+    """The paths a user gave, or the shipped catalogue when none."""
+    return tuple(paths) or (SHIPPED,)
+
+
+def shipped_or_path(raw: str | Path) -> Path:
+    """A policy file, or the id of a policy in the shipped catalogue (`--policy wengang-fanhuan`)."""
+    path = Path(raw)
+    shipped = SHIPPED / f"{raw}.yaml"
+    return shipped if not path.exists() and path.name == str(raw) and shipped.is_file() else path
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mianshen.errors import InputError, MianshenError
+from mianshen.errors import InputError, MianshenError, os_reason
 from mianshen.rules.profile import Profile, profile_from_mapping
 
 
@@ -24,7 +24,7 @@ def read_population(path: str | Path) -> tuple[list[Profile], list[Rejected]]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise InputError(f"无法读取企业档案文件：{exc.strerror}", str(path)) from exc
+        raise InputError(f"无法读取企业档案文件：{os_reason(exc)}", str(path)) from exc
     except UnicodeDecodeError as exc:
         raise InputError("企业档案文件不是 UTF-8 编码", str(path)) from exc
     profiles: list[Profile] = []

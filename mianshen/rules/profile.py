@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
-from mianshen.errors import InputError
+from mianshen.errors import InputError, os_reason
 from mianshen.rules.values import Value, ValueError_, coerce, parse_date
 
 
@@ -60,7 +60,7 @@ def load_profile(path: str | Path, catalogue: Catalogue | None = None) -> Profil
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InputError(f"无法读取档案文件：{exc.strerror}", str(path)) from exc
+        raise InputError(f"无法读取档案文件：{os_reason(exc)}", str(path)) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"档案不是有效的 JSON：{exc}", str(path)) from exc
     return profile_from_mapping(data, catalogue, str(path))

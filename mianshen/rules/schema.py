@@ -36,7 +36,7 @@ def policy_schema(catalogue: Catalogue | None = None) -> Schema:
     defs["test"]["properties"]["profile"]["propertyNames"] = {"enum": fields}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "免申即享政策文件（policies/*.yaml）",
+        "title": "免申即享政策文件（mianshen/policies/*.yaml）",
         **_object(SECTIONS["policy"]),
         "$defs": defs,
     }

@@ -153,10 +153,10 @@ class PolicyIndex:
         self.idf = {w: math.log((n - c + 0.5) / (c + 0.5) + 1) for w, c in df.items()}
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> PolicyIndex:
+    def from_folder(cls, *paths: str | Path) -> PolicyIndex:
         from mianshen.rules.loader import read_policies
 
-        policies, _ = read_policies([folder])
+        policies, _ = read_policies(paths)
         return cls(policies)
 
     def _score(self, doc: Counter[str], words: list[str]) -> tuple[float, list[str]]:

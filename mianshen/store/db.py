@@ -9,12 +9,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from mianshen.errors import InputError
-
-DEFAULT_URL = "sqlite:///var/mianshen.sqlite"
+from mianshen.store.paths import var_dir
 
 
 def database_url(explicit: str | None = None) -> str:
-    return explicit or os.environ.get("MIANSHEN_DATABASE_URL") or DEFAULT_URL
+    return explicit or os.environ.get("MIANSHEN_DATABASE_URL") or f"sqlite:///{var_dir() / 'mianshen.sqlite'}"
 
 
 def _normalise(url: str) -> str:

@@ -1,8 +1,13 @@
-"""Where a store keeps its files: the observation mirror and the match library (docs/matching.md).
+"""Where files go: the var directory, and in it the files a store keeps (mirror and match library).
+
+The var directory (运行目录) holds everything a command, the site or the worker writes by default —
+the embedded SQLite store, the demo, benchmarks, reject reports, payment files, uploads, the outbox
+log, the development encryption key: `MIANSHEN_VAR_DIR` when set (also `mianshen --var-dir`), else
+`var` in the current folder, so a checkout keeps its files in var/ and any other folder its own.
 
 One data directory per store, so that the web process, the worker and the CLI find the same files:
 `MIANSHEN_DATA_DIR` when set; beside a SQLite file (`var/mianshen.sqlite` → `var/mianshen-data/`);
-for PostgreSQL under `var/` named by host, port and database. Everything in it is derived from the
+for PostgreSQL under the var directory named by host, port and database. Everything in it is derived from the
 store and rebuildable (the mirror) or referenced from the store by a manifest (the library), so a
 directory that does not belong to the store's rows is never trusted.
 """
@@ -17,6 +22,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+VAR_ENV = "MIANSHEN_VAR_DIR"
+
+
+def var_dir() -> Path:
+    return Path(os.environ.get(VAR_ENV) or "var")
+
 
 def data_dir(bind: Engine | Connection) -> Path:
     explicit = os.environ.get("MIANSHEN_DATA_DIR")
@@ -30,4 +41,4 @@ def data_dir(bind: Engine | Connection) -> Path:
         path = Path(database)
         return path.with_name(f"{path.stem}-data")
     name = "-".join(str(part) for part in (url.host or "local", url.port or 5432, url.database or "postgres"))
-    return Path("var") / f"data-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
+    return var_dir() / f"data-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"

@@ -30,6 +30,7 @@ from mianshen.clock import today as clock_today
 from mianshen.errors import MianshenError
 from mianshen.profiles import corrections
 from mianshen.store.db import reading
+from mianshen.store.paths import var_dir
 from mianshen.store.schema import cases, portal_messages
 from mianshen.web import catalog, portal
 from mianshen.web.deps import actor, engine, require
@@ -44,7 +45,7 @@ MAX_FILES = 10
 
 
 def upload_dir() -> Path:
-    return Path(os.environ.get("MIANSHEN_UPLOAD_DIR", "var/uploads"))
+    return Path(os.environ.get("MIANSHEN_UPLOAD_DIR") or var_dir() / "uploads")
 
 
 def me(request: Request) -> tuple[Session, str]:

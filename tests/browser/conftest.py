@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from mianshen.rules.loader import SHIPPED
 from tests.conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -75,7 +76,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     for f in demo.files:
         import_file(engine, f["source"], demo.out / f["file"], AS_OF)
     with engine.begin() as conn:
-        for path in policy_files([ROOT / "policies"]):
+        for path in policy_files([SHIPPED]):
             publish_policy(conn, path, Actor("测试发布人", "platform_admin"))
     run_match(engine, AS_OF)
     with engine.begin() as conn:

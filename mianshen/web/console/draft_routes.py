@@ -1,6 +1,6 @@
 """Console: draft a policy from its document, then staff accept, edit or reject each candidate (再确认).
 
-POST /console/drafts saves the document under var/drafts/<random id>/ (MIANSHEN_DRAFT_DIR) together
+POST /console/drafts saves the document under drafts/ in the var directory<random id>/ (MIANSHEN_DRAFT_DIR) together
 with the extracted candidates (values typed exactly, so what staff saw is what is rendered). Accepting
 re-validates edited rows with the policy checker, renders the YAML and opens the ordinary policy
 editor with it: checking, simulating and publishing stay the existing flow. Nothing is published here.
@@ -32,6 +32,7 @@ from mianshen.assist.llm import LLMClient
 from mianshen.audit.log import record
 from mianshen.catalogue.fields import load_catalogue
 from mianshen.clock import today as clock_today
+from mianshen.store.paths import var_dir
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
@@ -53,7 +54,7 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def draft_dir() -> Path:
-    return Path(os.environ.get("MIANSHEN_DRAFT_DIR", "var/drafts"))
+    return Path(os.environ.get("MIANSHEN_DRAFT_DIR") or var_dir() / "drafts")
 
 
 def _enc(v: Any) -> Any:
