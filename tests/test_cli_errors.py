@@ -8,6 +8,7 @@ ratio divides by zero at run time (unknown, never an exception and never "inelig
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -91,8 +92,11 @@ def invoke(*args: str | Path) -> Result:
 
 
 def run_process(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """The real installed command, so that what the user's terminal shows is what we check."""
-    return subprocess.run([str(MIANSHEN), *map(str, args)], capture_output=True, text=True, timeout=120)
+    """The real installed command, so that what the user's terminal shows is what we check — with
+    none of the settings earlier tests left in this process's environment (`serve` sets the store's
+    address there for its worker processes)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIANSHEN_")}
+    return subprocess.run([str(MIANSHEN), *map(str, args)], capture_output=True, text=True, timeout=120, env=env)
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -245,7 +245,9 @@ def test_policy_check_findings_are_clean_errors(tmp_path: Path) -> None:
     load_commands()
     for name, formula in (("long", "+".join(["ui_premium_paid_last_year"] * 20000)), ("minus", "-" * 20000 + "x")):
         path = tmp_path / f"{name}.yaml"
-        path.write_text(POLICY_TEXT.replace("formula: ui_premium_paid_last_year * 60%", f"formula: {formula}"), "utf-8")
+        path.write_text(
+            POLICY_TEXT.replace("formula: ui_premium_paid_last_year * sme_return_rate", f"formula: {formula}"), "utf-8"
+        )
         result = CliRunner().invoke(cli, ["policy", "check", str(path)])
         clean(result)
         assert "算式过长：最多 2000 字" in result.output
@@ -257,6 +259,8 @@ def test_malformed_json_to_the_policy_check_is_a_400(site: Engine) -> None:
     for body in (b"{", b"[1, 2]", b'"text"', b"\xff", b'{"source": ' + b"[" * 5000 + b"]" * 5000 + b"}"):
         r = hr.post("/api/console/policies/check", content=body, headers=headers)
         assert 400 <= r.status_code < 500 and CHINESE.search(r.json()["error"]["message"]), (body[:20], r.text)
-    long_formula = POLICY_TEXT.replace("formula: ui_premium_paid_last_year * 60%", "formula: " + "-" * 20000 + "x")
+    long_formula = POLICY_TEXT.replace(
+        "formula: ui_premium_paid_last_year * sme_return_rate", "formula: " + "-" * 20000 + "x"
+    )
     r = hr.post("/api/console/policies/check", json={"source": long_formula}, headers={"X-CSRF-Token": wf.csrf(hr)})
     assert r.status_code == 422 and "算式过长" in r.text
