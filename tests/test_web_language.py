@@ -22,9 +22,10 @@ PAGES = {
         "/console/policies/wengang-fanhuan",
         "/console/policies/new",
         "/dashboard",
+        "/console/ledger",
     ),
     "fin": ("/console", "/console/payments"),
-    "aud": ("/audit", "/console/cases/{case}", "/dashboard", "/console/requests"),
+    "aud": ("/audit", "/console/cases/{case}", "/dashboard", "/console/requests", "/console/ledger"),
     "dm": ("/console", "/console/requests", "/dashboard"),
     "anon": (
         "/",
@@ -33,6 +34,7 @@ PAGES = {
         "/policies/wengang-fanhuan/calculator?f_subject_type=企业",
         "/guides",
         "/publicity",
+        "/overdue",
         "/login",
     ),
     "ent": (

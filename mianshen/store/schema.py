@@ -254,6 +254,7 @@ cases = Table(
     Index("ix_cases_queue", "policy_id", "state", "deadline", "region"),
     Index("ix_cases_deadline", "deadline", "id", "policy_id", "state", "region"),
     Index("ix_cases_region", "region"),
+    Index("ix_cases_stage", "state", "updated_at", "policy_id", "region"),  # the overdue ledger
 )
 
 # 会签: a version changing eligibility or money, waiting for a second staff member (matching/cosign.py).
