@@ -154,6 +154,8 @@ def test_the_enterprise_sees_its_commitment_and_delay(site: Engine, pinned: None
         uscc = conn.execute(select(cases.c.uscc).where(cases.c.id == ids["confirm_late"])).scalar_one()
     page = enterprise_client(site, uscc).get(f"/my/cases/{ids['confirm_late']}").text
     assert "企业确认" in page and "已超过承诺时限 18 个工作日" in page
+    listed = enterprise_client(site, uscc).get("/my").text
+    assert "企业确认：承诺 2025-10-01 前办理" in listed and "已超过承诺时限 18 个工作日" in listed
 
 
 def test_the_ledger_query_reads_an_index(site: Engine, pinned: None) -> None:

@@ -23,9 +23,17 @@ PAGES = {
         "/console/policies/new",
         "/dashboard",
         "/console/ledger",
+        "/console/performance?policy=wengang-fanhuan",
     ),
     "fin": ("/console", "/console/payments"),
-    "aud": ("/audit", "/console/cases/{case}", "/dashboard", "/console/requests", "/console/ledger"),
+    "aud": (
+        "/audit",
+        "/console/cases/{case}",
+        "/dashboard",
+        "/console/requests",
+        "/console/ledger",
+        "/console/performance?policy=wengang-fanhuan",
+    ),
     "dm": ("/console", "/console/requests", "/dashboard"),
     "anon": (
         "/",

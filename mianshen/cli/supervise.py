@@ -13,6 +13,7 @@ from mianshen.errors import InputError
 from mianshen.store.db import open_store, reading
 from mianshen.store.schema import policy_versions
 from mianshen.supervision import ledger as ledger_mod
+from mianshen.supervision import report as report_mod
 
 
 @cli.group()
@@ -50,3 +51,21 @@ def ledger_cmd(policy: str | None, as_json: bool, db: str | None) -> None:
             f"{r['department']} · {r['title']} · {r['region_name']} · {r['stage_label']}"
             f"（承诺 {r['limit_days']} 个工作日）：{r['cases']} 件，最长超 {r['max_over']} 个工作日（{buckets}）"
         )
+
+
+@supervise.command("report")
+@click.option("--policy", required=True, help="政策编号。")
+@click.option("--period", default=None, help="享受年度（如 2025），默认全部年度。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@DB_OPTION
+def report_cmd(policy: str, period: str | None, as_json: bool, db: str | None) -> None:
+    """政策绩效评价：符合条件、通知、确认、批准、拨付、不予通过、追回，享受率，预算与金额，兑现时长，异议，分地区。"""
+    engine = open_store(db)
+    with reading(engine) as conn:
+        _known(conn, policy)
+        found = report_mod.collect(conn, policy, period)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2, default=str))
+        return
+    for label, value in report_mod.lines(found):
+        click.echo(f"{label}：{value}")

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Date, cast, func, select
 
 from mianshen.cases.transitions import PolicySettings, policy_settings
 from mianshen.clock import BEIJING
@@ -81,6 +81,13 @@ def beijing_day(value: Any) -> dt.date | None:
     if isinstance(value, str):
         return beijing_day(dt.datetime.fromisoformat(value)) if len(value) > 10 else dt.date.fromisoformat(value)
     return value  # type: ignore[no-any-return]
+
+
+def day_sql(conn: Connection, column: Any) -> Any:
+    """A stored moment's Beijing date in SQL, one way per store."""
+    if conn.dialect.name == "postgresql":
+        return cast(func.timezone("Asia/Shanghai", column), Date)
+    return func.date(column, "+8 hours")
 
 
 def due_date(anchor: dt.date, stage: Stage, limit: int) -> dt.date:

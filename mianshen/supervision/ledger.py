@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Date, cast, func, select
+from sqlalchemy import Connection, func, select
 
 from mianshen.cases.transitions import PolicySettings, policy_settings
 from mianshen.clock import BEIJING
@@ -77,13 +77,6 @@ def _moment(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), BEIJING).astimezone(dt.UTC)
 
 
-def _day(conn: Connection, column: Any) -> Any:
-    """A stored moment's Beijing date in SQL, one way per store."""
-    if conn.dialect.name == "postgresql":
-        return cast(func.timezone("Asia/Shanghai", column), Date)
-    return func.date(column, "+8 hours")
-
-
 def _anchor(stage: cm.Stage) -> tuple[Any, bool]:
     """The anchor column of a stage's cases, and whether it holds a moment (else a date)."""
     if stage.anchor == "updated":
@@ -108,7 +101,7 @@ def stage_query(conn: Connection, stage: cm.Stage, today: dt.date, shortest: int
     column, is_moment = _anchor(stage)
     last = cm.cutoff(today, 0 if stage.anchor == "deadline" else shortest)
     bound = column < _moment(last) if is_moment else column <= last
-    day = (_day(conn, column) if is_moment else column).label("day")
+    day = (cm.day_sql(conn, column) if is_moment else column).label("day")
     return (
         select(cases.c.policy_id, cases.c.policy_version, cases.c.region, day, func.count().label("n"))
         .where(cases.c.state.in_(stage.states), bound, *conditions)

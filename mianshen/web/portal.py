@@ -223,7 +223,9 @@ def benefits(
     for item in items:
         case, match = own.get(item.policy.id), matched.get(item.policy.id)
         if shown(item, today, case, match):
-            listed.append(benefit(item, profiles, today, case, match)[0])
+            view = benefit(item, profiles, today, case, match)[0]
+            view["stage_commitment"] = case_commitment(conn, dict(case), today) if case is not None else None
+            listed.append(view)
     groups = {key: [b for b in listed if b["group"] == key] for key in GROUPS}
 
     def total(keys: tuple[str, ...]) -> str | None:

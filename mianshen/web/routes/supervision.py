@@ -10,9 +10,10 @@ from fastapi.responses import Response
 from mianshen.store.db import reading
 from mianshen.store.schema import cases
 from mianshen.supervision import commitments as cm
-from mianshen.supervision import ledger
+from mianshen.supervision import ledger, report
 from mianshen.web.console import listing, scope
 from mianshen.web.deps import engine, page
+from mianshen.web.errors import WebError
 
 router = APIRouter()
 LEDGER_READ = ("department", "platform_admin", "auditor")
@@ -63,3 +64,51 @@ def public_page(request: Request) -> Response:
 def public_api(request: Request) -> Any:
     """逾期情况（公开）：按部门、政策与环节汇总，不含企业与地区。"""
     return scope.as_json(public_ledger(request).as_dict(public=True))
+
+
+def _report(request: Request) -> tuple[dict[str, str], str, dict[str, Any] | None]:
+    """The policies the session may evaluate, the chosen one and its evaluation (None when none chosen)."""
+    s = scope.staff(request, *scope.DASHBOARD)
+    chosen = request.query_params.get("policy", "").strip()
+    period = request.query_params.get("period", "").strip() or None
+    if scope.own_region(s):
+        listing.fill_regions(engine(request))
+    with reading(engine(request)) as conn:
+        choices = listing.policy_titles(conn, scope.visible_policy_ids(conn, s))
+        if not chosen:
+            return choices, "", None
+        scope.own_policy(conn, s, chosen)  # another department's policy: 404
+        found = report.collect(conn, chosen, period, scope.region_rows(cases.c.region, s))
+    return choices, chosen, found
+
+
+@router.get("/console/performance", include_in_schema=False)
+def performance_page(request: Request) -> Response:
+    choices, chosen, found = _report(request)
+    context: dict[str, Any] = {"choices": choices, "chosen": chosen, "report": found, "query": request.url.query}
+    if found is not None:
+        context |= {
+            "lines": report.lines(found),
+            "region_header": report.REGION_HEADER,
+            "region_rows": report.region_rows(found),
+        }
+    return page(request, "performance.html", context)
+
+
+@router.get("/api/performance", tags=["监督问效"])
+def performance_api(request: Request) -> Any:
+    """政策绩效评价（参数 policy、period）：各环节件数、享受率、预算与金额、兑现时长、异议、分地区。"""
+    _, _, found = _report(request)
+    if found is None:
+        raise WebError(400, "bad_request", "请指定政策（policy）", field="policy")
+    return scope.as_json(found)
+
+
+@router.get("/console/performance/export.xlsx", include_in_schema=False)
+def performance_export(request: Request) -> Response:
+    """政策绩效评价（XLSX，经唯一的表格写出模块，单元格均为文本）。"""
+    _, _, found = _report(request)
+    if found is None:
+        raise WebError(400, "bad_request", "请指定政策", field="policy")
+    rows = [list(line) for line in report.lines(found)] + [[], report.REGION_HEADER, *report.region_rows(found)]
+    return scope.xlsx("政策绩效评价", ["项目", "数值"], rows)
