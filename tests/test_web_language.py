@@ -24,6 +24,7 @@ PAGES = {
         "/dashboard",
         "/console/ledger",
         "/console/performance?policy=wengang-fanhuan",
+        "/console/supervision",
     ),
     "fin": ("/console", "/console/payments"),
     "aud": (
@@ -34,7 +35,7 @@ PAGES = {
         "/console/ledger",
         "/console/performance?policy=wengang-fanhuan",
     ),
-    "dm": ("/console", "/console/requests", "/dashboard"),
+    "dm": ("/console", "/console/requests", "/dashboard", "/console/supervision"),
     "anon": (
         "/",
         "/policies",

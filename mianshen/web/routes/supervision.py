@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from mianshen.store.db import reading
 from mianshen.store.schema import cases
 from mianshen.supervision import commitments as cm
-from mianshen.supervision import ledger, report
+from mianshen.supervision import items, ledger, report
 from mianshen.web.console import listing, scope
-from mianshen.web.deps import engine, page
-from mianshen.web.errors import WebError
+from mianshen.web.deps import actor, engine, page, require_csrf
+from mianshen.web.errors import WebError, not_found
+from mianshen.web.forms import keep_form
 
 router = APIRouter()
 LEDGER_READ = ("department", "platform_admin", "auditor")
@@ -112,3 +114,50 @@ def performance_export(request: Request) -> Response:
         raise WebError(400, "bad_request", "请指定政策", field="policy")
     rows = [list(line) for line in report.lines(found)] + [[], report.REGION_HEADER, *report.region_rows(found)]
     return scope.xlsx("政策绩效评价", ["项目", "数值"], rows)
+
+
+ITEM_ROLES = ("department", "platform_admin", "auditor", "data_manager")
+
+
+def _items(request: Request) -> list[dict[str, Any]]:
+    s = scope.staff(request, *ITEM_ROLES)
+    with reading(engine(request)) as conn:
+        return items.listed(conn, s.role, s.department)
+
+
+@router.get("/console/supervision", include_in_schema=False)
+def items_page(request: Request) -> Response:
+    return page(request, "supervision_items.html", {"items": _items(request), "status": items.STATUS})
+
+
+@router.get("/api/supervision", tags=["监督问效"])
+def items_api(request: Request) -> Any:
+    """督办事项：本角色可见的事项，未办结的在前（逾期、交办、办理中）。"""
+    return scope.as_json({"items": _items(request)})
+
+
+@router.post("/console/supervision/{item_id}/{action}", include_in_schema=False)
+@router.post("/api/supervision/{item_id}/{action}", tags=["监督问效"])
+async def item_action(request: Request, item_id: int, action: str) -> Any:
+    """签收（accept）或办结（reply，须写 reply 办理情况）。"""
+    if action not in ("accept", "reply"):
+        raise not_found("页面")
+    await require_csrf(request)
+    s = scope.writer(request, "department", "data_manager")
+    await keep_form(request, f"item-{item_id}", lambda: items_page(request), "reply")
+    data = await scope.params(request)
+
+    def work() -> None:
+        with engine(request).begin() as conn:
+            visible = items.load(conn, item_id)
+            if not items.visible(visible, s.role, s.department):
+                raise not_found("督办事项")
+            if action == "accept":
+                items.accept(conn, item_id, actor(s))
+            else:
+                items.reply(conn, item_id, actor(s), str(data.get("reply", "")))
+
+    await run_in_threadpool(work)
+    if scope.is_api(request):
+        return {"ok": True}
+    return RedirectResponse("/console/supervision", status_code=303)
