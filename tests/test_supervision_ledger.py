@@ -172,3 +172,13 @@ def test_the_ledger_query_reads_an_index(site: Engine, pinned: None) -> None:
             assert not any(p.startswith("SCAN cases") for p in plan), (stage.key, plan)
             if stage.key == "notify":  # the biggest backlog: a range of the stage index, not every matched case
                 assert any("ix_cases_stage (state=? AND updated_at<?)" in p for p in plan), plan
+
+
+def test_the_one_walk_counter_agrees_with_the_calendar() -> None:
+    from mianshen.reference.workdays import working_days_between
+
+    days = [dt.date(2025, 9, 20) + dt.timedelta(days=k) for k in range(0, 40, 3)]  # across 国庆 and 调休
+    between = cm.counter(days)
+    for a in days:
+        for b in days:
+            assert between(a, b) == working_days_between(a, b).days

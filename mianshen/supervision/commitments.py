@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Date, cast, func, select
 from mianshen.cases.transitions import PolicySettings, policy_settings
 from mianshen.clock import BEIJING
 from mianshen.errors import InputError
-from mianshen.reference.workdays import add_working_days, working_days_between
+from mianshen.reference.workdays import add_working_days, is_working_day, working_days_between
 from mianshen.store.schema import case_events
 
 ENV = "MIANSHEN_COMMITMENT_DAYS"
@@ -98,6 +99,21 @@ def due_date(anchor: dt.date, stage: Stage, limit: int) -> dt.date:
 def days_over(due: dt.date, today: dt.date) -> int:
     """Working days after the due day up to today (0 while the commitment holds)."""
     return max(0, working_days_between(due, today).days)
+
+
+def counter(days: Iterable[dt.date]) -> Callable[[dt.date, dt.date], int]:
+    """`working_days_between` for dates within the span of `days`, after one walk of the calendar:
+    a ledger or a report asks for thousands of spans over the same few hundred days."""
+    wanted = list(days)
+    if not wanted:
+        return lambda a, b: working_days_between(a, b).days
+    low, high = min(wanted), max(wanted)
+    running, index, day = 0, {low: 0}, low
+    while day < high:
+        day += dt.timedelta(days=1)
+        running += is_working_day(day)
+        index[day] = running
+    return lambda a, b: index[b] - index[a]  # working days after a up to and including b
 
 
 def cutoff(today: dt.date, limit: int) -> dt.date:

@@ -134,17 +134,25 @@ def collect(
 
     shortest = _shortest(conn, known)
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for stage in cm.STAGES:
-        for g in conn.execute(stage_query(conn, stage, day, shortest[stage.key], where)):
-            limit = limit_of(g.policy_id, g.policy_version, stage.key)
-            over = cm.days_over(cm.due_date(cm.beijing_day(g.day), stage, limit), day)  # type: ignore[arg-type]
-            if over <= 0:
-                continue
-            region = g.region or ""
-            row = out.setdefault((g.policy_id, region, stage.key), _row(known[g.policy_id], region, stage, limit))
-            row["cases"] += g.n
-            row["buckets"][cm.bucket(over)] += g.n
-            row["max_over"] = max(row["max_over"], over)
+    groups = [
+        (stage, g, limit_of(g.policy_id, g.policy_version, stage.key))
+        for stage in cm.STAGES
+        for g in conn.execute(stage_query(conn, stage, day, shortest[stage.key], where))
+    ]
+    dues: dict[tuple[Any, str, int], dt.date] = {}  # groups share anchor days: each day's due once
+    for stage, g, limit in groups:
+        if (g.day, stage.key, limit) not in dues:
+            dues[g.day, stage.key, limit] = cm.due_date(cm.beijing_day(g.day), stage, limit)  # type: ignore[arg-type]
+    between = cm.counter([*dues.values(), day])
+    for stage, g, limit in groups:
+        over = max(0, between(dues[g.day, stage.key, limit], day))
+        if over <= 0:
+            continue
+        region = g.region or ""
+        row = out.setdefault((g.policy_id, region, stage.key), _row(known[g.policy_id], region, stage, limit))
+        row["cases"] += g.n
+        row["buckets"][cm.bucket(over)] += g.n
+        row["max_over"] = max(row["max_over"], over)
     return Ledger(day, sorted(out.values(), key=_order))
 
 

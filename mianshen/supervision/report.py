@@ -29,7 +29,6 @@ from mianshen.cases.review import COMMITTED
 from mianshen.cases.transitions import policy_settings
 from mianshen.clock import today as clock_today
 from mianshen.reference.regions import find_region
-from mianshen.reference.workdays import working_days_between
 from mianshen.store.schema import case_events, cases, match_policies, objections, payments
 from mianshen.supervision import commitments as cm
 
@@ -180,10 +179,11 @@ def _durations(conn: Connection, where: list[Any]) -> dict[int, int]:
         .where(*where)
         .group_by(opened, paid)
     )
+    pairs = [(cm.beijing_day(a), cm.beijing_day(b), n) for a, b, n in conn.execute(query)]
+    between = cm.counter([d for a, b, _ in pairs for d in (a, b) if d is not None])
     counts: dict[int, int] = defaultdict(int)
-    for a, b, n in conn.execute(query):
-        start, end = cm.beijing_day(a), cm.beijing_day(b)
-        counts[working_days_between(start, end).days] += n  # type: ignore[arg-type]
+    for start, end, n in pairs:
+        counts[between(start, end)] += n  # type: ignore[arg-type]
     return dict(counts)
 
 
