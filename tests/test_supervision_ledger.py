@@ -110,7 +110,7 @@ def test_days_over_are_working_days_past_the_limit(site: Engine, pinned: None) -
 
 
 def test_ledger_api_page_and_cli_equal_the_store(site: Engine, pinned: None) -> None:
-    staged(site)
+    ids = staged(site)
     expected = from_store(site)
     assert expected == Counter(notify=1, confirm=1, review=1, approve=1, pay=1)
     admin = login(site, "admin").get("/api/ledger").json()
@@ -120,6 +120,12 @@ def test_ledger_api_page_and_cli_equal_the_store(site: Engine, pinned: None) -> 
     assert f"逾期案件共 <strong>{sum(expected.values())}</strong> 件" in page
     for stage, n in expected.items():
         assert re.search(rf'data-stage="{stage}">{n}<', page)
+    oldest = [(c["id"], c["days_over"]) for c in admin["oldest"]]
+    assert oldest == [(ids["review_late"], 30), (ids["pay_late"], 20), (ids["confirm_late"], 18)] + [
+        (ids["approve_late"], 4),
+        (ids["notify_late"], 1),
+    ]
+    assert f'<a href="/console/cases/{ids["review_late"]}">' in page
     result = CliRunner().invoke(cli, ["supervise", "ledger", "--policy", POLICY, "--json", "--db", str(site.url)])
     assert result.exit_code == 0, result.output
     assert stages_of(json.loads(result.output)) == expected

@@ -186,3 +186,48 @@ def _row(policy: Any, region: str, stage: cm.Stage, limit: int) -> dict[str, Any
         "buckets": dict.fromkeys(BUCKET_LABELS, 0),
         "max_over": 0,
     }
+
+
+def oldest(
+    conn: Connection,
+    policy_ids: set[str] | None = None,
+    conditions: list[Any] | None = None,
+    today: dt.date | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """The cases longest past their commitment (for staff, with the enterprise): per stage the
+    earliest anchors, read in the order of the stage's index, then merged by working days over."""
+    from mianshen.store.schema import enterprises
+
+    day = today or clock_today()
+    known = policies(conn, policy_ids)
+    where = [cases.c.policy_id.in_(sorted(known)), *(conditions or [])]
+    shortest = _shortest(conn, known)
+    found = []
+    for stage in cm.STAGES:
+        column, _ = _anchor(stage)
+        query = stage_query(conn, stage, day, shortest[stage.key], where).with_only_columns(cases.c.id)
+        query = query.group_by(None).order_by(column, cases.c.id).limit(limit)
+        for case_id in conn.execute(query).scalars():
+            case = dict(conn.execute(select(cases).where(cases.c.id == case_id)).mappings().one())
+            promised = cm.case_commitment(conn, case, day)
+            if promised and promised["days_over"] > 0:
+                found.append(case | {"commitment": promised, "title": known[case["policy_id"]].title})
+    found.sort(key=lambda c: (-c["commitment"]["days_over"], c["id"]))
+    found = found[:limit]
+    names = dict(
+        conn.execute(
+            select(enterprises.c.uscc, enterprises.c.name).where(enterprises.c.uscc.in_({c["uscc"] for c in found}))
+        ).all()
+    )
+    return [
+        {
+            "id": c["id"],
+            "name": names.get(c["uscc"]) or c["uscc"],
+            "title": c["title"],
+            "stage_label": c["commitment"]["label"],
+            "due": c["commitment"]["due"],
+            "days_over": c["commitment"]["days_over"],
+        }
+        for c in found
+    ]

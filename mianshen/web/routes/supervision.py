@@ -21,13 +21,15 @@ router = APIRouter()
 LEDGER_READ = ("department", "platform_admin", "auditor")
 
 
-def staff_ledger(request: Request) -> ledger.Ledger:
-    """The ledger in the session's reach: a department's own policies and region, like its queue."""
+def staff_ledger(request: Request) -> tuple[ledger.Ledger, list[dict[str, Any]]]:
+    """The ledger in the session's reach (a department's own policies and region, like its queue)
+    and the cases longest overdue."""
     s = scope.staff(request, *LEDGER_READ)
     if scope.own_region(s):
         listing.fill_regions(engine(request))
     with reading(engine(request)) as conn:
-        return ledger.collect(conn, scope.visible_policy_ids(conn, s), scope.region_rows(cases.c.region, s))
+        mine, within = scope.visible_policy_ids(conn, s), scope.region_rows(cases.c.region, s)
+        return ledger.collect(conn, mine, within), ledger.oldest(conn, mine, within)
 
 
 def public_ledger(request: Request) -> ledger.Ledger:
@@ -48,13 +50,15 @@ def _context(found: ledger.Ledger, public: bool) -> dict[str, Any]:
 
 @router.get("/console/ledger", include_in_schema=False)
 def ledger_page(request: Request) -> Response:
-    return page(request, "ledger.html", _context(staff_ledger(request), public=False))
+    found, cases_over = staff_ledger(request)
+    return page(request, "ledger.html", _context(found, public=False) | {"oldest": cases_over})
 
 
 @router.get("/api/ledger", tags=["监督问效"])
 def ledger_api(request: Request) -> Any:
     """逾期台账：超过本环节承诺时限的案件数，按部门、政策、地区、环节与超期工作日数。"""
-    return scope.as_json(staff_ledger(request).as_dict())
+    found, cases_over = staff_ledger(request)
+    return scope.as_json(found.as_dict() | {"oldest": cases_over})
 
 
 @router.get("/overdue", include_in_schema=False)
