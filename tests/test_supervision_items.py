@@ -109,7 +109,7 @@ def test_data_request_items_belong_to_the_data_side(site: Engine, pinned: None) 
     data_items = [r for r in rows(site) if r["kind"] == "data_request"]
     assert data_items
     dm = login(site, "dm")
-    shown = dm.get("/api/supervision").json()["items"]
+    shown = dm.get("/api/console/supervision").json()["items"]
     assert {i["id"] for i in shown} == {r["id"] for r in data_items}
     assert post(dm, f"/console/supervision/{data_items[0]['id']}/reply", {"reply": "已答复"}).status_code == 303
     assert rows(site)[[r["id"] for r in rows(site)].index(data_items[0]["id"])]["status"] == "done"

@@ -113,7 +113,7 @@ def test_ledger_api_page_and_cli_equal_the_store(site: Engine, pinned: None) -> 
     ids = staged(site)
     expected = from_store(site)
     assert expected == Counter(notify=1, confirm=1, review=1, approve=1, pay=1)
-    admin = login(site, "admin").get("/api/ledger").json()
+    admin = login(site, "admin").get("/api/console/ledger").json()
     assert stages_of(admin) == expected and admin["as_of"] == TODAY.isoformat()
     assert admin["total"] == sum(expected.values())
     page = login(site, "admin").get("/console/ledger").text
@@ -135,10 +135,10 @@ def test_ledger_api_page_and_cli_equal_the_store(site: Engine, pinned: None) -> 
 
 def test_department_region_auditor_and_public_views(site: Engine, pinned: None) -> None:
     staged(site)
-    assert stages_of(login(site, "hr").get("/api/ledger").json()) == from_store(site)
-    assert stages_of(login(site, "aud").get("/api/ledger").json()) == from_store(site)
-    assert login(site, "kj").get("/api/ledger").json()["rows"] == []  # another department's cases: none
-    zz = login(site, "zz").get("/api/ledger").json()
+    assert stages_of(login(site, "hr").get("/api/console/ledger").json()) == from_store(site)
+    assert stages_of(login(site, "aud").get("/api/console/ledger").json()) == from_store(site)
+    assert login(site, "kj").get("/api/console/ledger").json()["rows"] == []  # another department's cases: none
+    zz = login(site, "zz").get("/api/console/ledger").json()
     assert stages_of(zz) == from_store(site, region="4101") == Counter(notify=1, confirm=1)  # 郑州 only
     assert all(r["region"].startswith("4101") for r in zz["rows"])
     for name in ("fin",):

@@ -113,7 +113,7 @@ def test_report_api_page_xlsx_and_cli_equal_the_store(site: Engine) -> None:
     assert want["counts"]["paid"] == 3 and want["counts"]["rejected"] == 1 and want["median_days"] == 4
     assert want["p90_days"] == 9
     hr = login(site, "hr")
-    body = hr.get(f"/api/performance?policy={POLICY}").json()
+    body = hr.get(f"/api/console/performance?policy={POLICY}").json()
     check(body, want)
     assert body["take_up"] == pytest.approx(3 / want["counts"]["eligible"])
     page = hr.get(f"/console/performance?policy={POLICY}").text
@@ -143,15 +143,15 @@ def test_period_region_and_reach(site: Engine) -> None:
         period = conn.execute(select(cases.c.period).where(cases.c.period != "2024").limit(1)).scalar_one()
     hr = login(site, "hr")
     for chosen in (period, "2024"):
-        body = hr.get(f"/api/performance?policy={POLICY}&period={chosen}").json()
+        body = hr.get(f"/api/console/performance?policy={POLICY}&period={chosen}").json()
         assert body["counts"]["opened"] == expected(site, chosen)["counts"]["opened"] and "2024" in body["periods"]
     first = case_ids(site)[0]
     with site.begin() as conn:
         conn.execute(update(cases).where(cases.c.id == first).values(region="410102"))
-    zz = login(site, "zz").get(f"/api/performance?policy={POLICY}").json()
+    zz = login(site, "zz").get(f"/api/console/performance?policy={POLICY}").json()
     assert zz["counts"]["opened"] == expected(site, region="4101")["counts"]["opened"] == 1
     assert [r["region_name"] for r in zz["regions"]] == ["河南省郑州市"]
-    assert login(site, "kj").get(f"/api/performance?policy={POLICY}").status_code == 404
+    assert login(site, "kj").get(f"/api/console/performance?policy={POLICY}").status_code == 404
     assert login(site, "fin").get("/console/performance").status_code == 403
     assert login(site, "aud").get(f"/console/performance?policy={POLICY}").status_code == 200
     assert login(site, "hr").get("/console/performance").status_code == 200  # no policy chosen: the choice
@@ -169,6 +169,6 @@ def test_objections_by_outcome(site: Engine) -> None:
             object_to(conn, case_id, Actor(ent.name, "enterprise", None, uscc), "本企业数据有误，请核实")
     with site.begin() as conn:
         resolve(conn, ids[4], HR, True, "核实成立")
-    body = login(site, "hr").get(f"/api/performance?policy={POLICY}").json()
+    body = login(site, "hr").get(f"/api/console/performance?policy={POLICY}").json()
     assert {o["label"]: o["count"] for o in body["objections"]} == {"异议成立": 1, "异议不成立": 0, "待处理": 1}
     assert body["counts"]["rejected"] == expected(site)["counts"]["rejected"] == 2

@@ -54,7 +54,7 @@ def ledger_page(request: Request) -> Response:
     return page(request, "ledger.html", _context(found, public=False) | {"oldest": cases_over})
 
 
-@router.get("/api/ledger", tags=["监督问效"])
+@router.get("/api/console/ledger", tags=["监督问效"])
 def ledger_api(request: Request) -> Any:
     """逾期台账：超过本环节承诺时限的案件数，按部门、政策、地区、环节与超期工作日数。"""
     found, cases_over = staff_ledger(request)
@@ -101,7 +101,7 @@ def performance_page(request: Request) -> Response:
     return page(request, "performance.html", context)
 
 
-@router.get("/api/performance", tags=["监督问效"])
+@router.get("/api/console/performance", tags=["监督问效"])
 def performance_api(request: Request) -> Any:
     """政策绩效评价（参数 policy、period）：各环节件数、享受率、预算与金额、兑现时长、异议、分地区。"""
     _, _, found = _report(request)
@@ -134,14 +134,14 @@ def items_page(request: Request) -> Response:
     return page(request, "supervision_items.html", {"items": _items(request), "status": items.STATUS})
 
 
-@router.get("/api/supervision", tags=["监督问效"])
+@router.get("/api/console/supervision", tags=["监督问效"])
 def items_api(request: Request) -> Any:
     """督办事项：本角色可见的事项，未办结的在前（逾期、交办、办理中）。"""
     return scope.as_json({"items": _items(request)})
 
 
 @router.post("/console/supervision/{item_id}/{action}", include_in_schema=False)
-@router.post("/api/supervision/{item_id}/{action}", tags=["监督问效"])
+@router.post("/api/console/supervision/{item_id}/{action}", tags=["监督问效"])
 async def item_action(request: Request, item_id: int, action: str) -> Any:
     """签收（accept）或办结（reply，须写 reply 办理情况）。"""
     if action not in ("accept", "reply"):
