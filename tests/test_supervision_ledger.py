@@ -149,6 +149,8 @@ def test_department_region_auditor_and_public_views(site: Engine, pinned: None) 
     assert stages_of(body) == from_store(site) and all("region" not in r for r in body["rows"])
     page = public.get("/overdue")
     assert page.status_code == 200 and "政策兑现逾期情况" in page.text
+    assert f"逾期案件共 <strong>{sum(from_store(site).values())}</strong> 件" in page.text
+    assert "ledger-oldest" not in page.text  # no list of cases for the public
     with site.connect() as conn:
         names = [n for n in conn.execute(select(enterprises.c.name)).scalars() if n]
     assert names and not any(n in page.text for n in names)
