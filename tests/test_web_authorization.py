@@ -76,18 +76,22 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "field": lambda w: "ui_new_claimants_last_year",  # held by 人社厅 (HRSS)
     "correction_id": lambda w: str(w.correction()),
     "objection_id": lambda w: str(w.triaged()),
+    "item_id": lambda w: str(w.supervision_item()),
 }
 OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, parameter) → value
     ("/my/apply/{policy_id}", "policy_id"): lambda w: APPLIED,  # the 暂难数据化类 one
     ("/console/policies/{policy_id}/list", "policy_id"): lambda w: LISTED,  # 科技厅's 名单类 one
     ("/publicity/{case_id}/objection", "case_id"): lambda w: str(w.spare["public_objection"]),
     ("/console/objections/{objection_id}/{action}", "action"): lambda w: "dismiss",
+    ("/console/supervision/{item_id}/{action}", "action"): lambda w: "reply",
 }
 QUERIES = {  # ids passed in the query string are scoped too
     "/console/policies/new": {"from": POLICY},
     "/console/cases": {"policy": POLICY},
     "/console/bulk/new": {"policy": POLICY, "action": "decide"},
     "/console/cases.{kind}": {"policy": POLICY},
+    "/console/performance": {"policy": POLICY},
+    "/console/performance/export.xlsx": {"policy": POLICY},
 }
 
 
@@ -120,7 +124,7 @@ class Access:
 
 
 RULES: list[tuple[str, Access]] = [
-    (r"^/(policies|guides|publicity|export|login|logout)?(/|$)", Access(ALL, ALL, "anon", private=False)),
+    (r"^/(policies|guides|publicity|export|login|logout|overdue)?(/|$)", Access(ALL, ALL, "anon", private=False)),
     (
         r"^/my(/|$)",
         Access(ENTERPRISES, ENTERPRISES, "ent_a", {"ent_b": 404}, frozenset({"case_id", "message_id"})),
@@ -158,6 +162,16 @@ RULES: list[tuple[str, Access]] = [
     (
         r"^/console/(policies|cases|objections)",
         Access(STAFF_READ, frozenset(), "hr", OTHER_DEPTS, frozenset({"policy_id", "case_id"})),
+    ),
+    (r"^/console/ledger$", Access(STAFF_READ, frozenset(), "hr")),
+    (
+        r"^/console/performance",
+        Access(STAFF_READ | {"dm"}, frozenset(), "hr", OTHER_DEPTS, sees_all=frozenset({"admin", "aud", "dm"})),
+    ),
+    (r"^/console/supervision$", Access(STAFF_READ | {"dm"}, frozenset(), "hr")),
+    (
+        r"^/console/supervision/\{item_id\}/\{action\}$",
+        Access(frozenset(), DEPARTMENTS | {"dm"}, "hr", OTHER_DEPTS | {"dm": 404}),
     ),
     (r"^/dashboard", Access(STAFF_READ | {"dm"}, frozenset(), "hr", sees_all=frozenset({"admin", "aud", "dm"}))),
     (r"^/audit", Access(frozenset({"aud", "admin"}), frozenset(), "aud")),
@@ -246,6 +260,8 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
         return {"data": {"source": source[0]}, "files": [("file", ("补报.csv", source[1].encode(), "text/csv"))]}
     if p.startswith("/console/objections/"):
         return {"data": {"reason": "经核实核定人数无误"}}
+    if p.startswith("/console/supervision/"):
+        return {"data": {"reply": "已逐件通知企业"}}
     if p.startswith("/console/corrections/"):
         return {"data": {"result": "rejected", "reply": "经核对社保系统，数据无误"}}
     if p == "/console/payments/batches":
@@ -384,6 +400,10 @@ PROOFS: dict[str, Callable[[World, bool], tuple[TestClient, dict[str, str]]]] = 
     "/console/approvals/{request_id}": lambda w, api: (
         w.client("hr"),
         {"request_id": str(w.cosign_request("api" if api else "page"))},
+    ),
+    "/console/supervision/{item_id}/{action}": lambda w, api: (
+        w.client("hr"),
+        {"item_id": str(w.supervision_item("api" if api else "page"))},
     ),
     "/login": lambda w, api: (fx.new_client(w.app), {}),
     "/login/enterprise/code": lambda w, api: (fx.new_client(w.app), {}),

@@ -134,6 +134,27 @@ def to_paid(engine: Engine, ids: list[int], start: dt.date = dt.date(2025, 9, 1)
     mark_batch_paid(engine, report.batch_id, FINANCE)
 
 
+def paid_in_known_spans(engine: Engine, ids: list[int]) -> None:
+    """Pay three cases, then date their opening and payment so that 兑现时长 is known: 2025-09-01 →
+    09-05 is 4 working days, → 09-12 is 9, and 09-29 → 10-09 is 2 (the 国庆 holidays)."""
+    from sqlalchemy import update
+
+    from mianshen.store.schema import case_events
+
+    to_paid(engine, ids)
+    spans = [(dt.date(2025, 9, 1), dt.date(2025, 9, 5)), (dt.date(2025, 9, 1), dt.date(2025, 9, 12))]
+    spans.append((dt.date(2025, 9, 29), dt.date(2025, 10, 9)))
+    with engine.begin() as conn:
+        for case_id, (made, done) in zip(ids, spans, strict=True):
+            made_at = dt.datetime(made.year, made.month, made.day, 2, tzinfo=dt.UTC)  # 10:00 Beijing
+            conn.execute(update(cases).where(cases.c.id == case_id).values(created_at=made_at))
+            conn.execute(
+                update(case_events)
+                .where(case_events.c.case_id == case_id, case_events.c.to_state == "paid")
+                .values(at=dt.datetime(done.year, done.month, done.day, 7, tzinfo=dt.UTC))
+            )
+
+
 def enterprise_client(engine: Engine, uscc: str) -> TestClient:
     """A signed-in enterprise (the SMS sign-in itself is tested with the portal)."""
     import hashlib

@@ -10,13 +10,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select, update
 
-from mianshen.store.schema import case_events, cases, objections
+from mianshen.store.schema import cases, objections
 from mianshen.web.console.metrics import median, p90
 from mianshen.web.routes import dashboard
 
 from . import matching_fixtures as fx
 from . import test_web_console_fixtures as wf
-from .test_web_console_fixtures import POLICY, case_ids, enterprise_client, login, to_paid
+from .test_web_console_fixtures import POLICY, case_ids, enterprise_client, login, paid_in_known_spans
 
 demo, populated, site, web_env = fx.demo, fx.populated, wf.site, wf.web_env
 
@@ -34,23 +34,9 @@ def test_median_and_p90() -> None:
 def test_numbers_equal_the_tables_and_durations_are_working_days(site: Engine) -> None:
     ids = case_ids(site)
     paid = ids[:3]
-    to_paid(site, paid)
-    # known dates: 2025-09-01 → 09-05 is 4 working days, → 09-12 is 9, and 09-29 → 10-09 is 2 (国庆 holidays)
-    spans = [(dt.date(2025, 9, 1), dt.date(2025, 9, 5)), (dt.date(2025, 9, 1), dt.date(2025, 9, 12))]
-    spans.append((dt.date(2025, 9, 29), dt.date(2025, 10, 9)))
+    paid_in_known_spans(site, paid)
     overdue = ids[3]
     with site.begin() as conn:
-        for case_id, (made, done) in zip(paid, spans, strict=True):
-            conn.execute(
-                update(cases)
-                .where(cases.c.id == case_id)
-                .values(created_at=dt.datetime(made.year, made.month, made.day, 9, tzinfo=dt.UTC))
-            )
-            conn.execute(
-                update(case_events)
-                .where(case_events.c.case_id == case_id, case_events.c.to_state == "paid")
-                .values(at=dt.datetime(done.year, done.month, done.day, 15, tzinfo=dt.UTC))
-            )
         conn.execute(update(cases).where(cases.c.id == overdue).values(state="notified", deadline=dt.date(2025, 1, 1)))
     body = login(site, "hr").get("/api/dashboard").json()
     mine = row(body)

@@ -128,6 +128,21 @@ class World:
             ).one()
         return int(row.case_id), str(row.amount)
 
+    def supervision_item(self, key: str = "shown") -> int:
+        """A 督办 item handed to 人社厅 for its policy (one per key: closing it is once)."""
+        from mianshen.clock import now
+        from mianshen.store.schema import supervision_items
+
+        if f"item-{key}" not in self.corrections:
+            subject = f"policy:{POLICY}:notify:{key}"
+            values = {"kind": "case_overdue", "subject": subject, "department": HR.department, "policy_id": POLICY}
+            values |= {"stage": "notify", "summary": "匹配后通知企业环节逾期 3 件，最长超期 9 个工作日", "cases": 3}
+            values |= {"max_over": 9, "raised_at": now(), "deadline": dt.date(2025, 7, 7), "status": "assigned"}
+            with self.engine.begin() as conn:
+                made = conn.execute(supervision_items.insert().values(**values, open_key=subject))
+            self.corrections[f"item-{key}"] = int(made.inserted_primary_key[0])  # type: ignore[index]
+        return self.corrections[f"item-{key}"]
+
     def triaged(self, key: str = "shown") -> int:
         """An unverified public objection to the case kept in 公示, waiting in triage (one per key)."""
         from mianshen.audit.log import Actor

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "screen": ("screen",),
     "search": ("assist",),
     "serve": ("serve",),
+    "supervise": ("supervise",),
     "user": ("user",),
     "worker": ("worker",),
 }

@@ -173,6 +173,16 @@ def anchor_audit(engine: Engine, today: dt.date) -> Outcome:
     return Outcome(f"写入审计检查点 {made}" if made else "审计链无新记录或未到检查点间隔", int(made is not None))
 
 
+def supervise(engine: Engine, today: dt.date) -> Outcome:
+    """督办: raise items for stages overdue beyond the threshold and for data requests past their
+    reply deadline; open items past their own deadline become 逾期."""
+    from mianshen.supervision import items
+
+    raised = items.raise_due(engine, today)
+    late = items.mark_overdue(engine, today)
+    return Outcome(f"新交办督办事项 {raised} 项，转为逾期 {late} 项", raised + late)
+
+
 JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     # order matters within one pass: matching and case changes enqueue messages the last job sends
     "expire_policies": expire_policies,
@@ -181,6 +191,7 @@ JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     "close_publicity": close_publicity,
     "reminders": reminders,
     "resume_bulk": resume_bulk,
+    "supervise": supervise,
     "send_outbox": send_outbox,
     "anchor_audit": anchor_audit,  # last: anchors what this pass recorded
 }

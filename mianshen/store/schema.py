@@ -254,6 +254,33 @@ cases = Table(
     Index("ix_cases_queue", "policy_id", "state", "deadline", "region"),
     Index("ix_cases_deadline", "deadline", "id", "policy_id", "state", "region"),
     Index("ix_cases_region", "region"),
+    Index("ix_cases_stage", "state", "updated_at", "policy_id", "region"),  # the overdue ledger
+)
+
+# 督办事项 (supervision/items.py): raised by the worker for a policy stage overdue beyond a threshold or
+# for data requests past their reply deadline. `open_key` is the subject while the item is open and
+# NULL once done, so the store keeps one open item per subject (a later lapse raises a new one).
+supervision_items = Table(
+    "supervision_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # case_overdue | data_request
+    Column("subject", String(160), nullable=False),  # e.g. policy:kuogang-buzhu:notify, field:ui_paid
+    Column("department", Text, nullable=False),  # the owner: the policy's department, or the field's source
+    Column("policy_id", String(64)),
+    Column("stage", String(16)),
+    Column("field", String(64)),
+    Column("summary", Text, nullable=False),  # what is overdue, in Chinese, as raised
+    Column("cases", Integer, nullable=False),  # cases (or requests) overdue when raised
+    Column("max_over", Integer, nullable=False),  # the longest overdue, working days
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # assigned | in_progress | done | overdue
+    Column("reply", Text),
+    Column("replied_by", Text),
+    Column("replied_at", DateTime(timezone=True)),
+    Column("open_key", String(160), unique=True),
+    Index("ix_supervision_items_status", "status", "department"),
 )
 
 # 会签: a version changing eligibility or money, waiting for a second staff member (matching/cosign.py).

@@ -69,9 +69,9 @@ def create_app(url: str | None = None) -> FastAPI:
         headers.protect(request, response)
         return response
 
-    from mianshen.web.routes import audit, console, dashboard, enterprise, login, objections, public
+    from mianshen.web.routes import audit, console, dashboard, enterprise, login, objections, public, supervision
 
-    for module in (public, objections, login, enterprise, console, dashboard, audit):
+    for module in (public, objections, login, enterprise, console, dashboard, supervision, audit):
         app.include_router(module.router)
     return app
 

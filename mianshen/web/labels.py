@@ -15,6 +15,7 @@ from mianshen.cases.open import ORIGINS
 from mianshen.cases.states import STATES, TRANSITIONS
 from mianshen.catalogue import load_catalogue
 from mianshen.clock import beijing
+from mianshen.supervision.items import STATUS as SUPERVISION_STATUS
 
 ROLES = {
     "platform_admin": "平台管理员",
@@ -65,6 +66,10 @@ ACTIONS = {
     "signin.code_unsent": "请求登录验证码（未登记联系人，未发送）",
     "signin.limited": "登录尝试过于频繁，已拒绝",
     "user.add": "新增账号",
+    "supervision.raise": "交办督办事项",
+    "supervision.in_progress": "签收督办事项",
+    "supervision.done": "督办事项办结",
+    "supervision.overdue": "督办事项逾期",
 } | {f"case.{name}": t.label for name, t in TRANSITIONS.items()}
 OBJECTS = {
     "case": "案件",
@@ -79,6 +84,7 @@ OBJECTS = {
     "policy": "政策",
     "policy_draft": "政策草稿",
     "user": "账号",
+    "supervision_item": "督办事项",
 }
 KEYS = {
     "state": "状态",
@@ -160,6 +166,9 @@ KEYS = {
     "priority": "优先级",
     "columns": "文件列",
     "as_of_column": "数据日期列",
+    "status": "督办状态",
+    "summary": "事项",
+    "reply": "办理情况",
 }
 VERBATIM = ("file", "sha256", "columns", "as_of_column")  # shown as written (a file's own names), marked as code
 ALGORITHMS = {"sm3-tree": "SM3 哈希树"}
@@ -200,6 +209,8 @@ def _value(key: str, value: Any, titles: dict[str, str] | None = None) -> str:
         return "是" if value else "否"
     if key == "state" and isinstance(value, str):
         return STATES.get(value, value)
+    if key == "status" and isinstance(value, str):
+        return SUPERVISION_STATUS.get(value, value)
     if key == "origin" and isinstance(value, str):
         return ORIGINS.get(value, value)
     if key == "field" and isinstance(value, str):

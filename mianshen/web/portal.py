@@ -33,6 +33,7 @@ from mianshen.rules.profile import Profile
 from mianshen.rules.trace import RESULT_LABELS, STATUS_LABELS, Result, Trace
 from mianshen.rules.values import show
 from mianshen.store.schema import applications, case_events, cases, objections
+from mianshen.supervision.commitments import case_commitment
 from mianshen.web.catalog import Listed
 from mianshen.web.deps import ROLE_LABELS
 
@@ -222,7 +223,9 @@ def benefits(
     for item in items:
         case, match = own.get(item.policy.id), matched.get(item.policy.id)
         if shown(item, today, case, match):
-            listed.append(benefit(item, profiles, today, case, match)[0])
+            view = benefit(item, profiles, today, case, match)[0]
+            view["stage_commitment"] = case_commitment(conn, dict(case), today) if case is not None else None
+            listed.append(view)
     groups = {key: [b for b in listed if b["group"] == key] for key in GROUPS}
 
     def total(keys: tuple[str, ...]) -> str | None:
@@ -379,6 +382,7 @@ def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str
         "publicity": {"from": case["publicity_from"], "to": case["publicity_to"]} if case["publicity_from"] else None,
         "time_limit": clock,
         "step_deadline": step,
+        "stage_commitment": case_commitment(conn, case, today),
         "events": events,
         "attachments": [{k: a[k] for k in ("name", "sha256", "size")} for a in json.loads(app or "[]")],
         "objections": [{"reason": o.reason, "raised_at": o.raised_at, "resolution": o.resolution} for o in raised],

@@ -21,6 +21,7 @@ from mianshen.matching import cosign
 from mianshen.matching.publish import list_versions, publish_policy
 from mianshen.store.db import reading
 from mianshen.store.schema import cases, list_rejects, list_uploads
+from mianshen.supervision import items
 from mianshen.web.console import scope, work_jobs
 from mianshen.web.console.simulate import check_text, simulate
 from mianshen.web.deps import actor, engine, page, require_csrf
@@ -57,7 +58,9 @@ def policy_list(request: Request, s: Session) -> list[dict[str, Any]]:
 def console_home(request: Request) -> Response:
     s = scope.staff(request, *scope.CONSOLE_HOME)
     policies = policy_list(request, s) if s.role in scope.STAFF_READ else []
-    return page(request, "console.html", {"policies": policies})
+    with reading(engine(request)) as conn:  # 督办事项 first: what the 专班 has handed this department
+        pending = [i for i in items.listed(conn, s.role, s.department) if i["status"] in items.OPEN]
+    return page(request, "console.html", {"policies": policies, "open_items": pending})
 
 
 @router.get("/api/console/policies", tags=["工作台"])

@@ -1,0 +1,115 @@
+"""督办事项: the worker raises one item per policy stage overdue beyond the threshold and per data field
+past its reply deadline (as counted from the store), never twice while open; the owner department
+sees them first on its workbench, takes them up and closes them with a reply; late ones become 逾期;
+every step is in the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+
+from mianshen.jobs import tasks
+from mianshen.store.schema import audit_log, data_requests, supervision_items
+from mianshen.supervision import items
+
+from . import matching_fixtures as fx
+from . import test_web_console_fixtures as wf
+from .language import leaks
+from .test_supervision_ledger import TODAY, moment, pinned, staged
+from .test_web_console_fixtures import POLICY, login, post
+
+demo, populated, site, web_env, pinned = fx.demo, fx.populated, wf.site, wf.web_env, pinned
+
+
+def rows(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(supervision_items).order_by(supervision_items.c.id)).mappings()]
+
+
+def over_threshold(engine: Engine) -> set[str]:
+    """Stages with a case at least the threshold over, case by case from the store."""
+    from mianshen.store.schema import cases
+    from mianshen.supervision import commitments as cm
+
+    out = set()
+    with engine.connect() as conn:
+        for r in conn.execute(select(cases).where(cases.c.policy_id == POLICY)).mappings():
+            found = cm.case_commitment(conn, dict(r), TODAY)
+            if found and found["days_over"] >= items.threshold():
+                out.add(f"policy:{POLICY}:{found['stage']}")
+    return out
+
+
+def test_the_worker_raises_items_once_as_the_store_says(site: Engine, pinned: None) -> None:
+    staged(site)
+    with site.begin() as conn:  # every data request opened long before its 10-working-day deadline
+        conn.execute(update(data_requests).values(opened_at=moment(dt.date(2025, 9, 1))))
+        waiting = conn.execute(select(func.count(func.distinct(data_requests.c.field)))).scalar_one()
+    first = tasks.supervise(site, TODAY)
+    raised = rows(site)
+    cases_items = {r["subject"] for r in raised if r["kind"] == "case_overdue"}
+    assert cases_items == over_threshold(site) == {f"policy:{POLICY}:{s}" for s in ("confirm", "review", "pay")}
+    assert len([r for r in raised if r["kind"] == "data_request"]) == waiting > 0
+    assert first.changed == len(raised) and all(r["status"] == "assigned" for r in raised)
+    assert all(r["department"] == wf.HRSS for r in raised if r["kind"] == "case_overdue")
+    assert tasks.supervise(site, TODAY).changed == 0 and len(rows(site)) == len(raised)  # not twice while open
+    with site.connect() as conn:
+        logged = conn.execute(select(func.count()).where(audit_log.c.action == "supervision.raise")).scalar_one()
+    assert logged == len(raised)
+
+
+def test_department_takes_up_and_closes_items_and_late_ones_become_overdue(site: Engine, pinned: None) -> None:
+    staged(site)
+    tasks.supervise(site, TODAY)
+    mine = [r for r in rows(site) if r["kind"] == "case_overdue"]
+    hr = login(site, "hr")
+    home = hr.get("/console").text
+    assert 'id="open-items"' in home and "确认后审核环节逾期" in home and "交办" in home
+    assert home.index('id="open-items"') < home.index(f'/console/policies/{POLICY}"')  # the items come first
+    assert 'id="open-items"' not in login(site, "kj").get("/console").text  # another department: none
+    first, second = mine[0]["id"], mine[1]["id"]
+    assert post(hr, f"/console/supervision/{first}/accept").status_code == 303
+    refused = post(hr, f"/console/supervision/{first}/reply", {"reply": "  "})
+    assert refused.status_code == 400 and "办结须写明办理情况" in refused.text
+    done = post(hr, f"/console/supervision/{first}/reply", {"reply": "已逐件审核，积压已清"})
+    assert done.status_code == 303
+    assert post(login(site, "aud"), f"/console/supervision/{second}/accept").status_code == 403
+    assert post(login(site, "kj"), f"/console/supervision/{second}/accept").status_code == 404
+    with site.begin() as conn:
+        conn.execute(
+            update(supervision_items).where(supervision_items.c.id == second).values(deadline=dt.date(2025, 10, 1))
+        )
+    tasks.supervise(site, TODAY)
+    by_id = {r["id"]: r for r in rows(site)}
+    assert by_id[first]["status"] == "done" and by_id[first]["reply"] == "已逐件审核，积压已清"
+    assert by_id[second]["status"] == "overdue"
+    page = hr.get("/console/supervision").text
+    assert page.index("逾期</span>") < page.index("办结</span>")  # open (逾期) before closed
+    assert "已逐件审核，积压已清" in page
+    with site.connect() as conn:
+        actions = list(
+            conn.execute(select(audit_log.c.action).where(audit_log.c.entity_type == "supervision_item")).scalars()
+        )
+    assert {"supervision.raise", "supervision.in_progress", "supervision.done", "supervision.overdue"} <= set(actions)
+    audit = login(site, "aud").get("/audit").text
+    assert "督办事项办结" in audit
+    for shown in (page, home, audit):  # item rows, statuses and audit entries all in plain Chinese
+        assert not leaks(shown), leaks(shown)
+
+
+def test_data_request_items_belong_to_the_data_side(site: Engine, pinned: None) -> None:
+    from mianshen.web.accounts import add_user
+
+    with site.begin() as conn:
+        conn.execute(update(data_requests).values(opened_at=moment(dt.date(2025, 9, 1))))
+        add_user(conn, "dm", wf.PASSWORD, "data_manager", "数据管理员")
+    tasks.supervise(site, TODAY)
+    data_items = [r for r in rows(site) if r["kind"] == "data_request"]
+    assert data_items
+    dm = login(site, "dm")
+    shown = dm.get("/api/console/supervision").json()["items"]
+    assert {i["id"] for i in shown} == {r["id"] for r in data_items}
+    assert post(dm, f"/console/supervision/{data_items[0]['id']}/reply", {"reply": "已答复"}).status_code == 303
+    assert rows(site)[[r["id"] for r in rows(site)].index(data_items[0]["id"])]["status"] == "done"
