@@ -67,7 +67,8 @@ _FAMILY_SQL = {
     "manfuhe-shengchan": (
         "p.subject_type IN ('企业') AND strpos(p.enterprise_tags, '|规上工业企业|') > 0"
         " AND list_contains(v.industries, substring(p.industry_code, 1, 1))"
-        " AND p.full_capacity_by_deadline = true",
+        " AND ((p.production_halted_early_year = true AND p.full_capacity_by_deadline = true)"
+        " OR (p.full_capacity_whole_q1 = true AND p.main_revenue_growth_q1 >= v.growth))",
         "(p.full_capacity_whole_q1 = true AND p.main_revenue_growth_q1 >= v.growth) IS NULL",
     ),
     "shoudai-tiexi": (
