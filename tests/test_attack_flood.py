@@ -1,8 +1,8 @@
 """H1, measured: four clients looping wrong staff passwords (real argon2, each ~0.1–0.3 s of CPU) do
 not stall the public pages. Before the handlers moved their work off the event loop, one such flood
-pushed /api/publicity from p95 7 ms to p95 13 s. A bounded test, not a benchmark: the bound is
-generous (2 s) because CI shares its cores, and a page waiting behind argon2 calls on the event loop
-would wait for four of them at a time, over and over."""
+pushed /api/publicity from p95 7 ms to p95 13 s. A bounded test, not a benchmark. Measured here: p95
+22 ms; with the password check put back on the event loop (the old code), 1.35 s. The bound (0.5 s)
+sits between the two with room for a busy CI machine."""
 
 from __future__ import annotations
 
@@ -85,4 +85,4 @@ def test_a_login_flood_does_not_stall_the_public_pages(server: str) -> None:
         t.join()
     p95 = statistics.quantiles(waits, n=20)[-1]
     assert len(attempts) >= 8, "the flood did not run"
-    assert p95 < 2.0, f"/api/publicity p95 {p95:.2f} s during {len(attempts)} wrong passwords"
+    assert p95 < 0.5, f"/api/publicity p95 {p95:.2f} s during {len(attempts)} wrong passwords"
