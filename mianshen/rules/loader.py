@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
-from mianshen.errors import Diagnostic, Location, PolicyFileError
+from mianshen.errors import Diagnostic, Location, PolicyFileError, os_reason
 from mianshen.rules.ast import Condition, Implicit, Leaf, Policy
 from mianshen.rules.checker import check_policy
 from mianshen.rules.conditions import parse_condition
@@ -56,8 +56,10 @@ def read_policy(path: str | Path, catalogue: Catalogue | None = None) -> tuple[P
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Diagnostic(Location(name), f"无法读取文件：{exc}", "政策文件须为 UTF-8 编码的 YAML")]
+    except OSError as exc:
+        return None, [Diagnostic(Location(name), f"无法读取文件：{os_reason(exc)}", "检查文件路径是否正确")]
+    except UnicodeDecodeError:
+        return None, [Diagnostic(Location(name), "无法读取文件：不是 UTF-8 编码", "政策文件须为 UTF-8 编码的 YAML")]
     return read_policy_text(text, name, catalogue)
 
 
