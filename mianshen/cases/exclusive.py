@@ -27,19 +27,29 @@ PAYING = ("in_payment", "paid", "returned", "archived")  # money on its way or p
 UNDECIDED = ("matched", "notified", "confirmed", "under_review", "publicity", "objection", "budget_wait")
 
 
+_RULES: dict[tuple[str, str, str], Exclusivity] = {}  # a published version never changes
+
+
 def rules(conn: Connection) -> dict[str, Exclusivity]:
-    """Every published policy's rules (policies declaring none included: others may name them)."""
+    """Every published policy's rules (policies declaring none included: others may name them). A
+    version's text is read and parsed once per process: approval and payment ask per case."""
     rows = conn.execute(
-        select(
+        select(policy_versions.c.policy_id, policy_versions.c.title, policy_versions.c.sha256)
+        .where(policy_versions.c.state == "published")
+        .order_by(policy_versions.c.version)
+    ).all()
+    unknown = [r.sha256 for r in rows if tuple(r) not in _RULES]
+    if unknown:
+        texts = select(
             policy_versions.c.policy_id,
             policy_versions.c.title,
             policy_versions.c.sha256,
             policy_versions.c.source_yaml,
-        )
-        .where(policy_versions.c.state == "published")
-        .order_by(policy_versions.c.version)
-    )
-    return {r.policy_id: exclusivity(tr._parsed(r.sha256, r.source_yaml), r.policy_id, r.title) for r in rows}
+        ).where(policy_versions.c.sha256.in_(unknown))
+        for r in conn.execute(texts):
+            raw = tr._parsed(r.sha256, r.source_yaml)
+            _RULES[(r.policy_id, r.title, r.sha256)] = exclusivity(raw, r.policy_id, r.title)
+    return {r.policy_id: _RULES[tuple(r)] for r in rows}
 
 
 def _amount(case: Any) -> Any:
@@ -106,28 +116,57 @@ def guard_exclusive(conn: Connection, case: dict[str, Any], actor: Actor, states
 
 
 def settle_run(conn: Connection, run_id: int) -> int:
-    """After a run opened its cases: refuse those (or, under 就高, the lower live ones) that conflict."""
+    """After a run opened its cases: refuse those (or, under 就高, the lower live ones) that conflict.
+    One set statement finds the enterprises where a case just opened meets a live case of a
+    conflicting policy; only their cases are weighed one by one (a first run opens millions)."""
     table = rules(conn)
     declared = {pid for pid, r in table.items() if r.declared}
     if not declared:
         return 0
     named = {n for pid in declared for n in table[pid].exclusive_with}
+    # a policy outside `involved` conflicts with none (a conflict needs a matter or a name on one side)
     involved = [pid for pid, r in table.items() if pid in declared or pid in named or r.matter in named]
-    opened = select(cases).where(cases.c.opened_run == run_id, cases.c.policy_id.in_(involved)).order_by(cases.c.id)
-    refused = 0
     live = [s for s in STATES if s not in FINAL]
-    for case in [dict(c) for c in conn.execute(opened).mappings()]:
-        if tr.load_case(conn, case["id"])["state"] in FINAL:
+    contested = _contested(conn, run_id, involved, live, table)
+    refused = 0
+    for case_id in contested:
+        case = tr.load_case(conn, case_id)
+        if case["state"] in FINAL:
             continue  # refused earlier in this loop, for a higher case
         found = blocker(conn, case, live, table)
         if found is not None:
-            exclude(conn, case["id"], SYSTEM, found[1])
+            exclude(conn, case_id, SYSTEM, found[1])
             refused += 1
             continue
-        for lower in conn.execute(select(cases).where(cases.c.uscc == case["uscc"], cases.c.state.in_(UNDECIDED))):
-            other = dict(lower._mapping)
-            beaten = blocker(conn, other, [case["state"]], table) if other["id"] != case["id"] else None
-            if beaten is not None and beaten[0]["id"] == case["id"]:
+        lower = select(cases).where(
+            cases.c.uscc == case["uscc"],
+            cases.c.policy_id.in_(involved),
+            cases.c.state.in_(UNDECIDED),
+            cases.c.id != case_id,
+        )
+        for other in [dict(r) for r in conn.execute(lower).mappings()]:
+            beaten = blocker(conn, other, [case["state"]], table)
+            if beaten is not None and beaten[0]["id"] == case_id:
                 exclude(conn, other["id"], SYSTEM, beaten[1])
                 refused += 1
     return refused
+
+
+def _contested(
+    conn: Connection, run_id: int, involved: list[str], live: list[str], table: dict[str, Exclusivity]
+) -> list[int]:
+    """The run's cases (in id order) whose enterprise holds another live case of a conflicting policy."""
+    mine, theirs = cases.alias("mine"), cases.alias("theirs")
+    meets = (
+        select(mine.c.id, mine.c.policy_id, theirs.c.policy_id.label("other"))
+        .join(
+            theirs,
+            (theirs.c.uscc == mine.c.uscc)
+            & theirs.c.policy_id.in_(involved)
+            & theirs.c.state.in_(live)
+            & (theirs.c.id != mine.c.id),
+        )
+        .where(mine.c.opened_run == run_id, mine.c.policy_id.in_(involved))
+    )
+    found = {r.id for r in conn.execute(meets) if table[r.policy_id].conflicts(table[r.other])}
+    return sorted(found)
