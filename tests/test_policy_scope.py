@@ -96,3 +96,19 @@ def test_wrong_areas_are_refused_where_they_are_written(tmp_path: Path) -> None:
         text = SOURCE.replace('region: "410000"', region)
         path = write(tmp_path, text, f"p{i}.yaml")
         assert_one_error(check(path), where(path, text, needle), message)
+
+
+def test_the_public_region_filter_leaves_out_an_excluded_city() -> None:
+    """Someone in 郑州 filtering the public list does not see a policy for 全省除郑州市; 洛阳 and the
+    whole province do."""
+    from mianshen.web.catalog import Listed
+    from mianshen.web.routes.public import _matches, wanted_codes
+
+    listed = Listed(area(OUTSIDE_ZHENGZHOU), 1, None)
+
+    def shown(region: str) -> bool:
+        filters = dict.fromkeys(("q", "department", "kind", "subject", "industry", "status"), "") | {"region": region}
+        return _matches(listed, filters, DAY, wanted_codes(filters)[0])
+
+    assert not shown("郑州") and not shown("410102")
+    assert shown("洛阳") and shown("410000")

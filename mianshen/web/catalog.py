@@ -40,14 +40,15 @@ class Listed:
             walk(cond)
         return out
 
-    def codes(self, field: str) -> set[str]:
-        """Industry or region prefixes the policy's `within` conditions name (for filters)."""
+    def codes(self, field: str, op: str = "within") -> set[str]:
+        """Industry or region prefixes the policy's `within` conditions name (for filters); with
+        `op="not_within"`, those it excludes (全省除郑州市)."""
         out: set[str] = set()
 
         def walk(c: Any) -> None:
             if isinstance(c, Leaf) and c.field == field:
                 for t in c.tests:
-                    if t.op == "within" and isinstance(t.operand, tuple):
+                    if t.op == op and isinstance(t.operand, tuple):
                         out.update(t.operand)
             for child in getattr(c, "children", ()):
                 walk(child)

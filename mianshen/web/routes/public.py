@@ -73,6 +73,10 @@ def _matches(item: catalog.Listed, f: dict[str, str], today: dt.date, codes: dic
         prefixes = item.codes(field)  # no prefixes: the policy is open to every industry (region)
         if prefixes and not any(w.startswith(x) or x.startswith(w) for w in wanted for x in prefixes):
             return False
+        # a filter wholly inside an excluded area (郑州 for 全省除郑州市) does not list the policy
+        left_out = item.codes(field, "not_within")
+        if left_out and all(any(w.startswith(x) for x in left_out) for w in wanted):
+            return False
     return True
 
 
