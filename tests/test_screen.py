@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,29 @@ def test_screen_writes_its_results_to_parquet_not_to_the_store(tmp_path: Path) -
     rows = duckdb.sql(f"SELECT policy_id, enterprise_id, status FROM '{out}'").fetchall()
     assert len(rows) == 20 * len({r[0] for r in rows}) and {r[2] for r in rows} == {"eligible", "ineligible", "unknown"}
     assert "写入 Parquet 文件" in result.output
+
+
+def test_screen_writes_every_pair_to_the_parquet_file(tmp_path: Path, shipped_policies: list[Policy]) -> None:
+    """`--out`: one row per enterprise and policy, with its status, exact amount and reasons."""
+    import duckdb
+
+    out = tmp_path / "results.parquet"
+    args = ["screen", "--profiles", str(EXAMPLES), "--as-of", "2025-06-30", "--policies", str(SHIPPED)]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    profiles, _ = read_population(EXAMPLES)
+    screened = [
+        p
+        for p in shipped_policies
+        if p.kind in ("条件类", "暂难数据化类") and p.valid_from <= AS_OF and (p.valid_to is None or AS_OF <= p.valid_to)
+    ]
+    rows = duckdb.sql(f"SELECT * FROM '{out}' ORDER BY policy_id, enterprise_id").fetchall()
+    assert len(rows) == len(profiles) * len(screened)
+    expected = []
+    for policy in sorted(screened, key=lambda p: p.id):
+        for profile in sorted(profiles, key=lambda p: p.id):
+            r = evaluate(policy, profile, AS_OF)
+            amount = None if r.amount is None else r.amount.quantize(Decimal("0.01"))
+            failed, unknown = ",".join(r.failed), ",".join(r.unknown)
+            expected.append((policy.id, policy.version, profile.id, AS_OF, r.status, amount, failed, unknown))
+    assert rows == expected

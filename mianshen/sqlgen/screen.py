@@ -81,8 +81,10 @@ def write_results(summaries: list[PolicySummary], path: str, as_of: dt.date) -> 
             "CREATE TABLE screen_results (policy_id VARCHAR, policy_version INTEGER, enterprise_id VARCHAR, "
             "as_of DATE, status VARCHAR, amount DECIMAL(18, 2), failed VARCHAR, unknown VARCHAR)"
         )
-        if rows:
-            duck.executemany(f"INSERT INTO screen_results VALUES ({', '.join('?' * 8)})", rows)
+        if rows:  # as eight lists in one statement: DuckDB runs executemany's rows one statement each
+            types = ("VARCHAR", "INTEGER", "VARCHAR", "DATE", "VARCHAR", "DECIMAL(18, 2)", "VARCHAR", "VARCHAR")
+            lists = ", ".join(f"unnest(?::{t}[])" for t in types)
+            duck.execute(f"INSERT INTO screen_results SELECT {lists}", [list(c) for c in zip(*rows, strict=True)])
         duck.execute(f"COPY screen_results TO '{path.replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
     finally:
         duck.close()
