@@ -128,7 +128,9 @@ def test_screen_writes_every_pair_to_the_parquet_file(tmp_path: Path, shipped_po
     screened = [
         p
         for p in shipped_policies
-        if p.kind in ("条件类", "暂难数据化类") and p.valid_from <= AS_OF and (p.valid_to is None or AS_OF <= p.valid_to)
+        if p.kind in ("条件类", "暂难数据化类")
+        and p.valid_from <= AS_OF
+        and (p.valid_to is None or p.valid_to >= AS_OF)
     ]
     rows = duckdb.sql(f"SELECT * FROM '{out}' ORDER BY policy_id, enterprise_id").fetchall()
     assert len(rows) == len(profiles) * len(screened)
