@@ -172,8 +172,9 @@ def test_the_ledger_query_reads_an_index(site: Engine, pinned: None) -> None:
     if site.dialect.name != "sqlite":
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     with site.connect() as conn:
+        limits = ledger.limits_in_play(conn, ledger.policies(conn, {POLICY}))
         for stage in cm.STAGES:
-            query = ledger.stage_query(conn, stage, TODAY, 5, [cases.c.policy_id.in_([POLICY])])
+            query = ledger.stage_query(conn, stage, TODAY, limits, [cases.c.policy_id.in_([POLICY])])
             sql = str(query.compile(site, compile_kwargs={"literal_binds": True}))
             plan = [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
             assert any(p.startswith("SEARCH cases USING") for p in plan), (stage.key, plan)
