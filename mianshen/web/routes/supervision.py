@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from mianshen.store.db import reading
 from mianshen.store.schema import cases
 from mianshen.supervision import commitments as cm
-from mianshen.supervision import items, ledger, report
+from mianshen.supervision import items, ledger, report, scorecard
 from mianshen.web.console import listing, scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
@@ -165,3 +165,37 @@ async def item_action(request: Request, item_id: int, action: str) -> Any:
     if scope.is_api(request):
         return {"ok": True}
     return RedirectResponse("/console/supervision", status_code=303)
+
+
+def _scorecard(request: Request) -> dict[str, Any]:
+    """Both scorecards over every department and region: a ranking compares them, so a department
+    sees the whole table (aggregates only, no enterprise)."""
+    scope.staff(request, *scope.DASHBOARD)
+    period = request.query_params.get("period", "").strip() or None
+    listing.fill_regions(engine(request))  # a region's numbers read the cases' region
+    with reading(engine(request)) as conn:
+        return scorecard.collect(conn, period) | {"periods": scorecard.periods(conn)}
+
+
+@router.get("/console/scorecard", include_in_schema=False)
+def scorecard_page(request: Request) -> Response:
+    found = _scorecard(request)
+    tables = {kind: scorecard.table(found[kind], kind) for kind in ("departments", "regions")}
+    context = {"found": found, "tables": tables, "columns": scorecard.COLUMNS, "query": request.url.query}
+    return page(request, "scorecard.html", context)
+
+
+@router.get("/api/console/scorecard", tags=["监督问效"])
+def scorecard_api(request: Request) -> Any:
+    """部门与地区评分表（参数 period）：在办、逾期、逾期率、兑现时长、享受率、数据需求答复、督办逾期，按规则排名。"""
+    return scope.as_json(_scorecard(request))
+
+
+@router.get("/console/scorecard/export.xlsx", include_in_schema=False)
+def scorecard_export(request: Request) -> Response:
+    """部门与地区评分表（XLSX，单元格均为文本），表后写明排名规则。"""
+    found = _scorecard(request)
+    header = [label for _, label in scorecard.COLUMNS]
+    rows = [["部门"], *scorecard.table(found["departments"], "departments"), [], ["地区"]]
+    rows += [*scorecard.table(found["regions"], "regions"), [], [found["rule"]]]
+    return scope.xlsx("评分表", header, rows)
