@@ -39,16 +39,36 @@ def seeded(engine: Engine) -> None:
         conn.execute(
             data_requests.insert(),
             [
-                {"uscc": usccs[0], "field": FIELD, "opened_at": moment(dt.date(2025, 10, 20)),
-                 "resolved_at": moment(dt.date(2025, 10, 24)), "region": "410102"},
-                {"uscc": usccs[1], "field": FIELD, "opened_at": moment(dt.date(2025, 10, 9)), "resolved_at": None, "region": "410305"},
+                {
+                    "uscc": usccs[0],
+                    "field": FIELD,
+                    "opened_at": moment(dt.date(2025, 10, 20)),
+                    "resolved_at": moment(dt.date(2025, 10, 24)),
+                    "region": "410102",
+                },
+                {
+                    "uscc": usccs[1],
+                    "field": FIELD,
+                    "opened_at": moment(dt.date(2025, 10, 9)),
+                    "resolved_at": None,
+                    "region": "410305",
+                },
             ],
         )
         conn.execute(
             supervision_items.insert().values(
-                kind="case_overdue", subject="policy:x:notify", department=HRSS, policy_id=POLICY, stage="notify",
-                summary="逾期", cases=1, max_over=6, raised_at=moment(dt.date(2025, 10, 20)),
-                deadline=dt.date(2025, 10, 27), status="overdue", open_key="policy:x:notify",
+                kind="case_overdue",
+                subject="policy:x:notify",
+                department=HRSS,
+                policy_id=POLICY,
+                stage="notify",
+                summary="逾期",
+                cases=1,
+                max_over=6,
+                raised_at=moment(dt.date(2025, 10, 20)),
+                deadline=dt.date(2025, 10, 27),
+                status="overdue",
+                open_key="policy:x:notify",
             )
         )
 
@@ -86,8 +106,10 @@ def from_store(engine: Engine) -> dict[str, dict[str, dict[str, Any]]]:
                     days = working_days_between(cm.beijing_day(c["created_at"]), cm.beijing_day(paid_on[c["id"]]))
                     target["spans"].append(days.days)
         eligible = conn.execute(
-            select(match_policies.c.eligible).where(match_policies.c.policy_id == POLICY)
-            .order_by(match_policies.c.run_id.desc()).limit(1)
+            select(match_policies.c.eligible)
+            .where(match_policies.c.policy_id == POLICY)
+            .order_by(match_policies.c.run_id.desc())
+            .limit(1)
         ).scalar()
         row("departments", HRSS)["base"] = eligible
         last_day = add_working_days(TODAY, -inbox.reply_days()).date

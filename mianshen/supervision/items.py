@@ -5,8 +5,11 @@ days past their commitment, and for each data field whose requests are past the 
 deadline (profiles/inbox.py). One open item per subject (the store's unique `open_key`), so a
 daily run adds nothing new while an item is open; once done, a later lapse raises a new item.
 
+The 专班 (platform admin) can also hand an item to a department by hand (`raise_by_hand`).
+
 Status: 交办 (assigned) → 办理中 (in_progress, the owner took it up) → 办结 (done, with a reply);
-an open item past its own deadline becomes 逾期 (overdue) and can still be replied to. Every
+an open item past its own deadline becomes 逾期 (overdue) and is escalated: it rises to the top of the
+专班's workbench marked 已升级, and can still be replied to. Every
 change writes an audit row with the item as it was and as it became.
 """
 
@@ -23,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.transitions import CaseError, NotAllowed
 from mianshen.clock import now as platform_now
+from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.profiles import inbox
 from mianshen.reference.workdays import add_working_days
@@ -127,6 +131,34 @@ def mark_overdue(engine: Engine, today: dt.date) -> int:
     return len(due)
 
 
+def raise_by_hand(conn: Connection, actor: Actor, department: str, summary: str, departments: set[str]) -> int:
+    """The 专班 hands a department an item of its own (工作方案: 对发现的问题及时交办督办)."""
+    if actor.role != "platform_admin":
+        raise NotAllowed("只有工作专班（平台管理员）可以交办督办事项")
+    if department not in departments:
+        raise CaseError(f"责任部门“{department}”不是发布了政策的部门，请从列表中选择")
+    text = summary.strip()
+    if not text:
+        raise CaseError("请写明督办事项的内容")
+    deadline = add_working_days(clock_today(), REPLY_DAYS).date
+    row = {
+        "kind": "manual",
+        "subject": f"manual:{department}",
+        "department": department,
+        "summary": text,
+        "cases": 0,
+        "max_over": 0,
+        "raised_at": platform_now(),
+        "deadline": deadline,
+        "status": "assigned",
+    }
+    new_id = int(conn.execute(supervision_items.insert().values(**row)).inserted_primary_key[0])  # type: ignore[index]
+    record(
+        conn, actor, "supervision.raise", "supervision_item", new_id, None, {"department": department, "summary": text}
+    )
+    return new_id
+
+
 def load(conn: Connection, item_id: int) -> dict[str, Any]:
     row = conn.execute(select(supervision_items).where(supervision_items.c.id == item_id)).mappings().first()
     if row is None:
@@ -195,5 +227,6 @@ def listed(conn: Connection, role: str, department: str | None) -> list[dict[str
     closed = sorted((r for r in mine if r["status"] not in OPEN), key=lambda r: -r["id"])[:50]
     for r in open_ + closed:
         r["status_label"] = STATUS[r["status"]]
+        r["escalated"] = r["status"] == "overdue"  # 逾期未办结: raised to the 专班 (workbench, top)
         r["can_act"] = owns(r, role, department) and r["status"] in OPEN
     return open_ + closed

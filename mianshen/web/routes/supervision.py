@@ -129,9 +129,37 @@ def _items(request: Request) -> list[dict[str, Any]]:
         return items.listed(conn, s.role, s.department)
 
 
+def _departments(request: Request) -> list[str]:
+    """The departments an item can be handed to: those that publish policies."""
+    with reading(engine(request)) as conn:
+        return sorted({row.department for row in ledger.policies(conn).values()})
+
+
 @router.get("/console/supervision", include_in_schema=False)
 def items_page(request: Request) -> Response:
-    return page(request, "supervision_items.html", {"items": _items(request), "status": items.STATUS})
+    context = {"items": _items(request), "status": items.STATUS, "departments": _departments(request)}
+    return page(request, "supervision_items.html", context)
+
+
+@router.post("/console/supervision/raise", include_in_schema=False)
+@router.post("/api/console/supervision/raise", tags=["监督问效"])
+async def item_raise(request: Request) -> Any:
+    """工作专班交办督办事项（department 责任部门，summary 事项内容）。"""
+    await require_csrf(request)
+    s = scope.writer(request, "platform_admin")
+    await keep_form(request, "raise", lambda: items_page(request), "summary")
+    data = await scope.params(request)
+    department, summary = str(data.get("department", "")).strip(), str(data.get("summary", ""))
+
+    def work() -> int:
+        known = set(_departments(request))
+        with engine(request).begin() as conn:
+            return items.raise_by_hand(conn, actor(s), department, summary, known)
+
+    new_id = await run_in_threadpool(work)
+    if scope.is_api(request):
+        return {"ok": True, "id": new_id}
+    return RedirectResponse("/console/supervision", status_code=303)
 
 
 @router.get("/api/console/supervision", tags=["监督问效"])
