@@ -162,6 +162,9 @@ def test_supervision_walk_at_desktop(site: dict[str, Any], browser: Any, advance
                 .group_by(case_events.c.to_state)
             ).all()
         )
+    if auditor.locator("#no-charts").count() == 0:  # ECharts installed: both charts drawn on the page
+        assert auditor.locator("#chart-stages canvas").count() == 1
+        assert auditor.locator("#chart-regions canvas").count() == 1
     assert lines["立案"] == str(opened) and lines["已拨付"] == str(reached["paid"]) and reached["paid"] >= 3
     assert lines["已通知"] == str(reached["notified"])
 

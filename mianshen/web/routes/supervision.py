@@ -9,13 +9,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from mianshen.store.db import reading
-from mianshen.store.schema import cases
+from mianshen.store.schema import cases, data_requests
 from mianshen.supervision import commitments as cm
 from mianshen.supervision import items, ledger, report, scorecard
 from mianshen.web.console import listing, scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
 from mianshen.web.forms import keep_form
+from mianshen.web.routes import dashboard
 
 router = APIRouter()
 LEDGER_READ = ("department", "platform_admin", "auditor")
@@ -94,6 +95,14 @@ def performance_page(request: Request) -> Response:
     context: dict[str, Any] = {"choices": choices, "chosen": chosen, "report": found, "query": request.url.query}
     if found is not None:
         context |= {
+            "charts": dashboard.ECHARTS.is_file(),
+            "chart": {
+                "labels": [label for _, label in report.COUNTS],
+                "counts": [found["counts"][key] for key, _ in report.COUNTS],
+                "regions": [r["region_name"] for r in found["regions"]],
+                "opened": [r["opened"] for r in found["regions"]],
+                "paid": [r["paid"] for r in found["regions"]],
+            },
             "lines": report.lines(found),
             "region_header": report.REGION_HEADER,
             "region_rows": report.region_rows(found),
@@ -200,7 +209,8 @@ def _scorecard(request: Request) -> dict[str, Any]:
     sees the whole table (aggregates only, no enterprise)."""
     scope.staff(request, *scope.DASHBOARD)
     period = request.query_params.get("period", "").strip() or None
-    listing.fill_regions(engine(request))  # a region's numbers read the cases' region
+    listing.fill_regions(engine(request))  # a region's numbers read the cases' and requests' region
+    listing.fill_regions(engine(request), table=data_requests)
     with reading(engine(request)) as conn:
         return scorecard.collect(conn, period) | {"periods": scorecard.periods(conn)}
 
