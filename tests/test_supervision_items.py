@@ -147,3 +147,50 @@ def test_the_zhuanban_hands_an_item_by_hand_and_a_late_one_is_escalated(site: En
     assert "督办事项逾期，升级至工作专班" in login(site, "aud").get("/audit").text
     assert post(hr, f"/console/supervision/{made[0]['id']}/reply", {"reply": "已核查，补发 3 件"}).status_code == 303
     assert {r["id"]: r for r in rows(site)}[made[0]["id"]]["status"] == "done"
+
+
+def test_expired_policies_and_nearly_spent_budgets_raise_items(site: Engine, pinned: None) -> None:
+    from decimal import Decimal
+
+    from mianshen.cases.review import COMMITTED
+    from mianshen.store.schema import cases, policy_versions
+
+    staged(site)  # one case approved, waiting for payment
+    with site.begin() as conn:
+        approved = sum(
+            (
+                Decimal(r.confirmed_amount or r.amount)
+                for r in conn.execute(select(cases).where(cases.c.policy_id == POLICY, cases.c.state.in_(COMMITTED)))
+            ),
+            Decimal(0),
+        )
+        assert approved > 0
+        budget = (approved / Decimal("0.95")).quantize(Decimal("0.01"))  # 95% used
+        conn.execute(update(policy_versions).where(policy_versions.c.policy_id == POLICY).values(budget=str(budget)))
+        conn.execute(
+            update(policy_versions)
+            .where(policy_versions.c.policy_id == wf.LISTED)
+            .values(valid_to=TODAY - dt.timedelta(days=1))
+        )
+    tasks.supervise(site, TODAY)
+    found = {r["subject"]: r for r in rows(site)}
+    assert (
+        found[f"budget:{POLICY}"]["department"] == wf.HRSS
+        and "预算已使用 95.0%" in found[f"budget:{POLICY}"]["summary"]
+    )
+    assert (
+        found[f"expired:{wf.LISTED}"]["department"] == wf.KEJI
+        and "仍在发布" in found[f"expired:{wf.LISTED}"]["summary"]
+    )
+    kj = login(site, "kj").get("/console").text
+    assert 'id="open-items"' in kj and "有效期至" in kj
+    with site.begin() as conn:  # a roomy budget: no item
+        conn.execute(
+            update(policy_versions).where(policy_versions.c.policy_id == POLICY).values(budget=str(budget * 2))
+        )
+    assert "budget:" + POLICY not in {c["subject"] for c in _candidates(site)}
+
+
+def _candidates(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return items.candidates(conn, TODAY)

@@ -101,7 +101,7 @@ def collect(
     )
     for region, state, n in conn.execute(reached):
         regions[city(region)][state] += n
-    money = _money(conn, where)
+    sums = money(conn, where)
     total: dict[str, Any] = defaultdict(int)
     for row in regions.values():
         for key, n in row.items():
@@ -119,9 +119,9 @@ def collect(
         "counts": {key: int(total.get(key, 0)) for key, _ in COUNTS},
         "take_up": (total["paid"] / total["eligible"]) if total["eligible"] else None,
         "budget": budget,
-        "approved_amount": money["approved"],
-        "paid_amount": money["paid"],
-        "budget_use": (money["approved"] / budget) if budget else None,
+        "approved_amount": sums["approved"],
+        "paid_amount": sums["paid"],
+        "budget_use": (sums["approved"] / budget) if budget else None,
         "median_days": weighted_median(days),
         "p90_days": weighted_p90(days),
         "objections": _objections(conn, where),
@@ -148,7 +148,7 @@ def eligible(conn: Connection, policy_id: str, kind: str, opened: int) -> int:
     return int(row[0]) if row is not None else opened
 
 
-def _money(conn: Connection, where: list[Any]) -> dict[str, Decimal]:
+def money(conn: Connection, where: list[Any]) -> dict[str, Decimal]:
     """Approved and paid sums, grouped by the amount itself so each distinct amount is added once."""
     amount = func.coalesce(cases.c.confirmed_amount, cases.c.amount)
     approved = select(amount, func.count()).where(cases.c.state.in_(COMMITTED), *where).group_by(amount)
