@@ -194,3 +194,28 @@ def test_expired_policies_and_nearly_spent_budgets_raise_items(site: Engine, pin
 def _candidates(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return items.candidates(conn, TODAY)
+
+
+def test_cli_items_say_what_the_zhuanban_sees(site: Engine, pinned: None) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from mianshen.cli.main import cli
+
+    staged(site)
+    tasks.supervise(site, TODAY)
+    shown = login(site, "admin").get("/api/console/supervision").json()["items"]
+    result = CliRunner().invoke(cli, ["supervise", "items", "--json", "--db", str(site.url)])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert [(i["id"], i["status"], i["summary"]) for i in listed] == [
+        (i["id"], i["status"], i["summary"]) for i in shown
+    ]
+    assert len(listed) == len(rows(site)) > 0
+    mine = CliRunner().invoke(cli, ["supervise", "items", "--policy", POLICY, "--json", "--db", str(site.url)])
+    assert {i["policy_id"] for i in json.loads(mine.output)} == {POLICY}
+    text = CliRunner().invoke(cli, ["supervise", "items", "--db", str(site.url)]).output
+    assert f"交办 {len(listed)} 项" in text
+    wrong = CliRunner().invoke(cli, ["supervise", "items", "--policy", "no-such", "--db", str(site.url)])
+    assert wrong.exit_code != 0 and "政策“no-such”不存在" in wrong.output

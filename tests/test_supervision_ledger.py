@@ -131,6 +131,11 @@ def test_ledger_api_page_and_cli_equal_the_store(site: Engine, pinned: None) -> 
     assert stages_of(json.loads(result.output)) == expected
     text = CliRunner().invoke(cli, ["supervise", "ledger", "--db", str(site.url)])
     assert "匹配后通知企业：1 件" in text.output and "逾期" in text.output
+    with site.connect() as conn:
+        period = conn.execute(select(cases.c.period).where(cases.c.id == ids["review_late"])).scalar_one()
+    for chosen, want in ((period, expected), ("copy-0", Counter())):  # the copies were matched today
+        args = ["supervise", "ledger", "--period", chosen, "--json", "--db", str(site.url)]
+        assert stages_of(json.loads(CliRunner().invoke(cli, args).output)) == want
 
 
 def test_department_region_auditor_and_public_views(site: Engine, pinned: None) -> None:
