@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import statistics
 from collections import defaultdict
 from typing import Any
 
@@ -132,9 +133,7 @@ def from_store(engine: Engine) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def median(values: list[int]) -> float | None:
-    ordered = sorted(values)
-    n = len(ordered)
-    return None if not n else (ordered[(n - 1) // 2] + ordered[n // 2]) / 2
+    return float(statistics.median(values)) if values else None
 
 
 def test_scorecard_numbers_equal_the_store_and_follow_the_rule(site: Engine, pinned: None) -> None:
