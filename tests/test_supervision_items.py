@@ -113,3 +113,109 @@ def test_data_request_items_belong_to_the_data_side(site: Engine, pinned: None) 
     assert {i["id"] for i in shown} == {r["id"] for r in data_items}
     assert post(dm, f"/console/supervision/{data_items[0]['id']}/reply", {"reply": "已答复"}).status_code == 303
     assert rows(site)[[r["id"] for r in rows(site)].index(data_items[0]["id"])]["status"] == "done"
+
+
+def test_the_zhuanban_hands_an_item_by_hand_and_a_late_one_is_escalated(site: Engine, pinned: None) -> None:
+    admin, hr = login(site, "admin"), login(site, "hr")
+    assert "交办督办事项" in admin.get("/console/supervision").text
+    assert post(hr, "/console/supervision/raise", {"department": wf.HRSS, "summary": "自查"}).status_code == 403
+    bad = post(admin, "/console/supervision/raise", {"department": "不存在的厅", "summary": "自查"})
+    assert bad.status_code == 400 and "不是发布了政策的部门" in bad.text and "自查" in bad.text  # typed text kept
+    empty = post(admin, "/console/supervision/raise", {"department": wf.HRSS, "summary": " "})
+    assert empty.status_code == 400 and "请写明督办事项的内容" in empty.text
+    summary = "扩岗补助群众反映到账慢，请核查并报告"
+    assert post(admin, "/console/supervision/raise", {"department": wf.HRSS, "summary": summary}).status_code == 303
+    made = [r for r in rows(site) if r["kind"] == "manual"]
+    assert [(r["department"], r["summary"], r["status"]) for r in made] == [(wf.HRSS, summary, "assigned")]
+    assert summary in hr.get("/console").text and summary not in login(site, "kj").get("/console").text
+
+    # five working days later it is still open: the worker marks it 逾期 and it rises to the 专班
+    later = items.add_working_days(TODAY, items.REPLY_DAYS + 1).date
+    tasks.supervise(site, later)
+    assert {r["id"]: r for r in rows(site)}[made[0]["id"]]["status"] == "overdue"
+    home = admin.get("/console").text
+    assert "已升级至工作专班" in home and home.index(summary) < home.index("立即匹配")
+    with site.connect() as conn:
+        actions = list(
+            conn.execute(
+                select(audit_log.c.action)
+                .where(audit_log.c.entity_type == "supervision_item", audit_log.c.entity_id == str(made[0]["id"]))
+                .order_by(audit_log.c.id)
+            ).scalars()
+        )
+    assert actions == ["supervision.raise", "supervision.overdue"]
+    assert "督办事项逾期，升级至工作专班" in login(site, "aud").get("/audit").text
+    assert post(hr, f"/console/supervision/{made[0]['id']}/reply", {"reply": "已核查，补发 3 件"}).status_code == 303
+    assert {r["id"]: r for r in rows(site)}[made[0]["id"]]["status"] == "done"
+
+
+def test_expired_policies_and_nearly_spent_budgets_raise_items(site: Engine, pinned: None) -> None:
+    from decimal import Decimal
+
+    from mianshen.cases.review import COMMITTED
+    from mianshen.store.schema import cases, policy_versions
+
+    staged(site)  # one case approved, waiting for payment
+    with site.begin() as conn:
+        approved = sum(
+            (
+                Decimal(r.confirmed_amount or r.amount)
+                for r in conn.execute(select(cases).where(cases.c.policy_id == POLICY, cases.c.state.in_(COMMITTED)))
+            ),
+            Decimal(0),
+        )
+        assert approved > 0
+        budget = (approved / Decimal("0.95")).quantize(Decimal("0.01"))  # 95% used
+        conn.execute(update(policy_versions).where(policy_versions.c.policy_id == POLICY).values(budget=str(budget)))
+        conn.execute(
+            update(policy_versions)
+            .where(policy_versions.c.policy_id == wf.LISTED)
+            .values(valid_to=TODAY - dt.timedelta(days=1))
+        )
+    tasks.supervise(site, TODAY)
+    found = {r["subject"]: r for r in rows(site)}
+    assert (
+        found[f"budget:{POLICY}"]["department"] == wf.HRSS
+        and "预算已使用 95.0%" in found[f"budget:{POLICY}"]["summary"]
+    )
+    assert (
+        found[f"expired:{wf.LISTED}"]["department"] == wf.KEJI
+        and "仍在发布" in found[f"expired:{wf.LISTED}"]["summary"]
+    )
+    kj = login(site, "kj").get("/console").text
+    assert 'id="open-items"' in kj and "有效期至" in kj
+    with site.begin() as conn:  # a roomy budget: no item
+        conn.execute(
+            update(policy_versions).where(policy_versions.c.policy_id == POLICY).values(budget=str(budget * 2))
+        )
+    assert "budget:" + POLICY not in {c["subject"] for c in _candidates(site)}
+
+
+def _candidates(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return items.candidates(conn, TODAY)
+
+
+def test_cli_items_say_what_the_zhuanban_sees(site: Engine, pinned: None) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from mianshen.cli.main import cli
+
+    staged(site)
+    tasks.supervise(site, TODAY)
+    shown = login(site, "admin").get("/api/console/supervision").json()["items"]
+    result = CliRunner().invoke(cli, ["supervise", "items", "--json", "--db", str(site.url)])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert [(i["id"], i["status"], i["summary"]) for i in listed] == [
+        (i["id"], i["status"], i["summary"]) for i in shown
+    ]
+    assert len(listed) == len(rows(site)) > 0
+    mine = CliRunner().invoke(cli, ["supervise", "items", "--policy", POLICY, "--json", "--db", str(site.url)])
+    assert {i["policy_id"] for i in json.loads(mine.output)} == {POLICY}
+    text = CliRunner().invoke(cli, ["supervise", "items", "--db", str(site.url)]).output
+    assert f"交办 {len(listed)} 项" in text
+    wrong = CliRunner().invoke(cli, ["supervise", "items", "--policy", "no-such", "--db", str(site.url)])
+    assert wrong.exit_code != 0 and "政策“no-such”不存在" in wrong.output

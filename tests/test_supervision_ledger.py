@@ -131,6 +131,11 @@ def test_ledger_api_page_and_cli_equal_the_store(site: Engine, pinned: None) -> 
     assert stages_of(json.loads(result.output)) == expected
     text = CliRunner().invoke(cli, ["supervise", "ledger", "--db", str(site.url)])
     assert "匹配后通知企业：1 件" in text.output and "逾期" in text.output
+    with site.connect() as conn:
+        period = conn.execute(select(cases.c.period).where(cases.c.id == ids["review_late"])).scalar_one()
+    for chosen, want in ((period, expected), ("copy-0", Counter())):  # the copies were matched today
+        args = ["supervise", "ledger", "--period", chosen, "--json", "--db", str(site.url)]
+        assert stages_of(json.loads(CliRunner().invoke(cli, args).output)) == want
 
 
 def test_department_region_auditor_and_public_views(site: Engine, pinned: None) -> None:
@@ -172,8 +177,9 @@ def test_the_ledger_query_reads_an_index(site: Engine, pinned: None) -> None:
     if site.dialect.name != "sqlite":
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     with site.connect() as conn:
+        limits = ledger.limits_in_play(conn, ledger.policies(conn, {POLICY}))
         for stage in cm.STAGES:
-            query = ledger.stage_query(conn, stage, TODAY, 5, [cases.c.policy_id.in_([POLICY])])
+            query = ledger.stage_query(conn, stage, TODAY, limits, [cases.c.policy_id.in_([POLICY])])
             sql = str(query.compile(site, compile_kwargs={"literal_binds": True}))
             plan = [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
             assert any(p.startswith("SEARCH cases USING") for p in plan), (stage.key, plan)

@@ -169,6 +169,8 @@ RULES: list[tuple[str, Access]] = [
         Access(STAFF_READ | {"dm"}, frozenset(), "hr", OTHER_DEPTS, sees_all=frozenset({"admin", "aud", "dm"})),
     ),
     (r"^/console/supervision$", Access(STAFF_READ | {"dm"}, frozenset(), "hr")),
+    (r"^/console/supervision/raise$", Access(frozenset(), frozenset({"admin"}), "admin")),
+    (r"^/console/scorecard", Access(STAFF_READ | {"dm"}, frozenset(), "hr")),
     (
         r"^/console/supervision/\{item_id\}/\{action\}$",
         Access(frozenset(), DEPARTMENTS | {"dm"}, "hr", OTHER_DEPTS | {"dm": 404}),
@@ -260,6 +262,8 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
         return {"data": {"source": source[0]}, "files": [("file", ("补报.csv", source[1].encode(), "text/csv"))]}
     if p.startswith("/console/objections/"):
         return {"data": {"reason": "经核实核定人数无误"}}
+    if p == "/console/supervision/raise":
+        return {"data": {"department": fx.HRSS, "summary": "群众反映到账慢，请核查"}}
     if p.startswith("/console/supervision/"):
         return {"data": {"reply": "已逐件通知企业"}}
     if p.startswith("/console/corrections/"):

@@ -24,6 +24,7 @@ PAGES = {
         "/dashboard",
         "/console/ledger",
         "/console/performance?policy=wengang-fanhuan",
+        "/console/scorecard",
         "/console/supervision",
     ),
     "fin": ("/console", "/console/payments"),
@@ -34,6 +35,8 @@ PAGES = {
         "/console/requests",
         "/console/ledger",
         "/console/performance?policy=wengang-fanhuan",
+        "/console/scorecard",
+        "/console/supervision",
     ),
     "dm": ("/console", "/console/requests", "/dashboard", "/console/supervision"),
     "anon": (

@@ -1,12 +1,16 @@
 """督办事项 (工作方案三(二): 对发现的问题及时交办督办、跟踪问效).
 
 The worker raises an item for each policy stage whose overdue cases have gone `threshold()` working
-days past their commitment, and for each data field whose requests are past the statutory reply
-deadline (profiles/inbox.py). One open item per subject (the store's unique `open_key`), so a
+days past their commitment (unanswered objections are the 公示异议处理 stage), for each data field whose
+requests are past the statutory reply deadline (profiles/inbox.py), for a policy still published past
+its valid_to, and for a budget nearly used up (`BUDGET_ALERT`). One open item per subject (the store's unique `open_key`), so a
 daily run adds nothing new while an item is open; once done, a later lapse raises a new item.
 
+The 专班 (platform admin) can also hand an item to a department by hand (`raise_by_hand`).
+
 Status: 交办 (assigned) → 办理中 (in_progress, the owner took it up) → 办结 (done, with a reply);
-an open item past its own deadline becomes 逾期 (overdue) and can still be replied to. Every
+an open item past its own deadline becomes 逾期 (overdue) and is escalated: it rises to the top of the
+专班's workbench marked 已升级, and can still be replied to. Every
 change writes an audit row with the item as it was and as it became.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -23,17 +28,19 @@ from sqlalchemy.exc import IntegrityError
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.transitions import CaseError, NotAllowed
 from mianshen.clock import now as platform_now
+from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.profiles import inbox
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.db import reading
-from mianshen.store.schema import supervision_items
+from mianshen.store.schema import cases, supervision_items
 from mianshen.supervision import commitments as cm
-from mianshen.supervision import ledger
+from mianshen.supervision import ledger, report
 
 THRESHOLD_ENV = "MIANSHEN_SUPERVISE_THRESHOLD"
 DEFAULT_THRESHOLD = 5  # working days over the commitment before the 专班 steps in (platform default)
 REPLY_DAYS = 5  # working days the owner has to deal with an item (platform default)
+BUDGET_ALERT = Decimal("0.9")  # share of the budget approved that asks for a 督办 item (platform default)
 STATUS = {"assigned": "交办", "in_progress": "办理中", "done": "办结", "overdue": "逾期"}
 OPEN = ("overdue", "assigned", "in_progress")
 
@@ -84,6 +91,27 @@ def candidates(conn: Connection, today: dt.date) -> list[dict[str, Any]]:
                     "max_over": over,
                 }
             )
+    return out + _policy_candidates(conn, today)
+
+
+def _policy_candidates(conn: Connection, today: dt.date) -> list[dict[str, Any]]:
+    """Policies still published past their valid_to (the worker's expire job should have retired
+    them), and budgets nearly used up (approved ≥ BUDGET_ALERT of the newest version's budget)."""
+    out = []
+    for pid, row in ledger.policies(conn).items():
+        if row.state != "published":
+            continue
+        base = {"department": row.department, "policy_id": pid, "cases": 0, "max_over": 0}
+        if row.valid_to is not None and row.valid_to < today:
+            text = f"“{row.title}”有效期至 {row.valid_to} 已届满，仍在发布"
+            out.append(base | {"kind": "policy_expired", "subject": f"expired:{pid}", "summary": text})
+        if row.budget:
+            budget = Decimal(row.budget)
+            approved = report.money(conn, [cases.c.policy_id == pid])["approved"]
+            if budget > 0 and approved >= budget * BUDGET_ALERT:
+                share = f"{approved / budget * 100:.1f}%"
+                text = f"“{row.title}”预算已使用 {share}（批准 {approved} 元，预算 {budget} 元），请提前安排追加或控制"
+                out.append(base | {"kind": "budget", "subject": f"budget:{pid}", "summary": text})
     return out
 
 
@@ -125,6 +153,34 @@ def mark_overdue(engine: Engine, today: dt.date) -> int:
         with engine.begin() as conn:
             _set(conn, item_id, SYSTEM, status, {"status": "overdue"})
     return len(due)
+
+
+def raise_by_hand(conn: Connection, actor: Actor, department: str, summary: str, departments: set[str]) -> int:
+    """The 专班 hands a department an item of its own (工作方案: 对发现的问题及时交办督办)."""
+    if actor.role != "platform_admin":
+        raise NotAllowed("只有工作专班（平台管理员）可以交办督办事项")
+    if department not in departments:
+        raise CaseError(f"责任部门“{department}”不是发布了政策的部门，请从列表中选择")
+    text = summary.strip()
+    if not text:
+        raise CaseError("请写明督办事项的内容")
+    deadline = add_working_days(clock_today(), REPLY_DAYS).date
+    row = {
+        "kind": "manual",
+        "subject": f"manual:{department}",
+        "department": department,
+        "summary": text,
+        "cases": 0,
+        "max_over": 0,
+        "raised_at": platform_now(),
+        "deadline": deadline,
+        "status": "assigned",
+    }
+    new_id = int(conn.execute(supervision_items.insert().values(**row)).inserted_primary_key[0])  # type: ignore[index]
+    record(
+        conn, actor, "supervision.raise", "supervision_item", new_id, None, {"department": department, "summary": text}
+    )
+    return new_id
 
 
 def load(conn: Connection, item_id: int) -> dict[str, Any]:
@@ -195,5 +251,6 @@ def listed(conn: Connection, role: str, department: str | None) -> list[dict[str
     closed = sorted((r for r in mine if r["status"] not in OPEN), key=lambda r: -r["id"])[:50]
     for r in open_ + closed:
         r["status_label"] = STATUS[r["status"]]
+        r["escalated"] = r["status"] == "overdue"  # 逾期未办结: raised to the 专班 (workbench, top)
         r["can_act"] = owns(r, role, department) and r["status"] in OPEN
     return open_ + closed

@@ -2,8 +2,8 @@
 policy, region, stage and working days over.
 
 Set-based: per stage one grouped query returns (policy, version, region, anchor day, count) for the
-cases that entered the stage before the stage's cut-off (`commitments.cutoff`, the latest anchor day
-that can already be over the shortest limit in play); Python then looks at one row per group, never
+cases past the stage's commitment (`stage_overdue`: the anchor on or before `commitments.cutoff` of the
+version's limit, the one SQL form of 逾期 every page uses); Python then looks at one row per group, never
 one per case. On both stores the cut-off is a range on `ix_cases_stage (state, updated_at, …)` or
 on the queue indexes (`deadline`), so a store of 100,000 matched cases reads only the overdue ones.
 """
@@ -15,9 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, false, func, or_, select, tuple_
 
-from mianshen.cases.transitions import PolicySettings, policy_settings
+from mianshen.cases.transitions import policy_settings
 from mianshen.clock import BEIJING
 from mianshen.clock import today as clock_today
 from mianshen.reference.regions import find_region
@@ -95,16 +95,54 @@ def _anchor(stage: cm.Stage) -> tuple[Any, bool]:
     return func.coalesce(approved, cases.c.updated_at), True
 
 
-def stage_query(conn: Connection, stage: cm.Stage, today: dt.date, shortest: int, conditions: list[Any]) -> Any:
-    """(policy_id, policy_version, region, day, n) for the stage's cases anchored on or before the
-    cut-off of the shortest limit in play."""
+def limits_in_play(conn: Connection, known: dict[str, Any]) -> dict[tuple[str, int], dict[str, int]]:
+    """Each published version's stage limits (cases keep the version they were opened under)."""
+    versions = conn.execute(
+        select(policy_versions.c.policy_id, policy_versions.c.version).where(
+            policy_versions.c.policy_id.in_(sorted(known))
+        )
+    )
+    return {(v.policy_id, v.version): cm.limits(policy_settings(conn, v.policy_id, v.version)) for v in versions}
+
+
+def stage_overdue(stage: cm.Stage, today: dt.date, limits: dict[tuple[str, int], dict[str, int]]) -> Any:
+    """SQL: a case of this stage is past its commitment today — THE definition of 逾期 in set form
+    (`commitments.case_commitment` is the same rule for one case). Versions sharing a limit share one
+    anchor range, so the platform-default stages are a single range on their index."""
     column, is_moment = _anchor(stage)
-    last = cm.cutoff(today, 0 if stage.anchor == "deadline" else shortest)
-    bound = column < _moment(last) if is_moment else column <= last
+    by_limit: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for version, days in limits.items():
+        by_limit[0 if stage.anchor == "deadline" else days[stage.key]].append(version)
+    ranges = []
+    for limit, versions in sorted(by_limit.items()):
+        last = cm.cutoff(today, limit)
+        bound = column < _moment(last) if is_moment else column <= last
+        if len(by_limit) > 1:
+            bound = and_(bound, tuple_(cases.c.policy_id, cases.c.policy_version).in_(versions))
+        ranges.append(bound)
+    return and_(cases.c.state.in_(stage.states), or_(*ranges) if ranges else false())
+
+
+def overdue_where(conn: Connection, today: dt.date, policy_ids: set[str] | None = None) -> Any:
+    """SQL: the case (of the given policies, all when None) is overdue today, whatever its stage —
+    what the queue's 逾期 filter and tag, the dashboard, the ledger and the 督办 items count."""
+    limits = limits_in_play(conn, policies(conn, policy_ids))
+    return or_(*(stage_overdue(stage, today, limits) for stage in cm.STAGES))
+
+
+def stage_query(
+    conn: Connection,
+    stage: cm.Stage,
+    today: dt.date,
+    limits: dict[tuple[str, int], dict[str, int]],
+    conditions: list[Any],
+) -> Any:
+    """(policy_id, policy_version, region, day, n) for the stage's overdue cases."""
+    column, is_moment = _anchor(stage)
     day = (cm.day_sql(conn, column) if is_moment else column).label("day")
     return (
         select(cases.c.policy_id, cases.c.policy_version, cases.c.region, day, func.count().label("n"))
-        .where(cases.c.state.in_(stage.states), bound, *conditions)
+        .where(stage_overdue(stage, today, limits), *conditions)
         .group_by(cases.c.policy_id, cases.c.policy_version, cases.c.region, day)
     )
 
@@ -125,19 +163,12 @@ def collect(
     day = today or clock_today()
     known = policies(conn, policy_ids)
     where = [cases.c.policy_id.in_(sorted(known))] + list(conditions or [])
-    settings: dict[tuple[str, int], PolicySettings] = {}
-
-    def limit_of(pid: str, version: int, stage: str) -> int:
-        if (pid, version) not in settings:
-            settings[pid, version] = policy_settings(conn, pid, version)
-        return cm.limits(settings[pid, version])[stage]
-
-    shortest = _shortest(conn, known)
+    limits = limits_in_play(conn, known)
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
     groups = [
-        (stage, g, limit_of(g.policy_id, g.policy_version, stage.key))
+        (stage, g, limits[g.policy_id, g.policy_version][stage.key])
         for stage in cm.STAGES
-        for g in conn.execute(stage_query(conn, stage, day, shortest[stage.key], where))
+        for g in conn.execute(stage_query(conn, stage, day, limits, where))
     ]
     dues: dict[tuple[Any, str, int], dt.date] = {}  # groups share anchor days: each day's due once
     for stage, g, limit in groups:
@@ -145,30 +176,13 @@ def collect(
             dues[g.day, stage.key, limit] = cm.due_date(cm.beijing_day(g.day), stage, limit)  # type: ignore[arg-type]
     between = cm.counter([*dues.values(), day])
     for stage, g, limit in groups:
-        over = max(0, between(dues[g.day, stage.key, limit], day))
-        if over <= 0:
-            continue
+        over = between(dues[g.day, stage.key, limit], day)  # ≥ 1: the query kept only overdue cases
         region = g.region or ""
         row = out.setdefault((g.policy_id, region, stage.key), _row(known[g.policy_id], region, stage, limit))
         row["cases"] += g.n
         row["buckets"][cm.bucket(over)] += g.n
         row["max_over"] = max(row["max_over"], over)
     return Ledger(day, sorted(out.values(), key=_order))
-
-
-def _shortest(conn: Connection, known: dict[str, Any]) -> dict[str, int]:
-    """Per stage, the shortest limit among the published versions of the policies in play (the
-    per-policy limits of confirm and 异议 vary; the cut-off must let every overdue case through)."""
-    found = dict(cm.default_days())
-    versions = conn.execute(
-        select(policy_versions.c.policy_id, policy_versions.c.version).where(
-            policy_versions.c.policy_id.in_(sorted(known))
-        )
-    )
-    per = [cm.limits(policy_settings(conn, v.policy_id, v.version)) for v in versions]
-    for key in ("confirm", "publicity"):
-        found[key] = min((p[key] for p in per), default=0)
-    return found
 
 
 def _row(policy: Any, region: str, stage: cm.Stage, limit: int) -> dict[str, Any]:
@@ -202,11 +216,11 @@ def oldest(
     day = today or clock_today()
     known = policies(conn, policy_ids)
     where = [cases.c.policy_id.in_(sorted(known)), *(conditions or [])]
-    shortest = _shortest(conn, known)
+    limits = limits_in_play(conn, known)
     found = []
     for stage in cm.STAGES:
         column, _ = _anchor(stage)
-        query = stage_query(conn, stage, day, shortest[stage.key], where).with_only_columns(cases.c.id)
+        query = stage_query(conn, stage, day, limits, where).with_only_columns(cases.c.id)
         query = query.group_by(None).order_by(column, cases.c.id).limit(limit)
         for case_id in conn.execute(query).scalars():
             case = dict(conn.execute(select(cases).where(cases.c.id == case_id)).mappings().one())

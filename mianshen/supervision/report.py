@@ -69,11 +69,11 @@ def _nth(counts: dict[int, int], index: int) -> int:
     raise IndexError(index)
 
 
-def _city(region: str | None) -> str:
+def city(region: str | None) -> str:
     return (region or "")[:4].ljust(6, "0") if region else ""
 
 
-def _region_name(code: str) -> str:
+def region_name(code: str) -> str:
     found = find_region(code) if code else None
     return found.full_name if found is not None else (code or "未登记地区")
 
@@ -92,7 +92,7 @@ def collect(
         where.append(cases.c.period == period)
     regions: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
     for r in conn.execute(select(cases.c.region, func.count()).where(*where).group_by(cases.c.region)):
-        regions[_city(r[0])]["opened"] += r[1]
+        regions[city(r[0])]["opened"] += r[1]
     reached = (
         select(cases.c.region, case_events.c.to_state, func.count(func.distinct(case_events.c.case_id)))
         .join(cases, cases.c.id == case_events.c.case_id)
@@ -100,14 +100,14 @@ def collect(
         .group_by(cases.c.region, case_events.c.to_state)
     )
     for region, state, n in conn.execute(reached):
-        regions[_city(region)][state] += n
-    money = _money(conn, where)
+        regions[city(region)][state] += n
+    sums = money(conn, where)
     total: dict[str, Any] = defaultdict(int)
     for row in regions.values():
         for key, n in row.items():
             total[key] += n
-    total["eligible"] = _eligible(conn, policy_id, policy.kind, total["opened"])
-    days = _durations(conn, where)
+    total["eligible"] = eligible(conn, policy_id, policy.kind, total["opened"])
+    days = durations(conn, where).get((), {})
     budget = policy.budget
     return {
         "as_of": (today or clock_today()).isoformat(),
@@ -119,14 +119,14 @@ def collect(
         "counts": {key: int(total.get(key, 0)) for key, _ in COUNTS},
         "take_up": (total["paid"] / total["eligible"]) if total["eligible"] else None,
         "budget": budget,
-        "approved_amount": money["approved"],
-        "paid_amount": money["paid"],
-        "budget_use": (money["approved"] / budget) if budget else None,
+        "approved_amount": sums["approved"],
+        "paid_amount": sums["paid"],
+        "budget_use": (sums["approved"] / budget) if budget else None,
         "median_days": weighted_median(days),
         "p90_days": weighted_p90(days),
         "objections": _objections(conn, where),
         "regions": [
-            {"region": code, "region_name": _region_name(code)} | {k: int(row.get(k, 0)) for k, _ in COUNTS[1:]}
+            {"region": code, "region_name": region_name(code)} | {k: int(row.get(k, 0)) for k, _ in COUNTS[1:]}
             for code, row in sorted(regions.items())
         ],
         "commitments": cm.commitment_table(policy),
@@ -138,7 +138,7 @@ def periods(conn: Connection, policy_id: str) -> list[str]:
     return list(conn.execute(query).scalars())
 
 
-def _eligible(conn: Connection, policy_id: str, kind: str, opened: int) -> int:
+def eligible(conn: Connection, policy_id: str, kind: str, opened: int) -> int:
     row = conn.execute(
         select(match_policies.c.eligible)
         .where(match_policies.c.policy_id == policy_id)
@@ -148,7 +148,7 @@ def _eligible(conn: Connection, policy_id: str, kind: str, opened: int) -> int:
     return int(row[0]) if row is not None else opened
 
 
-def _money(conn: Connection, where: list[Any]) -> dict[str, Decimal]:
+def money(conn: Connection, where: list[Any]) -> dict[str, Decimal]:
     """Approved and paid sums, grouped by the amount itself so each distinct amount is added once."""
     amount = func.coalesce(cases.c.confirmed_amount, cases.c.amount)
     approved = select(amount, func.count()).where(cases.c.state.in_(COMMITTED), *where).group_by(amount)
@@ -164,8 +164,9 @@ def _money(conn: Connection, where: list[Any]) -> dict[str, Decimal]:
     }
 
 
-def _durations(conn: Connection, where: list[Any]) -> dict[int, int]:
-    """Working days from opening to the first 已拨付, counted per (opening day, paid day) pair."""
+def durations(conn: Connection, where: list[Any], by: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], dict[int, int]]:
+    """Working days from opening to the first 已拨付, counted per (opening day, paid day) pair and per
+    value of the `by` columns (none: one group, keyed ())."""
     first_paid = (
         select(case_events.c.case_id, func.min(case_events.c.at).label("at"))
         .where(case_events.c.to_state == "paid")
@@ -174,17 +175,18 @@ def _durations(conn: Connection, where: list[Any]) -> dict[int, int]:
     )
     opened, paid = cm.day_sql(conn, cases.c.created_at).label("opened"), cm.day_sql(conn, first_paid.c.at).label("paid")
     query = (
-        select(opened, paid, func.count())
+        select(*by, opened, paid, func.count())
         .select_from(cases.join(first_paid, first_paid.c.case_id == cases.c.id))
         .where(*where)
-        .group_by(opened, paid)
+        .group_by(*by, opened, paid)
     )
-    pairs = [(cm.beijing_day(a), cm.beijing_day(b), n) for a, b, n in conn.execute(query)]
-    between = cm.counter([d for a, b, _ in pairs for d in (a, b) if d is not None])
-    counts: dict[int, int] = defaultdict(int)
-    for start, end, n in pairs:
-        counts[between(start, end)] += n  # type: ignore[arg-type]
-    return dict(counts)
+    k = len(by)
+    found = [(tuple(r[:k]), cm.beijing_day(r[k]), cm.beijing_day(r[k + 1]), r[k + 2]) for r in conn.execute(query)]
+    between = cm.counter([d for _, a, b, _ in found for d in (a, b) if d is not None])
+    counts: dict[tuple[Any, ...], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for key, start, end, n in found:
+        counts[key][between(start, end)] += n  # type: ignore[arg-type]
+    return {key: dict(v) for key, v in counts.items()}
 
 
 def _objections(conn: Connection, where: list[Any]) -> list[dict[str, Any]]:

@@ -69,7 +69,7 @@ ACTIONS = {
     "supervision.raise": "交办督办事项",
     "supervision.in_progress": "签收督办事项",
     "supervision.done": "督办事项办结",
-    "supervision.overdue": "督办事项逾期",
+    "supervision.overdue": "督办事项逾期，升级至工作专班",
 } | {f"case.{name}": t.label for name, t in TRANSITIONS.items()}
 OBJECTS = {
     "case": "案件",

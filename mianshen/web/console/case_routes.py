@@ -34,8 +34,8 @@ def _listing(request: Request) -> listing.Listing:
         except InputError as exc:
             q.problems.append(str(exc))
             return listing.Listing([], 0, q, {})
-    today = clock_today()
-    found.rows = [queue.brief(r | {"title": found.policies.get(r["policy_id"], "")}, today) for r in found.rows]
+        late = queue.overdue_ids(conn, found.rows, clock_today())
+    found.rows = [queue.brief(r | {"title": found.policies.get(r["policy_id"], "")}, late) for r in found.rows]
     return found
 
 

@@ -22,10 +22,10 @@ from mianshen.errors import InputError
 from mianshen.reference.regions import lookup_region_any
 from mianshen.store.db import reading
 from mianshen.store.schema import CASE_AMOUNT, cases, enterprises, policy_versions
+from mianshen.supervision import ledger
 from mianshen.web.console import scope
 from mianshen.web.sessions import Session
 
-WAITING = ("matched", "notified", "confirmed", "under_review", "publicity", "objection", "budget_wait")
 QUEUE_STATES = ("confirmed", "under_review", "publicity", "objection", "budget_wait")
 SORTS = {
     "deadline": "期限（近的在前）",
@@ -182,7 +182,7 @@ def where(conn: Connection, s: Session, q: QueueQuery) -> tuple[list[Any], dict[
     else:
         conditions.append(cases.c.state.in_(QUEUE_STATES))
     if q.overdue:
-        conditions += [cases.c.state.in_(WAITING), cases.c.deadline < clock_today()]
+        conditions.append(ledger.overdue_where(conn, clock_today(), set(policies)))  # the ledger's 逾期
     conditions += scope.region_rows(cases.c.region, s)
     if q.region:
         conditions.append(or_(*(cases.c.region.startswith(p, autoescape=True) for p in region_prefixes(q.region))))

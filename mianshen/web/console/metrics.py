@@ -8,7 +8,8 @@ Definitions (also shown on the page):
   sum the budget check uses; 拨付金额 = payments marked paid; 预算使用率 = 批准金额 / 预算;
 - 兑现时长 = working days (`working_days_between`) from the case's creation to its first 已拨付 event;
   median (the middle value, or the mean of the two middle ones) and P90 (nearest rank);
-- 逾期 = the deadline of the current step has passed while the case still waits (not final, not paid);
+- 逾期 = past the committed limit of the stage the case waits at: the overdue ledger's own count
+  (`supervision.ledger.collect`, same policies and region), so the two pages cannot disagree;
 - 应享未享 = enterprises the match library holds eligible for the published version with no case, or
   whose case ended declined or expired.
 """
@@ -29,8 +30,9 @@ from mianshen.clock import today as clock_today
 from mianshen.matching.read import pairs
 from mianshen.reference.workdays import working_days_between
 from mianshen.store.schema import case_events, cases, objections, payments, policy_versions
+from mianshen.supervision import commitments as cm
+from mianshen.supervision import ledger
 from mianshen.web.console import scope
-from mianshen.web.console.queue import is_overdue
 from mianshen.web.sessions import Session
 
 REACHED = ("notified", "confirmed", "approved", "paid")
@@ -110,7 +112,19 @@ def collect(conn: Connection, s: Session, today: dt.date | None = None) -> dict[
         if p.case_id in ids
     }
     raised = [o for o in conn.execute(select(objections.c.case_id, objections.c.resolution)) if o.case_id in ids]
-    return _tables(current, rows, reached, paid_on, paid_amount, raised, eligible, reach, day)
+    overdue = ledger.collect(conn, set(current), scope.region_rows(cases.c.region, s), day)
+    found = _tables(current, rows, reached, paid_on, paid_amount, raised, eligible, reach, day, overdue)
+    return found | {"stages": _backlog(rows, overdue), "overdue_total": overdue.total}
+
+
+def _backlog(rows: list[dict[str, Any]], overdue: ledger.Ledger) -> list[dict[str, Any]]:
+    """What needs action, per stage: cases waiting there (已匹配未通知 first) and how many are overdue."""
+    waiting: dict[str, int] = defaultdict(int)
+    for r in rows:
+        stage = cm.STAGE_OF.get(r["state"])
+        if stage is not None:
+            waiting[stage.key] += 1
+    return [s | {"waiting": waiting.get(s["stage"], 0), "overdue": s["cases"]} for s in overdue.by_stage()]
 
 
 def _tables(
@@ -123,6 +137,7 @@ def _tables(
     eligible: list[tuple[str, str]],
     reach: set[str],
     day: dt.date,
+    overdue: ledger.Ledger,
 ) -> dict[str, Any]:
     by_policy: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -141,6 +156,9 @@ def _tables(
     for p, u in eligible:  # no case, or the case ended without the enterprise taking the benefit
         if u in reach and ended.get((p, u), "declined") in ("declined", "expired"):
             unclaimed[p] += 1
+    late: dict[str, int] = defaultdict(int)
+    for line in overdue.rows:
+        late[line["policy_id"]] += line["cases"]
     policies = []
     for pid, row in sorted(current.items(), key=lambda kv: (kv[1].department, kv[0])):
         mine = by_policy.get(pid, [])
@@ -158,7 +176,7 @@ def _tables(
             "budget": budget,
             "budget_use": None if not budget else float(approved_amount / budget),
             "durations": durations.get(pid, []),
-            "overdue": sum(1 for r in mine if is_overdue(r, day)),
+            "overdue": late.get(pid, 0),
             "unclaimed": unclaimed.get(pid, 0),
             "objections": len(obj.get(pid, [])),
             "open_objections": sum(1 for o in obj.get(pid, []) if o.resolution is None),

@@ -19,9 +19,9 @@ from mianshen.cases.objections import resolve as settle
 from mianshen.cases.states import FINAL, STATES
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
-from mianshen.store.schema import applications, case_events, enterprises, objections, onsite_checks, payments
+from mianshen.store.schema import applications, case_events, cases, enterprises, objections, onsite_checks, payments
+from mianshen.supervision import ledger
 from mianshen.web.console import scope
-from mianshen.web.console.listing import WAITING
 from mianshen.web.errors import WebError
 from mianshen.web.limits import TEXT, capped
 from mianshen.web.sessions import Session
@@ -45,12 +45,18 @@ def offered(case: dict[str, Any], today: dt.date) -> list[tuple[str, str]]:
     return actions
 
 
-def is_overdue(row: Any, today: dt.date) -> bool:
-    """Past the deadline of its current step while still waiting on someone (not final, not paid)."""
-    return row["state"] in WAITING and row["deadline"] is not None and row["deadline"] < today
+def overdue_ids(conn: Connection, rows: list[dict[str, Any]], today: dt.date) -> set[int]:
+    """Which of these cases are past their stage's commitment (the ledger's definition, one query)."""
+    if not rows:
+        return set()
+    query = select(cases.c.id).where(
+        cases.c.id.in_([r["id"] for r in rows]),
+        ledger.overdue_where(conn, today, {r["policy_id"] for r in rows}),
+    )
+    return set(conn.execute(query).scalars())
 
 
-def brief(r: dict[str, Any], today: dt.date) -> dict[str, Any]:
+def brief(r: dict[str, Any], overdue: set[int]) -> dict[str, Any]:
     return {
         "id": r["id"],
         "policy_id": r["policy_id"],
@@ -64,7 +70,7 @@ def brief(r: dict[str, Any], today: dt.date) -> dict[str, Any]:
         "deadline": r["deadline"],
         "publicity_from": r["publicity_from"],
         "publicity_to": r["publicity_to"],
-        "overdue": is_overdue(r, today),
+        "overdue": r["id"] in overdue,
         "final": r["state"] in FINAL,
     }
 
@@ -90,7 +96,7 @@ def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
     paid = conn.execute(select(payments).where(payments.c.case_id == case_id)).mappings().first()
     policy = tr.policy_settings(conn, case["policy_id"], case["policy_version"])
     onsite = [dict(r) | {"files": json.loads(r["attachments"] or "[]")} for r in checks]
-    shown = brief({**case, "name": name}, clock_today())
+    shown = brief({**case, "name": name}, overdue_ids(conn, [case], clock_today()))
     shown.pop("name")
     return {
         "case": {

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from mianshen.store.db import reading
-from mianshen.web.console import metrics, scope
+from mianshen.web.console import listing, metrics, scope
 from mianshen.web.deps import engine, page
 
 router = APIRouter()
@@ -18,6 +18,8 @@ ECHARTS = Path(__file__).resolve().parent.parent / "static" / "vendor" / "echart
 
 def _data(request: Request) -> dict[str, Any]:
     s = scope.staff(request, *scope.DASHBOARD)
+    if scope.own_region(s):  # the overdue count is the ledger's, read by the cases' region
+        listing.fill_regions(engine(request))
     with reading(engine(request)) as conn:
         return metrics.collect(conn, s)
 
@@ -45,6 +47,8 @@ def dashboard_page(request: Request) -> Response:
         "policies": _rows(data["policies"]),
         "departments": _rows(data["departments"]),
         "as_of": data["as_of"],
+        "stages": data["stages"],
+        "overdue_total": data["overdue_total"],
         "chart": chart,
         "charts": ECHARTS.is_file(),
     }

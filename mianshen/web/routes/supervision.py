@@ -9,13 +9,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from mianshen.store.db import reading
-from mianshen.store.schema import cases
+from mianshen.store.schema import cases, data_requests
 from mianshen.supervision import commitments as cm
-from mianshen.supervision import items, ledger, report
+from mianshen.supervision import items, ledger, report, scorecard
 from mianshen.web.console import listing, scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
 from mianshen.web.forms import keep_form
+from mianshen.web.routes import dashboard
 
 router = APIRouter()
 LEDGER_READ = ("department", "platform_admin", "auditor")
@@ -94,6 +95,14 @@ def performance_page(request: Request) -> Response:
     context: dict[str, Any] = {"choices": choices, "chosen": chosen, "report": found, "query": request.url.query}
     if found is not None:
         context |= {
+            "charts": dashboard.ECHARTS.is_file(),
+            "chart": {
+                "labels": [label for _, label in report.COUNTS],
+                "counts": [found["counts"][key] for key, _ in report.COUNTS],
+                "regions": [r["region_name"] for r in found["regions"]],
+                "opened": [r["opened"] for r in found["regions"]],
+                "paid": [r["paid"] for r in found["regions"]],
+            },
             "lines": report.lines(found),
             "region_header": report.REGION_HEADER,
             "region_rows": report.region_rows(found),
@@ -129,9 +138,37 @@ def _items(request: Request) -> list[dict[str, Any]]:
         return items.listed(conn, s.role, s.department)
 
 
+def _departments(request: Request) -> list[str]:
+    """The departments an item can be handed to: those that publish policies."""
+    with reading(engine(request)) as conn:
+        return sorted({row.department for row in ledger.policies(conn).values()})
+
+
 @router.get("/console/supervision", include_in_schema=False)
 def items_page(request: Request) -> Response:
-    return page(request, "supervision_items.html", {"items": _items(request), "status": items.STATUS})
+    context = {"items": _items(request), "status": items.STATUS, "departments": _departments(request)}
+    return page(request, "supervision_items.html", context)
+
+
+@router.post("/console/supervision/raise", include_in_schema=False)
+@router.post("/api/console/supervision/raise", tags=["监督问效"])
+async def item_raise(request: Request) -> Any:
+    """工作专班交办督办事项（department 责任部门，summary 事项内容）。"""
+    await require_csrf(request)
+    s = scope.writer(request, "platform_admin")
+    await keep_form(request, "raise", lambda: items_page(request), "summary")
+    data = await scope.params(request)
+    department, summary = str(data.get("department", "")).strip(), str(data.get("summary", ""))
+
+    def work() -> int:
+        known = set(_departments(request))
+        with engine(request).begin() as conn:
+            return items.raise_by_hand(conn, actor(s), department, summary, known)
+
+    new_id = await run_in_threadpool(work)
+    if scope.is_api(request):
+        return {"ok": True, "id": new_id}
+    return RedirectResponse("/console/supervision", status_code=303)
 
 
 @router.get("/api/console/supervision", tags=["监督问效"])
@@ -165,3 +202,38 @@ async def item_action(request: Request, item_id: int, action: str) -> Any:
     if scope.is_api(request):
         return {"ok": True}
     return RedirectResponse("/console/supervision", status_code=303)
+
+
+def _scorecard(request: Request) -> dict[str, Any]:
+    """Both scorecards over every department and region: a ranking compares them, so a department
+    sees the whole table (aggregates only, no enterprise)."""
+    scope.staff(request, *scope.DASHBOARD)
+    period = request.query_params.get("period", "").strip() or None
+    listing.fill_regions(engine(request))  # a region's numbers read the cases' and requests' region
+    listing.fill_regions(engine(request), table=data_requests)
+    with reading(engine(request)) as conn:
+        return scorecard.collect(conn, period) | {"periods": scorecard.periods(conn)}
+
+
+@router.get("/console/scorecard", include_in_schema=False)
+def scorecard_page(request: Request) -> Response:
+    found = _scorecard(request)
+    tables = {kind: scorecard.table(found[kind], kind) for kind in ("departments", "regions")}
+    context = {"found": found, "tables": tables, "columns": scorecard.COLUMNS, "query": request.url.query}
+    return page(request, "scorecard.html", context)
+
+
+@router.get("/api/console/scorecard", tags=["监督问效"])
+def scorecard_api(request: Request) -> Any:
+    """部门与地区评分表（参数 period）：在办、逾期、逾期率、兑现时长、享受率、数据需求答复、督办逾期，按规则排名。"""
+    return scope.as_json(_scorecard(request))
+
+
+@router.get("/console/scorecard/export.xlsx", include_in_schema=False)
+def scorecard_export(request: Request) -> Response:
+    """部门与地区评分表（XLSX，单元格均为文本），表后写明排名规则。"""
+    found = _scorecard(request)
+    header = [label for _, label in scorecard.COLUMNS]
+    rows = [["部门"], *scorecard.table(found["departments"], "departments"), [], ["地区"]]
+    rows += [*scorecard.table(found["regions"], "regions"), [], [found["rule"]]]
+    return scope.xlsx("评分表", header, rows)
