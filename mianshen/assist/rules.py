@@ -21,6 +21,12 @@ _PREAMBLE = re.compile(
 )
 # A document's own title line ("关于…的公告") names the topic, not a condition.
 _TITLE = re.compile(r"^(?:[\u4e00-\u9fff ]{0,30})?关于[^,，。；;]*(?:通知|公告|意见|办法|细则|方案)$")
+# A heading ("一、规上工业企业满负荷生产奖励(工信局)") names a measure; its words are no condition —
+# reading one would exclude firms the measure's own thresholds admit.
+_HEADING_LINE = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|\d+[、.])?\s*[^,，。；;:：]{2,36}?"
+    r"(?:奖励|补贴|补助|奖补|政策|资金|返还|贴息|措施|办法|申报|项目|支持)(?:[(（][^)）]{1,20}[)）])?$"
+)
 _CUES = ("不超过", "不低于", "不高于", "以上", "以下", "以内", "不得", "除外", "须", "符合", "不含", "未满", "不足")
 _SUFFIX_WORDS = re.compile(
     r"\s*(?:[(（]\s*不?含\s*[)）])?\s*(?:及|或)?(?:以上|以下|以内|之内)(?:\s*[(（]\s*不?含\s*[)）])?"
@@ -39,6 +45,8 @@ def read_sentence(s: Sentence, ctx: DocContext) -> tuple[list[Candidate], list[N
     text = s.text
     if _PREAMBLE.match(text) or _TITLE.match(text):
         return [], []
+    if _HEADING_LINE.match(text) and not re.search(r"给予|对|的|须|应|可|不|以上|以下|以内", text):
+        return [], [Note(text, "标题行：不从标题的字词推断条件", text, s.article)]
     cands: list[Candidate] = []
     notes: list[Note] = []
     quantities = find_quantities(text)
@@ -49,6 +57,7 @@ def read_sentence(s: Sentence, ctx: DocContext) -> tuple[list[Candidate], list[N
     words.read_words(s, ctx, cands, notes)
     for lo, hi in alternatives:  # the kind the alternative widens is no longer a condition on its own
         cands[:] = [c for c in cands if not (c.field in _GROUP_FIELDS and lo <= c.span[0] < hi)]
+    _either_or(s, cands, notes)
     if not cands and not notes and any(c in text for c in _CUES):
         notes.append(Note(text[:60], "含条件用语，但未识别出可映射的条件", text, s.article))
     return cands, notes
@@ -56,6 +65,20 @@ def read_sentence(s: Sentence, ctx: DocContext) -> tuple[list[Candidate], list[N
 
 def _cand(s: Sentence, field: str, op: str, value: object, role: str, span: tuple[int, int], conf: float) -> Candidate:
     return Candidate(field, op, value, role, s.text[span[0] : span[1]], s.text, span, conf, s.article)
+
+
+def _either_or(s: Sentence, cands: list[Candidate], notes: list[Note]) -> None:
+    """Conditions read on both sides of one 或 are alternatives: say so rather than let them be ANDed."""
+    from mianshen.assist.subjects import clause_span
+
+    text = s.text
+    for m in re.finditer("或", text):
+        lo, hi = clause_span(text, m.start())
+        if re.match(r"\s*(?:非|无|不|未)", text[lo:]):
+            continue  # "非A或B" / "无A或B": neither, i.e. both conditions hold
+        sides = {c.span[0] < m.start() for c in cands if c.role == "condition" and lo <= c.span[0] < hi}
+        if sides == {True, False}:
+            notes.append(Note(text[lo:hi], "“或”两侧都读出了条件：二者是选择关系，需人工组合为 any", text, s.article))
 
 
 def _alternatives(
