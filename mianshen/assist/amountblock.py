@@ -64,7 +64,9 @@ def _options(cands: list[Candidate], notes: list[Note]) -> list[Option]:
             continue
         formula = _formula(c)
         if formula is None:
-            notes.append(Note(c.label, "金额（比例或每人标准）乘以的基数未能识别，须人工写出算式", c.sentence, c.article))
+            notes.append(
+                Note(c.label, "金额（比例或每人标准）乘以的基数未能识别，须人工写出算式", c.sentence, c.article)
+            )
             continue
         if any(o.formula == formula for o in options):
             continue

@@ -65,6 +65,7 @@ def draft_from_file(path: str | Path, article: str | None = None, llm: Any = Non
         cands = [c for c in cands if c.article == wanted]
         notes = [n for n in notes if n.article == wanted]
     cands = checked(cands, notes)
+    amount_block(cands, notes)  # its notes (an amount it cannot write) belong to the draft's notes too
     suggestions: list[Candidate] = []
     if llm is not None:
         from mianshen.assist.llm import LLMError
@@ -189,7 +190,9 @@ def render(document: Document, cands: list[Candidate], notes: list[Note]) -> str
         block = yaml.safe_dump([_condition(c, i)], allow_unicode=True, sort_keys=False, width=1000)
         lines += ["  " + ln for ln in block.rstrip().splitlines()]
     if amount is not None:
-        lines.append(f"# 金额来源：{_comment(' / '.join(sorted({c.sentence[:60] for c in cands if c.role == 'amount'})))}")
+        lines.append(
+            f"# 金额来源：{_comment(' / '.join(sorted({c.sentence[:60] for c in cands if c.role == 'amount'})))}"
+        )
         lines.append(yaml.safe_dump({"amount": amount}, allow_unicode=True, sort_keys=False, width=1000).rstrip())
     else:  # declared, not a silent 0: staff see that no amount was found and write one
         lines.append("amount:")
@@ -200,8 +203,10 @@ def render(document: Document, cands: list[Candidate], notes: list[Note]) -> str
                 f"# 金额候选：{c.op} {yaml_value(c.field, c.value)}（{_comment(c.label)}）来源：{_comment(c.sentence)[:80]}"
             )
     by_sentence: dict[tuple[str, str], list[Note]] = {}
-    for n in notes:  # each sentence once, its unread parts listed under it
-        by_sentence.setdefault((n.article, n.sentence), []).append(n)
+    for n in notes:  # each sentence once, its unread parts listed under it (each part once)
+        group = by_sentence.setdefault((n.article, n.sentence), [])
+        if all((m.text, m.reason) != (n.text, n.reason) for m in group):
+            group.append(n)
     for (article, sentence), group in by_sentence.items():
         where = f"[{article}] " if article else ""
         lines.append(f"# 未能识别 {where}来源：{_comment(sentence) or '（全文）'}")

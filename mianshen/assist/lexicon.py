@@ -103,7 +103,9 @@ FLAGS: tuple[FlagWord, ...] = (
         "enterprise_tags", ("规模以上工业企业", "规上工业企业", "规模以上工业"), "has", "规上工业企业", group=True
     ),
     FlagWord("founder_first_business", ("首次创业", "首次创办", "初次创业", "首次创办企业"), "eq", True),
-    FlagWord("operating_normally", ("正常经营", "正常运营", "正常营业", "稳定经营"), "eq", True, unless=("证明", "材料")),
+    FlagWord(
+        "operating_normally", ("正常经营", "正常运营", "正常营业", "稳定经营"), "eq", True, unless=("证明", "材料")
+    ),
     FlagWord("full_capacity_whole_q1", ("连续满负荷", "一季度满负荷"), "eq", True),
     FlagWord("independent_legal_person", ("独立法人",), "eq", True),
     FlagWord("production_halted_early_year", ("停产停工",), "eq", True),
@@ -143,7 +145,20 @@ SUBJECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Beneficiary kinds with no subject_type code: reported, never mapped.
 UNCODED_SUBJECTS = ("律师事务所", "会计师事务所", "会计事务所")
-SUBJECT_CUES = ("对象", "主体", "单位性质", "适用于", "是指", "创办", "适用范围", "申报单位", "受益", "参照")
+SUBJECT_CUES = (
+    "对象",
+    "主体",
+    "单位性质",
+    "适用于",
+    "是指",
+    "创办",
+    "适用范围",
+    "申报单位",
+    "申请单位",
+    "须为",
+    "受益",
+    "参照",
+)
 
 # Industry sections of GB/T 4754-2017 by the names texts use.
 INDUSTRIES: tuple[tuple[str, str], ...] = (

@@ -76,9 +76,15 @@ def _either_or(s: Sentence, cands: list[Candidate], notes: list[Note]) -> None:
         lo, hi = clause_span(text, m.start())
         if re.match(r"\s*(?:非|无|不|未)", text[lo:]):
             continue  # "非A或B" / "无A或B": neither, i.e. both conditions hold
-        sides = {c.span[0] < m.start() for c in cands if c.role == "condition" and lo <= c.span[0] < hi}
+        inside = [c for c in cands if c.role == "condition" and lo <= c.span[0] < hi]
+        sides = {c.span[0] < m.start() for c in inside}
         if sides == {True, False}:
             notes.append(Note(text[lo:hi], "“或”两侧都读出了条件：二者是选择关系，需人工组合为 any", text, s.article))
+        elif inside and any(n.reason.startswith("含“或”") and lo <= text.find(n.text) < hi for n in notes):
+            # one side was read, the other could only be noted: alone it would be required, so both are notes
+            for c in inside:
+                cands.remove(c)
+                notes.append(Note(c.label, "“或”的一侧（另一侧未能识别），需人工组合为 any", text, s.article))
 
 
 def _alternatives(

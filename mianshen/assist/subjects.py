@@ -100,7 +100,9 @@ def read_subjects(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
             break
     span = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else (0, 0)
     if inc:
-        out.append(Candidate("subject_type", "in", inc, "subjects", text[span[0] : span[1]], text, span, 0.8, s.article))
+        out.append(
+            Candidate("subject_type", "in", inc, "subjects", text[span[0] : span[1]], text, span, 0.8, s.article)
+        )
     if exc:
         out.append(
             Candidate("subject_type", "not_in", exc, "subjects", text[span[0] : span[1]], text, span, 0.8, s.article)
@@ -114,7 +116,5 @@ def read_hires(s: Sentence, out: list[Candidate]) -> None:
         before = text[: m.start()].rstrip()
         if (not before or before[-1] in "对,，:：" or before.endswith("企业")) and _HIRE_OFFER.search(text):
             label = text[m.start() : m.end()]
-            out.append(
-                Candidate("qualified_youth_hires", "ge", 1, "condition", label, text, m.span(), 0.7, s.article)
-            )
+            out.append(Candidate("qualified_youth_hires", "ge", 1, "condition", label, text, m.span(), 0.7, s.article))
             return

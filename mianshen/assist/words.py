@@ -56,7 +56,9 @@ def _add(s: Sentence, field: str, op: str, value: object, role: str, span: tuple
 
 # "(指高新技术企业认定前一年)" explains another word; "X是指…" defines X: neither states a condition.
 _ASIDE = re.compile(r"[(（]\s*(?:指|即|以下简称)[^)）]*$")
-_DEFINES = re.compile(r"^(?:[一二三四五六七八九十]+、)?\s*(?:本\w{1,3}所称)?(?P<t>[\u4e00-\u9fff]{2,12}?)[,，]?(?:是指|指)")
+_DEFINES = re.compile(
+    r"^(?:[一二三四五六七八九十]+、)?\s*(?:本\w{1,3}所称)?(?P<t>[\u4e00-\u9fff]{2,12}?)[,，]?(?:是指|指)"
+)
 
 
 _NEGATED = re.compile(r"(?:不能|无法|未能|不再)$")
@@ -158,7 +160,7 @@ def _industries(s: Sentence, out: list[Candidate]) -> None:
 
 
 _REGION = re.compile(
-    r"(?:在|注册地(?:为|在)?)(?P<n>[\u4e00-\u9fff]{2,8}?(?:省|市|县|区))(?:范围内|行政区域内|辖区内|内)"
+    r"(?:在|注册地(?:为|在)?)(?P<n>[\u4e00-\u9fff]{2,8}?(?:省|市|县|区))(?:范围内|行政区域内|辖区内|境内|内)"
 )
 
 
