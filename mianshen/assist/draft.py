@@ -154,7 +154,10 @@ def render(document: Document, cands: list[Candidate], notes: list[Note]) -> str
     """The draft YAML for the given (accepted) candidates, with notes as comments."""
     notes = list(notes)
     amount = amount_block(cands, notes)  # may turn tier conditions shared by every tier into conditions
-    conds = [c for c in cands if c.role == "condition"]
+    conds: list[Candidate] = []
+    for c in cands:  # a tier condition turned condition may repeat one already there
+        if c.role == "condition" and all(c.key() != d.key() for d in conds):
+            conds.append(c)
     windows = {c.field: c.value for c in cands if c.role == "window"}
     subjects: list[str] = []
     for c in cands:

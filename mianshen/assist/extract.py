@@ -174,8 +174,9 @@ def extract(text: str) -> tuple[list[Candidate], list[Note]]:
     found: list[Candidate] = []
     seen: set[tuple[str, ...]] = set()
     for cand in every:
-        # a tier condition belongs to its sentence's amount: the same words beside another amount stay
-        key = (cand.role, *cand.key(), cand.sentence if cand.role == "tier" else "")
+        # a tier condition belongs to its sentence's amount, and the same amount said twice may name
+        # its base (参保职工人数) only once: both stay per sentence
+        key = (cand.role, *cand.key(), cand.sentence if cand.role in ("tier", "amount") else "")
         if key not in seen:
             seen.add(key)
             found.append(cand)
