@@ -14,6 +14,7 @@ from mianshen.assist.bounds import bound_for, flip_for_age, range_between
 from mianshen.assist.extract import Candidate, DocContext, Note, Sentence
 from mianshen.assist.lexicon import FLAGS, NUMERIC, NumericField
 from mianshen.assist.numerals import Quantity, find_dates, find_quantities, normalise
+from mianshen.assist.spans import clause_span
 
 # Preambles state purposes and legal grounds, never conditions ("为支持小微企业…发展").
 _PREAMBLE = re.compile(
@@ -69,8 +70,6 @@ def _cand(s: Sentence, field: str, op: str, value: object, role: str, span: tupl
 
 def _either_or(s: Sentence, cands: list[Candidate], notes: list[Note]) -> None:
     """Conditions read on both sides of one 或 are alternatives: say so rather than let them be ANDed."""
-    from mianshen.assist.subjects import clause_span
-
     text = s.text
     for m in re.finditer("或", text):
         lo, hi = clause_span(text, m.start())

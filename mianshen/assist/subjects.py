@@ -11,9 +11,8 @@ import re
 
 from mianshen.assist.extract import Candidate, Note, Sentence
 from mianshen.assist.lexicon import SIZES, SUBJECT_CUES, SUBJECTS, UNCODED_SUBJECTS
+from mianshen.assist.spans import clause_span, excluded_at, scan
 
-_EXCLUDED_BEFORE = re.compile(r"(?:不含|不包括|除|非)[^,，;；]{0,3}$")
-_EXCLUDED_AFTER = re.compile(r"^[^,，;；]{0,4}[,，]?\s*(?:除外|不享受|不适用|不予|不属于|不在|不纳入)")
 _CLAUSE_EXCLUDES = re.compile(r"不符合|不在|不享受|不予|不纳入|不属于|除外|不适用|不得享受")
 _HIRES = re.compile(r"(?:招用|吸纳|招收|录用)[^,，;；。]{0,40}?(?:高校毕业生|登记失业青年|16\s*[—\-~～至]\s*24岁)")
 _HIRE_OFFER = re.compile(r"签订劳动合同|可享受|可按|发放|给予")
@@ -23,33 +22,6 @@ _SIZE_OR_SOLE = re.compile(
     rf"(?:个体工商户|个体户)\s*(?:和|、|及|或)\s*(?:{_SIZE_WORDS})|(?:{_SIZE_WORDS})\s*(?:或|、|和|及)\s*(?:从事个体经营|"
     r"[^,，;；]{0,10}个体工商户)"
 )
-
-
-def clause_span(text: str, pos: int) -> tuple[int, int]:
-    """The clause around `pos`, cut at ,，;；。 outside parentheses (a list in brackets stays whole)."""
-    depth, cuts = 0, [-1]
-    for i, ch in enumerate(text):
-        if ch in "(（":
-            depth += 1
-        elif ch in ")）":
-            depth = max(0, depth - 1)
-        elif depth == 0 and ch in ",，;；。":
-            cuts.append(i)
-    cuts.append(len(text))
-    start = max(c for c in cuts if c < pos) + 1
-    return start, min(c for c in cuts if c >= pos)
-
-
-def _scan(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
-    """Longest-first matches of subject words that do not overlap an earlier, longer match."""
-    taken = [False] * len(text)
-    found = []
-    for word, values in sorted(SUBJECTS, key=lambda t: -len(t[0])):
-        for m in re.finditer(re.escape(word), text):
-            if not any(taken[m.start() : m.end()]):
-                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-                found.append((m.start(), m.end(), values))
-    return sorted(found)
 
 
 def _headed(text: str, start: int, end: int) -> bool:
@@ -73,7 +45,7 @@ def size_joined_to_sole_traders(text: str) -> re.Match[str] | None:
 
 def read_subjects(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
     text = s.text
-    found = _scan(text)
+    found = scan(text, SUBJECTS)
     cued = any(cue in text for cue in SUBJECT_CUES)
     headed_clauses = {clause_span(text, a) for a, b, _ in found if _headed(text, a, b)}
     inc: list[str] = []
@@ -88,9 +60,7 @@ def read_subjects(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
         clause_excludes = _CLAUSE_EXCLUDES.search(text, clause[0], clause[1]) is not None
         if text[:start].endswith("非") and clause_excludes:
             continue  # "非企业不符合": a double negative about the others, not 企业 excluded
-        excluded = clause_excludes or bool(
-            _EXCLUDED_BEFORE.search(text[max(0, start - 6) : start]) or _EXCLUDED_AFTER.match(text[end : end + 12])
-        )
+        excluded = clause_excludes or excluded_at(text, start, end)
         target = exc if excluded else inc
         target.extend(v for v in values if v not in target)
         spans.append((start, end))

@@ -6,11 +6,10 @@ import re
 
 from mianshen.assist.extract import Candidate, DocContext, Note, Sentence
 from mianshen.assist.lexicon import FLAGS, INDUSTRIES, SIZES, TAX_GRADES, FlagWord
+from mianshen.assist.spans import excluded_at, scan
 from mianshen.assist.subjects import read_hires, read_subjects, size_joined_to_sole_traders
 
 _CLAUSE = re.compile(r"[,，:：;；。]")
-_EXCLUDED_BEFORE = re.compile(r"(?:不含|不包括|除|非)[^,，;；]{0,3}$")
-_EXCLUDED_AFTER = re.compile(r"^[^,，;；]{0,4}[,，]?\s*(?:除外|不享受|不适用|不予|不属于|不在|不纳入)")
 _GRADE = re.compile(
     r"纳税信用(?:等级|级别|评价)?(?:为|是|在|评定为|评价为|达到)?\s*"
     r"(?P<g>[ABMCD](?:\s*级?\s*[、或和及,，]\s*[ABMCD])*)\s*级(?P<up>及以上|以上)?"
@@ -22,22 +21,6 @@ def _clause(text: str, pos: int) -> str:
     start = max((m.end() for m in _CLAUSE.finditer(text, 0, pos)), default=0)
     nxt = _CLAUSE.search(text, pos)
     return text[start : nxt.start() if nxt else len(text)]
-
-
-def _excluded(text: str, start: int, end: int) -> bool:
-    return bool(_EXCLUDED_BEFORE.search(text[max(0, start - 6) : start]) or _EXCLUDED_AFTER.match(text[end : end + 12]))
-
-
-def _scan(text: str, table: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[int, int, tuple[str, ...]]]:
-    """Longest-first matches of `table` words that do not overlap an earlier, longer match."""
-    taken = [False] * len(text)
-    found = []
-    for word, values in sorted(table, key=lambda t: -len(t[0])):
-        for m in re.finditer(re.escape(word), text):
-            if not any(taken[m.start() : m.end()]):
-                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-                found.append((m.start(), m.end(), values))
-    return sorted(found)
 
 
 def read_words(s: Sentence, ctx: DocContext, out: list[Candidate], notes: list[Note]) -> None:
@@ -123,12 +106,12 @@ def _sizes(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
         for word in fw.words:
             masked = masked.replace(word, "＊" * len(word))
     sole = size_joined_to_sole_traders(text)
-    for start, end, values in _scan(masked, SIZES):
+    for start, end, values in scan(masked, SIZES):
         if sole and sole.start() <= start < sole.end():
             reason = "企业规模只限企业，与个体工商户是选择关系（或）：主体类型已列出，规模条件须人工写成 any"
             notes.append(Note(sole.group(0), reason, text, s.article))
             continue
-        op = "not_in" if _excluded(text, start, end) else "in"
+        op = "not_in" if excluded_at(text, start, end) else "in"
         out.append(_add(s, "size_class", op, list(values), "condition", (start, end), 0.7))
 
 
@@ -138,7 +121,7 @@ def _grades(s: Sentence, out: list[Candidate]) -> None:
         if m.group("up"):
             worst = max(TAX_GRADES.index(g) for g in grades)
             grades = list(TAX_GRADES[: worst + 1])
-        op = "not_in" if _excluded(s.text, m.start(), m.end()) else "in"
+        op = "not_in" if excluded_at(s.text, m.start(), m.end()) else "in"
         out.append(_add(s, "tax_credit_grade", op, grades, "condition", (m.start(), m.end()), 0.8))
 
 
@@ -147,8 +130,8 @@ def _industries(s: Sentence, out: list[Candidate]) -> None:
     inc: list[str] = []
     exc: list[str] = []
     spans = []
-    for start, end, codes in _scan(text, tuple((name, (code,)) for name, code in INDUSTRIES)):
-        (exc if _excluded(text, start, end) else inc).extend(codes)
+    for start, end, codes in scan(text, tuple((name, (code,)) for name, code in INDUSTRIES)):
+        (exc if excluded_at(text, start, end) else inc).extend(codes)
         spans.append((start, end))
     if not spans:
         return
