@@ -54,7 +54,7 @@ def test_draft_file_passes_the_checker_and_cites_sentences(
     assert not [d for d in diagnostics if d.severity == "error"]
     body = out.read_text(encoding="utf-8")
     assert body.count("# 来源") >= minimum
-    assert "# 未能识别：" in body
+    assert "# 未能识别 " in body and "\n#   - " in body  # each unread part under its sentence
     assert "再确认" in body
 
 

@@ -70,6 +70,12 @@ def test_contradicting_words_give_no_operator() -> None:
 
 
 def test_ranges_close_both_ends_unless_marked() -> None:
-    assert range_between("(含)至", "的企业") == ("ge", "le")
+    assert range_between("至", "岁的青年") == ("ge", "le")  # 16至24岁 includes 24
     assert range_between("至", "(不含)") == ("ge", "lt")
+    assert range_between("(含)至", "(含)的企业") == ("ge", "le")
+
+
+def test_only_the_lower_end_marked_closed_is_a_half_open_tier() -> None:
+    # 200万元(含)至1000万元: 1000万元 belongs to the next tier, "1000万元(含)以上"
+    assert range_between("(含)至", "的企业") == ("ge", "lt")
     assert range_between("，且", "") is None

@@ -102,7 +102,8 @@ def range_between(middle: str, after_upper: str) -> tuple[str, str] | None:
     """For "A（含）至B": the operators of the lower and upper bound, or None if not a range.
 
     The lower bound is closed unless （不含）; the upper bound is closed unless （不含） follows it
-    — 至 in Chinese legal texts includes both ends (16—24岁 includes 24).
+    — 至 in Chinese legal texts includes both ends (16—24岁 includes 24) — or unless only the lower
+    bound carries （含）, which marks a half-open tier.
     """
     m = _RANGE.match(middle)
     if not m:
@@ -110,6 +111,10 @@ def range_between(middle: str, after_upper: str) -> tuple[str, str] | None:
     lo = "gt" if m.group("lo") and "不含" in m.group("lo") else "ge"
     hi_mark = _UPPER_MARK.match(after_upper)
     hi = "lt" if hi_mark and "不含" in hi_mark.group("hi") else "le"
+    if m.group("lo") and "不含" not in m.group("lo") and not hi_mark:
+        # "200万元（含）至1000万元": marking only the lower end closed says the upper end belongs to
+        # the next tier ("1000万元（含）以上"), as tier tables write it.
+        hi = "lt"
     if suffix_op(after_upper) in ("ge", "gt"):  # "A至B以上" is not a range
         return None
     return lo, hi

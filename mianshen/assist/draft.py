@@ -1,7 +1,7 @@
 """Candidates → a draft policy file that loads and passes `mianshen policy check`.
 
 A draft is never a policy: staff accept, edit or reject each candidate (再确认) first. What the
-extractor did not map is written as `# 未能识别：` comments — the loader rejects unknown keys, so
+extractor did not map is written as `# 未能识别` comments under their sentence — the loader rejects unknown keys, so
 notes cannot be a YAML key. Every condition the draft emits has passed the checker on its own;
 one the checker rejects is moved to the notes with the checker's message.
 
@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from mianshen.assist.amountblock import amount_block
 from mianshen.assist.document import Document, read_document
 from mianshen.assist.extract import Candidate, Note, extract, json_value
 from mianshen.assist.numerals import find_dates, normalise
@@ -64,6 +65,7 @@ def draft_from_file(path: str | Path, article: str | None = None, llm: Any = Non
         cands = [c for c in cands if c.article == wanted]
         notes = [n for n in notes if n.article == wanted]
     cands = checked(cands, notes)
+    amount_block(cands, notes)  # its notes (an amount it cannot write) belong to the draft's notes too
     suggestions: list[Candidate] = []
     if llm is not None:
         from mianshen.assist.llm import LLMError
@@ -150,7 +152,12 @@ def _issued(document: Document) -> dt.date:
 
 def render(document: Document, cands: list[Candidate], notes: list[Note]) -> str:
     """The draft YAML for the given (accepted) candidates, with notes as comments."""
-    conds = [c for c in cands if c.role == "condition"]
+    notes = list(notes)
+    amount = amount_block(cands, notes)  # may turn tier conditions shared by every tier into conditions
+    conds: list[Candidate] = []
+    for c in cands:  # a tier condition turned condition may repeat one already there
+        if c.role == "condition" and all(c.key() != d.key() for d in conds):
+            conds.append(c)
     windows = {c.field: c.value for c in cands if c.role == "window"}
     subjects: list[str] = []
     for c in cands:
@@ -158,7 +165,6 @@ def render(document: Document, cands: list[Candidate], notes: list[Note]) -> str
             subjects += [s for s in c.value if s not in subjects]
     excluded = {s for c in cands if c.field == "subject_type" and c.op == "not_in" for s in c.value}
     subjects = [s for s in subjects if s not in excluded] or ["企业"]
-    fixed = {json_value(c.value) for c in cands if c.role == "amount" and c.op == "fixed"}
     head: dict[str, Any] = {
         "id": "draft-" + re.sub(r"[^a-z0-9]+", "-", Path(document.path).stem.lower()).strip("-")[:40],
         "version": 1,
@@ -186,17 +192,26 @@ def render(document: Document, cands: list[Candidate], notes: list[Note]) -> str
         lines.append(f"  # 来源（{c.article or '正文'}，置信度 {c.confidence}）：{_comment(c.sentence)}")
         block = yaml.safe_dump([_condition(c, i)], allow_unicode=True, sort_keys=False, width=1000)
         lines += ["  " + ln for ln in block.rstrip().splitlines()]
-    lines.append("amount:")
-    if len(fixed) == 1:
-        lines += [f"  fixed: {fixed.pop()}", "  round: fen"]
+    if amount is not None:
+        lines.append(
+            f"# 金额来源：{_comment(' / '.join(sorted({c.sentence[:60] for c in cands if c.role == 'amount'})))}"
+        )
+        lines.append(yaml.safe_dump({"amount": amount}, allow_unicode=True, sort_keys=False, width=1000).rstrip())
     else:  # declared, not a silent 0: staff see that no amount was found and write one
+        lines.append("amount:")
         lines.append("  none: true  # 金额未能自动确定（见下方金额候选）：发放资金的政策须改写为 formula 或 fixed")
     for c in cands:
         if c.role in ("amount", "tier"):
             lines.append(
                 f"# 金额候选：{c.op} {yaml_value(c.field, c.value)}（{_comment(c.label)}）来源：{_comment(c.sentence)[:80]}"
             )
-    for n in notes:
-        where = f"[{n.article}] " if n.article else ""
-        lines.append(f"# 未能识别：{where}{_comment(n.text)} —— {n.reason}")
+    by_sentence: dict[tuple[str, str], list[Note]] = {}
+    for n in notes:  # each sentence once, its unread parts listed under it (each part once)
+        group = by_sentence.setdefault((n.article, n.sentence), [])
+        if all((m.text, m.reason) != (n.text, n.reason) for m in group):
+            group.append(n)
+    for (article, sentence), group in by_sentence.items():
+        where = f"[{article}] " if article else ""
+        lines.append(f"# 未能识别 {where}来源：{_comment(sentence) or '（全文）'}")
+        lines += [f"#   - {_comment(n.text)} —— {n.reason}" for n in group]
     return "\n".join(lines) + "\n"

@@ -3,6 +3,9 @@
 A labelled item is right when the extractor emits exactly the expected (field, op, value) triples;
 each extra triple is a false positive, each missing one a false negative (micro-averaged over all
 sentences). Amount items (field `amount`) and subject types count like any other triple.
+
+Every labelled file names its `part`: "dev" (the rules may be tuned on it) or "heldout" (never
+looked at while tuning, split once by source document). Scores are always reported per part.
 """
 
 from __future__ import annotations
@@ -85,18 +88,26 @@ def expected_key(item: dict[str, Any]) -> Key:
     return str(item["field"]), str(item["op"]), value_text(item["value"])
 
 
-def load_labelled() -> list[dict[str, Any]]:
-    """Every labelled file: {source: {file, doc_no, title}, context: {...}, items: [...]}."""
+PARTS = ("dev", "heldout")
+PART_NAMES = {"dev": "开发部分", "heldout": "留出部分"}
+
+
+def load_labelled(part: str | None = None) -> list[dict[str, Any]]:
+    """Labelled files ({part, source: {file, doc_no, title}, context, items}), of one part if given."""
     folder = resources.files("mianshen.assist") / "labelled"
     files = sorted((p for p in folder.iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
-    return [yaml.safe_load(p.read_text(encoding="utf-8")) for p in files]
+    docs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in files]
+    return [d for d in docs if part is None or d["part"] == part]
 
 
-def evaluate(extractor: Any = None) -> Scores:
-    """Score `extractor(sentence, ctx) -> (candidates, notes)` (default: the rule-based one)."""
+def evaluate(extractor: Any = None, part: str | None = None) -> Scores:
+    """Score `extractor(sentence, ctx) -> (candidates, notes)` (default: the rule-based one).
+
+    `part` is "dev" or "heldout"; None scores every labelled sentence together.
+    """
     run = extractor or (lambda s, c: extract_sentence(s, c))
     scores = Scores()
-    for doc in load_labelled():
+    for doc in load_labelled(part):
         context = doc.get("context") or {}
         ctx = DocContext(quarterly=bool(context.get("quarterly")), defined=set(context.get("defined", [])))
         source = f"{doc['source']['file']}（{doc['source'].get('doc_no', '')}）"
@@ -106,6 +117,11 @@ def evaluate(extractor: Any = None) -> Scores:
             expected = {expected_key(e) for e in item.get("expected") or []}
             scores.items.append(ItemResult(item["sentence"], source, expected, found))
     return scores
+
+
+def evaluate_parts(extractor: Any = None) -> dict[str, Scores]:
+    """Scores of the development and the held-out part, separately."""
+    return {part: evaluate(extractor, part) for part in PARTS}
 
 
 def policy_keys(policy: Policy) -> set[Key]:

@@ -164,18 +164,22 @@ def extract_sentence(sentence: Sentence, ctx: DocContext | None = None) -> tuple
 def extract(text: str) -> tuple[list[Candidate], list[Note]]:
     """All candidates and notes of a document's body text, duplicates (same key) kept once."""
     ctx = document_context(text)
-    found: list[Candidate] = []
+    every: list[Candidate] = []
     notes: list[Note] = []
-    seen: set[tuple[str, str, str, str]] = set()
     for sentence in split_sentences(text):
         cands, sentence_notes = extract_sentence(sentence, ctx)
-        for cand in cands:
-            key = (cand.role, *cand.key())
-            if key not in seen:
-                seen.add(key)
-                found.append(cand)
+        every.extend(cands)
         notes.extend(sentence_notes)
-    mark_tiers(found)
+    mark_tiers(every)
+    found: list[Candidate] = []
+    seen: set[tuple[str, ...]] = set()
+    for cand in every:
+        # a tier condition belongs to its sentence's amount, and the same amount said twice may name
+        # its base (参保职工人数) only once: both stay per sentence
+        key = (cand.role, *cand.key(), cand.sentence if cand.role in ("tier", "amount") else "")
+        if key not in seen:
+            seen.add(key)
+            found.append(cand)
     return found, notes
 
 

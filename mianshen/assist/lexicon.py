@@ -36,7 +36,12 @@ NUMERIC: tuple[NumericField, ...] = (
     NumericField("ui_paid_months_last_year", ("缴纳失业保险费", "缴纳失业保险", "参加失业保险"), ("months", "years")),
     NumericField("first_loan_term_months", ("贷款期限", "用款时间"), ("months",)),
     NumericField("first_loan_annual_rate", ("年化利率", "贷款利率"), ("ratio",)),
-    NumericField("established_on", ("成立", "注册", "登记", "设立"), ("years", "months")),
+    # 正常经营/稳定经营N个月以上: the business has existed (and run) at least N months.
+    NumericField(
+        "established_on",
+        ("成立", "注册", "登记", "设立", "营业执照", "正常经营", "稳定经营", "正常运营"),
+        ("years", "months"),
+    ),
 )
 
 
@@ -50,6 +55,8 @@ class FlagWord:
     value: object
     needs: tuple[str, ...] = ()  # at least one must appear in the same clause (exclusion cues etc.)
     group: bool = False  # names a kind of beneficiary: several in one list are alternatives
+    needs_in_sentence: bool = False  # `needs` may be anywhere in the sentence, not only the clause
+    unless: tuple[str, ...] = ()  # the clause speaks of something else (a base, a document) if it has one
 
 
 EXCLUDE_CUES = (
@@ -69,11 +76,22 @@ EXCLUDE_CUES = (
 )
 
 FLAGS: tuple[FlagWord, ...] = (
-    FlagWord("serious_dishonesty", ("严重失信", "失信主体", "失信联合惩戒", "失信被执行人"), "eq", False),
+    FlagWord(
+        "serious_dishonesty", ("严重失信", "严重违法失信", "失信主体", "失信联合惩戒", "失信被执行人"), "eq", False
+    ),
     FlagWord("zombie_enterprise", ("僵尸企业",), "eq", False),
     FlagWord("labor_dispatch_unit", ("劳务派遣单位", "劳务派遣企业"), "eq", False, needs=EXCLUDE_CUES),
     FlagWord("fiscal_funded_unit", ("财政拨款", "财政全额拨款", "财政供养"), "eq", False, needs=EXCLUDE_CUES),
-    FlagWord("ui_arrears", ("欠费", "欠缴"), "eq", False, needs=("失业保险",)),
+    # "欠费企业在补缴欠费后可纳入" is a condition; "返还基数不含补缴的历年欠费" is the base, not one.
+    FlagWord(
+        "ui_arrears",
+        ("欠费", "欠缴"),
+        "eq",
+        False,
+        needs=("失业保险",),
+        needs_in_sentence=True,
+        unless=("不含补缴", "不计入", "基数"),
+    ),
     FlagWord("restricted_industry", ("限制和禁止行业", "限制或禁止行业", "限制类、淘汰类"), "eq", False),
     FlagWord("vat_small_scale", ("小规模纳税人",), "eq", True, group=True),
     FlagWord("small_low_profit", ("小型微利企业",), "eq", True, group=True),
@@ -85,13 +103,18 @@ FLAGS: tuple[FlagWord, ...] = (
         "enterprise_tags", ("规模以上工业企业", "规上工业企业", "规模以上工业"), "has", "规上工业企业", group=True
     ),
     FlagWord("founder_first_business", ("首次创业", "首次创办", "初次创业", "首次创办企业"), "eq", True),
-    FlagWord("operating_normally", ("正常经营", "正常运营", "正常营业"), "eq", True),
-    FlagWord("full_capacity_whole_q1", ("连续满负荷", "季度满负荷"), "eq", True),
+    FlagWord(
+        "operating_normally", ("正常经营", "正常运营", "正常营业", "稳定经营"), "eq", True, unless=("证明", "材料")
+    ),
+    FlagWord("full_capacity_whole_q1", ("连续满负荷", "一季度满负荷"), "eq", True),
+    FlagWord("independent_legal_person", ("独立法人",), "eq", True),
+    FlagWord("production_halted_early_year", ("停产停工",), "eq", True),
     FlagWord("full_capacity_by_deadline", ("前实现满负荷",), "eq", True),
 )
 
 # Size classes: words for several classes at once come first so 中小微企业 is not read as 微企业.
 SIZES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("中小微民营企业", ("中型", "小型", "微型")),
     ("中小微企业", ("中型", "小型", "微型")),
     ("中小企业", ("中型", "小型", "微型")),
     ("小微企业", ("小型", "微型")),
@@ -110,17 +133,32 @@ SUBJECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("个体工商户", ("个体工商户",)),
     ("个体经营", ("个体工商户",)),
     ("个体户", ("个体工商户",)),
+    ("个体经济组织", ("个体工商户",)),
     ("农民专业合作社", ("农民专业合作社",)),
     ("社会团体", ("社会组织",)),
     ("基金会", ("社会组织",)),
     ("社会服务机构", ("社会组织",)),
     ("民办非企业单位", ("社会组织",)),
+    ("民办非企业", ("社会组织",)),
     ("社会组织", ("社会组织",)),
     ("企业", ("企业",)),
 )
 # Beneficiary kinds with no subject_type code: reported, never mapped.
-UNCODED_SUBJECTS = ("律师事务所", "会计师事务所")
-SUBJECT_CUES = ("对象", "主体", "单位性质", "适用于", "是指", "创办", "适用范围", "申报单位")
+UNCODED_SUBJECTS = ("律师事务所", "会计师事务所", "会计事务所")
+SUBJECT_CUES = (
+    "对象",
+    "主体",
+    "单位性质",
+    "适用于",
+    "是指",
+    "创办",
+    "适用范围",
+    "申报单位",
+    "申请单位",
+    "须为",
+    "受益",
+    "参照",
+)
 
 # Industry sections of GB/T 4754-2017 by the names texts use.
 INDUSTRIES: tuple[tuple[str, str], ...] = (

@@ -9,10 +9,12 @@ import re
 from decimal import Decimal
 
 from mianshen.assist import words
+from mianshen.assist.amounts import clause_of, read_amounts
 from mianshen.assist.bounds import bound_for, flip_for_age, range_between
 from mianshen.assist.extract import Candidate, DocContext, Note, Sentence
-from mianshen.assist.lexicon import NUMERIC, NumericField
+from mianshen.assist.lexicon import FLAGS, NUMERIC, NumericField
 from mianshen.assist.numerals import Quantity, find_dates, find_quantities, normalise
+from mianshen.assist.spans import clause_span
 
 # Preambles state purposes and legal grounds, never conditions ("为支持小微企业…发展").
 _PREAMBLE = re.compile(
@@ -20,36 +22,43 @@ _PREAMBLE = re.compile(
 )
 # A document's own title line ("关于…的公告") names the topic, not a condition.
 _TITLE = re.compile(r"^(?:[\u4e00-\u9fff ]{0,30})?关于[^,，。；;]*(?:通知|公告|意见|办法|细则|方案)$")
-_CLAUSE = re.compile(r"[,，:：;；]")
+# A heading ("一、规上工业企业满负荷生产奖励(工信局)") names a measure; its words are no condition —
+# reading one would exclude firms the measure's own thresholds admit.
+_HEADING_LINE = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|\d+[、.])?\s*[^,，。；;:：]{2,36}?"
+    r"(?:奖励|补贴|补助|奖补|政策|资金|返还|贴息|措施|办法|申报|项目|支持)(?:[(（][^)）]{1,20}[)）])?$"
+)
 _CUES = ("不超过", "不低于", "不高于", "以上", "以下", "以内", "不得", "除外", "须", "符合", "不含", "未满", "不足")
-_PER_PERSON = re.compile(r"每(?:招用|吸纳|新增|安置|录用)?\s*(?:1|一)\s*(?:人|名)\s*(?:不超过|最高|按|给予)?\s*$")
-_CAP = re.compile(r"(?:最高|最多|上限|封顶|最高不超过|最高可达)\s*(?:为|给予|补助|奖励|补贴)?\s*$")
-_FIXED_BEFORE = re.compile(r"(?:给予|发放|补贴|奖励|补助|奖补|资助|(?:补贴|补助|奖励)标准为)\s*(?:一次性)?\s*$")
-_FIXED_AFTER = re.compile(r"^\s*的?\s*(?:财政|一次性)?\s*(?:奖励|补贴|补助|奖补|资助)")
-_RATE_VERB = re.compile(r"返还|补助|补贴|贴息|奖励|税率|计入|计算|给予|征收|减免|减征")
 _SUFFIX_WORDS = re.compile(
     r"\s*(?:[(（]\s*不?含\s*[)）])?\s*(?:及|或)?(?:以上|以下|以内|之内)(?:\s*[(（]\s*不?含\s*[)）])?"
 )
 _WINDOW_VERB = re.compile(r"执行|实施|有效|期限|延续|施行|期间")
-
-
-def clause_of(text: str, pos: int) -> tuple[int, int]:
-    start = max((m.end() for m in _CLAUSE.finditer(text, 0, pos)), default=0)
-    nxt = _CLAUSE.search(text, pos)
-    return start, nxt.start() if nxt else len(text)
+_HEADING = r"^(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|\d+[、.])?\s*"
+# "自2017年10月12日《…》下发之日起，取得工商登记…": the earliest date of establishment, not a window.
+_SINCE = re.compile(r"[^。；;]{0,60}?之日起[^。；;]{0,30}?(?:登记|营业执照|创办|注册|成立|设立)")
+# "规上工业企业（含年营业收入达到2000万元的军工企业）", "工业企业及年营业收入达到…的军工企业":
+# a second kind of beneficiary, i.e. an alternative (或) to the first.
+_ALTERNATIVE = re.compile(r"[(（]\s*含[^)）]*[)）]|企业及[^,，;；]{0,24}?的[^,，;；]{0,8}?企业")
+_GROUP_FIELDS = {fw.field for fw in FLAGS if fw.group}
 
 
 def read_sentence(s: Sentence, ctx: DocContext) -> tuple[list[Candidate], list[Note]]:
     text = s.text
     if _PREAMBLE.match(text) or _TITLE.match(text):
         return [], []
+    if _HEADING_LINE.match(text) and not re.search(r"给予|对|的|须|应|可|不|以上|以下|以内", text):
+        return [], [Note(text, "标题行：不从标题的字词推断条件", text, s.article)]
     cands: list[Candidate] = []
     notes: list[Note] = []
     quantities = find_quantities(text)
-    rest = _amounts(s, quantities, cands)
+    rest = read_amounts(s, quantities, cands, notes)
     _windows(s, cands, notes)
+    rest, alternatives = _alternatives(s, rest, notes)
     _comparisons(s, ctx, rest, cands, notes)
     words.read_words(s, ctx, cands, notes)
+    for lo, hi in alternatives:  # the kind the alternative widens is no longer a condition on its own
+        cands[:] = [c for c in cands if not (c.field in _GROUP_FIELDS and lo <= c.span[0] < hi)]
+    _either_or(s, cands, notes)
     if not cands and not notes and any(c in text for c in _CUES):
         notes.append(Note(text[:60], "含条件用语，但未识别出可映射的条件", text, s.article))
     return cands, notes
@@ -59,29 +68,39 @@ def _cand(s: Sentence, field: str, op: str, value: object, role: str, span: tupl
     return Candidate(field, op, value, role, s.text[span[0] : span[1]], s.text, span, conf, s.article)
 
 
-def _amounts(s: Sentence, quantities: list[Quantity], out: list[Candidate]) -> list[Quantity]:
-    """Amount items (fixed sum, cap, per person, rate); returns the quantities left for conditions."""
+def _either_or(s: Sentence, cands: list[Candidate], notes: list[Note]) -> None:
+    """Conditions read on both sides of one 或 are alternatives: say so rather than let them be ANDed."""
     text = s.text
-    rest: list[Quantity] = []
-    for q in quantities:
-        lo, hi = clause_of(text, q.start)
-        before, after = text[max(lo, q.start - 12) : q.start], text[q.end : q.end + 8]
-        op = None
-        if q.kind == "money":
-            if _PER_PERSON.search(before) or re.match(r"^\s*/\s*人", after):
-                op = "per_person"
-            elif _CAP.search(before):
-                op = "cap"
-            elif _FIXED_BEFORE.search(before) or _FIXED_AFTER.match(after):
-                op = "fixed"
-        elif q.kind == "ratio" and re.search("按|比例", text[lo : q.start]) and _RATE_VERB.search(text[lo:hi]):
-            op = "rate"
-        if op is None:
-            rest.append(q)
+    for m in re.finditer("或", text):
+        lo, hi = clause_span(text, m.start())
+        if re.match(r"\s*(?:非|无|不|未)", text[lo:]):
+            continue  # "非A或B" / "无A或B": neither, i.e. both conditions hold
+        inside = [c for c in cands if c.role == "condition" and lo <= c.span[0] < hi]
+        sides = {c.span[0] < m.start() for c in inside}
+        if sides == {True, False}:
+            notes.append(Note(text[lo:hi], "“或”两侧都读出了条件：二者是选择关系，需人工组合为 any", text, s.article))
+        elif inside and any(n.reason.startswith("含“或”") and lo <= text.find(n.text) < hi for n in notes):
+            # one side was read, the other could only be noted: alone it would be required, so both are notes
+            for c in inside:
+                cands.remove(c)
+                notes.append(Note(c.label, "“或”的一侧（另一侧未能识别），需人工组合为 any", text, s.article))
+
+
+def _alternatives(
+    s: Sentence, quantities: list[Quantity], notes: list[Note]
+) -> tuple[list[Quantity], list[tuple[int, int]]]:
+    """Numbers inside an alternative kind of beneficiary become notes; returns their clauses too."""
+    text = s.text
+    found: list[tuple[int, int]] = []
+    for m in _ALTERNATIVE.finditer(text):
+        inside = [q for q in quantities if m.start() <= q.start < m.end()]
+        if not inside:
             continue
-        start = max(lo, q.start - 6)
-        out.append(_cand(s, "amount", op, normalise(q.value), "amount", (start, q.end), 0.7))
-    return rest
+        lo, hi = clause_of(text, m.start())
+        found.append((lo, hi))
+        quantities = [q for q in quantities if q not in inside]
+        notes.append(Note(m.group(0), "另一类可享受的主体（“含…”/“及…”，即“或”），需人工组合为 any", text, s.article))
+    return quantities, found
 
 
 def _windows(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
@@ -91,7 +110,9 @@ def _windows(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
     used: set[int] = set()
     for a, b in zip(days, days[1:], strict=False):
         if re.fullmatch(r"\s*起?\s*(?:至|到|—|-|～|~)\s*", text[a.end : b.start]) and (
-            "自" in text[max(0, a.start - 3) : a.start] or _WINDOW_VERB.search(text)
+            "自" in text[max(0, a.start - 3) : a.start]
+            or _WINDOW_VERB.search(text)
+            or re.fullmatch(_HEADING, text[: a.start])  # a sentence that opens with its period
         ):
             out.append(_cand(s, "valid_from", "eq", a.value, "window", (a.start, b.end), 0.8))
             out.append(_cand(s, "valid_to", "eq", b.value, "window", (a.start, b.end), 0.8))
@@ -100,11 +121,20 @@ def _windows(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
         if d.start in used:
             continue
         before, after = text[max(0, d.start - 8) : d.start], text[d.end : d.end + 6]
-        if re.search(r"(?:执行|实施|延续|延长|有效期)[^，,。]{0,4}至\s*$", before):
+        clause_before = text[clause_of(text, d.start)[0] : d.start]
+        if "自" in before[-3:] and _SINCE.match(text, d.end):
+            span = (d.start, _SINCE.match(text, d.end).end())  # type: ignore[union-attr]
+            out.append(_cand(s, "established_on", "ge", d.value, "condition", span, 0.7))
+        elif re.search(r"(?:执行|实施|延续|延长|有效期|期限)[^，,。]{0,4}至\s*$", before) or re.search(
+            r"(?:延续|继续)实施[^，,。；;]{0,40}?至\s*$", clause_before
+        ):
             out.append(_cand(s, "valid_to", "eq", d.value, "window", (d.start, d.end), 0.8))
         elif re.match(r"^\s*(?:前)?\s*(?:截止|止)", after) and "于" in before[-2:]:
             out.append(_cand(s, "valid_to", "eq", d.value, "window", (d.start, d.end), 0.7))
-        elif "自" in before[-3:] and re.match(r"^\s*起\s*[,，]?\s*(?:继续)?\s*(?:施行|执行|实施|生效)", after):
+        elif "自" in before[-3:] and (
+            re.match(r"^\s*起\s*[,，]?\s*(?:继续)?\s*(?:施行|执行|实施|生效)", after)
+            or (re.match(r"^\s*起", after) and _WINDOW_VERB.search(text))
+        ):
             out.append(_cand(s, "valid_from", "eq", d.value, "window", (d.start, d.end), 0.8))
 
 
@@ -117,7 +147,9 @@ def _keyword(text: str, lo: int, q: Quantity, ctx: DocContext) -> tuple[NumericF
         for word in nf.words:
             at = text.rfind(word, lo, q.start)
             if at >= 0 and (best is None or at + len(word) > best[3]):
-                field = nf.quarterly if ctx.quarterly and nf.quarterly else nf.field
+                # 申报期上月末的人数/资产 are month-end figures even in a quarterly-average document
+                quarterly = ctx.quarterly and not re.search("月末|期末", text)
+                field = nf.quarterly if quarterly and nf.quarterly else nf.field
                 best = (nf, field, at, at + len(word))
     return best
 
@@ -141,6 +173,9 @@ def _comparisons(
             notes.append(Note(where, f"数值“{q.text}”前没有可对应的目录字段", text, s.article))
             continue
         nf, field, kw_start, kw_end = found
+        if field.endswith("_q1") and re.search("[二三四]季度", text) and "一季度" not in text:
+            notes.append(Note(where, "说的是其他季度，目录字段只有一季度", text, s.article))
+            continue
         after = text[q.end : q.end + 12]
         if re.match(r"^\s*(?:[(（][^)）]*[)）])?\s*的部分", after):
             notes.append(Note(where, "“…的部分”是计算基数，不是资格条件", text, s.article))

@@ -5,20 +5,11 @@ from __future__ import annotations
 import re
 
 from mianshen.assist.extract import Candidate, DocContext, Note, Sentence
-from mianshen.assist.lexicon import (
-    FLAGS,
-    INDUSTRIES,
-    SIZES,
-    SUBJECT_CUES,
-    SUBJECTS,
-    TAX_GRADES,
-    UNCODED_SUBJECTS,
-    FlagWord,
-)
+from mianshen.assist.lexicon import FLAGS, INDUSTRIES, SIZES, TAX_GRADES, FlagWord
+from mianshen.assist.spans import excluded_at, scan
+from mianshen.assist.subjects import read_hires, read_subjects, size_joined_to_sole_traders
 
 _CLAUSE = re.compile(r"[,，:：;；。]")
-_EXCLUDED_BEFORE = re.compile(r"(?:不含|不包括|除|非)[^,，;；]{0,3}$")
-_EXCLUDED_AFTER = re.compile(r"^[^,，;；]{0,4}[,，]?\s*(?:除外|不享受|不适用|不予|不属于|不在|不纳入)")
 _GRADE = re.compile(
     r"纳税信用(?:等级|级别|评价)?(?:为|是|在|评定为|评价为|达到)?\s*"
     r"(?P<g>[ABMCD](?:\s*级?\s*[、或和及,，]\s*[ABMCD])*)\s*级(?P<up>及以上|以上)?"
@@ -32,26 +23,11 @@ def _clause(text: str, pos: int) -> str:
     return text[start : nxt.start() if nxt else len(text)]
 
 
-def _excluded(text: str, start: int, end: int) -> bool:
-    return bool(_EXCLUDED_BEFORE.search(text[max(0, start - 6) : start]) or _EXCLUDED_AFTER.match(text[end : end + 12]))
-
-
-def _scan(text: str, table: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[int, int, tuple[str, ...]]]:
-    """Longest-first matches of `table` words that do not overlap an earlier, longer match."""
-    taken = [False] * len(text)
-    found = []
-    for word, values in sorted(table, key=lambda t: -len(t[0])):
-        for m in re.finditer(re.escape(word), text):
-            if not any(taken[m.start() : m.end()]):
-                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-                found.append((m.start(), m.end(), values))
-    return sorted(found)
-
-
 def read_words(s: Sentence, ctx: DocContext, out: list[Candidate], notes: list[Note]) -> None:
     _flags(s, ctx, out, notes)
-    _sizes(s, out)
-    _subjects(s, out, notes)
+    _sizes(s, out, notes)
+    read_subjects(s, out, notes)
+    read_hires(s, out)
     _grades(s, out)
     _industries(s, out)
     _regions(s, out, notes)
@@ -59,6 +35,26 @@ def read_words(s: Sentence, ctx: DocContext, out: list[Candidate], notes: list[N
 
 def _add(s: Sentence, field: str, op: str, value: object, role: str, span: tuple[int, int], conf: float) -> Candidate:
     return Candidate(field, op, value, role, s.text[span[0] : span[1]], s.text, span, conf, s.article)
+
+
+# "(指高新技术企业认定前一年)" explains another word; "X是指…" defines X: neither states a condition.
+_ASIDE = re.compile(r"[(（]\s*(?:指|即|以下简称)[^)）]*$")
+_DEFINES = re.compile(
+    r"^(?:[一二三四五六七八九十]+、)?\s*(?:本\w{1,3}所称)?(?P<t>[\u4e00-\u9fff]{2,12}?)[,，]?(?:是指|指)"
+)
+
+
+_NEGATED = re.compile(r"(?:不能|无法|未能|不再)$")
+
+
+def _mentions_only(text: str, at: int, word: str) -> bool:
+    """The word is explained, defined or negated here ("不能正常经营的"), not required."""
+    defined = _DEFINES.match(text)
+    return bool(
+        _ASIDE.search(text[max(0, at - 30) : at])
+        or (defined and defined.group("t") == word)
+        or _NEGATED.search(text[max(0, at - 2) : at])
+    )
 
 
 def _flags(s: Sentence, ctx: DocContext, out: list[Candidate], notes: list[Note]) -> None:
@@ -69,9 +65,13 @@ def _flags(s: Sentence, ctx: DocContext, out: list[Candidate], notes: list[Note]
             continue  # the document defines this term: its definition's conditions are drafted instead
         for word in fw.words:
             at = text.find(word)
-            if at < 0:
+            if at < 0 or _mentions_only(text, at, word):
                 continue
-            if fw.needs and not any(n in _clause(text, at) or n in text[max(0, at - 4) : at] for n in fw.needs):
+            clause = _clause(text, at)
+            if fw.unless and any(u in clause for u in fw.unless):
+                continue
+            where = text if fw.needs_in_sentence else clause + text[max(0, at - 4) : at]
+            if fw.needs and not any(n in where for n in fw.needs):
                 continue
             if any(h[0] <= at < h[1] for h in hits):
                 break
@@ -99,36 +99,20 @@ def _joined(text: str, groups: list[tuple[int, int, FlagWord]]) -> bool:
     return True
 
 
-def _sizes(s: Sentence, out: list[Candidate]) -> None:
+def _sizes(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
     text = s.text
     masked = text
     for fw in FLAGS:  # 科技型中小企业 / 专精特新中小企业 are tags, not a size class
         for word in fw.words:
             masked = masked.replace(word, "＊" * len(word))
-    for start, end, values in _scan(masked, SIZES):
-        op = "not_in" if _excluded(text, start, end) else "in"
+    sole = size_joined_to_sole_traders(text)
+    for start, end, values in scan(masked, SIZES):
+        if sole and sole.start() <= start < sole.end():
+            reason = "企业规模只限企业，与个体工商户是选择关系（或）：主体类型已列出，规模条件须人工写成 any"
+            notes.append(Note(sole.group(0), reason, text, s.article))
+            continue
+        op = "not_in" if excluded_at(text, start, end) else "in"
         out.append(_add(s, "size_class", op, list(values), "condition", (start, end), 0.7))
-
-
-def _subjects(s: Sentence, out: list[Candidate], notes: list[Note]) -> None:
-    text = s.text
-    if not any(cue in text for cue in SUBJECT_CUES):
-        return
-    inc: list[str] = []
-    exc: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for start, end, values in _scan(text, SUBJECTS):
-        target = exc if _excluded(text, start, end) else inc
-        target.extend(v for v in values if v not in target)
-        spans.append((start, end))
-    for word in UNCODED_SUBJECTS:
-        if word in text:
-            notes.append(Note(word, "主体类型代码中无对应值（subject_type），需经办机构线下核定", text, s.article))
-    span = (min(a for a, _ in spans), max(b for _, b in spans)) if spans else (0, 0)
-    if inc:
-        out.append(_add(s, "subject_type", "in", inc, "subjects", span, 0.8))
-    if exc:
-        out.append(_add(s, "subject_type", "not_in", exc, "subjects", span, 0.8))
 
 
 def _grades(s: Sentence, out: list[Candidate]) -> None:
@@ -137,7 +121,7 @@ def _grades(s: Sentence, out: list[Candidate]) -> None:
         if m.group("up"):
             worst = max(TAX_GRADES.index(g) for g in grades)
             grades = list(TAX_GRADES[: worst + 1])
-        op = "not_in" if _excluded(s.text, m.start(), m.end()) else "in"
+        op = "not_in" if excluded_at(s.text, m.start(), m.end()) else "in"
         out.append(_add(s, "tax_credit_grade", op, grades, "condition", (m.start(), m.end()), 0.8))
 
 
@@ -146,8 +130,8 @@ def _industries(s: Sentence, out: list[Candidate]) -> None:
     inc: list[str] = []
     exc: list[str] = []
     spans = []
-    for start, end, codes in _scan(text, tuple((name, (code,)) for name, code in INDUSTRIES)):
-        (exc if _excluded(text, start, end) else inc).extend(codes)
+    for start, end, codes in scan(text, tuple((name, (code,)) for name, code in INDUSTRIES)):
+        (exc if excluded_at(text, start, end) else inc).extend(codes)
         spans.append((start, end))
     if not spans:
         return
@@ -159,7 +143,7 @@ def _industries(s: Sentence, out: list[Candidate]) -> None:
 
 
 _REGION = re.compile(
-    r"(?:在|注册地(?:为|在)?)(?P<n>[\u4e00-\u9fff]{2,8}?(?:省|市|县|区))(?:范围内|行政区域内|辖区内|内)"
+    r"(?:在|注册地(?:为|在)?)(?P<n>[\u4e00-\u9fff]{2,8}?(?:省|市|县|区))(?:范围内|行政区域内|辖区内|境内|内)"
 )
 
 

@@ -13,15 +13,26 @@ from mianshen.cli.policy import policy
 
 
 @policy.command("draft")
-@click.argument("file", type=click.Path())
+@click.argument("file", type=click.Path(), required=False)
 @click.option("--out", "out", type=click.Path(), default=None, help="草稿写入此文件（默认打印）。")
 @click.option("--article", default=None, help="只起草某一条（如 三、第二条）：一个文件常含多项措施。")
 @click.option("--llm", "use_llm", is_flag=True, help="同时请语言模型给出建议（MIANSHEN_LLM_URL）。")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出候选条件、建议和未识别内容。")
-def draft_cmd(file: str, out: str | None, article: str | None, use_llm: bool, as_json: bool) -> None:
+@click.option(
+    "--evaluate", "run_evaluate", is_flag=True, help="不起草：在标注集的开发部分和留出部分上分别计算准确率和召回率。"
+)
+def draft_cmd(
+    file: str | None, out: str | None, article: str | None, use_llm: bool, as_json: bool, run_evaluate: bool
+) -> None:
     """从政策原文（.txt 或 .docx）起草政策文件：每个条件引用来源句，未识别的内容逐条列出。"""
     from mianshen.assist.draft import draft_from_file
     from mianshen.assist.llm import LLMClient
+
+    if run_evaluate:
+        _report_parts(as_json, verbose=True)
+        return
+    if not file:
+        raise click.UsageError("请给出政策原文文件（.txt 或 .docx），或用 --evaluate 评估抽取质量。")
 
     client = None
     if use_llm:
@@ -56,26 +67,32 @@ def assist() -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（含每个错误）。")
 @click.option("-v", "--verbose", is_flag=True, help="列出每个错误的句子。")
 def evaluate_cmd(as_json: bool, verbose: bool) -> None:
-    """在标注集上计算规则抽取的准确率（precision）和召回率（recall）。"""
-    from mianshen.assist.evaluate import evaluate
+    """在标注集上计算规则抽取的准确率（precision）和召回率（recall），开发部分与留出部分分开报告。"""
+    _report_parts(as_json, verbose)
 
-    scores = evaluate()
+
+def _report_parts(as_json: bool, verbose: bool) -> None:
+    from mianshen.assist.evaluate import PART_NAMES, evaluate_parts
+
+    parts = evaluate_parts()
     if as_json:
-        click.echo(json.dumps(scores.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({p: s.as_dict() for p, s in parts.items()}, ensure_ascii=False, indent=2))
         return
-    info = scores.as_dict()
-    if verbose:
-        for err in info["errors"]:
-            click.echo(f"· {err['sentence'][:70]}（{err['source']}）")
-            for key in err["missed"]:
-                click.echo(f"    漏掉 {' '.join(key)}")
-            for key in err["extra"]:
-                click.echo(f"    多出 {' '.join(key)}")
-    click.echo(
-        f"标注句 {info['sentences']} 句，期望条件 {info['expected']} 条：命中 {info['true_positives']}，"
-        f"多出 {info['false_positives']}，漏掉 {info['false_negatives']}"
-    )
-    click.echo(f"precision {scores.precision:.3f}  recall {scores.recall:.3f}")
+    for part, scores in parts.items():
+        info = scores.as_dict()
+        click.echo(f"【{PART_NAMES[part]}】")
+        if verbose:
+            for err in info["errors"]:
+                click.echo(f"· {err['sentence'][:70]}（{err['source']}）")
+                for key in err["missed"]:
+                    click.echo(f"    漏掉 {' '.join(key)}")
+                for key in err["extra"]:
+                    click.echo(f"    多出 {' '.join(key)}")
+        click.echo(
+            f"{PART_NAMES[part]}：标注句 {info['sentences']} 句，期望条件 {info['expected']} 条：命中 "
+            f"{info['true_positives']}，多出 {info['false_positives']}，漏掉 {info['false_negatives']}"
+        )
+        click.echo(f"{PART_NAMES[part]}：precision {scores.precision:.3f}  recall {scores.recall:.3f}")
 
 
 @cli.command("search")
