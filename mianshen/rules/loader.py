@@ -18,6 +18,7 @@ from mianshen.rules.expectations import parse_tests
 from mianshen.rules.keys import SECTIONS, check_keys
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.scope import parse_region, scope_conditions
+from mianshen.rules.periods import parse_period
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
 from mianshen.rules.values import ValueError_, parse_date
 from mianshen.rules.yamlsource import load_trusted, load_yaml, value_location
@@ -144,6 +145,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
         excluded=excluded,
     )
     policy.exclusivity = parse_exclusivity(ctx, doc, pid, policy.title)
+    policy.period = parse_period(ctx, doc)
     policy.tests = parse_tests(ctx, doc, policy)
     return policy
 

@@ -8,7 +8,20 @@ from typing import Any
 
 from mianshen.catalogue import Field, FieldType
 from mianshen.errors import Location
-from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Num, Parameter, ParamRef, ParamValue, Tier
+from mianshen.rules.ast import (
+    Amount,
+    Bound,
+    Call,
+    Derived,
+    Expr,
+    Literal,
+    Num,
+    Parameter,
+    ParamRef,
+    ParamValue,
+    Ref,
+    Tier,
+)
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
 from mianshen.rules.dates import AS_OF
@@ -229,8 +242,10 @@ def _tiers(
             return None
         when = parse_condition(ctx, item["when"], ctx.at(item, "when"), need_id=False)
         expr = parse_expr(ctx, item, "formula", params, derived)
-        if when is None or expr is None:
+        low, high = _money_bound(ctx, item, "floor"), _money_bound(ctx, item, "cap")
+        if when is None or expr is None or ctx.has_errors:
             return None
+        expr = bounded(expr, low, high)
         tiers.append(Tier(when, expr, str(item["formula"]), str(item.get("label", "")), at))
     if "else" not in node:
         ctx.error(loc, "tiers 必须以 else 结束", "加一行 else: 算式（不满足任何档位时的金额，可为 0）")
@@ -240,6 +255,21 @@ def _tiers(
         return None
     tiers.append(Tier(None, expr, str(node["else"]), "其他情形"))
     return tiers
+
+
+def bounded(expr: Expr, low: Bound | None, high: Bound | None) -> Expr:
+    """A tier's own floor and cap as part of its formula — `min(max(formula, floor), cap)` — so every
+    engine (Python, SQL, Spark) computes them with the min and max it already has; the amount's
+    `floor` and `cap` then bound whichever tier applied (e.g. 每人500元、每家最高10万元)."""
+
+    def term(bound: Bound) -> Expr:
+        return Ref(formula_name(bound.name)) if isinstance(bound, ParamRef) else Num(Decimal(str(bound.value)))  # type: ignore[union-attr]
+
+    if low is not None:
+        expr = Call("max", (expr, term(low)))
+    if high is not None:
+        expr = Call("min", (expr, term(high)))
+    return expr
 
 
 def _money_bound(ctx: ParseContext, node: Mapping[str, Any], key: str) -> Bound | None:
