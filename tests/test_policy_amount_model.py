@@ -34,7 +34,9 @@ amount:
 
 def amount_for(size: str, insured: int) -> Decimal | None:
     policy = load_policy_text(make_policy(amount=CHUNJIE), "chunjie.yaml")
-    profile = Profile("e", {"subject_type": "企业", "employees": 10, "size_class": size, "insured_avg_last_year": insured})
+    profile = Profile(
+        "e", {"subject_type": "企业", "employees": 10, "size_class": size, "insured_avg_last_year": insured}
+    )
     return evaluate(policy, profile, dt.date(2025, 6, 30)).amount
 
 
@@ -53,7 +55,9 @@ def test_per_unit_amounts_are_capped_per_tier_and_overall(size: str, insured: in
 
 def test_a_tier_cap_is_shown_in_the_working() -> None:
     policy = load_policy_text(make_policy(amount=CHUNJIE), "chunjie.yaml")
-    profile = Profile("e", {"subject_type": "企业", "employees": 10, "size_class": "微型", "insured_avg_last_year": 100})
+    profile = Profile(
+        "e", {"subject_type": "企业", "employees": 10, "size_class": "微型", "insured_avg_last_year": 100}
+    )
     steps = evaluate(policy, profile, dt.date(2025, 6, 30)).amount_trace.steps  # type: ignore[union-attr]
     assert any("较小值" in s and "50000" in s and "50,000.00" in s for s in steps), steps
 

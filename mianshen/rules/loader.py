@@ -17,8 +17,8 @@ from mianshen.rules.exclusive import parse_exclusivity
 from mianshen.rules.expectations import parse_tests
 from mianshen.rules.keys import SECTIONS, check_keys
 from mianshen.rules.numbers import NumberError, parse_number
-from mianshen.rules.scope import parse_region, scope_conditions
 from mianshen.rules.periods import parse_period
+from mianshen.rules.scope import parse_region, scope_conditions
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
 from mianshen.rules.values import ValueError_, parse_date
 from mianshen.rules.yamlsource import load_trusted, load_yaml, value_location

@@ -71,7 +71,7 @@ def parse_period(ctx: ParseContext, doc: Mapping[str, Any]) -> BenefitPeriod:
 def benefit_period(policy: Policy, as_of: dt.date | None = None) -> str:
     """The period a case opened on `as_of` is for. One case per enterprise per policy per period,
     whatever the version: republishing a policy (a corrected text) never opens the same benefit again."""
-    every = policy.period.every if as_of is not None else "once"
+    every = (policy.period or ONCE).every if as_of is not None else "once"
     if every == "once" or as_of is None:
         start, end = policy.valid_from.year, policy.valid_to.year if policy.valid_to else None
         if end == start:
