@@ -17,6 +17,7 @@ from mianshen.rules.ast import (
     Call,
     Condition,
     Derived,
+    Expr,
     FieldRef,
     Group,
     Implicit,
@@ -33,6 +34,7 @@ from mianshen.rules.ast import (
     Tier,
 )
 from mianshen.rules.scope import scope_conditions
+from mianshen.rules.sections import bounded
 
 CATALOGUE = load_catalogue()
 HERE = Location("<generated>", 1, 1)
@@ -237,10 +239,19 @@ def _number_ids(conds: list[Condition]) -> list[Condition]:
 
 
 @st.composite
+def tier_formulas(draw: Any) -> Expr:
+    """A tier's formula, often with its own floor and cap (per unit, capped per tier: 每人500元、本档最高5万元)
+    written the one way the loader writes them (rules/sections.bounded), a literal or a parameter."""
+    money = st.decimals(min_value=0, max_value=50000, places=2, allow_nan=False, allow_infinity=False).map(Literal)
+    bound = st.one_of(st.none(), money, st.just(ParamRef("limit")))
+    return bounded(draw(formulas), draw(bound), draw(bound))
+
+
+@st.composite
 def policies(draw: Any) -> Policy:
     conds = draw(st.lists(conditions, min_size=1, max_size=4))
-    tiers = [Tier(draw(conditions), draw(formulas), "", f"档{i}") for i in range(draw(st.integers(0, 2)))]
-    tiers.append(Tier(None, draw(formulas), "", "其他"))
+    tiers = [Tier(draw(conditions), draw(tier_formulas()), "", f"档{i}") for i in range(draw(st.integers(0, 2)))]
+    tiers.append(Tier(None, draw(tier_formulas()), "", "其他"))
     cap = draw(
         st.one_of(
             st.none(),
