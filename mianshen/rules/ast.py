@@ -134,6 +134,7 @@ class Parameter:
     type: FieldType
     values: tuple[ParamValue, ...]  # sorted by start
     loc: Location
+    regions: tuple[str, ...] = ()  # areas with values of their own (rules/regional.py), each a parameter
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,10 @@ SECTIONS: dict[str, Section] = {
             "label": Key(TEXT, "中文说明"),
             "type": Key(NUMERIC_TYPE, "类型"),
             "values": Key(array(ref("parameter_value"), True), "分时点取值"),
+            "regions": Key(
+                {"type": "object", "additionalProperties": array(ref("parameter_value"), True)},
+                "按地区取值：地区代码 → 分时点取值（只用于金额）",
+            ),
         },
         required=("type", "values"),
     ),
