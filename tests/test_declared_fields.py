@@ -23,6 +23,7 @@ from mianshen.matching.read import pairs
 from mianshen.reference.uscc import make_uscc
 from mianshen.store.schema import audit_log, cases, declared_fields
 
+from .test_cases_fixtures import SOURCES as MARKET_AND_OTHERS
 from .test_checker import make_policy
 
 # 高新技术企业认定管理办法（国科发火〔2016〕32号）第十一条（四）：近三个会计年度研究开发费用总额占同期销售收入
@@ -38,23 +39,18 @@ fields:
     refresh: 每年
     basis: 高新技术企业认定管理办法（国科发火〔2016〕32号）第十一条
 """
-SOURCES = """\
-sources:
-  - id: market
-    name: 市场主体登记
-    department: 市场监管局
-    refresh: 每日
-    freshness_days: 30
-    priority: 1
-    columns: {统一社会信用代码: uscc, 企业名称: name, 主体类型: subject_type, 从业人员: employees}
+SOURCES = (  # the registered sources of the case tests, and the 科技厅's file of the declared field
+    MARKET_AND_OTHERS
+    + """\
   - id: keji
     name: 研发费用比例
     department: 河南省科学技术厅
     refresh: 每年
     freshness_days: 400
-    priority: 2
+    priority: 4
     columns: {统一社会信用代码: uscc, 研发费用占比: rd_expense_ratio}
 """
+)
 CONDITION = """\
 - id: rd-ratio
   label: 近三年研发费用占销售收入比例不低于5%
