@@ -16,9 +16,11 @@ from mianshen.audit.log import SYSTEM, verify
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
 from mianshen.cases.payments import create_batch, mark_batch_paid, reconcile
+from mianshen.matching.publish import publish_policy
 from mianshen.matching.runs import run_match
 from mianshen.profiles.imports import import_file
 from mianshen.profiles.sources import load_source_file, register_source
+from mianshen.rules.loader import SHIPPED
 from mianshen.store.schema import audit_log, case_events, cases
 
 from .test_cases_fixtures import (
@@ -108,3 +110,23 @@ def test_hires_growing_within_the_period_are_topped_up_once(store: Engine, tmp_p
         recon = reconcile(conn)
         assert recon["ok"] and recon["paid_total"] == Decimal("7500.00")  # 1,500 + 6,000, each paid once
         assert verify(conn).first_broken is None
+
+
+def test_a_monthly_benefit_opens_a_case_each_month_up_to_its_maximum(store: Engine, tmp_path: Path) -> None:
+    # illustrative: the same 补助 paid per month, at most 2 months (`period: {every: monthly, max: 2}`)
+    text = (SHIPPED / "kuogang-buzhu.yaml").read_text(encoding="utf-8")
+    assert text.count("  every: once\n  top_up: true\n") == 1
+    monthly = tmp_path / "kuogang-buzhu.yaml"
+    monthly.write_text(
+        text.replace("  every: once\n  top_up: true\n", "  every: monthly\n  max: 2\n"), encoding="utf-8"
+    )
+    (tmp_path / "sources.yaml").write_text(SOURCES, encoding="utf-8")
+    with store.begin() as conn:
+        for source in load_source_file(tmp_path / "sources.yaml"):
+            register_source(conn, source)
+        publish_policy(conn, monthly, HR)
+    hires(store, tmp_path, 2, dt.date(2025, 3, 31))
+    for day in (dt.date(2025, 3, 31), dt.date(2025, 4, 30), dt.date(2025, 5, 31)):  # nothing changes after March
+        run_match(store, day)
+    run_match(store, dt.date(2025, 5, 31), full=True)
+    assert benefit(store) == [("2025-03", "3000.00", "match", "matched"), ("2025-04", "3000.00", "match", "matched")]
