@@ -33,9 +33,9 @@ from mianshen.rules.ast import (
     Test,
     Tier,
 )
+from mianshen.rules.formula import bounded
 from mianshen.rules.regional import area_name, expand_tiers
 from mianshen.rules.scope import scope_conditions
-from mianshen.rules.sections import bounded
 
 CATALOGUE = load_catalogue()
 HERE = Location("<generated>", 1, 1)

@@ -27,7 +27,7 @@ from typing import Any
 from mianshen.errors import Location
 from mianshen.rules.ast import BinOp, Call, Condition, Expr, Group, Leaf, Parameter, Ref, Test, Tier
 from mianshen.rules.context import ParseContext
-from mianshen.rules.formula import references
+from mianshen.rules.formula import formula_name, references
 from mianshen.rules.scope import _codes, _prefix, region_names
 
 
@@ -59,12 +59,12 @@ def _specific_first(codes: list[str]) -> list[str]:
 
 def expand_tiers(tiers: list[Tier], params: Mapping[str, Parameter]) -> list[Tier]:
     """Each tier using a regional parameter, once per area (most specific first), then as written."""
-    regional = {p.name.replace("-", "_"): p for p in params.values() if p.regions}
+    regional = {formula_name(p.name): p for p in params.values() if p.regions}
     out = []
     for tier in tiers:
         used = [regional[n] for n in dict.fromkeys(references(tier.formula)) if n in regional]
         for code in _specific_first(list(dict.fromkeys(c for p in used for c in p.regions))):
-            swap = {p.name.replace("-", "_"): _for_area(p, code) for p in used}
+            swap = {formula_name(p.name): _for_area(p, code) for p in used}
             inside = Leaf(
                 f"area-{code}",
                 f"注册地在{region_names([code])}",
@@ -83,7 +83,7 @@ def _for_area(param: Parameter, code: str) -> str:
     """The parameter's name (as formulas write it) for an enterprise in `code`: its most specific
     area holding `code`, else the parameter itself."""
     holding = [c for c in _specific_first(list(param.regions)) if _prefix(code).startswith(_prefix(c))]
-    return (area_name(param.name, holding[0]) if holding else param.name).replace("-", "_")
+    return formula_name(area_name(param.name, holding[0]) if holding else param.name)
 
 
 def _swap(expr: Expr, names: Mapping[str, str]) -> Expr:
@@ -103,7 +103,7 @@ def check_use(
     regional = {p.name for p in params.values() if p.regions}
     if not regional:
         return
-    formula_names = {n.replace("-", "_"): n for n in regional}
+    formula_names = {formula_name(n): n for n in regional}
     for d in derived.values():
         for name in set(references(d.formula)) & set(formula_names):
             _misused(ctx, d.loc, formula_names[name], f"派生字段“{d.label}”")

@@ -11,7 +11,6 @@ from mianshen.errors import Location
 from mianshen.rules.ast import (
     Amount,
     Bound,
-    Call,
     Derived,
     Expr,
     Literal,
@@ -19,13 +18,20 @@ from mianshen.rules.ast import (
     Parameter,
     ParamRef,
     ParamValue,
-    Ref,
     Tier,
 )
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
 from mianshen.rules.dates import AS_OF
-from mianshen.rules.formula import FormulaError, date_references, formula_text, parse_formula, references
+from mianshen.rules.formula import (
+    FormulaError,
+    bounded,
+    date_references,
+    formula_name,
+    formula_text,
+    parse_formula,
+    references,
+)
 from mianshen.rules.keys import check_keys
 from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.regional import area_name, expand_tiers, region_codes
@@ -33,11 +39,6 @@ from mianshen.rules.scope import region_names
 from mianshen.rules.values import ValueError_, parse_date
 
 _NUMERIC = {t.value: t for t in FieldType if t.numeric}
-
-
-def formula_name(name: str) -> str:
-    """Names in formulas use underscores where ids use hyphens."""
-    return name.replace("-", "_")
 
 
 def _named_specs(
@@ -270,21 +271,6 @@ def _tiers(
         return None
     tiers.append(Tier(None, expr, str(node["else"]), "其他情形"))
     return tiers
-
-
-def bounded(expr: Expr, low: Bound | None, high: Bound | None) -> Expr:
-    """A tier's own floor and cap as part of its formula — `min(max(formula, floor), cap)` — so every
-    engine (Python, SQL, Spark) computes them with the min and max it already has; the amount's
-    `floor` and `cap` then bound whichever tier applied (e.g. 每人500元、每家最高10万元)."""
-
-    def term(bound: Bound) -> Expr:
-        return Ref(formula_name(bound.name)) if isinstance(bound, ParamRef) else Num(Decimal(str(bound.value)))  # type: ignore[union-attr]
-
-    if low is not None:
-        expr = Call("max", (expr, term(low)))
-    if high is not None:
-        expr = Call("min", (expr, term(high)))
-    return expr
 
 
 def _money_bound(ctx: ParseContext, node: Mapping[str, Any], key: str) -> Bound | None:
