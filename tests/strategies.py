@@ -17,6 +17,7 @@ from mianshen.rules.ast import (
     Call,
     Condition,
     Derived,
+    Expr,
     FieldRef,
     Group,
     Implicit,
@@ -32,6 +33,8 @@ from mianshen.rules.ast import (
     Test,
     Tier,
 )
+from mianshen.rules.formula import bounded
+from mianshen.rules.regional import area_name, expand_tiers
 from mianshen.rules.scope import scope_conditions
 
 CATALOGUE = load_catalogue()
@@ -237,10 +240,22 @@ def _number_ids(conds: list[Condition]) -> list[Condition]:
 
 
 @st.composite
+def tier_formulas(draw: Any) -> Expr:
+    """A tier's formula, often with its own floor and cap (per unit, capped per tier: 每人500元、本档最高5万元)
+    written the one way the loader writes them (rules/sections.bounded), a literal or a parameter."""
+    money = st.decimals(min_value=0, max_value=50000, places=2, allow_nan=False, allow_infinity=False).map(Literal)
+    bound = st.one_of(st.none(), money, st.just(ParamRef("limit")))
+    formula = draw(formulas)
+    if draw(st.booleans()):  # a rate set per area (rules/regional.py): 返还比例 by 统筹地区
+        formula = BinOp("*", formula, Ref("rate"))
+    return bounded(formula, draw(bound), draw(bound))
+
+
+@st.composite
 def policies(draw: Any) -> Policy:
     conds = draw(st.lists(conditions, min_size=1, max_size=4))
-    tiers = [Tier(draw(conditions), draw(formulas), "", f"档{i}") for i in range(draw(st.integers(0, 2)))]
-    tiers.append(Tier(None, draw(formulas), "", "其他"))
+    tiers = [Tier(draw(conditions), draw(tier_formulas()), "", f"档{i}") for i in range(draw(st.integers(0, 2)))]
+    tiers.append(Tier(None, draw(tier_formulas()), "", "其他"))
     cap = draw(
         st.one_of(
             st.none(),
@@ -248,11 +263,21 @@ def policies(draw: Any) -> Policy:
         )
     )
     floor = draw(st.one_of(st.none(), st.just(Literal(Decimal(0)))))
-    amount = Amount("金额", tuple(tiers), cap, floor, draw(st.sampled_from([0, 2])), HERE)
     limit_values = (
         ParamValue(dt.date(2020, 1, 1), draw(small_decimal), "旧"),
         ParamValue(dt.date(2025, 1, 1), draw(small_decimal), "新"),
     )
+    # the rate: everywhere one value, some areas (a city, a county within it, …) their own, dated
+    areas = draw(st.lists(st.sampled_from(["410100", "410102", "410300", "410307", "419001"]), unique=True, max_size=3))
+    params = {"limit": Parameter("limit", "限额", FieldType.DECIMAL, limit_values, HERE)}
+    params["rate"] = Parameter(
+        "rate", "比例", FieldType.RATIO, (ParamValue(dt.date(2020, 1, 1), draw(ratio), ""),), HERE, tuple(areas)
+    )
+    for code in areas:
+        own = (ParamValue(dt.date(2020, 1, 1), draw(ratio), ""), ParamValue(dt.date(2026, 1, 1), draw(ratio), ""))
+        params[area_name("rate", code)] = Parameter(area_name("rate", code), "比例", FieldType.RATIO, own, HERE)
+    tiers = expand_tiers(tiers, params)  # as the loader writes them
+    amount = Amount("金额", tuple(tiers), cap, floor, draw(st.sampled_from([0, 2])), HERE)
     derived_formula = draw(
         st.one_of(formulas, st.just(BinOp("/", Ref("ui_new_claimants_last_year"), Ref("insured_avg_last_year"))))
     )
@@ -279,7 +304,7 @@ def policies(draw: Any) -> Policy:
         objection_days=5,
         confirm_days=15,
         commitment="",
-        parameters={"limit": Parameter("limit", "限额", FieldType.DECIMAL, limit_values, HERE)},
+        parameters=params,
         derived={
             "span": Derived("span", "相隔", FieldType.INTEGER, draw(date_differences), "", HERE),
             "ratio": Derived("ratio", "比率", FieldType.RATIO, derived_formula, "", HERE),

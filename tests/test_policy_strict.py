@@ -30,11 +30,11 @@ def test_unknown_keys_in_the_amount_are_located_with_a_hint(tmp_path: Path) -> N
     assert_one_error(result, where(path, text, "schedule:"), "“schedule”", "可写的键")
 
 
-def test_a_cap_written_inside_a_tier_is_rejected(tmp_path: Path) -> None:
-    # a firm with 100 hires would otherwise be paid far beyond the cap the author meant
-    text = edited(MANFUHE, "      formula: 200000\n", "      formula: 200000\n      cap: 200000\n")
+def test_a_misspelt_cap_inside_a_tier_is_rejected(tmp_path: Path) -> None:
+    # a tier may have its own cap (§6); a typo of it must not be silently ignored
+    text = edited(MANFUHE, "      formula: 200000\n", "      formula: 200000\n      caps: 200000\n")
     path = write(tmp_path, text)
-    assert_one_error(check(path), where(path, text, "cap: 200000"), "金额档位（tiers）", "“cap”")
+    assert_one_error(check(path), where(path, text, "caps: 200000"), "金额档位（tiers）", '是否想写 "cap"？')
 
 
 @pytest.mark.parametrize(

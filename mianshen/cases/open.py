@@ -23,7 +23,12 @@ from mianshen.audit.log import Actor, Event, record, record_many
 from mianshen.clock import now as platform_now
 from mianshen.store.schema import case_events, cases
 
-ORIGINS = {"match": "匹配", "list": "部门名单", "application": "企业申请"}  # how a case came to be, as people read it
+ORIGINS = {
+    "match": "匹配",
+    "list": "部门名单",
+    "application": "企业申请",
+    "top_up": "期内金额增加，补发差额",
+}  # how a case came to be, as people read it
 
 
 def open_case(

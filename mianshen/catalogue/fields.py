@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -56,6 +57,7 @@ class Field:
     basis: str = ""
     hierarchy: str | None = None  # "industry" or "region" for hierarchical codes
     values: tuple[str, ...] = field(default_factory=tuple)  # allowed codes or tags, if closed
+    version: int | None = None  # a declared field's version (None: shipped in fields.yaml)
 
 
 class Catalogue:
@@ -82,21 +84,40 @@ class Catalogue:
         return f'是否想写 "{close[0]}"{label}？'
 
 
+def field_from_spec(name: str, spec: dict[str, Any]) -> Field:
+    """A field from its entry in the catalogue's format — fields.yaml and declared fields alike."""
+    return Field(
+        name=name,
+        label=spec["label"],
+        type=FieldType(spec["type"]),
+        unit=spec.get("unit", ""),
+        source=spec.get("source", ""),
+        refresh=spec.get("refresh", ""),
+        basis=spec.get("basis", ""),
+        hierarchy=spec.get("hierarchy"),
+        values=tuple(str(v) for v in spec.get("values", ())),
+        version=spec.get("version"),
+    )
+
+
+@lru_cache(maxsize=1)
+def built_in() -> dict[str, Field]:
+    text = (resources.files("mianshen.catalogue") / "fields.yaml").read_text(encoding="utf-8")
+    return {name: field_from_spec(name, spec) for name, spec in yaml.safe_load(text)["fields"].items()}
+
+
+_declared: dict[str, Field] = {}  # the store's declared fields (store/fields.py installs them)
+
+
+def use_declared(fields: dict[str, Field]) -> None:
+    """The fields departments declared, as the store holds them: part of the catalogue from now on."""
+    global _declared
+    if fields != _declared:
+        _declared = dict(fields)
+        load_catalogue.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
-    text = (resources.files("mianshen.catalogue") / "fields.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)["fields"]
-    fields = {}
-    for name, spec in raw.items():
-        fields[name] = Field(
-            name=name,
-            label=spec["label"],
-            type=FieldType(spec["type"]),
-            unit=spec.get("unit", ""),
-            source=spec.get("source", ""),
-            refresh=spec.get("refresh", ""),
-            basis=spec.get("basis", ""),
-            hierarchy=spec.get("hierarchy"),
-            values=tuple(str(v) for v in spec.get("values", ())),
-        )
-    return Catalogue(fields)
+    """The catalogue every part of the platform reads: fields.yaml and the declared fields."""
+    return Catalogue(built_in() | {k: v for k, v in _declared.items() if k not in built_in()})

@@ -22,8 +22,12 @@ def policy() -> None:
 @policy.command()
 @click.argument("paths", nargs=-1, type=click.Path(), callback=shipped_when_empty)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出诊断。")
-def check(paths: tuple[str, ...], as_json: bool) -> None:
+@click.option("--db", default=None, help="数据库地址：部门声明的字段也可使用（默认看环境变量 MIANSHEN_DATABASE_URL）。")
+def check(paths: tuple[str, ...], as_json: bool, db: str | None) -> None:
     """检查政策文件：语法、字段、类型、区间、日期、重复 id（不给路径时检查随软件发布的政策目录）。"""
+    from mianshen.store.fields import install_named
+
+    install_named(db)
     policies, diagnostics = read_policies(paths)
     errors = [d for d in diagnostics if d.severity == "error"]
     if as_json:

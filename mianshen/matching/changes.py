@@ -37,11 +37,18 @@ class Moved:
 
 
 def compare(
-    duck: Any, library: Path, previous: Manifest | None, layers: Sequence[Layer], scope: str | None = None
+    duck: Any,
+    library: Path,
+    previous: Manifest | None,
+    layers: Sequence[Layer],
+    scope: str | None = None,
+    periodic: frozenset[str] = frozenset(),
 ) -> Moved:
     """Fill DuckDB table `moved` (policy_id, version, uscc, status, amount, old_version,
     old_status, old_amount, baseline) for the new layers. `scope`: a DuckDB table of ids holding
-    every enterprise of the layers (the previous view is read for those)."""
+    every enterprise of the layers (the previous view is read for those). `periodic`: policies paid
+    per month, quarter or year (rules/periods.py) — their eligible pairs are kept unchanged too, as
+    a new period needs its case although nothing changed."""
     duck.execute(
         "CREATE OR REPLACE TEMP TABLE moved (policy_id VARCHAR, version INTEGER, uscc VARCHAR, status VARCHAR, "
         "amount DECIMAL(18, 2), old_version INTEGER, old_status VARCHAR, old_amount DECIMAL(18, 2), baseline BOOLEAN)"
@@ -77,6 +84,8 @@ def compare(
                     else f"({differs} AND ({s_old} IS NOT NULL OR s_{c.column} <> 0)) "
                     f"OR (s_{c.column} = 1 AND {same} IS NOT TRUE)"
                 )
+                if c.policy_id in periodic:
+                    keep = f"({keep}) OR s_{c.column} = 1"
                 parts.append(
                     f"SELECT '{c.policy_id}' AS policy_id, {c.version} AS version, id AS uscc, "
                     f"{_CODE.format(c=f's_{c.column}')} AS status, a_{c.column} AS amount, "

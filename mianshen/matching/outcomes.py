@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select, text
 from mianshen.audit.batches import leaf_texts, root_of
 from mianshen.audit.log import SYSTEM
 from mianshen.cases.open import CANDIDATES, newest_case, open_candidates
+from mianshen.cases.topups import drop_spent, open_top_ups
 from mianshen.clock import now as platform_now
 from mianshen.matching.library import Layer, Manifest, read_files
 from mianshen.matching.summary import PolicyTally
@@ -58,7 +59,8 @@ def open_cases(
         f"CAST(m.amount AS VARCHAR) AS amount, h.input_hash AS data_hash, {region} AS region FROM moved m "
         f"JOIN ({profiles}) h ON h.id = m.uscc {where} WHERE m.status = 'eligible' AND m.amount > 0 "
         f"AND m.policy_id IN ({', '.join(repr(p) for p in paying)}) AND (m.old_version IS DISTINCT FROM m.version "
-        "OR m.old_status IS DISTINCT FROM 'eligible' OR m.old_amount IS DISTINCT FROM m.amount)"
+        "OR m.old_status IS DISTINCT FROM 'eligible' OR m.old_amount IS DISTINCT FROM m.amount"
+        f"{_periodic(policies)})"
     )
     columns = ("policy_id", "policy_version", "uscc", "period", "amount", "data_hash", "region")
     # not TEMP: the first run's hash trees are made from it on a second DuckDB connection
@@ -69,12 +71,21 @@ def open_cases(
             return _first_cases(conn, duck, run_id, columns)
         if not from_duckdb(conn, duck, "SELECT * FROM case_candidates", CANDIDATES, columns, order="policy_id, uscc"):
             return {}
-        expected = _trees(duck, run_id, _taken(conn))
+        # `period.max` reached: fewer open than DuckDB's candidates, the trees are read from the store
+        expected = None if drop_spent(conn, policies) else _trees(duck, run_id, _taken(conn))
         opened = open_candidates(conn, run_id, SYSTEM, expected)
+        for pid, n in open_top_ups(conn, run_id, policies, SYSTEM).items():  # the amount grew within the period
+            opened[pid] = opened.get(pid, 0) + n
         conn.execute(text(f"DROP TABLE IF EXISTS {CANDIDATES}"))
         return opened
     finally:
         duck.execute("DROP TABLE IF EXISTS case_candidates")
+
+
+def _periodic(policies: Mapping[str, Policy]) -> str:
+    """Pairs of policies paid per period are staged whether or not they changed: a new period's case."""
+    ids = [pid for pid, p in policies.items() if p.period is not None and p.period.every != "once"]
+    return f" OR m.policy_id IN ({', '.join(repr(p) for p in ids)})" if ids else ""
 
 
 def _first_cases(conn: Connection, duck: Any, run_id: int, columns: Sequence[str]) -> dict[str, int]:

@@ -41,22 +41,11 @@ from mianshen.matching.summary import PolicyTally, RunReport, review_items
 from mianshen.matching.view import remember
 from mianshen.profiles.snapshot import build, last_batch
 from mianshen.rules.ast import Policy
+from mianshen.rules.periods import benefit_period
 from mianshen.sqlgen.compile import needed_fields
 from mianshen.store.schema import match_runs
 
 __all__ = ["benefit_period", "run_match"]
-
-
-def benefit_period(policy: Policy) -> str:
-    """The period a case is for: the policy's validity in years ("2025", "2023-2027", "2023-").
-
-    One case per enterprise per policy per validity window, whatever the version: republishing a
-    policy (a corrected text) must never open the same benefit again.
-    """
-    start, end = policy.valid_from.year, policy.valid_to.year if policy.valid_to else None
-    if end == start:
-        return str(start)
-    return f"{start}-{end}" if end is not None else f"{start}-"
 
 
 ANALYZE_AFTER = 10_000  # cases opened by a run before the store's statistics are refreshed (SQLite)
@@ -224,10 +213,11 @@ def _evaluate(
     if affected is not None:
         _remember(duck, root, affected, manifest, previous, layers)
     clock.lap("manifest")
-    moved = compare(duck, root, previous, layers, affected)
+    periodic = frozenset(p.id for p in active if p.period is not None and p.period.every != "once")
+    moved = compare(duck, root, previous, layers, affected, periodic)
     write_changes(conn, duck, run_id)
     clock.lap("changes")
-    periods = {p.id: benefit_period(p) for p in active}
+    periods = {p.id: benefit_period(p, as_of) for p in active}
     opened = open_cases(conn, duck, root, run_id, layers, {p.id: p for p in active}, periods)
     settle_run(conn, run_id)  # 同一事项不重复享受 / 就高: refuse the conflicting cases just opened
     duck.execute("DROP TABLE moved")  # every later step reads the library itself
@@ -245,7 +235,7 @@ def _evaluate(
     totals = totals_after(conn, duck, manifest, previous, root, ids, affected, {p.id for p in todo.everyone})
     clock.lap("totals")
     for policy in active:
-        tally = PolicyTally(policy.id, policy.version, policy.title, benefit_period(policy))
+        tally = PolicyTally(policy.id, policy.version, policy.title, periods[policy.id])
         tally.eligible, tally.ineligible, tally.unknown, tally.total = totals.get(policy.id, (0, 0, 0, tally.total))
         tally.evaluated, tally.changed = moved.evaluated[policy.id], moved.changed[policy.id]
         tally.new_eligible, tally.cases_created = moved.new_eligible[policy.id], opened.get(policy.id, 0)

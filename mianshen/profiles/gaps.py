@@ -14,8 +14,7 @@ from typing import Any
 
 from mianshen.profiles.derive import INPUTS
 from mianshen.rules.ast import Condition, Group, Leaf, Policy, leaf_fields, spine
-from mianshen.rules.formula import references
-from mianshen.rules.sections import formula_name
+from mianshen.rules.formula import formula_name, references
 from mianshen.sqlgen.engines import decode
 
 

@@ -134,6 +134,7 @@ class Parameter:
     type: FieldType
     values: tuple[ParamValue, ...]  # sorted by start
     loc: Location
+    regions: tuple[str, ...] = ()  # areas with values of their own (rules/regional.py), each a parameter
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ class Policy:
     regions: tuple[str, ...] = ()  # the area: its regions (rules/scope.py); empty: `region` alone
     excluded: tuple[str, ...] = ()  # regions of the area the policy does not apply to
     exclusivity: Any = None  # rules/exclusive.Exclusivity: 同一事项不重复享受, 就高
+    period: Any = None  # rules/periods.BenefitPeriod: once / monthly / quarterly / yearly, max, top-ups
 
     @property
     def doc_numbers(self) -> list[str]:

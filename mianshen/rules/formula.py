@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 
 from mianshen.rules import dates
-from mianshen.rules.ast import BinOp, Call, Expr, Num, Ref
+from mianshen.rules.ast import BinOp, Bound, Call, Expr, Num, ParamRef, Ref
 from mianshen.rules.numbers import NumberError, parse_number
 
 _UNIT_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|万元|亿元|万|亿|元)")
@@ -156,3 +156,23 @@ def formula_text(expr: Expr, labels: dict[str, str] | None = None) -> str:
     if isinstance(expr.left, BinOp) and expr.op in "*/" and expr.left.op in "+-":
         left = f"（{left}）"
     return left + sign + right
+
+
+def bounded(expr: Expr, low: Bound | None, high: Bound | None) -> Expr:
+    """A tier's own floor and cap as part of its formula — `min(max(formula, floor), cap)` — so every
+    engine (Python, SQL, Spark) computes them with the min and max it already has; the amount's
+    `floor` and `cap` then bound whichever tier applied (e.g. 每人500元、每家最高10万元)."""
+
+    def term(bound: Bound) -> Expr:
+        return Ref(formula_name(bound.name)) if isinstance(bound, ParamRef) else Num(Decimal(str(bound.value)))  # type: ignore[union-attr]
+
+    if low is not None:
+        expr = Call("max", (expr, term(low)))
+    if high is not None:
+        expr = Call("min", (expr, term(high)))
+    return expr
+
+
+def formula_name(name: str) -> str:
+    """Names in formulas use underscores where ids use hyphens."""
+    return name.replace("-", "_")

@@ -103,6 +103,7 @@ SECTIONS: dict[str, Section] = {
             "matter": Key(TEXT, "事项：同一事项的政策不重复享受"),
             "matter_rule": Key({"const": "就高"}, "同一事项就高享受（只享受金额最高的一项）"),
             "exclusive_with": Key(array(TEXT, True), "不与之重复享受的政策 id 或事项名称"),
+            "period": Key(ref("period"), "享受周期：一次、按月、按季、按年，最多期数，期内补发"),
         },
         required=("id", "title", "department", "legal_basis", "kind", "valid_from", "subjects", "amount"),
     ),
@@ -124,6 +125,10 @@ SECTIONS: dict[str, Section] = {
             "label": Key(TEXT, "中文说明"),
             "type": Key(NUMERIC_TYPE, "类型"),
             "values": Key(array(ref("parameter_value"), True), "分时点取值"),
+            "regions": Key(
+                {"type": "object", "additionalProperties": array(ref("parameter_value"), True)},
+                "按地区取值：地区代码 → 分时点取值（只用于金额）",
+            ),
         },
         required=("type", "values"),
     ),
@@ -178,6 +183,14 @@ SECTIONS: dict[str, Section] = {
         conflicts=tuple(combinations(_SHIFTS, 2)),
         conflict_hint="日期偏移只写一个：years_after、months_after、days_after 或对应的 _before",
     ),
+    "period": Section(
+        "享受周期（period）",
+        {
+            "every": Key({"enum": ["once", "monthly", "quarterly", "yearly"]}, "一次、按月、按季或按年享受"),
+            "max": Key({"type": "integer", "minimum": 1}, "每家企业最多享受的期数"),
+            "top_up": Key({"type": "boolean"}, "期内金额增加时补发差额"),
+        },
+    ),
     "param_ref": Section("参数引用", {"param": Key(TEXT, "参数名称")}, required=("param",)),
     "amount": Section(
         "金额（amount）",
@@ -199,7 +212,13 @@ SECTIONS: dict[str, Section] = {
     ),
     "tier": Section(
         "金额档位（tiers）",
-        {"when": Key(ref("condition"), "档位条件"), "formula": Key(FORMULA, "算式"), "label": Key(TEXT, "中文说明")},
+        {
+            "when": Key(ref("condition"), "档位条件"),
+            "formula": Key(FORMULA, "算式"),
+            "label": Key(TEXT, "中文说明"),
+            "cap": Key(one_of(NUMBER, ref("param_ref")), "本档上限（元）"),
+            "floor": Key(one_of(NUMBER, ref("param_ref")), "本档下限（元）"),
+        },
         required=("when", "formula"),
     ),
     "guide": Section(

@@ -17,6 +17,8 @@ from mianshen.rules.exclusive import parse_exclusivity
 from mianshen.rules.expectations import parse_tests
 from mianshen.rules.keys import SECTIONS, check_keys
 from mianshen.rules.numbers import NumberError, parse_number
+from mianshen.rules.periods import parse_period
+from mianshen.rules.regional import check_use
 from mianshen.rules.scope import parse_region, scope_conditions
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
 from mianshen.rules.values import ValueError_, parse_date
@@ -112,6 +114,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
     region, regions, excluded = parse_region(ctx, doc)
     conditions = _conditions(ctx, doc, kind, scope_conditions(regions, excluded, ctx.at(doc, "region")))
     amount = parse_amount(ctx, doc.get("amount"), ctx.at_key(doc, "amount"), params, set(derived))
+    check_use(ctx, params, derived, conditions, amount)
     if ctx.has_errors or amount is None or kind is None or valid_from is None:
         return None
     policy = Policy(
@@ -144,6 +147,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
         excluded=excluded,
     )
     policy.exclusivity = parse_exclusivity(ctx, doc, pid, policy.title)
+    policy.period = parse_period(ctx, doc)
     policy.tests = parse_tests(ctx, doc, policy)
     return policy
 

@@ -8,21 +8,37 @@ from typing import Any
 
 from mianshen.catalogue import Field, FieldType
 from mianshen.errors import Location
-from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Num, Parameter, ParamRef, ParamValue, Tier
+from mianshen.rules.ast import (
+    Amount,
+    Bound,
+    Derived,
+    Expr,
+    Literal,
+    Num,
+    Parameter,
+    ParamRef,
+    ParamValue,
+    Tier,
+)
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
 from mianshen.rules.dates import AS_OF
-from mianshen.rules.formula import FormulaError, date_references, formula_text, parse_formula, references
+from mianshen.rules.formula import (
+    FormulaError,
+    bounded,
+    date_references,
+    formula_name,
+    formula_text,
+    parse_formula,
+    references,
+)
 from mianshen.rules.keys import check_keys
 from mianshen.rules.numbers import NumberError, parse_number
+from mianshen.rules.regional import area_name, expand_tiers, region_codes
+from mianshen.rules.scope import region_names
 from mianshen.rules.values import ValueError_, parse_date
 
 _NUMERIC = {t.value: t for t in FieldType if t.numeric}
-
-
-def formula_name(name: str) -> str:
-    """Names in formulas use underscores where ids use hyphens."""
-    return name.replace("-", "_")
 
 
 def _named_specs(
@@ -55,37 +71,49 @@ def parse_parameters(ctx: ParseContext, node: Any) -> dict[str, Parameter]:
                 ctx.at(spec, "type") if "type" in spec else loc, "参数 type 应为 integer、decimal、money 或 ratio"
             )
             continue
-        values: list[ParamValue] = []
-        raw_values = spec.get("values") or []
-        if not isinstance(raw_values, list):
-            ctx.error(
-                ctx.at(spec, "values"),
-                f"参数“{name}”的 values 应为列表",
-                "写成 - {from: 2025-01-01, value: 5.5%, basis: 文号}",
-            )
+        values = _dated_values(ctx, spec.get("values"), name, ctx.at(spec, "values") if "values" in spec else loc)
+        if values is None:
             continue
-        for i, item in enumerate(raw_values):
-            at = ctx.at(spec["values"], i)
-            check_keys(ctx, item, "parameter_value")
-            try:
-                start = parse_date(item["from"])
-                value = parse_number(item["value"])
-            except (KeyError, TypeError):
-                ctx.error(at, "参数值应写成 {from: 日期, value: 数值, basis: 文号}")
-                continue
-            except (ValueError_, NumberError) as exc:
-                ctx.error(at, f"参数“{name}”的值有误：{exc}")
-                continue
-            values.append(ParamValue(start, value, str(item.get("basis", ""))))
-        if not values:
-            ctx.error(loc, f"参数“{name}”没有任何取值", "至少写一个 {from: 日期, value: 数值}")
-            continue
-        values.sort(key=lambda v: v.start)
-        if len({v.start for v in values}) != len(values):
-            ctx.error(loc, f"参数“{name}”有两个值从同一天生效")
-        out[name] = Parameter(name, str(spec.get("label", name)), kind, tuple(values), loc)
+        label, areas = str(spec.get("label", name)), []
+        for code, raw, where in region_codes(ctx, spec, name):  # 按地区取值: a parameter per area
+            dated = _dated_values(ctx, raw, name, where)
+            if dated is not None:
+                own = area_name(name, code)
+                out[own] = Parameter(own, f"{label}（{region_names([code])}）", kind, dated, where)
+                ctx.param_types[own] = kind
+                areas.append(code)
+        out[name] = Parameter(name, label, kind, values, loc, tuple(areas))
         ctx.param_types[name] = kind
     return out
+
+
+def _dated_values(ctx: ParseContext, raw: Any, name: str, loc: Location) -> tuple[ParamValue, ...] | None:
+    """A parameter's dated values: a list of {from, value, basis}, sorted by date."""
+    raw_values = raw or []
+    if not isinstance(raw_values, list):
+        ctx.error(loc, f"参数“{name}”的取值应为列表", "写成 - {from: 2025-01-01, value: 5.5%, basis: 文号}")
+        return None
+    values: list[ParamValue] = []
+    for i, item in enumerate(raw_values):
+        at = ctx.at(raw_values, i)
+        check_keys(ctx, item, "parameter_value")
+        try:
+            start = parse_date(item["from"])
+            value = parse_number(item["value"])
+        except (KeyError, TypeError):
+            ctx.error(at, "参数值应写成 {from: 日期, value: 数值, basis: 文号}")
+            continue
+        except (ValueError_, NumberError) as exc:
+            ctx.error(at, f"参数“{name}”的值有误：{exc}")
+            continue
+        values.append(ParamValue(start, value, str(item.get("basis", ""))))
+    if not values:
+        ctx.error(loc, f"参数“{name}”没有任何取值", "至少写一个 {from: 日期, value: 数值}")
+        return None
+    values.sort(key=lambda v: v.start)
+    if len({v.start for v in values}) != len(values):
+        ctx.error(loc, f"参数“{name}”有两个值从同一天生效")
+    return tuple(values)
 
 
 def parse_derived(ctx: ParseContext, node: Any, params: dict[str, Parameter]) -> dict[str, Derived]:
@@ -175,6 +203,7 @@ def parse_amount(
     tiers = _tiers(ctx, node, loc, label, params, derived)
     if tiers is None:
         return None
+    tiers = expand_tiers(tiers, params)  # a rate set per area: the tier once per area
     cap = _money_bound(ctx, node, "cap")
     floor = _money_bound(ctx, node, "floor")
     places = _ROUND.get(str(node.get("round", "fen")))
@@ -229,8 +258,10 @@ def _tiers(
             return None
         when = parse_condition(ctx, item["when"], ctx.at(item, "when"), need_id=False)
         expr = parse_expr(ctx, item, "formula", params, derived)
-        if when is None or expr is None:
+        low, high = _money_bound(ctx, item, "floor"), _money_bound(ctx, item, "cap")
+        if when is None or expr is None or ctx.has_errors:
             return None
+        expr = bounded(expr, low, high)
         tiers.append(Tier(when, expr, str(item["formula"]), str(item.get("label", "")), at))
     if "else" not in node:
         ctx.error(loc, "tiers 必须以 else 结束", "加一行 else: 算式（不满足任何档位时的金额，可为 0）")

@@ -38,6 +38,9 @@ def open_store(url: str | None = None, migrate: bool = True) -> Engine:
         from mianshen.store.migrate import upgrade
 
         upgrade(engine)
+    from mianshen.store.fields import install
+
+    install(engine)  # the fields departments declared are part of this process's catalogue
     return engine
 
 

@@ -614,3 +614,17 @@ attempt_counters = Table(
     Column("count", Integer, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+# 部门声明的字段 (profiles/declared.py): a field a department or the data manager adds to the catalogue
+# as data — the spec in the catalogue's own format (catalogue/fields.yaml), one row per version.
+declared_fields = Table(
+    "declared_fields",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("spec", Text, nullable=False),  # JSON: label, type, unit, source, refresh, basis, values
+    Column("declared_by", Text, nullable=False),
+    Column("declared_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("name", "version", name="uq_declared_field_version"),
+)

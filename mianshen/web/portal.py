@@ -29,6 +29,7 @@ from mianshen.profiles.current import StoredProfile, read_profile
 from mianshen.profiles.gaps import inputs_by_condition, missing_fields
 from mianshen.reference.workdays import add_working_days, working_days_between
 from mianshen.rules.evaluate import evaluate
+from mianshen.rules.periods import period_label
 from mianshen.rules.profile import Profile
 from mianshen.rules.trace import RESULT_LABELS, STATUS_LABELS, Result, Trace
 from mianshen.rules.values import show
@@ -374,6 +375,7 @@ def progress(conn: Connection, case: dict[str, Any], today: dt.date) -> dict[str
         **{k: case[k] for k in ("id", "policy_id", "origin", "period", "state", "reason")},
         **{k: getattr(policy, k) for k in ("title", "kind", "department", "commitment")},
         "state_label": STATES.get(case["state"], case["state"]),
+        "period_label": period_label(case["period"]),  # 2025年, 2025年3月, 2025年（第1次补发）
         "amount": _money(case["amount"]),
         "confirmed_amount": _money(case["confirmed_amount"]),
         "bank_account": mask_stored(case["bank_account"]) or None,

@@ -19,6 +19,7 @@ from mianshen.cases.objections import resolve as settle
 from mianshen.cases.states import FINAL, STATES
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
+from mianshen.rules.periods import period_label
 from mianshen.store.schema import applications, case_events, cases, enterprises, objections, onsite_checks, payments
 from mianshen.supervision import ledger
 from mianshen.web.console import scope
@@ -104,6 +105,7 @@ def case_detail(conn: Connection, s: Session, case_id: int) -> dict[str, Any]:
             "name": name or "",
             "origin": case["origin"],
             "period": case["period"],
+            "period_label": period_label(case["period"]),
             "reason": case["reason"],
             "created_at": case["created_at"],
         },
