@@ -31,6 +31,12 @@ def _postgres() -> Any:
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
 
 
+@pytest.fixture(autouse=True)
+def seal_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SM4 key that encrypts the SM2 seal keys (trust/keys.py): set, so no test writes a key file."""
+    monkeypatch.setenv("MIANSHEN_SEAL_KEY", "00112233445566778899aabbccddeeff")
+
+
 ENGINES = ["duckdb", "sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 
