@@ -183,6 +183,18 @@ def supervise(engine: Engine, today: dt.date) -> Outcome:
     return Outcome(f"新交办督办事项 {raised} 项，转为逾期 {late} 项", raised + late)
 
 
+def archive_cases(engine: Engine, today: dt.date) -> Outcome:
+    """电子档案: seal a package for every ended case (trust/archive.py); rotate seal keys near their end."""
+    from mianshen.trust import archive, keys
+
+    with engine.begin() as conn:
+        rotated = keys.rotate_expiring(conn)
+        ids = archive.due(conn)
+    done, errors = _per_case(engine, ids, lambda conn, cid: archive.archive_case(conn, cid))
+    note = f"，轮换印章密钥 {len(rotated)} 个" if rotated else ""
+    return Outcome(f"归档已办结案件 {done} 件{note}", done + len(rotated), errors=errors)
+
+
 JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     # order matters within one pass: matching and case changes enqueue messages the last job sends
     "expire_policies": expire_policies,
@@ -192,6 +204,7 @@ JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     "reminders": reminders,
     "resume_bulk": resume_bulk,
     "supervise": supervise,
+    "archive_cases": archive_cases,
     "send_outbox": send_outbox,
     "anchor_audit": anchor_audit,  # last: anchors what this pass recorded
 }

@@ -105,9 +105,9 @@ def seal_of(kind: str, department: str) -> str:
 def issue(conn: Connection, kind: str, case: dict[str, Any], actor: Actor, extra: dict[str, Any]) -> str:
     """Sign the document of `kind` for `case` in the caller's transaction; returns its verification code."""
     body = content_for(conn, kind, case, extra)
+    key = keys.active(conn, seal_of(kind, body["department"]), SYSTEM)  # first: a new key starts now
     now = platform_now()
     body["signed_at"] = now.isoformat()
-    key = keys.active(conn, seal_of(kind, body["department"]), SYSTEM)
     body["key_id"] = key.key_id
     body["seal"] = key.seal
     code = new_code()

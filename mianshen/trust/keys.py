@@ -99,9 +99,7 @@ def create(conn: Connection, seal: str, actor: Actor = SYSTEM) -> PublicKey:
 def active(conn: Connection, seal: str, actor: Actor = SYSTEM) -> PublicKey:
     """The seal's key in force now, made on first use (a new department gets its seal when it first signs)."""
     now = platform_now()
-    rows = conn.execute(
-        select(seal_keys).where(seal_keys.c.seal == seal, seal_keys.c.retired_at.is_(None))
-    ).mappings()
+    rows = conn.execute(select(seal_keys).where(seal_keys.c.seal == seal, seal_keys.c.retired_at.is_(None))).mappings()
     for row in rows:
         key = _row_key(row)
         if key.valid_at(now):

@@ -52,4 +52,3 @@ def verify(public_text: str, message: bytes, signature_hex: str) -> bool:
         return bool(gmssl_pyx.sm2_verify(public_bytes(public_text), message, signature, SIGNER_ID))
     except (ValueError, SignatureError, gmssl_pyx.InvalidValueError, gmssl_pyx.GmsslInnerError):
         return False
-

@@ -40,7 +40,13 @@ class Outcome:
         return self
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "title": self.title, "code": self.code, "problems": self.problems, "checked": self.checked}
+        return {
+            "ok": self.ok,
+            "title": self.title,
+            "code": self.code,
+            "problems": self.problems,
+            "checked": self.checked,
+        }
 
 
 def check_envelope(env: Any, key_list: list[PublicKey], pdf: bytes | None = None) -> Outcome:
@@ -103,7 +109,9 @@ def check_record(conn: Connection, out: Outcome) -> Outcome:
         out.checked.append("金额、企业、政策与案件记录一致")
     events = conn.execute(
         select(audit_log.c.after).where(
-            audit_log.c.action == "trust.sign", audit_log.c.entity_type == "document", audit_log.c.entity_id == row["code"]
+            audit_log.c.action == "trust.sign",
+            audit_log.c.entity_type == "document",
+            audit_log.c.entity_id == row["code"],
         )
     ).scalars()
     if not any(json.loads(after or "{}").get("sm3") == row["content_sm3"] for after in events):

@@ -1,0 +1,156 @@
+"""`mianshen verify FILE`, `mianshen archive list|export|run`, `mianshen seal list|rotate` (docs/trust.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from mianshen.cli.actor import actor_options
+from mianshen.cli.data import DB_OPTION
+from mianshen.cli.main import cli
+from mianshen.errors import InputError
+from mianshen.store.db import open_store
+from mianshen.trust.keys import PublicKey
+from mianshen.trust.verify import Outcome
+
+
+def _echo(out: Outcome, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(out.as_json(), ensure_ascii=False, indent=2))
+    else:
+        head = f"{out.title}（{out.code}）" if out.code else out.title or "文件"
+        click.echo(f"{head}：{'核验通过' if out.ok else '核验未通过'}")
+        for line in out.checked:
+            click.echo(f"  ✓ {line}")
+        for line in out.problems:
+            click.echo(f"  ✗ {line}")
+    if not out.ok:
+        sys.exit(1)
+
+
+@cli.command("verify")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--keys",
+    "keys_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="平台公布的验证密钥清单（/verify/keys 另存的 JSON）。",
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@DB_OPTION
+def verify_cmd(path: Path, keys_file: Path | None, as_json: bool, db: str | None) -> None:
+    """核验平台签发的文件：PDF、签名 JSON，或案件电子档案（ZIP 或解开的目录）。
+
+    档案包和带 keys.json 的文件离线核验，不需要数据库；否则对照数据库中的签发记录、案件与审计日志。
+    核验未通过时退出码为 1，并逐条写明原因。
+    """
+    from mianshen.trust import keys, offline, verify
+
+    published = None
+    if keys_file is not None:
+        try:
+            published = [PublicKey.from_json(k) for k in json.loads(keys_file.read_text(encoding="utf-8"))]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{keys_file}：不是验证密钥清单（应为 /verify/keys 返回的 JSON 数组）") from exc
+    found = offline.check_path(path, published)
+    if found is not None:
+        _echo(found, as_json)
+        return
+    engine = open_store(db)
+    with engine.begin() as conn:
+        key_list = keys.public_keys(conn)
+        data = path.read_bytes()
+        if data.startswith(b"%PDF"):
+            found = verify.pdf_in_store(conn, key_list, data)
+        else:
+            found = verify.json_in_store(conn, key_list, data)
+    _echo(found, as_json)
+
+
+@cli.group("archive")
+def archive_group() -> None:
+    """案件电子档案：已办结案件封存为档案包，可列出、导出，离线核验。"""
+
+
+@archive_group.command("run")
+@DB_OPTION
+def archive_run(db: str | None) -> None:
+    """立即归档全部已办结、尚未归档的案件（定时任务 archive_cases 也做这件事）。"""
+    from mianshen.clock import today
+    from mianshen.jobs.tasks import archive_cases
+
+    click.echo(archive_cases(open_store(db), today()).message)
+
+
+@archive_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@DB_OPTION
+def archive_list(as_json: bool, db: str | None) -> None:
+    """列出档案包（最近 500 个）。"""
+    from mianshen.store.db import reading
+    from mianshen.trust import archive
+
+    with reading(open_store(db)) as conn:
+        rows = archive.listing(conn)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    for r in rows:
+        click.echo(f"档案 {r['id']}  案件 {r['case_id']}  {r['closing_label']}  SM3 {r['package_sm3'][:16]}…")
+    click.echo(f"共 {len(rows)} 个档案包")
+
+
+@archive_group.command("export")
+@click.argument("archive_id", type=int)
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@DB_OPTION
+def archive_export(archive_id: int, folder: Path, db: str | None) -> None:
+    """把档案包导出到 FOLDER（供审计离线核验：mianshen verify FOLDER/文件名.zip）。"""
+    from mianshen.store.db import reading
+    from mianshen.trust import archive
+
+    with reading(open_store(db)) as conn:
+        found = archive.package(conn, archive_id)
+    if found is None:
+        raise InputError(f"档案 {archive_id} 不存在（用 mianshen archive list 查看）")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / found[0]
+    target.write_bytes(found[1])
+    click.echo(f"已导出 {target}")
+
+
+@cli.group("seal")
+def seal_group() -> None:
+    """电子印章密钥（SM2）：列出公布的验证密钥、轮换。"""
+
+
+@seal_group.command("list")
+@DB_OPTION
+def seal_list(db: str | None) -> None:
+    """验证密钥清单（与 /verify/keys 相同）。"""
+    from mianshen.store.db import reading
+    from mianshen.trust import keys
+
+    with reading(open_store(db)) as conn:
+        click.echo(json.dumps([k.as_json() for k in keys.public_keys(conn)], ensure_ascii=False, indent=2))
+
+
+@seal_group.command("rotate")
+@click.argument("seal")
+@click.option("--reason", required=True, help="轮换原因（写入审计日志）。")
+@actor_options("platform_admin")
+@DB_OPTION
+def seal_rotate(seal: str, reason: str, actor: object, db: str | None) -> None:
+    """轮换 SEAL（部门名称或“免申即享平台”）的签名密钥：旧密钥停用，已签文件仍可核验。"""
+    from mianshen.audit.log import Actor
+    from mianshen.trust import keys
+
+    assert isinstance(actor, Actor)
+    if actor.role != "platform_admin":
+        raise InputError("只有平台管理员可以轮换印章密钥")
+    with open_store(db).begin() as conn:
+        new = keys.rotate(conn, seal, actor, reason)
+    click.echo(f"已为“{seal}”启用新密钥 {new.key_id}，旧密钥已停用")
