@@ -31,10 +31,13 @@ def _postgres() -> Any:
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
 
 
-@pytest.fixture(autouse=True)
-def seal_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SM4 key that encrypts the SM2 seal keys (trust/keys.py): set, so no test writes a key file."""
-    monkeypatch.setenv("MIANSHEN_SEAL_KEY", "00112233445566778899aabbccddeeff")
+@pytest.fixture(autouse=True, scope="session")
+def seal_key() -> Iterator[None]:
+    """The SM4 key that encrypts the SM2 seal keys (trust/keys.py), for the whole session (module-scoped
+    worlds sign documents too): set, so no test writes a key file into the working folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MIANSHEN_SEAL_KEY", "00112233445566778899aabbccddeeff")
+        yield
 
 
 ENGINES = ["duckdb", "sqlite"] + (["postgres"] if POSTGRES_URL else [])
