@@ -34,6 +34,7 @@ PAGES = {
         "/console/requests",
         "/console/ledger",
         "/console/performance?policy=wengang-fanhuan",
+        "/console/archives",
     ),
     "dm": ("/console", "/console/requests", "/dashboard", "/console/supervision"),
     "anon": (
@@ -45,6 +46,8 @@ PAGES = {
         "/publicity",
         "/overdue",
         "/login",
+        "/verify",
+        "/verify/ABCDEFGHJKMN",
     ),
     "ent": (
         "/my",
