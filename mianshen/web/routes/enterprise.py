@@ -63,8 +63,8 @@ def my_policy_page(request: Request, policy_id: str) -> Response:
 def my_case_page(request: Request, case_id: int) -> Response:
     from mianshen.trust.web import case_documents
 
-    shown = {"c": act.my_case(request, case_id), "done": _done(request), "progress_steps": PROGRESS_STEPS}
-    shown["documents"] = case_documents(request, case_id)  # after my_case: it checked the case is theirs
+    shown: dict[str, Any] = {"c": act.my_case(request, case_id), "done": _done(request)}
+    shown |= {"progress_steps": PROGRESS_STEPS, "documents": case_documents(request, case_id)}  # after my_case's check
     return page(request, "my_case.html", shown)
 
 
