@@ -183,6 +183,16 @@ def supervise(engine: Engine, today: dt.date) -> Outcome:
     return Outcome(f"新交办督办事项 {raised} 项，转为逾期 {late} 项", raised + late)
 
 
+def green_channel(engine: Engine, today: dt.date) -> Outcome:
+    """免审直达 (trust/routing.py): confirmed green-channel cases are re-checked and announced by the platform."""
+    from mianshen.trust import routing
+
+    with engine.connect() as conn:
+        ids = routing.green_due(conn)
+    done, errors = _per_case(engine, ids, lambda conn, cid: routing.run_green(conn, cid, today))
+    return Outcome(f"免审直达进入公示 {done} 件", done, errors=errors)
+
+
 def archive_cases(engine: Engine, today: dt.date) -> Outcome:
     """电子档案: seal a package for every ended case (trust/archive.py); rotate seal keys near their end."""
     from mianshen.trust import archive, keys
@@ -200,6 +210,7 @@ JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     "expire_policies": expire_policies,
     "rematch_after_imports": rematch_after_imports,
     "expire_confirmations": expire_confirmations,
+    "green_channel": green_channel,
     "close_publicity": close_publicity,
     "reminders": reminders,
     "resume_bulk": resume_bulk,

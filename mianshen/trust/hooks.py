@@ -1,4 +1,4 @@
-"""Where the case workflow meets signing: `cases.transitions.move` calls `after_move` in the same
+"""Where the case workflow meets signing and review routing: `cases.transitions.move` calls `after_move` in the same
 transaction, so a confirmation, an approval or a payment and its signed document commit or roll back
 together (an enterprise never holds a document for a step that did not happen, nor the reverse)."""
 
@@ -18,3 +18,7 @@ def after_move(conn: Connection, name: str, case: dict[str, Any], actor: Actor, 
     kind = SIGNED.get(name)
     if kind is not None:
         documents.issue(conn, kind, case, actor, data or {})
+    if name == "confirm":  # 守信激励: the review route is decided when the enterprise has committed
+        from mianshen.trust.routing import route_case
+
+        route_case(conn, case, actor)

@@ -8,11 +8,24 @@ this module registers them (the migration does not need it).
 - `signed_documents`: every document the platform signed: its canonical JSON content and the signature
   over it, the PDF and a second signature over the PDF's SM3, the verification code printed on it.
 - `case_archives`: one sealed package (a ZIP) per ended case and closing event; never updated.
+- `case_routes`: the review route of each confirmed case (routing.py), its reasons, whether it was drawn
+  for a later check, and that check's result.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from mianshen.store.schema import metadata
 
@@ -57,4 +70,19 @@ case_archives = Table(
     Column("archived_at", DateTime(timezone=True), nullable=False),
     Column("archived_by", Text, nullable=False),
     UniqueConstraint("case_id", "closing", name="uq_archive_once"),
+)
+
+case_routes = Table(
+    "case_routes",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("policy_id", String(64), nullable=False, index=True),
+    Column("route", String(8), nullable=False),  # green | routine | focus
+    Column("reasons", Text, nullable=False),  # JSON list of Chinese sentences
+    Column("sampled", Boolean, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("sample_result", String(8)),  # passed | failed, once the drawn case was checked
+    Column("sample_note", Text),
+    Column("sample_by", Text),
+    Column("sample_at", DateTime(timezone=True)),
 )

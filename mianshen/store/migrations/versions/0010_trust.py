@@ -1,4 +1,4 @@
-"""trust: SM2 seal keys, signed documents, case archives (mianshen/trust/tables.py, docs/trust.md)
+"""trust: SM2 seal keys, signed documents, case archives, review routes (mianshen/trust/tables.py, docs/trust.md)
 
 Revision ID: 0010
 Revises: 0009
@@ -55,9 +55,25 @@ def upgrade() -> None:
         sa.Column("archived_by", sa.Text(), nullable=False),
         sa.UniqueConstraint("case_id", "closing", name="uq_archive_once"),
     )
+    op.create_table(
+        "case_routes",
+        sa.Column("case_id", sa.Integer(), sa.ForeignKey("cases.id"), primary_key=True),
+        sa.Column("policy_id", sa.String(length=64), nullable=False),
+        sa.Column("route", sa.String(length=8), nullable=False),
+        sa.Column("reasons", sa.Text(), nullable=False),
+        sa.Column("sampled", sa.Boolean(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sample_result", sa.String(length=8), nullable=True),
+        sa.Column("sample_note", sa.Text(), nullable=True),
+        sa.Column("sample_by", sa.Text(), nullable=True),
+        sa.Column("sample_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_case_routes_policy_id", "case_routes", ["policy_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_routes_policy_id", table_name="case_routes")
+    op.drop_table("case_routes")
     op.drop_table("case_archives")
     op.drop_index("ix_signed_documents_pdf_sm3", table_name="signed_documents")
     op.drop_index("ix_signed_documents_case_id", table_name="signed_documents")
