@@ -165,3 +165,23 @@ def test_unknown_keys_in_the_rules_are_refused(world: Engine, tmp_path: Path) ->
     (tmp_path / "routing.yaml").write_text(RULES.replace("max_clawbacks", "max_clawback"), encoding="utf-8")
     with pytest.raises(MianshenError, match="不认识的键 max_clawback"):
         routing.rules(LISTED)
+
+
+def test_routes_commands(world: Engine) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from mianshen.cli.main import cli, load_commands
+
+    ids = [confirmed(world, i, "1000.00") for i in range(10, 14)]
+    load_commands(("routes",))
+    url = str(world.url)
+    shown = CliRunner().invoke(cli, ["routes", "summary", "--json", "--db", url])
+    assert shown.exit_code == 0 and json.loads(shown.output)[0]["sampled"] == 1, shown.output
+    drawn = next(i for i in ids if route(world, i)["sampled"])
+    who = ["--actor", "李处长", "--department", "河南省科学技术厅", "--db", url]
+    done = CliRunner().invoke(cli, ["routes", "sample-check", str(drawn), "--passed", "--note", "核对无误", *who])
+    assert done.exit_code == 0 and "通过" in done.output, done.output
+    other = CliRunner().invoke(cli, ["routes", "sample-check", str(ids[0] + 100), "--failed", "--note", "x", *who])
+    assert other.exit_code == 2 and "不是被抽中复查的免审直达案件" in other.output

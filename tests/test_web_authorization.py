@@ -168,6 +168,7 @@ RULES: list[tuple[str, Access]] = [
     (r"^/verify(/|$)", Access(ALL, ALL, "anon", private=False)),  # public by design: the code is the secret
     (r"^/my/documents/", Access(ENTERPRISES, frozenset(), "ent_a", {"ent_b": 404})),
     (r"^/console/archives", Access(frozenset({"aud", "admin"}), frozenset(), "aud")),
+    (r"^/console/routes$", Access(STAFF_READ, frozenset(), "hr")),
     (
         r"^/my(/|$)",
         Access(ENTERPRISES, ENTERPRISES, "ent_a", {"ent_b": 404}, frozenset({"case_id", "message_id"})),

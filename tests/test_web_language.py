@@ -25,6 +25,7 @@ PAGES = {
         "/console/ledger",
         "/console/performance?policy=wengang-fanhuan",
         "/console/supervision",
+        "/console/routes",
     ),
     "fin": ("/console", "/console/payments"),
     "aud": (

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "reference": ("reference",),
     "screen": ("screen",),
     "seal": ("trust",),
+    "routes": ("trust",),
     "search": ("assist",),
     "serve": ("serve",),
     "supervise": ("supervise",),

@@ -154,3 +154,44 @@ def seal_rotate(seal: str, reason: str, actor: object, db: str | None) -> None:
     with open_store(db).begin() as conn:
         new = keys.rotate(conn, seal, actor, reason)
     click.echo(f"已为“{seal}”启用新密钥 {new.key_id}，旧密钥已停用")
+
+
+@cli.group("routes")
+def routes_group() -> None:
+    """守信激励：审核路由（免审直达、常规审核、重点审核）统计与免审直达抽查。"""
+
+
+@routes_group.command("summary")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@DB_OPTION
+def routes_summary(as_json: bool, db: str | None) -> None:
+    """每项政策各路由的案件数、抽中复查数与抽查结果。"""
+    from mianshen.store.db import reading
+    from mianshen.trust import routing
+
+    with reading(open_store(db)) as conn:
+        rows = routing.summary(conn)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['policy_id']}  {r['label']}：{r['cases']} 件，抽中 {r['sampled']}，已查 {r['checked']}，未通过 {r['failed']}"
+        )
+
+
+@routes_group.command("sample-check")
+@click.argument("case_id", type=int)
+@click.option("--passed/--failed", required=True, help="抽查是否通过。")
+@click.option("--note", required=True, help="抽查情况。")
+@actor_options("department")
+@DB_OPTION
+def routes_sample_check(case_id: int, passed: bool, note: str, actor: object, db: str | None) -> None:
+    """登记被抽中复查的免审直达案件的抽查结果（政策执行部门）。"""
+    from mianshen.audit.log import Actor
+    from mianshen.trust import routing
+
+    assert isinstance(actor, Actor)
+    with open_store(db).begin() as conn:
+        routing.record_sample(conn, case_id, actor, passed, note)
+    click.echo(f"已登记案件 {case_id} 的抽查结果：{'通过' if passed else '未通过'}")

@@ -146,3 +146,20 @@ def archive_download(request: Request, archive_id: int) -> Response:
         raise not_found("档案")
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(found[0])}"}
     return Response(found[1], media_type="application/zip", headers=headers)
+
+
+@router.get("/console/routes", include_in_schema=False)
+def routes_page(request: Request) -> Response:
+    """守信激励: how many cases took each review route, and the results of the sampled checks."""
+    from mianshen.trust import routing
+    from mianshen.web.console import scope
+    from mianshen.web.console.listing import policy_titles
+
+    s = scope.staff(request, *scope.STAFF_READ)
+    with reading(engine(request)) as conn:
+        visible = scope.visible_policy_ids(conn, s)
+        rows = [r for r in routing.summary(conn) if r["policy_id"] in visible]
+        titles = policy_titles(conn, {r["policy_id"] for r in rows})
+    for r in rows:
+        r["title"] = titles.get(r["policy_id"], r["policy_id"])
+    return page(request, "console_routes.html", {"rows": rows})
