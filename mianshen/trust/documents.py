@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mianshen.audit.log import SYSTEM, Actor, canonical, digest, record
-from mianshen.cases.banking import decrypt_account, mask_account
+from mianshen.cases.banking import decrypt_account, mask_account, mask_stored
 from mianshen.clock import now as platform_now
 from mianshen.store.schema import enterprises, payments, policy_versions
 from mianshen.trust import config, keys, sm2
@@ -84,7 +84,7 @@ def content_for(conn: Connection, kind: str, case: dict[str, Any], extra: dict[s
             "amount": str(extra.get("paid_amount") or pay["amount"]),
             "batch": pay["batch_id"],
             "paid_at": _iso(pay["paid_at"]) or _iso(platform_now()),
-            "bank_account_masked": mask_account(decrypt_account(case["bank_account"])),
+            "bank_account_masked": mask_stored(case["bank_account"]) or "未知",  # rows made before accounts were kept
         }
     return body
 

@@ -45,17 +45,10 @@ def state(site: dict[str, Any]) -> str:
         return str(conn.execute(select(cases.c.state).where(cases.c.id == site["case_id"])).scalar_one())
 
 
-def download(page: Any, link_text: str, folder: Path) -> Path:
+def download(page: Any, title: str, folder: Path, link: str = "下载 PDF") -> Path:
+    """One of the case page's signed documents, saved under the name the site gives it."""
     with page.expect_download() as info:
-        page.click(f"#documents li:has-text('{link_text}') >> text=下载 PDF")
-    target = folder / info.value.suggested_filename
-    info.value.save_as(str(target))
-    return target
-
-
-def download_json(page: Any, link_text: str, folder: Path) -> Path:
-    with page.expect_download() as info:
-        page.click(f"#documents li:has-text('{link_text}') >> text=下载签名数据")
+        page.click(f"#documents li:has-text('{title}') >> text={link}")
     target = folder / info.value.suggested_filename
     info.value.save_as(str(target))
     return target
@@ -127,7 +120,7 @@ def test_signed_documents_download_and_verify(site: dict[str, Any], browser: Any
     listed = firm.inner_text("#documents")
     assert "信用承诺书" in listed and "兑现决定书" in listed and "兑现凭证" in listed
     decision, receipt = download(firm, "兑现决定书", tmp_path), download(firm, "兑现凭证", tmp_path)
-    receipt_json = download_json(firm, "兑现凭证", tmp_path)
+    receipt_json = download(firm, "兑现凭证", tmp_path, "下载签名数据")
 
     # the public page: by the code printed on the document (what the QR code opens) …
     public = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
