@@ -73,7 +73,13 @@ def test_archive_verifies_offline_in_an_empty_folder(store: Engine, tmp_path: Pa
     zipfile.ZipFile(empty / "档案.zip").extractall(unpacked)
     assert verify_in(empty, "解开").returncode == 0
     pdf = next((unpacked / "documents").glob("*.pdf"))
-    assert verify_in(empty, str(pdf.relative_to(empty))).returncode != 0  # a lone PDF: keys.json is not beside it
+    lone = verify_in(empty, str(pdf.relative_to(empty)))  # keys.json is not beside it, and there is no store
+    assert lone.returncode == 2 and "找不到数据库" in lone.stderr and "keys.json" in lone.stderr
+    assert not (empty / "var").exists()
+    shutil.copy(unpacked / "keys.json", unpacked / "documents" / "keys.json")
+    beside = verify_in(empty, str(pdf.relative_to(empty)))  # with the key list beside it: offline
+    assert beside.returncode == 0 and "PDF 文件与签发时逐字节一致" in beside.stdout, beside.stdout + beside.stderr
+    (unpacked / "documents" / "keys.json").unlink()
     receipt = json.loads((unpacked / "case.json").read_text(encoding="utf-8"))
     assert receipt["id"] == case_id and "**** ****" in receipt["bank_account"]
 

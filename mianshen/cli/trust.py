@@ -59,8 +59,15 @@ def verify_cmd(path: Path, keys_file: Path | None, as_json: bool, db: str | None
     if found is not None:
         _echo(found, as_json)
         return
-    engine = open_store(db)
-    with engine.begin() as conn:
+    from mianshen.store.db import database_url, reading
+
+    url = database_url(db)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+        raise InputError(
+            f"找不到数据库 {url[len('sqlite:///') :]}：对照平台记录核验请用 --db 指定数据库；"
+            "离线核验请把文件与 keys.json 放在同一目录，或用 --keys 指定验证密钥清单"
+        )
+    with reading(open_store(url)) as conn:
         key_list = keys.public_keys(conn)
         data = path.read_bytes()
         if data.startswith(b"%PDF"):

@@ -28,12 +28,12 @@ MAX_UPLOAD = 900 * 1024  # under the site's 1 MB body limit; a signed PDF is ~30
 
 
 def _by_code(e: Engine, code: str) -> Outcome:
-    with e.begin() as conn:  # begin: the PDF of an old document may be made on first check
+    with reading(e) as conn:  # a public page only reads: it must never take SQLite's write lock
         return verify.from_store(conn, keys.public_keys(conn), code)
 
 
 def _upload(e: Engine, data: bytes) -> Outcome:
-    with e.begin() as conn:
+    with reading(e) as conn:
         key_list = keys.public_keys(conn)
         if data.startswith(b"%PDF"):
             return verify.pdf_in_store(conn, key_list, data)
