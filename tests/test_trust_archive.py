@@ -134,6 +134,8 @@ def test_export_command_writes_the_sealed_bytes(store: Engine, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     exported = next((tmp_path / "out").glob("*.zip"))
     assert exported.read_bytes() == package
+    listed = CliRunner().invoke(cli, ["archive", "list", "--db", url])
+    assert listed.exit_code == 0 and f"档案 {archive_id}" in listed.output and "共 2 个档案包" in listed.output
     missing = CliRunner().invoke(cli, ["archive", "export", "999", str(tmp_path / "out"), "--db", url])
     assert missing.exit_code == 2 and "档案 999 不存在" in missing.output
     shutil.rmtree(tmp_path / "out")

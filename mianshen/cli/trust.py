@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy import Connection
 
 from mianshen.cli.actor import actor_options
 from mianshen.cli.data import DB_OPTION
@@ -29,6 +32,18 @@ def _echo(out: Outcome, as_json: bool) -> None:
             click.echo(f"  ✗ {line}")
     if not out.ok:
         sys.exit(1)
+
+
+def _rows(read: Callable[[Connection], list[dict[str, Any]]], db: str | None, as_json: bool) -> list[dict[str, Any]]:
+    """Rows read from the store; printed as JSON (and none returned to print as lines) when asked for JSON."""
+    from mianshen.store.db import reading
+
+    with reading(open_store(db)) as conn:
+        rows = read(conn)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return []
+    return rows
 
 
 @cli.command("verify")
@@ -97,17 +112,13 @@ def archive_run(db: str | None) -> None:
 @DB_OPTION
 def archive_list(as_json: bool, db: str | None) -> None:
     """列出档案包（最近 500 个）。"""
-    from mianshen.store.db import reading
     from mianshen.trust import archive
 
-    with reading(open_store(db)) as conn:
-        rows = archive.listing(conn)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
-        return
+    rows = _rows(archive.listing, db, as_json)
     for r in rows:
         click.echo(f"档案 {r['id']}  案件 {r['case_id']}  {r['closing_label']}  SM3 {r['package_sm3'][:16]}…")
-    click.echo(f"共 {len(rows)} 个档案包")
+    if not as_json:
+        click.echo(f"共 {len(rows)} 个档案包")
 
 
 @archive_group.command("export")
@@ -173,14 +184,9 @@ def routes_group() -> None:
 @DB_OPTION
 def routes_summary(as_json: bool, db: str | None) -> None:
     """每项政策各路由的案件数、抽中复查数与抽查结果。"""
-    from mianshen.store.db import reading
     from mianshen.trust import routing
 
-    with reading(open_store(db)) as conn:
-        rows = routing.summary(conn)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
+    rows = _rows(routing.summary, db, as_json)
     for r in rows:
         click.echo(
             f"{r['policy_id']}  {r['label']}：{r['cases']} 件，抽中 {r['sampled']}，已查 {r['checked']}，未通过 {r['failed']}"
