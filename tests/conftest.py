@@ -31,6 +31,15 @@ def _postgres() -> Any:
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def seal_key() -> Iterator[None]:
+    """The SM4 key that encrypts the SM2 seal keys (trust/keys.py), for the whole session (module-scoped
+    worlds sign documents too): set, so no test writes a key file into the working folder."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MIANSHEN_SEAL_KEY", "00112233445566778899aabbccddeeff")
+        yield
+
+
 ENGINES = ["duckdb", "sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 

@@ -10,6 +10,7 @@ a policy file of another department). Every POST is also sent by its rightful us
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 
 from mianshen.web.app import create_app
 
@@ -77,7 +79,45 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "correction_id": lambda w: str(w.correction()),
     "objection_id": lambda w: str(w.triaged()),
     "item_id": lambda w: str(w.supervision_item()),
+    "code": lambda w: document_of_a(w),
+    "archive_id": lambda w: str(archive_of(w)[0]),
 }
+
+
+def document_of_a(w: World) -> str:
+    """A signed document of enterprise A's case. Case A stays 已通知 for the other routes, so its document
+    is signed here directly (the department's 决定书 form, which needs no bank account)."""
+    from mianshen.audit.log import SYSTEM
+    from mianshen.cases.transitions import load_case
+    from mianshen.trust import documents
+
+    with w.engine.begin() as conn:
+        found = documents.for_case(conn, w.case_a)
+        if found:
+            return str(found[0]["code"])
+        return documents.issue(conn, "decision", load_case(conn, w.case_a), SYSTEM, {})
+
+
+def archive_of(w: World) -> tuple[int, bytes]:
+    """The sealed package of a case that ended (one otherwise unused: declined by its enterprise)."""
+    from mianshen.audit.log import SYSTEM, Actor
+    from mianshen.cases import transitions as tr
+    from mianshen.trust import archive
+    from mianshen.trust.tables import case_archives
+
+    case_id = w.spare["ended"]
+    owner = Actor("经办人", "enterprise", None, w.owner_of(case_id))
+    with w.engine.begin() as conn:
+        found = conn.execute(select(case_archives.c.id, case_archives.c.package).order_by(case_archives.c.id)).first()
+        if found is None:
+            tr.notify(conn, case_id, SYSTEM, dt.date(2025, 8, 29))
+            tr.decline(conn, case_id, owner, "不再经营")
+            archive.archive_case(conn, case_id)
+            found = conn.execute(select(case_archives.c.id, case_archives.c.package)).first()
+    assert found is not None
+    return int(found.id), bytes(found.package)
+
+
 OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, parameter) → value
     ("/my/apply/{policy_id}", "policy_id"): lambda w: APPLIED,  # the 暂难数据化类 one
     ("/console/policies/{policy_id}/list", "policy_id"): lambda w: LISTED,  # 科技厅's 名单类 one
@@ -125,6 +165,10 @@ class Access:
 
 RULES: list[tuple[str, Access]] = [
     (r"^/(policies|guides|publicity|export|login|logout|overdue)?(/|$)", Access(ALL, ALL, "anon", private=False)),
+    (r"^/verify(/|$)", Access(ALL, ALL, "anon", private=False)),  # public by design: the code is the secret
+    (r"^/my/documents/", Access(ENTERPRISES, frozenset(), "ent_a", {"ent_b": 404})),
+    (r"^/console/archives", Access(frozenset({"aud", "admin"}), frozenset(), "aud")),
+    (r"^/console/routes$", Access(STAFF_READ, frozenset(), "hr")),
     (
         r"^/my(/|$)",
         Access(ENTERPRISES, ENTERPRISES, "ent_a", {"ent_b": 404}, frozenset({"case_id", "message_id"})),
@@ -277,6 +321,8 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
     if p == "/console/drafts/accept":  # HRSS's draft, every candidate declined
         assert w.draft, "the HRSS user's draft was not created"
         return {"data": {"draft": w.draft} | {f"decision_{k}{i}": "reject" for k in "cs" for i in range(40)}}
+    if p == "/verify":  # a file to check: refused as not the platform's, with the reason
+        return {"data": {}, "files": [("file", ("决定书.json", b'{"format": "x"}', "application/json"))]}
     if p == "/login":
         return {"data": {"username": "aud", "password": fx.PASSWORD}}
     if p.startswith("/login/enterprise"):
@@ -456,3 +502,36 @@ def test_lists_show_only_what_is_in_reach(world: World) -> None:
     public = world.client("anon").get("/api/publicity").json()["rows"]
     assert public and not [r for r in public if r["uscc"] in world.usccs]  # codes are masked
     assert world.usccs[12] not in world.client("anon").get("/publicity").text
+
+
+def test_no_route_changes_a_signed_document_or_an_archive(world: World) -> None:
+    """Runs after the matrix: every route was called by every role (the owners' POSTs went through), and
+    the sealed package and the signed document are byte for byte what they were; no route but the
+    read-only /verify upload even names them."""
+    from mianshen.trust import documents
+    from mianshen.trust.offline import check_package, read_package
+
+    archive_id, package = archive_of(world)
+    code = document_of_a(world)
+    with world.engine.connect() as conn:
+        before = documents.by_code(conn, code)
+    for method, path in ROUTES:
+        if method == "POST":
+            assert not re.search(r"archive|document|seal|verify/", path), f"{method} {path} writes trust data"
+    for role in ("admin", "aud", "hr", "ent_a"):
+        for method, path in POSTS:
+            if "{" not in path:
+                continue  # the parameterless ones were sent by the matrix
+            call(world, method, path, role)
+    _, again = archive_of(world)
+    with world.engine.connect() as conn:
+        after = documents.by_code(conn, code)
+    assert again == package and after == before
+    folder = world.client("aud").get(f"/console/archives/{archive_id}.zip")
+    assert folder.status_code == 200 and folder.content == package
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "a.zip").write_bytes(folder.content)
+        assert check_package(read_package(Path(tmp) / "a.zip")).ok

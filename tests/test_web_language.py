@@ -26,6 +26,7 @@ PAGES = {
         "/console/performance?policy=wengang-fanhuan",
         "/console/scorecard",
         "/console/supervision",
+        "/console/routes",
     ),
     "fin": ("/console", "/console/payments"),
     "aud": (
@@ -37,6 +38,7 @@ PAGES = {
         "/console/performance?policy=wengang-fanhuan",
         "/console/scorecard",
         "/console/supervision",
+        "/console/archives",
     ),
     "dm": ("/console", "/console/requests", "/dashboard", "/console/supervision"),
     "anon": (
@@ -48,6 +50,8 @@ PAGES = {
         "/publicity",
         "/overdue",
         "/login",
+        "/verify",
+        "/verify/ABCDEFGHJKMN",
     ),
     "ent": (
         "/my",

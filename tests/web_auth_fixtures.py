@@ -375,6 +375,7 @@ def build_world(tmp: Path) -> World:
         "act": ids[9][0],  # matched: the department notifies
         "act_api": ids[10][0],
         "shown": ids[12][0],  # stays in 公示: the public list must mask its code
+        "ended": ids[13][0],  # declined and archived (trust: the archive routes)
     }
     with engine.begin() as conn:
         for case_id in (case_a, ids[1][0], spare["confirm"], spare["confirm_api"], spare["decline"]):

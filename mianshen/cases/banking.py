@@ -37,16 +37,23 @@ class BankingError(MianshenError):
 
 
 def _key() -> bytes:
-    raw = os.environ.get(KEY_ENV, "").strip()
+    return load_key(KEY_ENV, KEY_FILE_ENV, "sm4.key", "已保存的银行账号")
+
+
+def load_key(env: str, file_env: str, filename: str, protects: str) -> bytes:
+    """An SM4 key from `env` (32 hex digits), else the file named by `file_env`, else var/`filename`
+    (made on first use, mode 0600). Other secrets at rest (trust/keys.py: the seal keys) use their own
+    variables so that one leaked key does not open everything."""
+    raw = os.environ.get(env, "").strip()
     if raw:
         try:
             key = bytes.fromhex(raw)
         except ValueError as exc:
-            raise BankingError(f"环境变量 {KEY_ENV} 应为 32 位十六进制数（SM4 密钥 128 位）") from exc
+            raise BankingError(f"环境变量 {env} 应为 32 位十六进制数（SM4 密钥 128 位）") from exc
         if len(key) != 16:
-            raise BankingError(f"环境变量 {KEY_ENV} 应为 32 位十六进制数（SM4 密钥 128 位），实际 {len(raw)} 位")
+            raise BankingError(f"环境变量 {env} 应为 32 位十六进制数（SM4 密钥 128 位），实际 {len(raw)} 位")
         return key
-    path = Path(os.environ.get(KEY_FILE_ENV) or var_dir() / "sm4.key")
+    path = Path(os.environ.get(file_env) or var_dir() / filename)
     if path.is_file():
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,8 +62,8 @@ def _key() -> bytes:
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(key.hex())
     print(
-        f"警告：未设置 {KEY_ENV}，已生成 SM4 密钥文件 {path}（仅供演示）。生产环境请由密钥管理系统提供密钥；"
-        "丢失此文件将无法解密已保存的银行账号。",
+        f"警告：未设置 {env}，已生成 SM4 密钥文件 {path}（仅供演示）。生产环境请由密钥管理系统提供密钥；"
+        f"丢失此文件将无法解密{protects}。",
         file=sys.stderr,
     )
     return key
@@ -80,25 +87,33 @@ def normalise_bank(name: str, code: str) -> tuple[str, str]:
     return bank, digits
 
 
-def encrypt_account(raw: str) -> str:
-    account = normalise_account(raw)
+def seal_bytes(plain: bytes, key: bytes) -> str:
+    """SM4-GCM under `key`, as text that says how it was made."""
     nonce = os.urandom(_NONCE)
-    enc = Cipher(algorithms.SM4(_key()), modes.GCM(nonce)).encryptor()
-    body = enc.update(account.encode("ascii")) + enc.finalize()
+    enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    body = enc.update(plain) + enc.finalize()
     return PREFIX + base64.b64encode(nonce + body + enc.tag).decode("ascii")
+
+
+def open_bytes(stored: str, key: bytes, what: str) -> bytes:
+    if not stored.startswith(PREFIX):
+        raise BankingError(f"{what}不是本平台加密保存的格式")
+    blob = base64.b64decode(stored[len(PREFIX) :])
+    nonce, body, tag = blob[:_NONCE], blob[_NONCE:-_TAG], blob[-_TAG:]
+    dec = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+    try:
+        return dec.update(body) + dec.finalize()
+    except InvalidTag as exc:
+        raise BankingError(f"{what}无法解密：密钥不对或数据被改动") from exc
+
+
+def encrypt_account(raw: str) -> str:
+    return seal_bytes(normalise_account(raw).encode("ascii"), _key())
 
 
 def decrypt_account(stored: str) -> str:
     """The account number. Callers must record an audit event for every read (design §4)."""
-    if not stored.startswith(PREFIX):
-        raise BankingError("银行账号不是本平台加密保存的格式")
-    blob = base64.b64decode(stored[len(PREFIX) :])
-    nonce, body, tag = blob[:_NONCE], blob[_NONCE:-_TAG], blob[-_TAG:]
-    dec = Cipher(algorithms.SM4(_key()), modes.GCM(nonce, tag)).decryptor()
-    try:
-        return (dec.update(body) + dec.finalize()).decode("ascii")
-    except InvalidTag as exc:
-        raise BankingError("银行账号无法解密：密钥不对或数据被改动") from exc
+    return open_bytes(stored, _key(), "银行账号").decode("ascii")
 
 
 def mask_account(account: str) -> str:

@@ -174,6 +174,10 @@ def open_publicity(
     ).scalar()
     if failed is not None:
         raise tr.CaseError("现场核验未通过，不能进入公示；请不予通过并写明理由")
+    from mianshen.trust.routing import onsite_missing  # 重点审核 (trust sits above cases)
+
+    if onsite_missing(conn, case_id):
+        raise tr.CaseError("本案为重点审核，须先登记通过的现场核验，方可进入公示")
     days = tr.policy_settings(conn, case["policy_id"], case["policy_version"]).publicity_days
     first = start or today()
     return tr.start_publicity(conn, case_id, actor, first, publicity_end(first, days))

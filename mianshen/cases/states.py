@@ -53,7 +53,8 @@ TRANSITIONS = {
         _t("decline", {"notified"}, "declined", {"enterprise"}, "企业放弃"),
         _t("expire", {"notified"}, "expired", {"system"}, "确认期限届满"),
         _t("start_review", {"confirmed"}, "under_review", STAFF | {"system"}, "开始审核（数据时效复核）"),
-        _t("start_publicity", {"under_review"}, "publicity", STAFF, "审核通过，进入公示"),
+        # system: the green channel (免审直达, trust/routing.py) announces qualifying cases itself
+        _t("start_publicity", {"under_review"}, "publicity", STAFF | {"system"}, "审核通过，进入公示"),
         _t("raise_objection", {"publicity"}, "objection", {"public", "enterprise", "department"}, "提出异议"),
         _t("uphold_objection", {"objection"}, "rejected", STAFF, "异议成立"),
         _t("dismiss_objection", {"objection"}, "publicity", STAFF, "异议不成立，继续公示"),

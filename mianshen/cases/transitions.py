@@ -170,6 +170,9 @@ def move(
             "note": note,
         }
         enqueue(conn, case["uscc"], f"case{case_id}:{name}", notify, payload, case_id)
+    from mianshen.trust.hooks import after_move  # trust sits above cases (it reads them): imported on use
+
+    after_move(conn, name, {**case, **changes}, actor, data)
     return {**case, **changes}
 
 

@@ -16,6 +16,7 @@ from mianshen.errors import MianshenError, PolicyFileError, os_problem
 # checks this table against importing everything.
 COMMANDS: dict[str, tuple[str, ...]] = {
     "apply": ("pay",),
+    "archive": ("trust",),
     "assist": ("assist",),
     "audit": ("audit",),
     "bench": ("bench", "bench_match", "bench_web", "bench_scale", "spark"),
@@ -36,10 +37,13 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "profile": ("data",),
     "reference": ("reference",),
     "screen": ("screen",),
+    "seal": ("trust",),
+    "routes": ("trust",),
     "search": ("assist",),
     "serve": ("serve",),
     "supervise": ("supervise",),
     "user": ("user",),
+    "verify": ("trust",),
     "worker": ("worker",),
 }
 

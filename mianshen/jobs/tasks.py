@@ -183,15 +183,39 @@ def supervise(engine: Engine, today: dt.date) -> Outcome:
     return Outcome(f"新交办督办事项 {raised} 项，转为逾期 {late} 项", raised + late)
 
 
+def green_channel(engine: Engine, today: dt.date) -> Outcome:
+    """免审直达 (trust/routing.py): confirmed green-channel cases are re-checked and announced by the platform."""
+    from mianshen.trust import routing
+
+    with engine.connect() as conn:
+        ids = routing.green_due(conn)
+    done, errors = _per_case(engine, ids, lambda conn, cid: routing.run_green(conn, cid, today))
+    return Outcome(f"免审直达进入公示 {done} 件", done, errors=errors)
+
+
+def archive_cases(engine: Engine, today: dt.date) -> Outcome:
+    """电子档案: seal a package for every ended case (trust/archive.py); rotate seal keys near their end."""
+    from mianshen.trust import archive, keys
+
+    with engine.begin() as conn:
+        rotated = keys.rotate_expiring(conn)
+        ids = archive.due(conn)
+    done, errors = _per_case(engine, ids, lambda conn, cid: archive.archive_case(conn, cid))
+    note = f"，轮换印章密钥 {len(rotated)} 个" if rotated else ""
+    return Outcome(f"归档已办结案件 {done} 件{note}", done + len(rotated), errors=errors)
+
+
 JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     # order matters within one pass: matching and case changes enqueue messages the last job sends
     "expire_policies": expire_policies,
     "rematch_after_imports": rematch_after_imports,
     "expire_confirmations": expire_confirmations,
+    "green_channel": green_channel,
     "close_publicity": close_publicity,
     "reminders": reminders,
     "resume_bulk": resume_bulk,
     "supervise": supervise,
+    "archive_cases": archive_cases,
     "send_outbox": send_outbox,
     "anchor_audit": anchor_audit,  # last: anchors what this pass recorded
 }

@@ -73,6 +73,9 @@ def create_app(url: str | None = None) -> FastAPI:
 
     for module in (public, objections, login, enterprise, console, dashboard, supervision, audit):
         app.include_router(module.router)
+    from mianshen.trust import web as trust_web
+
+    app.include_router(trust_web.router)
     return app
 
 

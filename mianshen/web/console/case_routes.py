@@ -117,8 +117,11 @@ def queue_export(request: Request, kind: str) -> Response:
 @router.get("/console/cases/{case_id}", include_in_schema=False)
 def case_page(request: Request, case_id: int) -> Response:
     s = scope.staff(request, *scope.STAFF_READ)
+    from mianshen.trust.routing import route_of
+
     with reading(engine(request)) as conn:
         detail = queue.case_detail(conn, s, case_id)
+        detail["route"] = route_of(conn, case_id)  # 守信激励: which review route, and why
     detail["conditions"] = queue.conditions_now(engine(request), s, detail["case"]["uscc"], detail["policy"]["id"])
     return page(request, "console_case.html", {**detail, "done": request.query_params.get("done", "")})
 
