@@ -16,6 +16,7 @@ from mianshen.cli.explain import parse_as_of
 from mianshen.cli.main import cli, policies_option
 from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.loader import read_policies
+from mianshen.rules.versions import in_force as version_in_force
 from mianshen.rules.population import read_population
 from mianshen.sqlgen.engines import duckdb_connect, sqlite_connect
 from mianshen.sqlgen.screen import PolicySummary, screen, write_results
@@ -76,7 +77,7 @@ def screen_cmd(
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise PolicyFileError(errors)
-    in_force = [p for p in policies if p.valid_from <= day and (p.valid_to is None or day <= p.valid_to)]
+    in_force = [p for p in policies if version_in_force(p, day)]
     if profiles_path is not None:
         profiles, rejected = read_population(profiles_path)
     else:

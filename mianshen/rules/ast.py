@@ -208,6 +208,7 @@ class Policy:
     regions: tuple[str, ...] = ()  # the area: its regions (rules/scope.py); empty: `region` alone
     excluded: tuple[str, ...] = ()  # regions of the area the policy does not apply to
     exclusivity: Any = None  # rules/exclusive.Exclusivity: 同一事项不重复享受, 就高
+    unverified: str | None = None  # 待核实: what of the text could not be obtained or checked
 
     @property
     def doc_numbers(self) -> list[str]:

@@ -20,6 +20,7 @@ from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.scope import parse_region, scope_conditions
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
 from mianshen.rules.values import ValueError_, parse_date
+from mianshen.rules.versions import file_order, renews
 from mianshen.rules.yamlsource import load_trusted, load_yaml, value_location
 
 # The policy catalogue that ships inside the package, so that every command finds it from any folder
@@ -142,6 +143,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
         raw=doc,
         regions=regions,
         excluded=excluded,
+        unverified=str(doc["unverified"]).strip() or None if doc.get("unverified") else None,
     )
     policy.exclusivity = parse_exclusivity(ctx, doc, pid, policy.title)
     policy.tests = parse_tests(ctx, doc, policy)
@@ -252,7 +254,7 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+            files.extend(sorted((p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")), key=file_order))
         else:
             files.append(path)
     return files
@@ -261,24 +263,31 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
 def read_policies(
     paths: Iterable[str | Path], catalogue: Catalogue | None = None
 ) -> tuple[list[Policy], list[Diagnostic]]:
-    """Every policy under `paths` (files or folders), with diagnostics including duplicate ids."""
+    """Every policy under `paths` (files or folders), with diagnostics including duplicate ids.
+
+    One id may appear in several files only as successive versions, each renewing the one before it
+    for a later period (rules/versions.py); callers that evaluate a catalogue on a day take the
+    version applying then (`one_per_policy`)."""
     policies: list[Policy] = []
     diagnostics: list[Diagnostic] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, Policy] = {}
     for path in policy_files(paths):
         policy, diags = read_policy(path, catalogue)
         diagnostics.extend(diags)
         if policy is None:
             continue
-        if policy.id in seen:
+        earlier = seen.get(policy.id)
+        if earlier is not None and not (policy.version > earlier.version and renews(policy, earlier)):
             diagnostics.append(
                 Diagnostic(
                     value_location(str(path), policy.raw, "id"),
-                    f"政策 id “{policy.id}”与 {seen[policy.id]} 重复",
-                    "每项政策的 id 在目录中必须唯一",
+                    f"政策 id “{policy.id}”与 {earlier.path} 重复（第 {earlier.version} 版，"
+                    f"有效期 {earlier.valid_from} 至 {earlier.valid_to or '长期'}）",
+                    "每项政策的 id 在目录中必须唯一；延续到新一期的政策写成新版本文件 "
+                    f"{policy.id}.v{earlier.version + 1}.yaml：version 加一，valid_from 晚于上一版的 valid_to",
                 )
             )
             continue
-        seen[policy.id] = str(path)
+        seen[policy.id] = policy
         policies.append(policy)
     return policies, diagnostics
