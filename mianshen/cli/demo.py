@@ -95,7 +95,7 @@ def demo(enterprises: int, as_of: str | None, serve_after: bool, port: int) -> N
         _step(f"8. 逐条解释一家企业（mianshen explain --policy wengang-fanhuan --uscc {uscc}）")
         ctx.invoke(
             explain,
-            policy_path=str(SHIPPED / "wengang-fanhuan.yaml"),
+            policy_path="wengang-fanhuan",  # the shipped version in force on the demo date
             profile_path=None,
             uscc=uscc,
             db=url,

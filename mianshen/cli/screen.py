@@ -93,7 +93,9 @@ def screen_cmd(
     if as_json:
         click.echo(json.dumps(_as_json(summaries, day, len(profiles), rejected), ensure_ascii=False, indent=2))
     else:
-        _print(summaries, day, len(profiles), len(rejected), [p for p in policies if p not in in_force], engine, saved)
+        screened = {p.id for p in in_force}  # an earlier version that a renewal continues is history, not news
+        skipped = [p for p in policies if p.id not in screened]
+        _print(summaries, day, len(profiles), len(rejected), skipped, engine, saved)
     if rejected:
         sys.exit(1)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
+from mianshen.clock import today as clock_today
 from mianshen.errors import Diagnostic, Location, PolicyFileError, os_reason
 from mianshen.rules.ast import Condition, Implicit, Leaf, Policy
 from mianshen.rules.checker import check_policy
@@ -20,7 +22,7 @@ from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.scope import parse_region, scope_conditions
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
 from mianshen.rules.values import ValueError_, parse_date
-from mianshen.rules.versions import file_order, renews
+from mianshen.rules.versions import file_order, renews, version_on
 from mianshen.rules.yamlsource import load_trusted, load_yaml, value_location
 
 # The policy catalogue that ships inside the package, so that every command finds it from any folder
@@ -242,11 +244,18 @@ def or_shipped(paths: Iterable[str | Path]) -> tuple[str | Path, ...]:
     return tuple(paths) or (SHIPPED,)
 
 
-def shipped_or_path(raw: str | Path) -> Path:
-    """A policy file, or the id of a policy in the shipped catalogue (`--policy wengang-fanhuan`)."""
+def shipped_or_path(raw: str | Path, day: dt.date | None = None) -> Path:
+    """A policy file, or the id of a policy in the shipped catalogue (`--policy wengang-fanhuan`): the
+    file of its version that applies on `day` (default the platform's today), renewals included."""
     path = Path(raw)
     shipped = SHIPPED / f"{raw}.yaml"
-    return shipped if not path.exists() and path.name == str(raw) and shipped.is_file() else path
+    if path.exists() or path.name != str(raw) or not shipped.is_file():
+        return path
+    files = [shipped, *SHIPPED.glob(f"{raw}.v*.yaml")]
+    if len(files) == 1:
+        return shipped
+    loaded = [load_policy(f) for f in files]
+    return Path(version_on(loaded, day or clock_today()).path)
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
