@@ -77,6 +77,18 @@ def one_per_policy(policies: Sequence[P], day: dt.date) -> list[P]:
     return [version_on(vs, day) for vs in by_id.values()]
 
 
+def same_period(versions: Iterable[D], version: int) -> list[D]:
+    """The versions of one policy that belong to the period of `version`: it and its corrections, not
+    the versions a renewal ended or the renewals after it (a budget is a period's budget)."""
+    periods: list[list[D]] = []
+    for v in sorted(versions, key=lambda v: v.version):
+        if periods and not all(renews(v, earlier) for earlier in periods[-1]):
+            periods[-1].append(v)
+        else:
+            periods.append([v])
+    return next((p for p in periods if any(v.version == version for v in p)), [])
+
+
 def expiring(items: Iterable[D], day: dt.date, within_days: int = 30) -> list[D]:
     """Items in force on `day` whose period ends within `within_days` days (到期提醒)."""
     last = day + dt.timedelta(days=within_days)
