@@ -130,7 +130,9 @@ def test_a_policy_page_announces_expiry_and_keeps_the_history(catalogue: Engine)
     assert "到期失效" not in page
 
 
-def test_a_renewal_published_ahead_is_shown_once_its_period_starts(catalogue: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_renewal_published_ahead_is_shown_once_its_period_starts(
+    catalogue: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MIANSHEN_TODAY", "2025-12-20")
     text = make_client(catalogue).get("/policies").text
     assert "失业保险稳岗返还（2025年）" in text and "失业保险稳岗返还（2026年）" not in text

@@ -145,7 +145,6 @@ def quality_cmd(as_of: str | None, policy_paths: tuple[str, ...], as_json: bool,
     from mianshen.errors import PolicyFileError
     from mianshen.profiles.quality import quality_report
     from mianshen.rules.loader import read_policies
-
     from mianshen.rules.versions import one_per_policy
 
     policies, diagnostics = read_policies(policy_paths)
@@ -227,9 +226,8 @@ def profile_gaps(uscc: str, as_of: str | None, policy_paths: tuple[str, ...], db
     from mianshen.profiles.gaps import inputs_by_condition, missing_fields
     from mianshen.rules.evaluate import evaluate
     from mianshen.rules.loader import read_policies
-    from mianshen.sqlgen.screen import screenable
-
     from mianshen.rules.versions import one_per_policy
+    from mianshen.sqlgen.screen import screenable
 
     day = parse_as_of(as_of)
     policies = one_per_policy(read_policies(policy_paths)[0], day)

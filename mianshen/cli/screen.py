@@ -16,8 +16,8 @@ from mianshen.cli.explain import parse_as_of
 from mianshen.cli.main import cli, policies_option
 from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.loader import read_policies
-from mianshen.rules.versions import in_force as version_in_force
 from mianshen.rules.population import read_population
+from mianshen.rules.versions import in_force as version_in_force
 from mianshen.sqlgen.engines import duckdb_connect, sqlite_connect
 from mianshen.sqlgen.screen import PolicySummary, screen, write_results
 

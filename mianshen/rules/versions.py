@@ -94,5 +94,5 @@ def expiring(items: Iterable[D], day: dt.date, within_days: int = 30) -> list[D]
     last = day + dt.timedelta(days=within_days)
     return sorted(
         (i for i in items if in_force(i, day) and i.valid_to is not None and i.valid_to <= last),
-        key=lambda i: (i.valid_to or day),
+        key=lambda i: i.valid_to or day,
     )
