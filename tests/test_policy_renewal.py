@@ -144,6 +144,9 @@ def test_the_console_lists_policies_ending_within_30_days(catalogue: Engine) -> 
     assert "30 天内到期的政策（1 项）" in section
     assert re.search(r"失业保险稳岗返还（2026年）</a>：2026-12-31 到期（还有 23 天），尚无延续版本", section)
     assert "一次性扩岗补助" not in section  # already expired: not "ending soon"
+    versions = login(catalogue, "admin").get("/console/policies/wengang-fanhuan").text
+    assert re.search(r"<td>v2</td><td>现行</td><td>2026-01-01 至 2026-12-31</td>", versions)
+    assert re.search(r"<td>v1</td><td>已到期</td><td>2025-01-01 至 2025-12-31</td>", versions)
 
 
 def test_publishing_the_same_renewal_twice_changes_nothing_and_an_older_number_is_refused(

@@ -295,7 +295,7 @@ def policy_page(request: Request, policy_id: str) -> Response:
     with reading(engine(request)) as conn:
         row = scope.own_policy(conn, s, policy_id)
         versions = [r for r in list_versions(conn) if r.policy_id == policy_id]
-    context = {"row": row, "versions": versions, "uploads": _uploads(request, policy_id)}
+    context = {"row": row, "versions": versions, "uploads": _uploads(request, policy_id), "today": clock_today()}
     return page(request, "console_policy.html", context)
 
 
