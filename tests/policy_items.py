@@ -44,7 +44,7 @@ class PolicyFolder(pytest.Collector):
         for file, diags in errors.items():
             yield BrokenPolicyFile.from_parent(self, name=Path(file).name, diagnostics=diags)
         for policy in policies:
-            yield PolicyCases.from_parent(self, name=policy.id, policy=policy)
+            yield PolicyCases.from_parent(self, name=Path(policy.path).stem, policy=policy)  # <id> or <id>.vN
 
 
 class PolicyCases(pytest.Collector):

@@ -16,7 +16,8 @@ from mianshen.cases import transitions as tr
 from mianshen.cases.banking import decrypt_account, encrypt_account, mask_account
 from mianshen.cases.lists import upload_list
 from mianshen.cases.payments import create_batch, mark_batch_paid
-from mianshen.store.schema import dishonesty_records
+from mianshen.store.schema import cases as case_table
+from mianshen.store.schema import dishonesty_records, policy_versions
 
 from .test_cases_fixtures import (
     ACCOUNT,
@@ -74,6 +75,30 @@ def test_budget_exhaustion_waits_then_resumes_after_top_up(store: Engine) -> Non
         publish(conn, LISTED, budget=Decimal("500000"), version=2)
         assert review.decide(conn, cases[1], KJ, AFTER_PUBLICITY)["state"] == "approved"
         assert review.budget_used(conn, LISTED) == Decimal("500000")
+
+
+def test_a_renewal_has_its_own_budget(store: Engine) -> None:
+    """A renewal (a version for a later period) starts a new budget: the earlier period's approvals do
+    not use it up. Without periods, the 300,000 approved in 2025 would leave 2026's 200,000 short."""
+    with store.begin() as conn:
+        publish(conn, LISTED, budget=Decimal("400000"))
+        conn.execute(policy_versions.update().values(valid_to=dt.date(2025, 12, 31)))
+    first = to_publicity(store, 1, "300000")
+    with store.begin() as conn:
+        assert review.decide(conn, first, KJ, AFTER_PUBLICITY)["state"] == "approved"
+        publish(conn, LISTED, budget=Decimal("200000"), version=2)
+        conn.execute(
+            policy_versions.update()
+            .where(policy_versions.c.version == 2)
+            .values(valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2026, 12, 31))
+        )
+    second = to_publicity(store, 2, "150000")
+    with store.begin() as conn:
+        conn.execute(case_table.update().where(case_table.c.id == second).values(policy_version=2))
+        decided = review.decide(conn, second, KJ, AFTER_PUBLICITY)
+        assert decided["state"] == "approved"
+        assert review.period_budget(conn, LISTED, 2) == (Decimal("200000"), Decimal("150000"))
+        assert review.period_budget(conn, LISTED, 1) == (Decimal("400000"), Decimal("300000"))
 
 
 def test_enterprise_on_serious_dishonesty_list_is_blocked(store: Engine, tmp_path: Path) -> None:

@@ -164,7 +164,7 @@ def test_profiles_read_back_with_provenance_and_conflicts(demo: DemoSummary, sto
 
 
 def test_same_seed_same_data(tmp_path: Path) -> None:
-    first, second = generate(200, tmp_path / "a", seed=11), generate(200, tmp_path / "b", seed=11)
+    first, second = generate(200, tmp_path / "a", 11, AS_OF), generate(200, tmp_path / "b", 11, AS_OF)
     assert first.manifest() == second.manifest()
     for name in ("market.csv", "hrss.jsonl", "credit.csv", "loans.csv", "sources.yaml"):
         assert (first.out / name).read_bytes() == (second.out / name).read_bytes(), name

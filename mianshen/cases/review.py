@@ -25,6 +25,7 @@ from mianshen.errors import InputError
 from mianshen.profiles.current import read_profile
 from mianshen.profiles.sources import get_source
 from mianshen.reference.workdays import add_working_days
+from mianshen.rules.versions import same_period
 from mianshen.store.schema import case_events, cases, dishonesty_records, onsite_checks, policy_versions
 
 COMMITTED = ("approved", "in_payment", "paid", "returned", "archived")  # amounts that count against the budget
@@ -202,13 +203,29 @@ def lock_policy(conn: Connection, policy_id: str) -> None:
             raise tr.StaleState(f"政策 {policy_id} 正由他人同时审批，请刷新后重试") from exc
 
 
-def budget_used(conn: Connection, policy_id: str) -> Decimal:
-    rows = conn.execute(
-        select(cases.c.confirmed_amount, cases.c.amount).where(
-            cases.c.policy_id == policy_id, cases.c.state.in_(COMMITTED)
-        )
+def budget_used(conn: Connection, policy_id: str, versions: list[int] | None = None) -> Decimal:
+    """Committed money of the policy (of the given versions only: one period's, see `period_budget`)."""
+    query = select(cases.c.confirmed_amount, cases.c.amount).where(
+        cases.c.policy_id == policy_id, cases.c.state.in_(COMMITTED)
     )
-    return sum((Decimal(c or a or "0") for c, a in rows), Decimal(0))
+    if versions is not None:
+        query = query.where(cases.c.policy_version.in_(versions))
+    return sum((Decimal(c or a or "0") for c, a in conn.execute(query)), Decimal(0))
+
+
+def period_budget(conn: Connection, policy_id: str, version: int) -> tuple[Decimal | None, Decimal]:
+    """The budget of the case's period and what that period has committed. A top-up or correction is a
+    later version of the same period (its budget counts); a renewal starts a new period with its own
+    budget, so 2025's approvals do not use up 2026's money."""
+    rows = conn.execute(
+        select(policy_versions.c.version, policy_versions.c.valid_from, policy_versions.c.valid_to).where(
+            policy_versions.c.policy_id == policy_id
+        )
+    ).all()
+    period = [r.version for r in same_period(rows, version)]
+    if len(period) == len(rows):  # no renewal: the policy's one period, as before
+        return tr.policy_settings(conn, policy_id).budget, budget_used(conn, policy_id)
+    return tr.policy_settings(conn, policy_id, max(period)).budget, budget_used(conn, policy_id, period)
 
 
 def decide(conn: Connection, case_id: int, actor: Actor, on: dt.date | None = None) -> dict[str, Any]:
@@ -223,8 +240,8 @@ def decide(conn: Connection, case_id: int, actor: Actor, on: dt.date | None = No
     lock_policy(conn, case["policy_id"])
     if guard_blocklist(conn, case, day) or guard_exclusive(conn, case, actor):
         return tr.load_case(conn, case_id)
-    limit = tr.policy_settings(conn, case["policy_id"]).budget  # a top-up is published as a new version
-    used, amount = budget_used(conn, case["policy_id"]), case_amount(case)
+    limit, used = period_budget(conn, case["policy_id"], case["policy_version"])  # a top-up is a new version
+    amount = case_amount(case)
     budget = {"budget": limit, "used": used, "amount": amount}
     over = limit is not None and used + amount > limit
     if case["state"] == "budget_wait":

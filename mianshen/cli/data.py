@@ -145,14 +145,16 @@ def quality_cmd(as_of: str | None, policy_paths: tuple[str, ...], as_json: bool,
     from mianshen.errors import PolicyFileError
     from mianshen.profiles.quality import quality_report
     from mianshen.rules.loader import read_policies
+    from mianshen.rules.versions import one_per_policy
 
     policies, diagnostics = read_policies(policy_paths)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise PolicyFileError(errors)
     engine = open_store(db)
+    day = parse_as_of(as_of)
     with engine.connect() as conn:
-        report = quality_report(conn, parse_as_of(as_of), policies)
+        report = quality_report(conn, day, one_per_policy(policies, day))
     catalogue = load_catalogue()
     policies_json: list[dict[str, Any]] = [
         {
@@ -224,10 +226,11 @@ def profile_gaps(uscc: str, as_of: str | None, policy_paths: tuple[str, ...], db
     from mianshen.profiles.gaps import inputs_by_condition, missing_fields
     from mianshen.rules.evaluate import evaluate
     from mianshen.rules.loader import read_policies
+    from mianshen.rules.versions import one_per_policy
     from mianshen.sqlgen.screen import screenable
 
     day = parse_as_of(as_of)
-    policies, _ = read_policies(policy_paths)
+    policies = one_per_policy(read_policies(policy_paths)[0], day)
     with open_store(db).connect() as conn:
         stored = read_profile(conn, uscc, day)
     catalogue = load_catalogue()

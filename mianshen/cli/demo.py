@@ -27,10 +27,10 @@ def demo_url() -> str:
 
 @cli.command()
 @click.option("--enterprises", default=20000, show_default=True, type=click.IntRange(min=100), help="演示企业数量。")
-@click.option("--as-of", "as_of", default="2025-06-30", show_default=True, help="评估日期。")
+@click.option("--as-of", "as_of", default=None, help="评估日期（固定平台日期），默认平台日期（今天）。")
 @click.option("--serve/--no-serve", "serve_after", default=True, show_default=True, help="最后启动网站。")
 @click.option("--port", default=8000, show_default=True, type=int, help="网站端口。")
-def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
+def demo(enterprises: int, as_of: str | None, serve_after: bool, port: int) -> None:
     """演示：政策检查与测试 → 生成演示数据 → 导入企业画像库 → 数据质量 → 筛查 → 解释一家企业。"""
     from mianshen.cli.data import import_cmd, quality_cmd, sources_cmd
     from mianshen.cli.demo_case import show_accounts, stage_for_staff, walk_one_case
@@ -43,10 +43,13 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     from mianshen.store.db import open_store
 
     ctx = click.get_current_context()
-    day = parse_as_of(as_of)
-    # One clock for the whole demo: the shipped policies were in force in 2025, so every step, every
-    # recorded time and the site afterwards run as of the demo date.
+    day = parse_as_of(as_of)  # the platform clock's today unless a date is asked for
+    pinned = as_of is not None or bool(os.environ.get("MIANSHEN_TODAY"))
+    # One clock for the whole demo: every step, every recorded time and the site afterwards run as of
+    # the demo date, also when it was not asked for (a demo run across midnight stays on one day).
+    # The demo population's data are dated that day (demo_data.generate), so they are fresh.
     os.environ["MIANSHEN_TODAY"] = day.isoformat()
+    as_of = day.isoformat()
     url = demo_url()
     demo_db().unlink(missing_ok=True)  # the demo starts from an empty store every time
     catalogue = (str(SHIPPED),)  # the catalogue shipped in the package, so the demo runs from any folder
@@ -92,7 +95,7 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
         _step(f"8. 逐条解释一家企业（mianshen explain --policy wengang-fanhuan --uscc {uscc}）")
         ctx.invoke(
             explain,
-            policy_path=str(SHIPPED / "wengang-fanhuan.yaml"),
+            policy_path="wengang-fanhuan",  # the shipped version in force on the demo date
             profile_path=None,
             uscc=uscc,
             db=url,
@@ -106,7 +109,11 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     _step("10. 演示账号（每个角色一个）")
     show_accounts(engine, day)
     if serve_after:
-        click.echo(f"\n网站按平台日期 {day} 运行（环境变量 MIANSHEN_TODAY）。")
+        if pinned:
+            click.echo(f"\n网站按固定的平台日期 {day} 运行（环境变量 MIANSHEN_TODAY）。")
+        else:  # the site goes on with the real calendar: tomorrow is tomorrow
+            os.environ.pop("MIANSHEN_TODAY", None)
+            click.echo("\n网站按平台日期（北京时间今天）运行。")
         ctx.invoke(serve, host="127.0.0.1", port=port, db=url, send=True)
     click.echo(
         f"\n演示数据库：{demo_db()}；可继续用 mianshen profile show / profile gaps / explain --uscc … --db {url}"

@@ -17,8 +17,8 @@ FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".jsonl": "JSON Lines", ".xlsx"
 @click.option("--enterprises", "count", type=click.IntRange(min=1), required=True, help="市场主体数量。")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="输出目录。")
 @click.option("--seed", default=1, show_default=True, type=int, help="随机种子；同一种子生成同样的数据。")
-@click.option("--as-of", "as_of", default="2025-06-30", show_default=True, help="数据日期（“上年度”相对于它）。")
-def demo_data(count: int, out: str, seed: int, as_of: str) -> None:
+@click.option("--as-of", "as_of", default=None, help="数据日期（“上年度”相对于它），默认平台日期（今天）。")
+def demo_data(count: int, out: str, seed: int, as_of: str | None) -> None:
     """生成演示数据：河南省市场主体画像的各部门导入文件（含缺失、过期、冲突和坏行）。"""
     from pathlib import Path
 

@@ -35,7 +35,7 @@ def explain(
 ) -> None:
     """逐条说明一家企业是否符合一项政策、金额如何计算。"""
     day = parse_as_of(as_of)
-    policy = load_policy(shipped_or_path(policy_path))
+    policy = load_policy(shipped_or_path(policy_path, day))
     if (profile_path is None) == (uscc is None):
         raise InputError("请给出 --profile 档案文件或 --uscc 统一社会信用代码（二选一）")
     if profile_path is not None:

@@ -114,7 +114,8 @@ def show(path: str, as_of: str | None, as_json: bool) -> None:
     from mianshen.rules.describe import describe_policy
     from mianshen.rules.loader import load_policy
 
-    info = describe_policy(load_policy(shipped_or_path(path)), parse_as_of(as_of))
+    day = parse_as_of(as_of)
+    info = describe_policy(load_policy(shipped_or_path(path, day)), day)
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2, default=str))
         return

@@ -17,6 +17,7 @@ from mianshen.cli.main import cli, policies_option
 from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.loader import read_policies
 from mianshen.rules.population import read_population
+from mianshen.rules.versions import in_force as version_in_force
 from mianshen.sqlgen.engines import duckdb_connect, sqlite_connect
 from mianshen.sqlgen.screen import PolicySummary, screen, write_results
 
@@ -76,7 +77,7 @@ def screen_cmd(
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise PolicyFileError(errors)
-    in_force = [p for p in policies if p.valid_from <= day and (p.valid_to is None or day <= p.valid_to)]
+    in_force = [p for p in policies if version_in_force(p, day)]
     if profiles_path is not None:
         profiles, rejected = read_population(profiles_path)
     else:
@@ -92,7 +93,9 @@ def screen_cmd(
     if as_json:
         click.echo(json.dumps(_as_json(summaries, day, len(profiles), rejected), ensure_ascii=False, indent=2))
     else:
-        _print(summaries, day, len(profiles), len(rejected), [p for p in policies if p not in in_force], engine, saved)
+        screened = {p.id for p in in_force}  # an earlier version that a renewal continues is history, not news
+        skipped = [p for p in policies if p.id not in screened]
+        _print(summaries, day, len(profiles), len(rejected), skipped, engine, saved)
     if rejected:
         sys.exit(1)
 

@@ -20,6 +20,7 @@ from mianshen.cli.main import cli, policies_option
 from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.ast import Policy
 from mianshen.rules.loader import read_policies
+from mianshen.rules.versions import in_force
 from mianshen.store.paths import var_dir
 
 
@@ -32,7 +33,7 @@ def _policies(paths: tuple[str, ...]) -> list[Policy]:
 
 
 def _in_force(policies: list[Policy], day: dt.date) -> list[Policy]:
-    return [p for p in policies if p.valid_from <= day and (p.valid_to is None or day <= p.valid_to)]
+    return [p for p in policies if in_force(p, day)]
 
 
 @cli.command("export-profiles")

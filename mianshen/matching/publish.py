@@ -4,6 +4,12 @@ The stored YAML text — not the file on disk — is what matching and any later
 decision can always be re-derived from the exact rules in force when it was made. The version
 number is the one written in the file: re-publishing an unchanged file is a no-op, while a changed
 file must carry a higher version (otherwise two different rule texts would share one number).
+
+A new version replaces (retires) the published versions whose period it overlaps — a correction —
+but a renewal, starting after an earlier version has ended (rules/versions.py), leaves that version
+published for its own period: matching on a day then finds the one version in force (the periods
+of one policy's published versions never overlap), and its cases go on to be decided and paid.
+The expiry job retires it once its period has passed.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
 from mianshen.rules.ast import Policy
 from mianshen.rules.loader import load_policy, load_policy_text
+from mianshen.rules.versions import renews
 from mianshen.store.schema import policy_versions
 
 MATCHABLE = ("条件类", "暂难数据化类")  # 名单类 beneficiaries come from the department's list, not from matching
@@ -70,7 +77,7 @@ def publish_policy(conn: Connection, path: str | Path, actor: Actor) -> Publishe
         "published_by": actor.name,
         "published_at": now,
     }
-    current = [r for r in rows if r.state == "published"]
+    current = [r for r in rows if r.state == "published" and not renews(policy, r)]
     for old in current:
         conn.execute(policy_versions.update().where(policy_versions.c.id == old.id).values(state="retired"))
     row_id = int(conn.execute(policy_versions.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]

@@ -4,7 +4,9 @@ The demo and the benchmarks must go through the real import path (register sourc
 read profiles), so this writes what departments would hand over — not rows straight into the store.
 The files carry the defects real extracts have: a few per cent missing values, stale rows, values
 two sources disagree on, rows the import must reject, and codes that fail only a check character.
-Every random draw comes from one `random.Random(seed)` in a fixed order, so a seed fixes the data.
+Every random draw comes from one `random.Random(seed)` in a fixed order, and every date is counted
+from `as_of` (the data date: observations dated then, "上年度" the year before), so seed and date fix
+the data. Callers pass the platform date, so the demo's observations are fresh on the day it runs.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from mianshen.profiles.demo_population import generate as generate_entities
 from mianshen.profiles.demo_sources import TAX_TYPES, header, write_definitions, write_import_script
 from mianshen.profiles.demo_tables import Picker
 
-DEFAULT_AS_OF = dt.date(2025, 6, 30)  # a fixed default keeps the output reproducible from the seed alone
 DEFECTS = {  # deliberate defects per file; each makes the import reject the row
     "market": ("malformed_uscc", "bad_date", "bad_industry"),
     "tax": ("non_number", "bad_date"),
@@ -259,8 +260,8 @@ class DemoWriter:
 def generate(
     n: int,
     out: str | Path,
-    seed: int = 1,
-    as_of: dt.date = DEFAULT_AS_OF,
+    seed: int,
+    as_of: dt.date,
     progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     started = time.perf_counter()

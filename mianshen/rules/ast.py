@@ -210,6 +210,7 @@ class Policy:
     excluded: tuple[str, ...] = ()  # regions of the area the policy does not apply to
     exclusivity: Any = None  # rules/exclusive.Exclusivity: 同一事项不重复享受, 就高
     period: Any = None  # rules/periods.BenefitPeriod: once / monthly / quarterly / yearly, max, top-ups
+    unverified: str | None = None  # 待核实: what of the text could not be obtained or checked
 
     @property
     def doc_numbers(self) -> list[str]:

@@ -104,6 +104,7 @@ SECTIONS: dict[str, Section] = {
             "matter_rule": Key({"const": "就高"}, "同一事项就高享受（只享受金额最高的一项）"),
             "exclusive_with": Key(array(TEXT, True), "不与之重复享受的政策 id 或事项名称"),
             "period": Key(ref("period"), "享受周期：一次、按月、按季、按年，最多期数，期内补发"),
+            "unverified": Key(TEXT, "待核实：原文未取得或未核对时写明缺什么；公开页面标注“待核实”"),
         },
         required=("id", "title", "department", "legal_basis", "kind", "valid_from", "subjects", "amount"),
     ),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mianshen.catalogue import Catalogue, load_catalogue
+from mianshen.clock import today as clock_today
 from mianshen.errors import Diagnostic, Location, PolicyFileError, os_reason
 from mianshen.rules.ast import Condition, Implicit, Leaf, Policy
 from mianshen.rules.checker import check_policy
@@ -22,6 +24,7 @@ from mianshen.rules.regional import check_use
 from mianshen.rules.scope import parse_region, scope_conditions
 from mianshen.rules.sections import parse_amount, parse_derived, parse_parameters
 from mianshen.rules.values import ValueError_, parse_date
+from mianshen.rules.versions import file_order, renews, version_on
 from mianshen.rules.yamlsource import load_trusted, load_yaml, value_location
 
 # The policy catalogue that ships inside the package, so that every command finds it from any folder
@@ -145,6 +148,7 @@ def _parse(ctx: ParseContext, doc: Any) -> Policy | None:
         raw=doc,
         regions=regions,
         excluded=excluded,
+        unverified=str(doc["unverified"]).strip() or None if doc.get("unverified") else None,
     )
     policy.exclusivity = parse_exclusivity(ctx, doc, pid, policy.title)
     policy.period = parse_period(ctx, doc)
@@ -244,11 +248,18 @@ def or_shipped(paths: Iterable[str | Path]) -> tuple[str | Path, ...]:
     return tuple(paths) or (SHIPPED,)
 
 
-def shipped_or_path(raw: str | Path) -> Path:
-    """A policy file, or the id of a policy in the shipped catalogue (`--policy wengang-fanhuan`)."""
+def shipped_or_path(raw: str | Path, day: dt.date | None = None) -> Path:
+    """A policy file, or the id of a policy in the shipped catalogue (`--policy wengang-fanhuan`): the
+    file of its version that applies on `day` (default the platform's today), renewals included."""
     path = Path(raw)
     shipped = SHIPPED / f"{raw}.yaml"
-    return shipped if not path.exists() and path.name == str(raw) and shipped.is_file() else path
+    if path.exists() or path.name != str(raw) or not shipped.is_file():
+        return path
+    files = [shipped, *SHIPPED.glob(f"{raw}.v*.yaml")]
+    if len(files) == 1:
+        return shipped
+    loaded = [load_policy(f) for f in files]
+    return Path(version_on(loaded, day or clock_today()).path)
 
 
 def policy_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -256,7 +267,7 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")))
+            files.extend(sorted((p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")), key=file_order))
         else:
             files.append(path)
     return files
@@ -265,24 +276,31 @@ def policy_files(paths: Iterable[str | Path]) -> list[Path]:
 def read_policies(
     paths: Iterable[str | Path], catalogue: Catalogue | None = None
 ) -> tuple[list[Policy], list[Diagnostic]]:
-    """Every policy under `paths` (files or folders), with diagnostics including duplicate ids."""
+    """Every policy under `paths` (files or folders), with diagnostics including duplicate ids.
+
+    One id may appear in several files only as successive versions, each renewing the one before it
+    for a later period (rules/versions.py); callers that evaluate a catalogue on a day take the
+    version applying then (`one_per_policy`)."""
     policies: list[Policy] = []
     diagnostics: list[Diagnostic] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, Policy] = {}
     for path in policy_files(paths):
         policy, diags = read_policy(path, catalogue)
         diagnostics.extend(diags)
         if policy is None:
             continue
-        if policy.id in seen:
+        earlier = seen.get(policy.id)
+        if earlier is not None and not (policy.version > earlier.version and renews(policy, earlier)):
             diagnostics.append(
                 Diagnostic(
                     value_location(str(path), policy.raw, "id"),
-                    f"政策 id “{policy.id}”与 {seen[policy.id]} 重复",
-                    "每项政策的 id 在目录中必须唯一",
+                    f"政策 id “{policy.id}”与 {earlier.path} 重复（第 {earlier.version} 版，"
+                    f"有效期 {earlier.valid_from} 至 {earlier.valid_to or '长期'}）",
+                    "每项政策的 id 在目录中必须唯一；延续到新一期的政策写成新版本文件 "
+                    f"{policy.id}.v{earlier.version + 1}.yaml：version 加一，valid_from 晚于上一版的 valid_to",
                 )
             )
             continue
-        seen[policy.id] = str(path)
+        seen[policy.id] = policy
         policies.append(policy)
     return policies, diagnostics

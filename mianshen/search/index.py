@@ -154,10 +154,12 @@ class PolicyIndex:
 
     @classmethod
     def from_folder(cls, *paths: str | Path) -> PolicyIndex:
+        from mianshen.clock import today
         from mianshen.rules.loader import read_policies
+        from mianshen.rules.versions import one_per_policy
 
         policies, _ = read_policies(paths)
-        return cls(policies)
+        return cls(one_per_policy(policies, today()))
 
     def _score(self, doc: Counter[str], words: list[str]) -> tuple[float, list[str]]:
         length = sum(doc.values())

@@ -14,6 +14,7 @@ from typing import Any
 
 from mianshen.rules.ast import Policy
 from mianshen.rules.profile import Profile
+from mianshen.rules.versions import one_per_policy
 from mianshen.sqlgen.assemble import assemble
 from mianshen.sqlgen.engines import MatchRow, duckdb_connect, load_profiles, run_assembly
 
@@ -52,7 +53,7 @@ def screen(
     as_of: dt.date,
     table: str = "screen_profiles",
 ) -> list[PolicySummary]:
-    chosen = screenable(policies)
+    chosen = screenable(one_per_policy(policies, as_of))  # one version per policy: results are by id
     assembly = assemble(chosen, as_of, engine, table, masks="all")
     load_profiles(conn, engine, table, assembly.fields, [(p.id, p.values) for p in profiles])
     rows = run_assembly(conn, assembly) if chosen else {}

@@ -19,6 +19,7 @@ from mianshen.cases.lists import upload_list
 from mianshen.clock import today as clock_today
 from mianshen.matching import cosign
 from mianshen.matching.publish import list_versions, publish_policy
+from mianshen.rules.versions import expiring, renews
 from mianshen.store.db import reading
 from mianshen.store.schema import cases, list_rejects, list_uploads
 from mianshen.supervision import items
@@ -33,6 +34,7 @@ from mianshen.web.uploads import read_upload
 router = APIRouter()
 MAX_LIST = 20 * 1024 * 1024  # a 名单 file (bodylimit lets this route take it)
 EDITORS = ("department", "platform_admin")
+EXPIRY_NOTICE_DAYS = 30  # 动态更新机制: the console lists policies ending within this many days
 
 
 def policy_list(request: Request, s: Session) -> list[dict[str, Any]]:
@@ -47,11 +49,25 @@ def policy_list(request: Request, s: Session) -> list[dict[str, Any]]:
             r.policy_id,
             {"id": r.policy_id, "title": r.title, "kind": r.kind, "department": r.department, "versions": []},
         )
-        item["versions"].append({"version": r.version, "state": r.state, "published_at": str(r.published_at)})
+        item["versions"].append(
+            {"version": r.version, "state": r.state, "published_at": str(r.published_at), "valid_from": r.valid_from}
+        )
         item.setdefault("budget", r.budget)
     for item in out.values():
         item["cases"] = int(counts.get(item["id"], 0))
+    _mark_expiring(rows, out, clock_today())
     return list(out.values())
+
+
+def _mark_expiring(rows: list[Any], out: dict[str, dict[str, Any]], day: dt.date) -> None:
+    """到期提醒: a policy whose version in force ends within 30 days gets `expires` (the date) and
+    `renewed` (a later version already continues it), so the department sees what to renew."""
+    live = [r for r in rows if r.state == "published"]
+    for r in expiring(live, day, EXPIRY_NOTICE_DAYS):
+        item = out[r.policy_id]
+        item["expires"] = r.valid_to
+        item["days_left"] = (r.valid_to - day).days
+        item["renewed"] = any(v.policy_id == r.policy_id and renews(v, r) for v in live)
 
 
 @router.get("/console", include_in_schema=False)
@@ -60,7 +76,10 @@ def console_home(request: Request) -> Response:
     policies = policy_list(request, s) if s.role in scope.STAFF_READ else []
     with reading(engine(request)) as conn:  # 督办事项 first: what the 专班 has handed this department
         pending = [i for i in items.listed(conn, s.role, s.department) if i["status"] in items.OPEN]
-    return page(request, "console.html", {"policies": policies, "open_items": pending})
+    ending = sorted((p for p in policies if "expires" in p), key=lambda p: p["expires"])
+    context = {"policies": policies, "open_items": pending, "expiring": ending, "notice_days": EXPIRY_NOTICE_DAYS}
+    context["today"] = clock_today()
+    return page(request, "console.html", context)
 
 
 @router.get("/api/console/policies", tags=["工作台"])
@@ -276,7 +295,7 @@ def policy_page(request: Request, policy_id: str) -> Response:
     with reading(engine(request)) as conn:
         row = scope.own_policy(conn, s, policy_id)
         versions = [r for r in list_versions(conn) if r.policy_id == policy_id]
-    context = {"row": row, "versions": versions, "uploads": _uploads(request, policy_id)}
+    context = {"row": row, "versions": versions, "uploads": _uploads(request, policy_id), "today": clock_today()}
     return page(request, "console_policy.html", context)
 
 

@@ -140,6 +140,8 @@ def policies_api(request: Request) -> dict[str, Any]:
                 "department": i.policy.department,
                 "legal_basis": i.policy.doc_numbers,
                 "in_force": i.in_force(today),
+                "validity": i.validity(today),
+                "unverified": bool(i.policy.unverified),
                 "valid_from": i.policy.valid_from.isoformat(),
                 "valid_to": i.policy.valid_to.isoformat() if i.policy.valid_to else None,
             }
@@ -153,8 +155,11 @@ def policy_page(request: Request, policy_id: str) -> Response:
     item = catalog.find(engine(request), policy_id)
     if item is None:
         raise not_found("政策")
-    info = catalog.describe(item, clock_today())
-    return page(request, "policy.html", {"item": item, "info": info, "related": _related(request, item)})
+    today = clock_today()
+    info = catalog.describe(item, today)
+    later = next((v.version for v in item.history if v.version > item.version and not v.replaced), None)
+    context = {"item": item, "info": info, "related": _related(request, item), "today": today, "later": later}
+    return page(request, "policy.html", context)
 
 
 @router.get("/policies/{policy_id}/calculator", include_in_schema=False)
