@@ -63,9 +63,9 @@ def test_cli_publish_versions_and_match(populated: Engine, tmp_path: Path) -> No
     runner = CliRunner()
     result = runner.invoke(cli, ["policy", "publish", str(SHIPPED), "--actor", "张三", "--db", url])
     assert result.exit_code == 0, result.output
-    assert result.output.count("版已发布") == 11  # 8 policies, 3 of them renewed (v2 files)
+    assert result.output.count("版已发布") == 10  # 8 policies, 2 of them renewed (v2 files)
     listed = runner.invoke(cli, ["policy", "versions", "--json", "--db", url])
-    assert listed.exit_code == 0 and len(json.loads(listed.output)) == 11
+    assert listed.exit_code == 0 and len(json.loads(listed.output)) == 10
     run = runner.invoke(cli, ["match", "--as-of", AS_OF.isoformat(), "--json", "--db", url])
     assert run.exit_code == 0, run.output
     out = json.loads(run.output)

@@ -71,8 +71,9 @@ def test_catalogue_files_go_in_version_order_and_one_version_applies_per_day(tmp
     shipped, _ = read_policies([SHIPPED])
     today = {p.id: p.version for p in one_per_policy(shipped, dt.date(2026, 12, 8))}
     then = {p.id: p.version for p in one_per_policy(shipped, dt.date(2025, 6, 30))}
-    assert today["wengang-fanhuan"] == today["kuogang-buzhu"] == today["manfuhe-shengchan"] == 2
+    assert today["wengang-fanhuan"] == today["manfuhe-shengchan"] == 2
     assert then["wengang-fanhuan"] == then["kuogang-buzhu"] == 1
+    assert today["kuogang-buzhu"] == 1  # ended 2025-12-31 by every source found: not renewed, shown as 失效
     assert shipped_or_path("wengang-fanhuan", dt.date(2026, 3, 1)) == V2
     assert shipped_or_path("wengang-fanhuan", dt.date(2025, 3, 1)) == V1
 
@@ -80,8 +81,8 @@ def test_catalogue_files_go_in_version_order_and_one_version_applies_per_day(tmp
 def test_every_renewal_without_a_text_says_so_and_cites_no_new_number() -> None:
     shipped, _ = read_policies([SHIPPED])
     renewals = {p.id: p for p in shipped if p.version == 2}
-    assert set(renewals) == {"wengang-fanhuan", "kuogang-buzhu", "manfuhe-shengchan"}
-    for pid in ("wengang-fanhuan", "kuogang-buzhu"):  # no 2026 text obtained: 待核实, and only earlier 文号
+    assert set(renewals) == {"wengang-fanhuan", "manfuhe-shengchan"}
+    for pid in ("wengang-fanhuan",):  # no 2026 text obtained: 待核实, and only earlier 文号
         p = renewals[pid]
         assert p.unverified and "未取得2026年" in p.unverified
         assert not [doc for doc in p.doc_numbers if "2026" in doc]
