@@ -15,6 +15,7 @@ lint: setup
 	$(BIN)/ruff check mianshen tests
 	$(BIN)/ruff format --check mianshen tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/mianshen policy check mianshen/policies/
 
 setup: $(VENV)/.installed
@@ -28,4 +29,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis .grimp_cache

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from mianshen.notify.channels import ConsoleChannel, HttpSmsChannel, PortalChannel, channels_from_env
-from mianshen.notify.outbox import enqueue
 from mianshen.notify.sender import RetryPolicy, send_due
 from mianshen.notify.templates import format_amount, mask_uscc, render
+from mianshen.store.outbox import enqueue
 from mianshen.store.schema import outbox, portal_messages
 
 USCC = "91410100MA44XYZ12K"

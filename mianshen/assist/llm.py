@@ -21,7 +21,7 @@ from typing import Any
 from mianshen.assist.extract import Candidate, Note
 from mianshen.catalogue import load_catalogue
 from mianshen.errors import MianshenError
-from mianshen.rules.numbers import NumberError, parse_number
+from mianshen.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, parse_date
 
 _POLICY_KEYS = {"subject_type": "subjects", "valid_from": "window", "valid_to": "window"}

@@ -8,13 +8,13 @@ from typing import Any
 
 from mianshen.catalogue import Field, FieldType
 from mianshen.errors import Location
+from mianshen.numbers import NumberError, parse_number
 from mianshen.rules.ast import Amount, Bound, Derived, Expr, Literal, Num, Parameter, ParamRef, ParamValue, Tier
 from mianshen.rules.conditions import parse_condition
 from mianshen.rules.context import ParseContext
 from mianshen.rules.dates import AS_OF
 from mianshen.rules.formula import FormulaError, date_references, formula_text, parse_formula, references
 from mianshen.rules.keys import check_keys
-from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, parse_date
 
 _NUMERIC = {t.value: t for t in FieldType if t.numeric}
