@@ -9,12 +9,35 @@ from typing import Any
 
 import pytest
 
+from mianshen import settings
 from mianshen.rules.ast import Policy
 from mianshen.rules.loader import SHIPPED, read_policies
 from mianshen.sqlgen.engines import duckdb_connect, sqlite_connect
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("MIANSHEN_TEST_POSTGRES_URL")
+
+
+def _rereading(change: Any) -> Any:
+    """MonkeyPatch.setenv/delenv that make the platform read its settings again (they are read once)."""
+
+    def changed(self: pytest.MonkeyPatch, *args: Any, **kwargs: Any) -> None:
+        change(self, *args, **kwargs)
+        settings.reset()
+
+    return changed
+
+
+pytest.MonkeyPatch.setenv = _rereading(pytest.MonkeyPatch.setenv)  # type: ignore[method-assign]
+pytest.MonkeyPatch.delenv = _rereading(pytest.MonkeyPatch.delenv)  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test starts from the environment as it is (and leaves no settings read under its own)."""
+    settings.reset()
+    yield
+    settings.reset()
 
 
 @pytest.fixture(scope="session")

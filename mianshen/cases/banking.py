@@ -19,10 +19,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from mianshen.errors import MianshenError
+from mianshen.settings import current as settings
 from mianshen.store.paths import var_dir
 
 KEY_ENV = "MIANSHEN_SM4_KEY"
-KEY_FILE_ENV = "MIANSHEN_SM4_KEY_FILE"
 PREFIX = "sm4gcm:"  # stored values say how they were made, so the scheme can change later
 _NONCE = 12
 _TAG = 16
@@ -37,7 +37,8 @@ class BankingError(MianshenError):
 
 
 def _key() -> bytes:
-    raw = os.environ.get(KEY_ENV, "").strip()
+    secret = settings().sm4_key
+    raw = secret.get_secret_value().strip() if secret else ""
     if raw:
         try:
             key = bytes.fromhex(raw)
@@ -46,7 +47,7 @@ def _key() -> bytes:
         if len(key) != 16:
             raise BankingError(f"环境变量 {KEY_ENV} 应为 32 位十六进制数（SM4 密钥 128 位），实际 {len(raw)} 位")
         return key
-    path = Path(os.environ.get(KEY_FILE_ENV) or var_dir() / "sm4.key")
+    path = Path(settings().sm4_key_file or var_dir() / "sm4.key")
     if path.is_file():
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,13 @@ enterprise's profile and explanation.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from mianshen.cli.main import cli
 from mianshen.rules.loader import SHIPPED
+from mianshen.settings import configure
 from mianshen.store.paths import var_dir
 
 
@@ -46,7 +46,7 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     day = parse_as_of(as_of)
     # One clock for the whole demo: the shipped policies were in force in 2025, so every step, every
     # recorded time and the site afterwards run as of the demo date.
-    os.environ["MIANSHEN_TODAY"] = day.isoformat()
+    configure(today=day)
     url = demo_url()
     demo_db().unlink(missing_ok=True)  # the demo starts from an empty store every time
     catalogue = (str(SHIPPED),)  # the catalogue shipped in the package, so the demo runs from any folder

@@ -13,7 +13,6 @@ change writes an audit row with the item as it was and as it became.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import defaultdict
 from typing import Any
 
@@ -23,26 +22,21 @@ from sqlalchemy.exc import IntegrityError
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.transitions import CaseError, NotAllowed
 from mianshen.clock import now as platform_now
-from mianshen.errors import InputError
 from mianshen.profiles import inbox
 from mianshen.reference.workdays import add_working_days
+from mianshen.settings import current as settings
 from mianshen.store.db import reading
 from mianshen.store.schema import supervision_items
 from mianshen.supervision import commitments as cm
 from mianshen.supervision import ledger
 
-THRESHOLD_ENV = "MIANSHEN_SUPERVISE_THRESHOLD"
-DEFAULT_THRESHOLD = 5  # working days over the commitment before the 专班 steps in (platform default)
 REPLY_DAYS = 5  # working days the owner has to deal with an item (platform default)
 STATUS = {"assigned": "交办", "in_progress": "办理中", "done": "办结", "overdue": "逾期"}
 OPEN = ("overdue", "assigned", "in_progress")
 
 
 def threshold() -> int:
-    text = os.environ.get(THRESHOLD_ENV, "").strip() or str(DEFAULT_THRESHOLD)
-    if not text.isdigit():
-        raise InputError(f"环境变量 {THRESHOLD_ENV} “{text}”应为非负整数（超期多少个工作日后督办）")
-    return int(text)
+    return settings().supervise_threshold
 
 
 def candidates(conn: Connection, today: dt.date) -> list[dict[str, Any]]:
