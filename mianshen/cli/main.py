@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "screen": ("screen",),
     "search": ("assist",),
     "serve": ("serve",),
+    "settings": ("config",),
     "supervise": ("supervise",),
     "user": ("user",),
     "worker": ("worker",),

@@ -115,8 +115,8 @@ def _preview(request: Request, policy_id: str, action: str) -> Response:
         except CaseError as exc:
             raise WebError(400, "bad_request", str(exc)) from exc
     sample = render("case_notified", found.sample[1], found.sample[0]).text if found.sample else ""
-    shown = {"preview": found, "sample": sample, "label": bulk.ACTIONS[action], "job": None}
-    return page(request, "console_bulk.html", shown)
+    found_page: dict[str, Any] = {"preview": found, "sample": sample, "label": bulk.ACTIONS[action], "job": None}
+    return page(request, "console_bulk.html", found_page)
 
 
 def _choices(request: Request, s: Session) -> list[dict[str, Any]]:
