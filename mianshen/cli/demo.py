@@ -7,13 +7,12 @@ enterprise's profile and explanation.
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from mianshen.cli.main import cli
-from mianshen.cli.progress import Update, progress, quiet
+from mianshen.cli.progress import progress
 from mianshen.rules.loader import SHIPPED
 from mianshen.settings import configure
 from mianshen.store.paths import var_dir
@@ -46,10 +45,6 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
 
     ctx = click.get_current_context()
     day = parse_as_of(as_of)
-    global _moved
-    bar = ExitStack()  # the steps' bar ends before the site starts (and on any error, with the command)
-    ctx.call_on_close(bar.close)
-    _moved = bar.enter_context(progress("演示", total=STEPS))
     # One clock for the whole demo: the shipped policies were in force in 2025, so every step, every
     # recorded time and the site afterwards run as of the demo date.
     configure(today=day)
@@ -61,9 +56,8 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     _step("2. 运行政策测试（mianshen policy test）")
     ctx.invoke(test_cmd, paths=catalogue, verbose=False)
     _step(f"3. 生成 {enterprises:,} 家企业的各部门数据文件（mianshen demo-data）")
-    summary = generate(
-        enterprises, var_dir() / "demo-data", 1, day, progress=lambda line: _moved(description=line.strip())
-    )
+    with progress("生成演示数据") as moved:  # each command the demo runs draws its own bar
+        summary = generate(enterprises, var_dir() / "demo-data", 1, day, progress=lambda line: moved(description=line))
     for f in summary.files:
         click.echo(f"  {f['source']:<10}{f['file']:<18}{f['rows']:>9,} 行")
     _step("4. 登记数据源并导入（mianshen data sources / data import）")
@@ -113,7 +107,6 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     stage_for_staff(engine, "wengang-fanhuan", day)
     _step("10. 演示账号（每个角色一个）")
     show_accounts(engine, day)
-    bar.close()
     if serve_after:
         click.echo(f"\n网站按平台日期 {day} 运行（环境变量 MIANSHEN_TODAY）。")
         ctx.invoke(serve, host="127.0.0.1", port=port, db=url, send=True)
@@ -122,13 +115,8 @@ def demo(enterprises: int, as_of: str, serve_after: bool, port: int) -> None:
     )
 
 
-STEPS = 10
-_moved: Update = quiet
-
-
 def _step(title: str) -> None:
     click.secho(f"\n== {title}", bold=True)
-    _moved(int(title.split(".")[0]) - 1, description=title.split("（")[0])
 
 
 def _an_eligible_enterprise(url: str, policy_id: str) -> str | None:

@@ -66,6 +66,7 @@ def progress(description: str, total: float | None = None) -> Iterator[Update]:
         yield update
     finally:
         bar.remove_task(task)
+        bar.refresh()  # redraw at the new height before the command prints its own lines
         if outer:
             bar.stop()
             _active = None
