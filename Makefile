@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test test-fast lint setup clean
 
 demo: setup
 	$(BIN)/mianshen demo
 
 test: setup
 	$(BIN)/python -m pytest
+
+# the everyday loop: without slow (processes, benchmarks), browser, Spark and PostgreSQL tests
+test-fast: setup
+	$(BIN)/python -m pytest -q -x -m "not slow and not browser and not spark and not postgres"
 
 lint: setup
 	$(BIN)/ruff check mianshen tests

@@ -32,6 +32,37 @@ pytest.MonkeyPatch.setenv = _rereading(pytest.MonkeyPatch.setenv)  # type: ignor
 pytest.MonkeyPatch.delenv = _rereading(pytest.MonkeyPatch.delenv)  # type: ignore[method-assign]
 
 
+# Test markers (registered in pyproject.toml; `make test-fast` leaves out slow, browser, spark and postgres).
+# slow: the test starts other processes (the installed command, a killed import or match run, a
+# benchmark) or floods the site with real password hashing — seconds to minutes each.
+SLOW = {
+    "test_any_folder",
+    "test_attack_flood",
+    "test_bench_external",
+    "test_bench_peak",
+    "test_bench_quick",
+    "test_bench_scale",
+    "test_bench_stores",
+    "test_import_killed",
+    "test_matching_killed",
+    "test_payments_crash",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        if "browser" in path.parts:
+            item.add_marker(pytest.mark.browser)
+        if path.stem.startswith("test_spark"):
+            item.add_marker(pytest.mark.spark)
+        if path.stem in SLOW:
+            item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgres" in callspec.id:
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(autouse=True)
 def fresh_settings() -> Iterator[None]:
     """Each test starts from the environment as it is (and leaves no settings read under its own)."""
