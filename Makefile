@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test test-fast lint setup clean
 
 demo: setup
 	$(BIN)/mianshen demo
@@ -11,10 +11,15 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# the everyday loop: without slow (processes, benchmarks), browser, Spark and PostgreSQL tests
+test-fast: setup
+	$(BIN)/python -m pytest -q -x -m "not slow and not browser and not spark and not postgres"
+
 lint: setup
 	$(BIN)/ruff check mianshen tests
 	$(BIN)/ruff format --check mianshen tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/mianshen policy check mianshen/policies/
 
 setup: $(VENV)/.installed
@@ -28,4 +33,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis .grimp_cache

@@ -12,19 +12,14 @@ time and use `real_now()`: pinning the calendar must not make a session last for
 from __future__ import annotations
 
 import datetime as dt
-import os
+
+from mianshen.settings import current as settings
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
 
 
 def _pinned() -> dt.date | None:
-    pinned = os.environ.get("MIANSHEN_TODAY")
-    if not pinned:
-        return None
-    try:
-        return dt.date.fromisoformat(pinned)
-    except ValueError as exc:
-        raise ValueError(f"环境变量 MIANSHEN_TODAY “{pinned}”不是有效日期（应写成 2025-06-30）") from exc
+    return settings().today
 
 
 def real_now() -> dt.datetime:

@@ -57,6 +57,7 @@ def test_demo_runs_from_an_empty_folder_and_writes_to_the_var_directory(empty: P
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "109 passed, 0 failed" in proc.stdout and "审计链：完整" in proc.stdout
     assert (empty / "var" / "demo.sqlite").is_file() and (empty / "var" / "outbox.log").is_file()
+    assert "━" not in proc.stdout + proc.stderr  # output captured, not a terminal: no progress bar
 
 
 def test_var_directory_setting_moves_every_default_file(empty: Path, tmp_path: Path) -> None:

@@ -101,7 +101,7 @@ def test_the_store_and_the_outbox_log_are_the_owner_s_only(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'var' / 'store.sqlite'}"
     run_cli(tmp_path, url, "notify", "send", "--once")  # creates and migrates the store
     engine = create_engine(url)
-    from mianshen.notify.outbox import enqueue
+    from mianshen.store.outbox import enqueue
 
     with engine.begin() as conn:
         enqueue(conn, USCCS[0], "login:1", "login_code", {"code": "123456", "minutes": 5}, channels=("sms",))

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from mianshen.notify.channels import ConsoleChannel, HttpSmsChannel, PortalChannel, channels_from_env
-from mianshen.notify.outbox import enqueue
 from mianshen.notify.sender import RetryPolicy, send_due
 from mianshen.notify.templates import format_amount, mask_uscc, render
+from mianshen.settings import Settings
+from mianshen.store.outbox import enqueue
 from mianshen.store.schema import outbox, portal_messages
 
 USCC = "91410100MA44XYZ12K"
@@ -183,11 +184,9 @@ def test_console_channel_writes_a_line(store: Engine, tmp_path: Path) -> None:
 
 
 def test_without_a_gateway_sms_goes_to_the_log(tmp_path: Path) -> None:
-    channels = channels_from_env({"MIANSHEN_OUTBOX_LOG": str(tmp_path / "x.log")})
+    channels = channels_from_env(Settings(outbox_log=tmp_path / "x.log", sms_url=None))
     assert isinstance(channels["sms"], ConsoleChannel) and not channels["sms"].remote
-    configured = channels_from_env(
-        {"MIANSHEN_SMS_URL": "http://127.0.0.1:1/", "MIANSHEN_SMS_TEMPLATE": '{"m": "$phone"}'}
-    )
+    configured = channels_from_env(Settings(sms_url="http://127.0.0.1:1/", sms_template='{"m": "$phone"}'))
     assert isinstance(configured["sms"], HttpSmsChannel) and configured["sms"].template == '{"m": "$phone"}'
 
 

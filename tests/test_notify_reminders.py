@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from mianshen.notify.reminders import department_recipient, run_reminders, step_key
+from mianshen.notify.reminders import run_reminders, step_key
+from mianshen.store.outbox import department_recipient
 from mianshen.store.schema import cases, data_needs, outbox, policy_versions
 
 from .library_fixtures import seed_library

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 import mianshen.cli.match  # noqa: F401  (registers the commands)
 import mianshen.cli.spark  # noqa: F401
+from mianshen import numbers
 from mianshen.cli.main import cli
 from mianshen.errors import InputError
 from mianshen.matching.evaluation import write_layer
@@ -34,7 +35,6 @@ from mianshen.matching.read import pairs
 from mianshen.matching.runs import run_match
 from mianshen.profiles.demo_data import DemoSummary
 from mianshen.profiles.derive import with_inputs
-from mianshen.rules import numbers
 from mianshen.rules.ast import Policy
 from mianshen.rules.loader import SHIPPED
 from mianshen.scale.parquet import read_meta, write_snapshot

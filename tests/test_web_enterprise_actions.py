@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mianshen.audit.log import Actor
 from mianshen.cases import review
 from mianshen.cases import transitions as tr
-from mianshen.notify.reminders import department_recipient
+from mianshen.store.outbox import department_recipient
 from mianshen.store.schema import applications, audit_log, cases, objections, portal_messages
 
 from . import test_web_enterprise as base

@@ -100,7 +100,7 @@ def json_value(value: Any) -> Any:
 
 def value_text(value: Any) -> str:
     """A canonical spelling: 3000000 and '300万元' and Decimal('3000000.00') all read '3000000'."""
-    from mianshen.rules.numbers import NumberError, parse_number
+    from mianshen.numbers import NumberError, parse_number
 
     if isinstance(value, str) and not isinstance(value, bool):
         try:

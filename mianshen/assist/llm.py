@@ -11,7 +11,6 @@ as the rule-based candidates. Nothing else in mianshen needs the model.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.error
 import urllib.request
@@ -21,8 +20,9 @@ from typing import Any
 from mianshen.assist.extract import Candidate, Note
 from mianshen.catalogue import load_catalogue
 from mianshen.errors import MianshenError
-from mianshen.rules.numbers import NumberError, parse_number
+from mianshen.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, parse_date
+from mianshen.settings import current as settings
 
 _POLICY_KEYS = {"subject_type": "subjects", "valid_from": "window", "valid_to": "window"}
 _OPS = ("eq", "ne", "gt", "ge", "lt", "le", "in", "not_in", "within", "not_within", "has", "lacks")
@@ -49,11 +49,12 @@ class LLMClient:
 
     @classmethod
     def from_env(cls) -> LLMClient | None:
-        url = os.environ.get("MIANSHEN_LLM_URL", "").strip()
+        url = (settings().llm_url or "").strip()
         if not url:
             return None
-        model = os.environ.get("MIANSHEN_LLM_MODEL", "local")
-        return cls(url, model, os.environ.get("MIANSHEN_LLM_KEY", ""))
+        model = settings().llm_model
+        key = settings().llm_key
+        return cls(url, model, key.get_secret_value() if key else "")
 
     @property
     def endpoint(self) -> str:

@@ -22,11 +22,11 @@ from sqlalchemy import Connection, String, select, type_coerce
 
 from mianshen.clock import now as platform_now
 from mianshen.errors import MianshenError
+from mianshen.settings import current as settings
 from mianshen.store.paths import data_dir
 from mianshen.store.schema import audit_checkpoints, audit_log
 
 KEY_ENV = "MIANSHEN_AUDIT_KEY"
-KEY_FILE_ENV = "MIANSHEN_AUDIT_KEY_FILE"
 INTERVAL = dt.timedelta(minutes=10)  # a rewrite of the newest rows goes unseen for at most this long
 
 
@@ -44,12 +44,13 @@ class Checkpoint:
 
 
 def key_path(conn: Connection) -> Path:
-    return Path(os.environ.get(KEY_FILE_ENV) or data_dir(conn) / "audit.key")
+    return Path(settings().audit_key_file or data_dir(conn) / "audit.key")
 
 
 def audit_key(conn: Connection, create: bool = False) -> bytes | None:
     """The checkpoint key; None when there is none (and `create` is False)."""
-    raw = os.environ.get(KEY_ENV, "").strip()
+    secret = settings().audit_key
+    raw = secret.get_secret_value().strip() if secret else ""
     if raw:
         try:
             key = bytes.fromhex(raw)

@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from mianshen import numbers
 from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases import transitions as tr
 from mianshen.cases.open import open_case
 from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
-from mianshen.rules import numbers
 from mianshen.store.files import store_attachment
 from mianshen.store.paths import var_dir
 from mianshen.store.schema import applications

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from pydantic import SecretStr
 
 from mianshen.errors import MianshenError
+from mianshen.settings import current as settings
 from mianshen.store.paths import var_dir
 
 KEY_ENV = "MIANSHEN_SM4_KEY"
-KEY_FILE_ENV = "MIANSHEN_SM4_KEY_FILE"
 PREFIX = "sm4gcm:"  # stored values say how they were made, so the scheme can change later
 _NONCE = 12
 _TAG = 16
@@ -37,14 +38,15 @@ class BankingError(MianshenError):
 
 
 def _key() -> bytes:
-    return load_key(KEY_ENV, KEY_FILE_ENV, "sm4.key", "已保存的银行账号")
+    found = settings()
+    return load_key(found.sm4_key, KEY_ENV, found.sm4_key_file, "sm4.key", "已保存的银行账号")
 
 
-def load_key(env: str, file_env: str, filename: str, protects: str) -> bytes:
-    """An SM4 key from `env` (32 hex digits), else the file named by `file_env`, else var/`filename`
-    (made on first use, mode 0600). Other secrets at rest (trust/keys.py: the seal keys) use their own
-    variables so that one leaked key does not open everything."""
-    raw = os.environ.get(env, "").strip()
+def load_key(secret: SecretStr | None, env: str, file: Path | None, filename: str, protects: str) -> bytes:
+    """An SM4 key given as `secret` (32 hex digits, from the setting `env`), else the key file `file`,
+    else var/`filename` (made on first use, mode 0600). Other secrets at rest (trust/keys.py: the seal
+    keys) use their own settings so that one leaked key does not open everything."""
+    raw = secret.get_secret_value().strip() if secret else ""
     if raw:
         try:
             key = bytes.fromhex(raw)
@@ -53,7 +55,7 @@ def load_key(env: str, file_env: str, filename: str, protects: str) -> bytes:
         if len(key) != 16:
             raise BankingError(f"环境变量 {env} 应为 32 位十六进制数（SM4 密钥 128 位），实际 {len(raw)} 位")
         return key
-    path = Path(os.environ.get(file_env) or var_dir() / filename)
+    path = Path(file or var_dir() / filename)
     if path.is_file():
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     path.parent.mkdir(parents=True, exist_ok=True)

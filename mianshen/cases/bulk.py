@@ -25,7 +25,6 @@ from mianshen.cases import transitions as tr
 from mianshen.clock import now as platform_now
 from mianshen.clock import real_now
 from mianshen.clock import today as clock_today
-from mianshen.notify.templates import render
 from mianshen.reference.workdays import add_working_days
 from mianshen.store.schema import bulk_jobs, cases
 
@@ -42,7 +41,9 @@ class Preview:
     title: str
     count: int
     total: Decimal
-    sample: str  # the message one enterprise will receive (notify only)
+    # what one enterprise's notice is made of (notify only): (uscc, payload of the case_notified template);
+    # the caller renders it, since notify sits above cases (it reads case states and contacts)
+    sample: tuple[str, dict[str, Any]] | None
 
 
 def _ready(policy_id: str, action: str, region: str | None, day: dt.date) -> list[Any]:
@@ -63,12 +64,12 @@ def preview(conn: Connection, policy_id: str, action: str, region: str | None = 
     amounts = conn.execute(select(func.coalesce(cases.c.confirmed_amount, cases.c.amount)).where(*conditions))
     total = sum((Decimal(a) for (a,) in amounts if a), Decimal("0"))
     settings = tr.policy_settings(conn, policy_id)
-    sample = ""
+    sample = None
     first = conn.execute(select(cases).where(*conditions).order_by(cases.c.id).limit(1)).mappings().first()
     if action == "notify" and first is not None:
         deadline = add_working_days(day, settings.confirm_days).date
         payload = {"title": settings.title, "amount": first["amount"], "deadline": deadline}
-        sample = render("case_notified", payload, first["uscc"]).text
+        sample = (str(first["uscc"]), payload)
     return Preview(action, policy_id, settings.title, count, total, sample)
 
 

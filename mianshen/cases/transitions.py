@@ -25,8 +25,8 @@ from mianshen.cases.banking import encrypt_account, normalise_bank
 from mianshen.cases.states import STATES, TRANSITIONS, Transition
 from mianshen.clock import now as platform_now
 from mianshen.errors import MianshenError
-from mianshen.notify.outbox import enqueue
 from mianshen.rules.loader import KINDS
+from mianshen.store.outbox import enqueue
 from mianshen.store.schema import case_events, cases, policy_versions
 
 

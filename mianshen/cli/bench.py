@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from mianshen.cli.main import cli
+from mianshen.cli.progress import progress
 from mianshen.store.paths import var_dir
 
 
@@ -54,7 +55,10 @@ def bench_import(enterprises: int, workdir: str | None, store_url: str | None, a
     root.mkdir(parents=True, exist_ok=True)
     url = fresh_store(store_url, root / f"import-{enterprises}.sqlite")  # refuses a store holding data
     started = time.perf_counter()
-    summary = generate(enterprises, data_dir, 1, dt.date(2025, 6, 30), progress=lambda _: None)
+    with progress("生成演示数据") as moved:
+        summary = generate(
+            enterprises, data_dir, 1, dt.date(2025, 6, 30), progress=lambda line: moved(description=line.strip())
+        )
     generate_seconds = time.perf_counter() - started
     exe = str(Path(sys.executable).parent / "mianshen")
     subprocess.run(
@@ -63,25 +67,27 @@ def bench_import(enterprises: int, workdir: str | None, store_url: str | None, a
     rows = sum(f["rows"] for f in summary.files)
     started = time.perf_counter()
     peaks = []
-    for f in summary.files:
-        peaks.append(
-            run_with_peak(
-                [
-                    exe,
-                    "data",
-                    "import",
-                    "--source",
-                    f["source"],
-                    str(data_dir / f["file"]),
-                    "--as-of",
-                    "2025-06-30",
-                    "--db",
-                    url,
-                    "--rejects",
-                    str(root / f"rejects-{f['source']}.csv"),
-                ]
-            )[0]
-        )
+    with progress("导入", total=len(summary.files)) as moved:
+        for done, f in enumerate(summary.files):
+            moved(done, description=f"导入 {f['file']}")
+            peaks.append(
+                run_with_peak(
+                    [
+                        exe,
+                        "data",
+                        "import",
+                        "--source",
+                        f["source"],
+                        str(data_dir / f["file"]),
+                        "--as-of",
+                        "2025-06-30",
+                        "--db",
+                        url,
+                        "--rejects",
+                        str(root / f"rejects-{f['source']}.csv"),
+                    ]
+                )[0]
+            )
     seconds = time.perf_counter() - started
     peak_mib = max(peaks)  # the largest single import process (each file is its own process)
     result = {

@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from mianshen.cli.bench import bench, bench_import
+from mianshen.cli.progress import progress
 from mianshen.store.paths import var_dir
 
 AS_OF = dt.date(2025, 6, 30)
@@ -248,8 +249,10 @@ def run_all(
     n = enterprises or (QUICK if quick else FULL)
     root = Path(workdir) if workdir else var_dir() / "bench"
     started = time.perf_counter()
-    url, data_dir, imported = _import(ctx, n, root, store_url)
-    result = measure(url, data_dir, root, policies, repetitions, compare)
+    with progress("基准：生成并导入数据", total=2) as moved:
+        url, data_dir, imported = _import(ctx, n, root, store_url)
+        moved(1, description="基准：匹配、解释与比较")
+        result = measure(url, data_dir, root, policies, repetitions, compare)
     result["import"] = imported
     result["total_seconds"] = time.perf_counter() - started
     result["machine"] = _machine()

@@ -1,5 +1,5 @@
 """`mianshen bench scale`: the 100 variants at 1M and 10M enterprises with columnar results
-(mianshen/scale/columnar.py). Timings and peak memory are printed, never asserted."""
+(mianshen/benchmarks/columnar.py). Timings and peak memory are printed, never asserted."""
 
 from __future__ import annotations
 
@@ -43,10 +43,10 @@ def bench_scale(
     as_json: bool,
 ) -> None:
     """百万、千万级：批量 SQL 读 Parquet 画像快照、全部结果写成 Parquet，与手写查询对比（计数须一致）。"""
+    from mianshen.benchmarks.columnar import copied_snapshot, measure
     from mianshen.benchmarks.variants import make_variants
     from mianshen.profiles.derive import with_inputs
     from mianshen.scale.bench import machine, snapshot
-    from mianshen.scale.columnar import copied_snapshot, measure
     from mianshen.sqlgen.compile import needed_fields
 
     day = parse_as_of(as_of)

@@ -4,7 +4,6 @@ portal, against a server started on loopback for the run (bounded in time; nothi
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import statistics
 import subprocess
@@ -19,6 +18,8 @@ import click
 from sqlalchemy import select
 
 from mianshen.cli.bench import bench
+from mianshen.settings import child_env, configure
+from mianshen.settings import current as settings
 from mianshen.store.db import open_store
 from mianshen.store.schema import cases
 
@@ -104,7 +105,7 @@ def bench_web(db: str | None, seconds: float, workers: int, case_count: int, ser
         staff = queue_load.staff_cookie(engine)
         click.echo(f"审核队列：库中共 {held:,} 件案件")
     port = _free_port()
-    env = {**os.environ, "MIANSHEN_TODAY": os.environ.get("MIANSHEN_TODAY", "2025-06-30")}
+    env = child_env(today=settings().today or dt.date(2025, 6, 30))
     exe = str(Path(sys.executable).parent / "mianshen")
     server = subprocess.Popen(
         [exe, "serve", "--port", str(port), "--db", db, "--no-send", "--workers", str(server_workers)],
@@ -160,7 +161,8 @@ def _working_copy(db: str) -> tuple[str, Any]:
         from mianshen.store.paths import data_dir
 
         # the copy reads the original's match library and profile mirror (the benchmark only reads them)
-        os.environ.setdefault("MIANSHEN_DATA_DIR", str(data_dir(open_store(db, migrate=False)).resolve()))
+        if settings().data_dir is None:
+            configure(data_dir=data_dir(open_store(db, migrate=False)).resolve())
         folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
         target = folder / "store.sqlite"
         shutil.copyfile(db.removeprefix("sqlite:///"), target)

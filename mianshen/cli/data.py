@@ -12,6 +12,7 @@ from mianshen.catalogue import load_catalogue
 from mianshen.cli.actor import OPERATOR_OPTION, operator
 from mianshen.cli.explain import parse_as_of
 from mianshen.cli.main import cli, policies_option
+from mianshen.cli.progress import progress
 from mianshen.profiles.imports import ImportReport, import_file
 from mianshen.profiles.sources import list_sources, load_source_file, register_source
 from mianshen.store.db import open_store
@@ -64,7 +65,10 @@ def import_cmd(
     engine = open_store(db)
     day = parse_as_of(as_of)
     for file in files:
-        report = import_file(engine, source_id, file, day, operator(operator_name))
+        with progress(f"导入 {Path(file).name}") as moved:
+            report = import_file(
+                engine, source_id, file, day, operator(operator_name), lambda done, total: moved(done, total=total)
+            )
         _print_report(report, file)
         if report.rejects:
             target = Path(rejects_path or var_dir() / "rejects" / f"batch-{report.batch_id}.csv")

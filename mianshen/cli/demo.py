@@ -7,13 +7,15 @@ enterprise's profile and explanation.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from mianshen.cli.main import cli
+from mianshen.cli.progress import progress
 from mianshen.rules.loader import SHIPPED
+from mianshen.settings import configure
+from mianshen.settings import current as settings
 from mianshen.store.paths import var_dir
 
 
@@ -44,11 +46,11 @@ def demo(enterprises: int, as_of: str | None, serve_after: bool, port: int) -> N
 
     ctx = click.get_current_context()
     day = parse_as_of(as_of)  # the platform clock's today unless a date is asked for
-    pinned = as_of is not None or bool(os.environ.get("MIANSHEN_TODAY"))
+    pinned = as_of is not None or settings().today is not None
     # One clock for the whole demo: every step, every recorded time and the site afterwards run as of
     # the demo date, also when it was not asked for (a demo run across midnight stays on one day).
     # The demo population's data are dated that day (demo_data.generate), so they are fresh.
-    os.environ["MIANSHEN_TODAY"] = day.isoformat()
+    configure(today=day)
     as_of = day.isoformat()
     url = demo_url()
     demo_db().unlink(missing_ok=True)  # the demo starts from an empty store every time
@@ -58,7 +60,8 @@ def demo(enterprises: int, as_of: str | None, serve_after: bool, port: int) -> N
     _step("2. 运行政策测试（mianshen policy test）")
     ctx.invoke(test_cmd, paths=catalogue, verbose=False)
     _step(f"3. 生成 {enterprises:,} 家企业的各部门数据文件（mianshen demo-data）")
-    summary = generate(enterprises, var_dir() / "demo-data", 1, day, progress=lambda line: None)
+    with progress("生成演示数据") as moved:  # each command the demo runs draws its own bar
+        summary = generate(enterprises, var_dir() / "demo-data", 1, day, progress=lambda line: moved(description=line))
     for f in summary.files:
         click.echo(f"  {f['source']:<10}{f['file']:<18}{f['rows']:>9,} 行")
     _step("4. 登记数据源并导入（mianshen data sources / data import）")
@@ -112,7 +115,7 @@ def demo(enterprises: int, as_of: str | None, serve_after: bool, port: int) -> N
         if pinned:
             click.echo(f"\n网站按固定的平台日期 {day} 运行（环境变量 MIANSHEN_TODAY）。")
         else:  # the site goes on with the real calendar: tomorrow is tomorrow
-            os.environ.pop("MIANSHEN_TODAY", None)
+            configure(today=None)
             click.echo("\n网站按平台日期（北京时间今天）运行。")
         ctx.invoke(serve, host="127.0.0.1", port=port, db=url, send=True)
     click.echo(

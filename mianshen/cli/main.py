@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -41,6 +40,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "routes": ("trust",),
     "search": ("assist",),
     "serve": ("serve",),
+    "settings": ("config",),
     "supervise": ("supervise",),
     "user": ("user",),
     "verify": ("trust",),
@@ -100,10 +100,14 @@ policies_option = click.option(
 
 
 def _set_var_dir(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    # Through the environment, so that the site's worker processes and the commands a benchmark
-    # starts write to the same folder (store/paths.py reads it).
+    # configure() also exports it, so that the site's worker processes and the commands a benchmark
+    # starts write to the same folder
     if value:
-        os.environ["MIANSHEN_VAR_DIR"] = value
+        from pathlib import Path
+
+        from mianshen.settings import configure
+
+        configure(var_dir=Path(value))
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,8 +122,11 @@ def _set_var_dir(_ctx: click.Context, _param: click.Parameter, value: str | None
 )
 def cli() -> None:
     """免申即享平台（mianshen）：惠企政策“政策找企、应享尽享、免申即享”。"""
+    from mianshen.settings import current
     from mianshen.store.files import keep_private
 
+    # the settings, read (and checked: a bad variable is one line, exit 2) before any command runs
+    click.get_current_context().obj = current()
     keep_private()
 
 

@@ -12,6 +12,7 @@ from mianshen.cli.data import DB_OPTION
 from mianshen.cli.explain import parse_as_of
 from mianshen.cli.main import cli
 from mianshen.cli.policy import policy
+from mianshen.cli.progress import progress
 from mianshen.errors import InputError
 from mianshen.matching.summary import RunReport
 from mianshen.store.db import open_store
@@ -83,7 +84,17 @@ def match_cmd(
 
     if layer_from is not None and (policy_id or full):
         raise InputError("--from 取整份外部匹配结果，不能与 --policy、--full 同用")
-    report = run_match(open_store(db), parse_as_of(as_of), policy_id, full, layer_from=layer_from)
+    from mianshen.matching.runs import STEPS
+
+    with progress("匹配", total=len(STEPS)) as moved:
+        report = run_match(
+            open_store(db),
+            parse_as_of(as_of),
+            policy_id,
+            full,
+            layer_from=layer_from,
+            progress=lambda step, label: moved(step, description=f"匹配：{label}"),
+        )
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:

@@ -5,7 +5,6 @@ a Parquet file."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.loader import read_policies
 from mianshen.rules.population import read_population
 from mianshen.rules.versions import in_force as version_in_force
+from mianshen.settings import current as settings
 from mianshen.sqlgen.engines import duckdb_connect, sqlite_connect
 from mianshen.sqlgen.screen import PolicySummary, screen, write_results
 
@@ -31,7 +31,7 @@ def connect(engine: str, db: str | None) -> Any:
         return sqlite_connect(db or ":memory:")
     if engine == "duckdb":
         return duckdb_connect(db or ":memory:")
-    url = db or os.environ.get("MIANSHEN_DATABASE_URL")
+    url = db or settings().database_url
     if not url:
         raise InputError(
             "PostgreSQL 需要 --db 或环境变量 MIANSHEN_DATABASE_URL（如 postgresql://postgres@127.0.0.1:5432/test）"

@@ -8,6 +8,7 @@ import time
 import click
 
 from mianshen.cli.main import cli
+from mianshen.settings import configure
 
 
 @cli.command()
@@ -20,7 +21,6 @@ from mianshen.cli.main import cli
 )
 def serve(host: str, port: int, db: str | None, send: bool, workers: int) -> None:
     """启动网站（政策清单、企业门户、部门工作台、监督与审计），接口文档在 /docs。"""
-    import os
 
     import uvicorn
 
@@ -36,7 +36,7 @@ def serve(host: str, port: int, db: str | None, send: bool, workers: int) -> Non
     # several processes (one Python interpreter each, so pages render on every core): each builds
     # its own app from the same store
     if db:
-        os.environ["MIANSHEN_DATABASE_URL"] = db
+        configure(database_url=db)  # exported: each worker process builds its app from the environment
     uvicorn.run(
         "mianshen.web.app:create_app",
         factory=True,

@@ -17,6 +17,7 @@ import click
 from mianshen.cli.bench import bench
 from mianshen.cli.explain import parse_as_of
 from mianshen.cli.main import cli, policies_option
+from mianshen.cli.progress import progress
 from mianshen.errors import InputError, PolicyFileError
 from mianshen.rules.ast import Policy
 from mianshen.rules.loader import read_policies
@@ -78,12 +79,13 @@ def export_profiles(
         from mianshen.scale.synthetic import synthetic_profiles
 
         wanted = sorted(with_inputs({*fields, "region_code"}))
-        snap = write_snapshot(synthetic_profiles(synthetic, seed, day), wanted, out, day, partition)
+        with progress(f"生成并导出 {synthetic:,} 家企业的画像快照"):
+            snap = write_snapshot(synthetic_profiles(synthetic, seed, day), wanted, out, day, partition)
     else:
         from mianshen.scale.parquet import export_store
         from mianshen.store.db import open_store
 
-        with open_store(db_url).connect() as conn:
+        with open_store(db_url).connect() as conn, progress("导出画像快照"):
             snap = export_store(conn, out, day, fields, partition, changed_after)
         batch = snap.last_batch
     if not snap.rows:

@@ -9,7 +9,6 @@ USCC) within each morsel a writer takes, which keeps a region or one enterprise 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from mianshen.errors import InputError
 from mianshen.matching.library import Layer, PolicyColumns, quoted
 from mianshen.profiles.snapshot import CITY, PRESENT, presence_order
 from mianshen.rules.ast import Policy
+from mianshen.settings import current as settings
 from mianshen.sqlgen.assemble import assemble
 from mianshen.sqlgen.duck import duckdb_connect
 
@@ -28,7 +28,7 @@ CARRY = (CITY, PRESENT)  # snapshot columns every results file keeps beside the 
 
 def run_duckdb(spill: Path) -> Any:
     duck = duckdb_connect()
-    duck.execute(f"SET memory_limit = '{os.environ.get('MIANSHEN_MATCH_MEMORY', MEMORY)}'")
+    duck.execute(f"SET memory_limit = '{settings().match_memory or MEMORY}'")
     duck.execute(f"SET temp_directory = '{quoted(spill)}'")
     # Parallel writers take the snapshot's (city, USCC)-sorted rows a morsel at a time: each row
     # group still covers a narrow range of the sort key, and writing takes half the time.

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import shutil
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mianshen.settings import current as settings
 from mianshen.sqlgen.assemble import Slot, unknown_sql
 from mianshen.store.paths import data_dir
 from mianshen.store.schema import match_runs
@@ -226,8 +226,8 @@ def verify(manifest: Manifest, library: Path) -> list[str]:
 
 
 def keep_runs() -> int:
-    raw = os.environ.get("MIANSHEN_LIBRARY_KEEP", "")
-    return max(1, int(raw)) if raw.strip().isdigit() else KEEP
+    keep = settings().library_keep
+    return KEEP if keep is None else keep
 
 
 def clean(conn: Connection) -> list[str]:

@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from mianshen.store.schema import match_runs
 __all__ = ["benefit_period", "run_match"]
 
 
+STEPS = ("画像快照与评估", "比较上次结果、立案与数据请求", "提交")
 ANALYZE_AFTER = 10_000  # cases opened by a run before the store's statistics are refreshed (SQLite)
 
 
@@ -58,9 +60,12 @@ def run_match(
     full: bool = False,
     actor: Actor = SYSTEM,
     layer_from: Path | None = None,
+    progress: Callable[[int, str], None] | None = None,
 ) -> RunReport:
     """`layer_from`: a folder `match-spark` wrote (a library layer of every active policy over every
-    enterprise) taken as this run's result instead of evaluating here."""
+    enterprise) taken as this run's result instead of evaluating here. `progress(step, label)` as
+    each of the STEPS starts."""
+    said = progress or (lambda _step, _label: None)
     started = time.monotonic()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -73,11 +78,15 @@ def run_match(
         duck = run_duckdb(folder / "spill")
         try:
             if layer_from is not None:
+                said(0, STEPS[0])
                 todo, produced = _external(conn, folder, layer_from, as_of, active, top)
             else:
+                said(0, STEPS[0])
                 todo = plan(conn, duck, previous, as_of, active, policy_id, full, top)
                 produced = _produce(conn, duck, folder, as_of, top, todo)
+            said(1, STEPS[1])
             manifest, report = _evaluate(conn, duck, folder, run_id, as_of, active, previous, todo, produced)
+            said(2, STEPS[2])
             _finish(conn, run_id, manifest, report, actor)
             committing = time.monotonic()
         finally:

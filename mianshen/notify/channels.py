@@ -12,7 +12,6 @@ rolled back; see sender.py for how it is claimed before the call.
 from __future__ import annotations
 
 import json
-import os
 import string
 import sys
 import urllib.error
@@ -26,14 +25,12 @@ from sqlalchemy import Connection
 from mianshen.clock import now as platform_now
 from mianshen.errors import os_reason
 from mianshen.notify.templates import SECRETS, Rendered, mask_uscc, redact, render
+from mianshen.settings import Settings
+from mianshen.settings import current as settings
 from mianshen.store.paths import var_dir
 from mianshen.store.schema import portal_messages
 
-ENV_SMS_URL = "MIANSHEN_SMS_URL"
 ENV_SMS_TEMPLATE = "MIANSHEN_SMS_TEMPLATE"
-ENV_SMS_TIMEOUT = "MIANSHEN_SMS_TIMEOUT"
-ENV_LOG = "MIANSHEN_OUTBOX_LOG"
-ENV_SHOW_CODES = "MIANSHEN_DEMO_SHOW_CODES"
 # Field names differ between gateways (mobile/phone, content/text, requestId …), so the request
 # body is a template; $-placeholders are replaced by JSON-escaped values.
 DEFAULT_SMS_TEMPLATE = '{"phone": "$phone", "uscc": "$uscc", "text": "$text", "idempotency_key": "$key"}'
@@ -80,7 +77,7 @@ class ConsoleChannel:
     runs in — only when its stderr is a terminal, or MIANSHEN_DEMO_SHOW_CODES=1 says so; a service's
     stderr captured into a journal gets nothing."""
 
-    path: str = field(default_factory=lambda: outbox_log({}))
+    path: str = field(default_factory=lambda: outbox_log())
     label: str = "console"
     name: str = "console"
     remote: bool = False
@@ -108,7 +105,7 @@ class ConsoleChannel:
 
 
 def _terminal() -> bool:
-    return os.environ.get(ENV_SHOW_CODES, "") in ("1", "true", "yes") or sys.stderr.isatty()
+    return settings().demo_show_codes or sys.stderr.isatty()
 
 
 @dataclass
@@ -177,25 +174,24 @@ class HttpSmsChannel:
             raise ChannelError(f"短信网关不可达：{reason}") from exc
 
 
-def outbox_log(env: dict[str, str] | None = None) -> str:
+def outbox_log(s: Settings | None = None) -> str:
     """Where console and (without a gateway) SMS messages are written: MIANSHEN_OUTBOX_LOG, else the var directory."""
-    env = dict(os.environ) if env is None else env
-    return env.get(ENV_LOG) or str(var_dir() / "outbox.log")
+    s = s or settings()
+    return str(s.outbox_log or var_dir() / "outbox.log")
 
 
-def channels_from_env(env: dict[str, str] | None = None) -> dict[str, Channel]:
+def channels_from_env(s: Settings | None = None) -> dict[str, Channel]:
     """The adapters per outbox channel name, from the environment.
 
     Without MIANSHEN_SMS_URL, "sms" rows go to the console/file log marked "sms→console", so the
     embedded installation works end to end without any gateway.
     """
-    env = dict(os.environ) if env is None else env
-    log = outbox_log(env)
-    url = env.get(ENV_SMS_URL)
+    s = s or settings()
+    log = outbox_log(s)
+    url = s.sms_url
     sms: Channel
     if url:
-        timeout = float(env.get(ENV_SMS_TIMEOUT) or 10)
-        sms = HttpSmsChannel(url, env.get(ENV_SMS_TEMPLATE) or DEFAULT_SMS_TEMPLATE, timeout)
+        sms = HttpSmsChannel(url, s.sms_template or DEFAULT_SMS_TEMPLATE, s.sms_timeout)
     else:
         sms = ConsoleChannel(log, label="sms→console", name="sms")
     return {"console": ConsoleChannel(log), "sms": sms, "portal": PortalChannel()}

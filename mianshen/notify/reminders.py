@@ -29,9 +29,9 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from mianshen.catalogue import load_catalogue
 from mianshen.clock import today as clock_today
 from mianshen.matching.read import pairs
-from mianshen.notify.outbox import enqueue
 from mianshen.reference.workdays import working_days_between
 from mianshen.rules.loader import KINDS
+from mianshen.store.outbox import department_recipient, enqueue
 from mianshen.store.schema import cases, data_needs, policy_versions
 
 KIND_HARD_TO_DIGITISE = "暂难数据化类"
@@ -58,11 +58,6 @@ def step_key(*parts: object) -> str:
         return key
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return f"{str(parts[0])[: STEP_MAX - 17]}:{digest}"
-
-
-def department_recipient(department: str) -> str:
-    """The outbox/portal recipient id of a department (the column is an 18-character USCC slot)."""
-    return "DEPT-" + hashlib.sha256(department.encode()).hexdigest()[:13]
 
 
 def _within(today: dt.date, deadline: dt.date | None, window: int) -> bool:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select
 
 from mianshen.notify.channels import Channel, ChannelError, Delivery, channels_from_env
 from mianshen.notify.templates import SECRETS, TemplateError, redact, render
+from mianshen.settings import current as settings
 from mianshen.store.schema import cases, outbox, policy_versions
 
 UNKNOWN_RESULT = "上次发送后进程中断，结果未知；为避免重复短信不再重发，请人工核实是否已送达"
@@ -49,12 +49,12 @@ class RetryPolicy:
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
-        env = os.environ
+        s = settings()
         return cls(
-            max_attempts=int(env.get("MIANSHEN_NOTIFY_MAX_ATTEMPTS") or 5),
-            base=dt.timedelta(seconds=float(env.get("MIANSHEN_NOTIFY_BACKOFF_SECONDS") or 60)),
-            cap=dt.timedelta(seconds=float(env.get("MIANSHEN_NOTIFY_BACKOFF_CAP_SECONDS") or 3600)),
-            resend_unknown=env.get("MIANSHEN_SMS_AT_MOST_ONCE", "") not in ("1", "true", "yes"),
+            max_attempts=s.notify_max_attempts,
+            base=dt.timedelta(seconds=s.notify_backoff_seconds),
+            cap=dt.timedelta(seconds=s.notify_backoff_cap_seconds),
+            resend_unknown=not s.sms_at_most_once,
         )
 
 

@@ -15,11 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from mianshen.catalogue import Field, FieldType
+from mianshen.numbers import LIMIT, MAX_DIGITS, SCALE
 from mianshen.profiles.bulk_load import untag
 from mianshen.profiles.sources import ColumnMap
 from mianshen.profiles.validate import EARLIEST, LATEST, MAX_NAME, check_value, non_negative
 from mianshen.reference.uscc import CHARSET, ORG_WEIGHTS, WEIGHTS
-from mianshen.rules.numbers import LIMIT, MAX_DIGITS, SCALE
 from mianshen.rules.values import ValueError_, parse_date
 
 
@@ -40,7 +40,7 @@ SPACES_BELOW = 0x3001
 _SPACES = [c for c in map(chr, range(SPACES_BELOW)) if c.isspace()]
 WHITESPACE = " || ".join(f"chr({ord(c)})" for c in _SPACES)
 _NOT_SPACE = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACES) + "]"
-_NUMBER = r"^ *([+-]?)([0-9]+)(?:\.([0-9]+))? *$"  # a subset of rules.numbers._NUMBER: no units, no exponent
+_NUMBER = r"^ *([+-]?)([0-9]+)(?:\.([0-9]+))? *$"  # a subset of mianshen.numbers._NUMBER: no units, no exponent
 _PLAIN_DECIMAL = r"-?(0|[1-9][0-9]*)(\.[0-9]{1,10})?"  # ≤ 10 places; ≤ 15 digits checked apart
 _PLAIN_INTEGER = "-?(0|[1-9][0-9]*)"
 _DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"

@@ -19,9 +19,9 @@ from mianshen.audit.log import Actor, record
 from mianshen.catalogue import load_catalogue
 from mianshen.clock import now as platform_now
 from mianshen.errors import InputError
-from mianshen.notify.reminders import department_recipient
 from mianshen.profiles.inbox import holds
 from mianshen.store.files import store_attachment
+from mianshen.store.outbox import department_recipient
 from mianshen.store.schema import corrections, enterprises, portal_messages
 
 STATES = {"received": "已受理", "corrected": "已更正", "rejected": "不予更正"}

@@ -15,7 +15,7 @@ import hashlib
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,10 +60,15 @@ def file_digest(path: Path) -> str:
 
 
 def import_file(
-    engine: Engine, source_id: str, path: str | Path, as_of: dt.date, actor: Actor = SYSTEM
+    engine: Engine,
+    source_id: str,
+    path: str | Path,
+    as_of: dt.date,
+    actor: Actor = SYSTEM,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import one file as a batch, audited with `actor` (who brought the data in) in the same
-    transaction; the same file imported again is a no-op."""
+    transaction; the same file imported again is a no-op. `progress(written, accepted)` after each chunk."""
     file = Path(path)
     report = ImportReport(None, source_id, file.name)
     digest = file_digest(file) if file.is_file() else ""
@@ -102,6 +107,8 @@ def import_file(
             writer = Writer(duck, conn, checked.fields, source_id, batch_id)
             for lo in range(0, checked.accepted, CHUNK):
                 _write(writer, lo, lo + CHUNK, report)
+                if progress:
+                    progress(min(lo + CHUNK, checked.accepted), checked.accepted)
             writer.finish()
             key = mirror.token(batch_id, source_id, digest, as_of, imported_at)
             pending = mirror.write_pending(

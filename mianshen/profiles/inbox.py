@@ -17,7 +17,6 @@ another number where a province's own rules differ.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,16 +29,14 @@ from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
 from mianshen.reference.workdays import add_working_days
+from mianshen.settings import current as settings
 from mianshen.store.schema import data_needs, data_requests, enterprises, policy_versions
 
 STATUS = {"open": "待处理", "answered": "已答复", "refused": "已拒绝"}
 
 
 def reply_days() -> int:
-    text = os.environ.get("MIANSHEN_DATA_REPLY_DAYS", "10")
-    if not text.isdigit() or int(text) < 1:
-        raise InputError(f"环境变量 MIANSHEN_DATA_REPLY_DAYS “{text}”应为正整数（答复期限，工作日）")
-    return int(text)
+    return settings().data_reply_days
 
 
 def request_number(opened: dt.datetime | dt.date, request_id: int) -> str:

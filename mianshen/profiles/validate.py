@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from mianshen.catalogue import Field, FieldType, load_catalogue
+from mianshen.numbers import NumberError, check_range, parse_number
 from mianshen.profiles.sources import RESERVED_COLUMNS, ColumnMap, DataSource
 from mianshen.reference.uscc import check_uscc
-from mianshen.rules.numbers import NumberError, check_range, parse_number
 from mianshen.rules.values import Value, ValueError_, coerce, parse_date, to_text
 
 MAX_NAME = 200  # characters in an enterprise's name (the register allows far fewer)

@@ -23,8 +23,8 @@ import yaml
 
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
+from mianshen.numbers import NumberError, parse_number, plain
 from mianshen.reference.industries import find_industry, leaf_codes, lookup_industry
-from mianshen.rules.numbers import NumberError, parse_number, plain
 
 Number = Decimal | int | str
 UNKNOWN = "unknown"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from mianshen.errors import InputError
+from mianshen.numbers import div, plain, quantize
 from mianshen.reference.enterprise_size import Number, exact_number
-from mianshen.rules.numbers import div, plain, quantize
 
 BASIS = "财政部 税务总局公告2023年第12号（定义同 财政部 税务总局公告2023年第6号第三条）"
 VALID_YEARS = range(2023, 2028)  # 执行至 2027-12-31

@@ -12,7 +12,6 @@ Sources, in order of precedence:
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import chinese_calendar
 import yaml
 
 from mianshen.errors import InputError, os_reason
+from mianshen.settings import current as settings
 
 ENV_FILE = "MIANSHEN_HOLIDAYS_FILE"
 _RANGE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*(?:~|\.\.)\s*(\d{4}-\d{2}-\d{2})\s*$")
@@ -206,7 +206,7 @@ def _default(extra: str) -> WorkCalendar:
 
 def default_calendar() -> WorkCalendar:
     """The calendar the platform uses: shipped data plus the file named by MIANSHEN_HOLIDAYS_FILE."""
-    return _default(os.environ.get(ENV_FILE, ""))
+    return _default(str(settings().holidays_file or ""))
 
 
 def day_info(day: dt.date, calendar: WorkCalendar | None = None) -> DayInfo:

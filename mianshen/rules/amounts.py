@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from mianshen.rules import numbers
+from mianshen import numbers
 from mianshen.rules.ast import Amount, Bound, Literal, ParamRef, Tier
 from mianshen.rules.compiled import compile_formula
 from mianshen.rules.formula import formula_text, references

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from mianshen import numbers
 from mianshen.catalogue import Field, FieldType
-from mianshen.rules import dates, numbers
+from mianshen.rules import dates
 from mianshen.rules.ast import BinOp, Call, Expr, Literal, Num, ParamRef, Ref, RelativeDate
 from mianshen.rules.render import show_bound
 from mianshen.rules.trace import BoundInfo

@@ -7,6 +7,7 @@ from typing import Any
 
 from mianshen.catalogue import Field, FieldType
 from mianshen.errors import Location
+from mianshen.numbers import NumberError, parse_number
 from mianshen.reference.codes import hierarchy_prefix
 from mianshen.rules.ast import (
     CODE_OPS,
@@ -26,7 +27,6 @@ from mianshen.rules.ast import (
 )
 from mianshen.rules.context import ParseContext
 from mianshen.rules.keys import check_keys
-from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, coerce, parse_date
 
 _GROUPS = ("all", "any", "not")

@@ -10,11 +10,11 @@ import datetime as dt
 from typing import Any
 
 from mianshen.catalogue import load_catalogue
+from mianshen.numbers import money_text
 from mianshen.rules.ast import Condition, Group, Implicit, Policy
 from mianshen.rules.evaluate import evaluate_condition
 from mianshen.rules.formula import formula_text
 from mianshen.rules.formulas_eval import FormulaEnv
-from mianshen.rules.numbers import money_text
 from mianshen.rules.profile import Profile
 from mianshen.rules.render import requirement
 

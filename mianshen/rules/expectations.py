@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from mianshen.errors import Location
+from mianshen.numbers import NumberError, parse_number
 from mianshen.rules.ast import Policy, PolicyTest, spine
 from mianshen.rules.context import ParseContext
 from mianshen.rules.keys import check_keys
-from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.values import ValueError_, coerce, parse_date
 
 STATUSES = {

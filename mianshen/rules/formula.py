@@ -11,9 +11,9 @@ import ast
 import re
 from decimal import Decimal
 
+from mianshen.numbers import NumberError, parse_number
 from mianshen.rules import dates
 from mianshen.rules.ast import BinOp, Bound, Call, Expr, Num, ParamRef, Ref
-from mianshen.rules.numbers import NumberError, parse_number
 
 _UNIT_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(%|万元|亿元|万|亿|元)")
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -111,7 +111,7 @@ def constant_value(expr: Expr) -> Decimal | None:
 
 def _constant(expr: Expr) -> Decimal | None:
     """The value of an expression without names (None if it divides by zero itself)."""
-    from mianshen.rules import numbers
+    from mianshen import numbers
 
     if isinstance(expr, Num):
         return expr.value

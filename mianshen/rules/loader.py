@@ -11,6 +11,7 @@ from typing import Any
 from mianshen.catalogue import Catalogue, load_catalogue
 from mianshen.clock import today as clock_today
 from mianshen.errors import Diagnostic, Location, PolicyFileError, os_reason
+from mianshen.numbers import NumberError, parse_number
 from mianshen.rules.ast import Condition, Implicit, Leaf, Policy
 from mianshen.rules.checker import check_policy
 from mianshen.rules.conditions import parse_condition
@@ -18,7 +19,6 @@ from mianshen.rules.context import ParseContext
 from mianshen.rules.exclusive import parse_exclusivity
 from mianshen.rules.expectations import parse_tests
 from mianshen.rules.keys import SECTIONS, check_keys
-from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.periods import parse_period
 from mianshen.rules.regional import check_use
 from mianshen.rules.scope import parse_region, scope_conditions

@@ -8,6 +8,7 @@ from typing import Any
 
 from mianshen.catalogue import Field, FieldType
 from mianshen.errors import Location
+from mianshen.numbers import NumberError, parse_number
 from mianshen.rules.ast import (
     Amount,
     Bound,
@@ -33,7 +34,6 @@ from mianshen.rules.formula import (
     references,
 )
 from mianshen.rules.keys import check_keys
-from mianshen.rules.numbers import NumberError, parse_number
 from mianshen.rules.regional import area_name, expand_tiers, region_codes
 from mianshen.rules.scope import region_names
 from mianshen.rules.values import ValueError_, parse_date

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mianshen.numbers import money_text
 from mianshen.rules.ast import Policy, PolicyTest
 from mianshen.rules.evaluate import evaluate
-from mianshen.rules.numbers import money_text
 from mianshen.rules.profile import Profile
 from mianshen.rules.trace import STATUS_LABELS
 

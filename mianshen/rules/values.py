@@ -6,8 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 from mianshen.catalogue import Field, FieldType
+from mianshen.numbers import NumberError, parse_number
 from mianshen.reference.codes import normalize_code
-from mianshen.rules.numbers import NumberError, parse_number
 
 Value = Decimal | int | bool | str | dt.date | frozenset[str]
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from mianshen.errors import InputError
+from mianshen.settings import configure, set_library_env
+from mianshen.settings import current as platform_settings
 
 DEFAULT_MASTER = "local[2]"
 # Spark 4 runs on Java 17 or 21; this machine also has a newer JDK that Spark does not support
@@ -49,14 +51,14 @@ def check_master(master: str) -> None:
 
 def find_java() -> Path:
     """The Java Spark will use; sets JAVA_HOME to Java 17 when it is unset and that JDK is installed."""
-    home = os.environ.get("JAVA_HOME")
+    home = platform_settings().java_home
     if home:
         java = Path(home) / "bin" / "java"
         if not java.exists():
             raise InputError(f"环境变量 JAVA_HOME 指向的目录中没有 Java：{java} 不存在（Spark 需要 Java 17 或 21）")
         return java
     if (JAVA_17 / "bin" / "java").exists():
-        os.environ["JAVA_HOME"] = str(JAVA_17)
+        configure(java_home=JAVA_17)  # exported: Spark's launcher reads JAVA_HOME itself
         return JAVA_17 / "bin" / "java"
     found = shutil.which("java")
     if not found:
@@ -81,7 +83,7 @@ def settings(master: str) -> dict[str, str]:
         # there the addresses come from the cluster's own configuration.
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.driver.host"] = "127.0.0.1"
-        conf["spark.driver.memory"] = os.environ.get("MIANSHEN_SPARK_DRIVER_MEMORY", "2g")
+        conf["spark.driver.memory"] = platform_settings().spark_driver_memory
         # no managed tables are ever created, but Spark makes an empty spark-warehouse/ in the working
         # directory when its catalogue starts: keep it out of the user's (or the repository's) directory
         conf["spark.sql.warehouse.dir"] = str(Path(tempfile.gettempdir()) / "mianshen-spark-warehouse")
@@ -114,12 +116,12 @@ def spark_session(master: str = DEFAULT_MASTER, app_name: str = "mianshen-match"
     require_pyspark()
     find_java()
     if is_local(master):
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        set_library_env("SPARK_LOCAL_IP", "127.0.0.1", replace=False)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName(app_name)
     conf = settings(master)
-    java_options = java_options or os.environ.get("MIANSHEN_SPARK_JAVA_OPTIONS", "")
+    java_options = java_options or platform_settings().spark_java_options
     if java_options:
         conf["spark.driver.extraJavaOptions"] = java_options
     for key, value in conf.items():

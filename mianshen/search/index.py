@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from mianshen.rules.ast import Group, Leaf, Policy
+from mianshen.settings import current as settings
 
 K1 = 1.5
 B = 0.75
@@ -42,7 +43,7 @@ _DOMAIN_WORDS = [
 
 def _cache_dir() -> Path:
     # jieba writes a ~9 MB dictionary cache; keep it with the app's cache, not in /tmp.
-    base = os.environ.get("MIANSHEN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "mianshen")
+    base = str(settings().cache_dir or "") or os.path.join(os.path.expanduser("~"), ".cache", "mianshen")
     path = Path(base)
     path.mkdir(parents=True, exist_ok=True)
     return path

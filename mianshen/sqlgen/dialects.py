@@ -17,7 +17,7 @@ from typing import cast
 from sqlglot import exp
 
 from mianshen.catalogue import FieldType
-from mianshen.rules.numbers import SCALE
+from mianshen.numbers import SCALE
 
 _TEN_POW = 10**SCALE
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from mianshen import numbers
 from mianshen.catalogue import Catalogue, FieldType, load_catalogue
-from mianshen.rules import dates, numbers
+from mianshen.rules import dates
 from mianshen.sqlgen.assemble import STATUSES, Assembly, Slot, unknown_bits, unknown_sql
 from mianshen.sqlgen.dialects import DIALECTS
 from mianshen.sqlgen.duck import duckdb_connect

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
 from mianshen.errors import InputError
+from mianshen.settings import current as settings
 from mianshen.store.paths import var_dir
 
 
 def database_url(explicit: str | None = None) -> str:
-    return explicit or os.environ.get("MIANSHEN_DATABASE_URL") or f"sqlite:///{var_dir() / 'mianshen.sqlite'}"
+    return explicit or settings().database_url or f"sqlite:///{var_dir() / 'mianshen.sqlite'}"
 
 
 def _normalise(url: str) -> str:

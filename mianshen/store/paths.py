@@ -22,15 +22,15 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-VAR_ENV = "MIANSHEN_VAR_DIR"
+from mianshen.settings import current as settings
 
 
 def var_dir() -> Path:
-    return Path(os.environ.get(VAR_ENV) or "var")
+    return settings().var_dir
 
 
 def data_dir(bind: Engine | Connection) -> Path:
-    explicit = os.environ.get("MIANSHEN_DATA_DIR")
+    explicit = settings().data_dir
     if explicit:
         return Path(explicit)
     url = bind.engine.url

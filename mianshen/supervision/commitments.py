@@ -15,7 +15,6 @@ Where the limit comes from (docs/supervision.md has the reasons):
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from mianshen.cases.transitions import PolicySettings, policy_settings
 from mianshen.clock import BEIJING
 from mianshen.errors import InputError
 from mianshen.reference.workdays import add_working_days, is_working_day, working_days_between
+from mianshen.settings import current as settings
 from mianshen.store.schema import case_events
 
 ENV = "MIANSHEN_COMMITMENT_DAYS"
@@ -58,7 +58,7 @@ BUCKETS = ((1, 5, "1–5"), (6, 10, "6–10"), (11, 20, "11–20"), (21, None, "
 def default_days() -> dict[str, int]:
     """The platform defaults, with `MIANSHEN_COMMITMENT_DAYS` applied (unknown stages are errors)."""
     days = dict(DEFAULT_DAYS)
-    text = os.environ.get(ENV, "").strip()
+    text = settings().commitment_days.strip()
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, _, value = part.partition("=")
         if key.strip() not in DEFAULT_DAYS or not value.strip().isdigit():

@@ -17,7 +17,6 @@ change writes an audit row with the item as it was and as it became.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -29,16 +28,14 @@ from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.cases.transitions import CaseError, NotAllowed
 from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
-from mianshen.errors import InputError
 from mianshen.profiles import inbox
 from mianshen.reference.workdays import add_working_days
+from mianshen.settings import current as settings
 from mianshen.store.db import reading
 from mianshen.store.schema import cases, supervision_items
 from mianshen.supervision import commitments as cm
 from mianshen.supervision import ledger, report
 
-THRESHOLD_ENV = "MIANSHEN_SUPERVISE_THRESHOLD"
-DEFAULT_THRESHOLD = 5  # working days over the commitment before the 专班 steps in (platform default)
 REPLY_DAYS = 5  # working days the owner has to deal with an item (platform default)
 BUDGET_ALERT = Decimal("0.9")  # share of the budget approved that asks for a 督办 item (platform default)
 STATUS = {"assigned": "交办", "in_progress": "办理中", "done": "办结", "overdue": "逾期"}
@@ -46,10 +43,7 @@ OPEN = ("overdue", "assigned", "in_progress")
 
 
 def threshold() -> int:
-    text = os.environ.get(THRESHOLD_ENV, "").strip() or str(DEFAULT_THRESHOLD)
-    if not text.isdigit():
-        raise InputError(f"环境变量 {THRESHOLD_ENV} “{text}”应为非负整数（超期多少个工作日后督办）")
-    return int(text)
+    return settings().supervise_threshold
 
 
 def candidates(conn: Connection, today: dt.date) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 from mianshen.audit.log import SYSTEM, Actor, digest, record
 from mianshen.cases.banking import load_key, open_bytes, seal_bytes
 from mianshen.clock import now as platform_now
+from mianshen.settings import current as settings
 from mianshen.trust import config, sm2
 from mianshen.trust.tables import seal_keys
 
@@ -66,7 +67,8 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 
 def _sm4_key() -> bytes:
-    return load_key(config.SEAL_KEY_ENV, config.SEAL_KEY_FILE_ENV, "seal.key", "印章私钥")
+    found = settings()
+    return load_key(found.seal_key, config.SEAL_KEY_ENV, found.seal_key_file, "seal.key", "印章私钥")
 
 
 def _row_key(row: Any) -> PublicKey:

@@ -83,7 +83,7 @@ def render(content: dict[str, Any], verify_url: str) -> bytes:
     missing = sorted({ch for ch in text if ord(ch) > 0x20 and ord(ch) not in _covered(path)})
     if missing:
         raise MianshenError(
-            f"文件字体 {path.name} 缺少这些字：{''.join(missing)}；请管理员用环境变量 {config.PDF_FONT_ENV} 指定含这些字的字体"
+            f"文件字体 {path.name} 缺少这些字：{''.join(missing)}；请管理员用环境变量 MIANSHEN_PDF_FONT 指定含这些字的字体"
         )
     pdf = FPDF(format="A4")
     pdf.set_creation_date(dt.datetime.fromisoformat(content["signed_at"]))  # the same content, the same file

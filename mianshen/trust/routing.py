@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -31,11 +30,11 @@ from mianshen.audit.log import SYSTEM, Actor, record
 from mianshen.clock import now as platform_now
 from mianshen.errors import InputError, MianshenError
 from mianshen.profiles.current import read_profile
+from mianshen.settings import current as settings
 from mianshen.store.schema import dishonesty_records
 from mianshen.trust.tables import case_routes
 
 RULES_FILE = Path(__file__).resolve().parent / "routing.yaml"
-ROUTING_ENV = "MIANSHEN_ROUTING_FILE"
 ROUTES = {"green": "免审直达", "routine": "常规审核", "focus": "重点审核"}
 _GREEN_KEYS = {"credit_grades", "max_amount", "max_clawbacks", "fresh_data"}
 _FOCUS_KEYS = {"credit_grades", "min_amount", "min_clawbacks"}
@@ -50,7 +49,7 @@ class Route:
 
 
 def rules(policy_id: str) -> dict[str, Any]:
-    path = Path(os.environ.get(ROUTING_ENV) or RULES_FILE)
+    path = Path(settings().routing_file or RULES_FILE)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

@@ -14,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mianshen.errors import MianshenError
+from mianshen.settings import Settings
+from mianshen.settings import current as current_settings
 from mianshen.store.db import open_store
 from mianshen.store.files import keep_private
 from mianshen.web import bodylimit, errors, headers, labels
@@ -23,7 +25,7 @@ from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
 HERE = Path(__file__).resolve().parent
 
 
-def create_app(url: str | None = None) -> FastAPI:
+def create_app(url: str | None = None, settings: Settings | None = None) -> FastAPI:
     keep_private()  # the store, uploads and logs this process writes are its account's only
     app = FastAPI(
         title="免申即享平台 API",
@@ -34,7 +36,8 @@ def create_app(url: str | None = None) -> FastAPI:
         dependencies=[Depends(headers.ids_in_range)],
     )
     _offline_docs(app)
-    app.state.engine = open_store(url)
+    app.state.settings = settings or current_settings()
+    app.state.engine = open_store(url or app.state.settings.database_url)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates.env.filters["money"] = _money
     app.state.templates.env.filters["field_label"] = _field_label
@@ -73,7 +76,7 @@ def create_app(url: str | None = None) -> FastAPI:
 
     for module in (public, objections, login, enterprise, console, dashboard, supervision, audit):
         app.include_router(module.router)
-    from mianshen.trust import web as trust_web
+    from mianshen.web.routes import trust as trust_web
 
     app.include_router(trust_web.router)
     return app

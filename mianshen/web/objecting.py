@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select
 from mianshen.audit.log import Actor, record
 from mianshen.cases.banking import decrypt_account, encrypt_account
 from mianshen.cases.objections import object_to
-from mianshen.notify.outbox import enqueue
+from mianshen.store.outbox import enqueue
 from mianshen.store.schema import cases, objection_codes
 from mianshen.web.accounts import mask_phone
 from mianshen.web.errors import WebError

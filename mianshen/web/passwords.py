@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from mianshen.settings import current as settings
+
 
 @lru_cache(maxsize=1)
 def hasher() -> PasswordHasher:
-    if os.environ.get("MIANSHEN_FAST_HASH") == "1":  # tests only: the default costs ~110 ms per hash
+    if settings().fast_hash:  # tests only: the default costs ~110 ms per hash
         return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     return PasswordHasher()
 

@@ -11,7 +11,6 @@ catalogue names as the field's source (profiles/corrections.py); the enterprise 
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from mianshen.clock import now as platform_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import MianshenError
 from mianshen.profiles import corrections
+from mianshen.settings import current as platform_settings
 from mianshen.store.db import reading
 from mianshen.store.paths import var_dir
 from mianshen.store.schema import cases, portal_messages
@@ -45,7 +45,7 @@ MAX_FILES = 10
 
 
 def upload_dir() -> Path:
-    return Path(os.environ.get("MIANSHEN_UPLOAD_DIR") or var_dir() / "uploads")
+    return Path(platform_settings().upload_dir or var_dir() / "uploads")
 
 
 def me(request: Request) -> tuple[Session, str]:

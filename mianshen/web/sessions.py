@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import secrets
 from dataclasses import dataclass
 
 from fastapi import Request, Response
 from sqlalchemy import Connection, Engine, delete, select
 
+from mianshen.settings import current as settings
 from mianshen.store.db import reading
 from mianshen.store.schema import sessions, users
 
 SESSION_COOKIE = "ms_session"
 CSRF_COOKIE = "ms_csrf"
-LIFETIME = dt.timedelta(hours=int(os.environ.get("MIANSHEN_SESSION_HOURS", "2")))
+
+
+def session_lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=settings().session_hours)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def _hash(token: str) -> str:
 
 def secure_cookies(request: Request) -> bool:
     """Secure cookies over HTTPS (production); plain HTTP is accepted only for a local demo."""
-    setting = os.environ.get("MIANSHEN_COOKIE_SECURE", "auto")
+    setting = settings().cookie_secure
     return request.url.scheme == "https" if setting == "auto" else setting == "1"
 
 
@@ -52,7 +55,7 @@ def create_session(
     role: str,
     user_id: int | None = None,
     uscc: str | None = None,
-    lifetime: dt.timedelta = LIFETIME,
+    lifetime: dt.timedelta | None = None,
     csrf: str | None = None,
 ) -> str:
     """Store a new session (only the hash of its token) and return the token for the cookie."""
@@ -67,7 +70,7 @@ def create_session(
             role=role,
             csrf_token=csrf or secrets.token_urlsafe(16),
             created_at=now,
-            expires_at=now + lifetime,
+            expires_at=now + (lifetime or session_lifetime()),
         )
     )
     return token
@@ -84,7 +87,7 @@ def start_session(
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(LIFETIME.total_seconds()),
+        max_age=int(session_lifetime().total_seconds()),
         httponly=True,
         samesite="lax",
         secure=secure_cookies(request),

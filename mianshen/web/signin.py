@@ -17,7 +17,7 @@ import secrets
 from sqlalchemy import Connection, RowMapping, Table, select
 
 from mianshen.audit.log import Actor, record
-from mianshen.notify.outbox import enqueue
+from mianshen.store.outbox import enqueue
 from mianshen.store.schema import enterprise_contacts, enterprises, sms_codes, users
 from mianshen.web.errors import WebError
 from mianshen.web.passwords import MAX_USERNAME, check_nobody, check_password

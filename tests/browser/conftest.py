@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from mianshen.rules.loader import SHIPPED
+from mianshen.settings import reset as reset_settings
 from tests.conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,6 +50,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     saved = {k: os.environ.get(k) for k in ("MIANSHEN_FAST_HASH", "MIANSHEN_TODAY")}
     os.environ["MIANSHEN_FAST_HASH"] = "1"
     os.environ["MIANSHEN_TODAY"] = AS_OF.isoformat()  # the live site runs as of the demo date
+    reset_settings()
     import uvicorn
     from sqlalchemy import select
 
@@ -120,6 +122,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+    reset_settings()
 
 
 @pytest.fixture(scope="package")

@@ -5,11 +5,11 @@ enterprise sees "已拨付". Screenshots of the key pages go to var/screenshots/
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 from sqlalchemy import select
 
+from mianshen.settings import configure
 from mianshen.store.schema import cases
 from tests.browser.conftest import AS_OF, PASSWORD, latest_code, shot
 
@@ -75,7 +75,7 @@ def test_from_sms_sign_in_to_paid(site: dict[str, Any], browser: Any) -> None:
     assert staff.locator("button:has-text('批准')").count() == 0  # not offered while 公示 runs
     with site["engine"].connect() as conn:
         ends = conn.execute(select(cases.c.publicity_to).where(cases.c.id == site["case_id"])).scalar_one()
-    os.environ["MIANSHEN_TODAY"] = (ends + dt.timedelta(days=1)).isoformat()  # the 公示 period has passed
+    configure(today=ends + dt.timedelta(days=1))  # the 公示 period has passed
     try:
         staff.reload()
         staff.click("button:has-text('批准')")
@@ -93,7 +93,7 @@ def test_from_sms_sign_in_to_paid(site: dict[str, Any], browser: Any) -> None:
         assert state(site) == "paid"
         shot(finance, "08-finance-paid")
     finally:
-        os.environ["MIANSHEN_TODAY"] = AS_OF.isoformat()
+        configure(today=AS_OF)
     firm.goto(site["base"] + f"/my/cases/{site['case_id']}")
     assert "已拨付" in firm.inner_text("main")
     shot(firm, "09-enterprise-sees-paid")

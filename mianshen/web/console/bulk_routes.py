@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from mianshen.cases import bulk
 from mianshen.cases.transitions import CaseError
 from mianshen.clock import now as platform_now
+from mianshen.notify.templates import render
 from mianshen.store.db import reading
 from mianshen.store.schema import bulk_jobs
 from mianshen.web.console import queue, scope
@@ -113,7 +114,9 @@ def _preview(request: Request, policy_id: str, action: str) -> Response:
             found = bulk.preview(conn, policy_id, action, _region(s))
         except CaseError as exc:
             raise WebError(400, "bad_request", str(exc)) from exc
-    return page(request, "console_bulk.html", {"preview": found, "label": bulk.ACTIONS[action], "job": None})
+    sample = render("case_notified", found.sample[1], found.sample[0]).text if found.sample else ""
+    found_page: dict[str, Any] = {"preview": found, "sample": sample, "label": bulk.ACTIONS[action], "job": None}
+    return page(request, "console_bulk.html", found_page)
 
 
 def _choices(request: Request, s: Session) -> list[dict[str, Any]]:

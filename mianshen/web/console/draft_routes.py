@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import secrets
 from dataclasses import replace
@@ -32,6 +31,7 @@ from mianshen.assist.llm import LLMClient
 from mianshen.audit.log import record
 from mianshen.catalogue.fields import load_catalogue
 from mianshen.clock import today as clock_today
+from mianshen.settings import current as settings
 from mianshen.store.paths import var_dir
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
@@ -54,7 +54,7 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def draft_dir() -> Path:
-    return Path(os.environ.get("MIANSHEN_DRAFT_DIR") or var_dir() / "drafts")
+    return Path(settings().draft_dir or var_dir() / "drafts")
 
 
 def _enc(v: Any) -> Any:
@@ -152,7 +152,7 @@ def _view(meta: dict[str, Any], chosen: dict[str, Any] | None = None, errors: di
         "draft": meta,
         "rows": [_row(f"c{i}", _candidate(d)) for i, d in enumerate(meta["candidates"])],
         "suggestions": [_row(f"s{i}", _candidate(d)) for i, d in enumerate(meta["suggestions"])],
-        "llm": bool(os.environ.get("MIANSHEN_LLM_URL", "").strip()),
+        "llm": bool((settings().llm_url or "").strip()),
         "fields": fields,
         "ops": [(op, OP_LABELS[op]) for op in CONDITION_OPS],
         "decisions": DECISIONS,
@@ -187,7 +187,7 @@ async def _document(data: dict[str, Any]) -> tuple[bytes, str]:
 @router.get("/console/drafts/new", include_in_schema=False)
 def new_draft(request: Request) -> Response:
     scope.staff(request, *scope.STAFF_READ)
-    return page(request, "console_draft_new.html", {"llm": bool(os.environ.get("MIANSHEN_LLM_URL", "").strip())})
+    return page(request, "console_draft_new.html", {"llm": bool((settings().llm_url or "").strip())})
 
 
 @router.post("/console/drafts", include_in_schema=False)

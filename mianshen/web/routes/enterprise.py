@@ -61,7 +61,7 @@ def my_policy_page(request: Request, policy_id: str) -> Response:
 
 @router.get("/my/cases/{case_id}", include_in_schema=False)
 def my_case_page(request: Request, case_id: int) -> Response:
-    from mianshen.trust.web import case_documents
+    from mianshen.web.routes.trust import case_documents
 
     shown: dict[str, Any] = {"c": act.my_case(request, case_id), "done": _done(request)}
     shown |= {"progress_steps": PROGRESS_STEPS, "documents": case_documents(request, case_id)}  # after my_case's check

@@ -107,7 +107,7 @@ def measure_one(job: dict[str, Any]) -> dict[str, Any]:
 
 def _child(job: dict[str, Any]) -> dict[str, Any]:
     """Run `measure_one` in a fresh process, with that process's own peak memory."""
-    peak, stdout = run_with_peak([sys.executable, "-m", "mianshen.scale.columnar", json.dumps(job)])
+    peak, stdout = run_with_peak([sys.executable, "-m", "mianshen.benchmarks.columnar", json.dumps(job)])
     result: dict[str, Any] = json.loads(stdout)
     result["peak_mib"] = peak
     return result

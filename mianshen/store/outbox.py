@@ -1,12 +1,15 @@
 """Enqueueing notifications in the outbox, inside the caller's transaction.
 
 At most one message per (enterprise, step, channel): the unique key makes a repeated transition or
-a rerun job enqueue nothing twice.
+a rerun job enqueue nothing twice. It is a write to the store, not part of notify/: cases and profiles
+enqueue in their own transactions, and notify/ (templates, channels, the sender) sits above cases,
+whose states and contacts it reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
@@ -15,6 +18,11 @@ from sqlalchemy import Connection, select
 from mianshen.store.schema import outbox
 
 CHANNELS = ("console", "sms", "portal")
+
+
+def department_recipient(department: str) -> str:
+    """The outbox/portal recipient id of a department (the column is an 18-character USCC slot)."""
+    return "DEPT-" + hashlib.sha256(department.encode()).hexdigest()[:13]
 
 
 def enqueue(
