@@ -7,13 +7,13 @@ declaring process at once. The latest version of each name is the field.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import DBAPIError
 
 from mianshen.catalogue.fields import Field, field_from_spec, use_declared
+from mianshen.settings import current as settings
 from mianshen.store.schema import declared_fields
 
 
@@ -46,7 +46,7 @@ def install(bind: Any) -> None:
 def install_named(url: str | None) -> None:
     """The declared fields of the store a command names (--db, or MIANSHEN_DATABASE_URL); without one
     the catalogue stays the shipped one and no store is created (`policy check` of files alone)."""
-    if url or os.environ.get("MIANSHEN_DATABASE_URL"):
+    if url or settings().database_url:
         from mianshen.store.db import open_store
 
         open_store(url).dispose()  # opening the store installs them
