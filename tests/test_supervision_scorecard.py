@@ -171,4 +171,6 @@ def test_scorecard_numbers_equal_the_store_and_follow_the_rule(site: Engine, pin
     assert result.exit_code == 0, result.output
     cli_body = json.loads(result.output)
     assert cli_body["departments"] == json.loads(json.dumps(body["departments"]))
+    text = CliRunner().invoke(cli, ["supervise", "scorecard", "--db", str(site.url)]).output
+    assert f"名称 {HRSS}；在办案件 {hr['in_progress']}；逾期案件 {hr['overdue']}" in text and "排名规则" in text
     assert login(site, "fin").get("/console/scorecard").status_code == 403
