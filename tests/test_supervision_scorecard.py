@@ -16,10 +16,11 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 
 from mianshen.cli.main import cli
+from mianshen.matching.read import pairs
 from mianshen.profiles import inbox
 from mianshen.reference.regions import find_region
 from mianshen.reference.workdays import add_working_days, working_days_between
-from mianshen.store.schema import case_events, cases, data_requests, match_policies, supervision_items
+from mianshen.store.schema import case_events, cases, data_requests, supervision_items
 from mianshen.supervision import commitments as cm
 
 from . import matching_fixtures as fx
@@ -106,13 +107,9 @@ def from_store(engine: Engine) -> dict[str, dict[str, dict[str, Any]]]:
                     target["paid"] += 1
                     days = working_days_between(cm.beijing_day(c["created_at"]), cm.beijing_day(paid_on[c["id"]]))
                     target["spans"].append(days.days)
-        eligible = conn.execute(
-            select(match_policies.c.eligible)
-            .where(match_policies.c.policy_id == POLICY)
-            .order_by(match_policies.c.run_id.desc())
-            .limit(1)
-        ).scalar()
-        row("departments", HRSS)["base"] = eligible
+        version = conn.execute(select(func.max(cases.c.policy_version)).where(cases.c.policy_id == POLICY)).scalar()
+        found = pairs(conn, policy_ids={POLICY}, statuses=["eligible"])  # the match library, pair by pair
+        row("departments", HRSS)["base"] = sum(1 for m in found if m.version == version)
         last_day = add_working_days(TODAY, -inbox.reply_days()).date
         fields = inbox.fields_of(None)
         for r in conn.execute(select(data_requests)).mappings():
@@ -171,4 +168,6 @@ def test_scorecard_numbers_equal_the_store_and_follow_the_rule(site: Engine, pin
     assert result.exit_code == 0, result.output
     cli_body = json.loads(result.output)
     assert cli_body["departments"] == json.loads(json.dumps(body["departments"]))
+    text = CliRunner().invoke(cli, ["supervise", "scorecard", "--db", str(site.url)]).output
+    assert f"名称 {HRSS}；在办案件 {hr['in_progress']}；逾期案件 {hr['overdue']}" in text and "排名规则" in text
     assert login(site, "fin").get("/console/scorecard").status_code == 403

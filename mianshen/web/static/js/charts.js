@@ -6,6 +6,7 @@
     if (!el || typeof window.echarts === "undefined") { return; }
     var many = series.length > 1;  // a legend only when there is more than one series
     window.echarts.init(el).setOption({
+      animation: false,  // printed and screenshotted as drawn, not halfway through growing
       title: { text: title, textStyle: { fontSize: 14 } },
       tooltip: { trigger: "axis" },
       legend: many ? { top: 24 } : undefined,
