@@ -173,7 +173,7 @@ def test_a_receiver_refusing_a_post_gets_it_again_and_a_rotated_secret_still_ver
 
 def test_signatures_refuse_tampering_replay_and_the_wrong_algorithm() -> None:
     at = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
-    body = '{"id":"a1"}'.encode()
+    body = b'{"id":"a1"}'
     headers = sign("hmac-sm3", ["s3cret"], "a1", body, at)
     window = dt.timedelta(minutes=5)
     assert verify("s3cret", headers, body, at + dt.timedelta(minutes=1), window) is None
