@@ -21,15 +21,18 @@ from httpx import Response
 
 from mianshen.web.app import create_app
 
+from . import integration_fixtures as ix
 from . import web_auth_fixtures as fx
 from .web_auth_fixtures import APPLIED, LISTED, PDF, POLICY, ROLES, World
 
 OK = 200  # any 2xx/3xx
-SKIP_PREFIXES = ("/static", "/docs", "/openapi.json", "/favicon.ico")
+KEYED = "/api/dept/"  # department systems' API: by API key, not session — the key matrix at the end
+SKIP_PREFIXES = ("/static", "/docs", "/openapi.json", "/favicon.ico", KEYED)
 
 
-def app_routes(app: Any) -> list[tuple[str, str]]:
-    """(method, path) of every route, including those of included routers (FastAPI ≥ 0.165 wraps them)."""
+def app_routes(app: Any, keyed: bool = False) -> list[tuple[str, str]]:
+    """(method, path) of every route, including those of included routers (FastAPI ≥ 0.165 wraps them);
+    `keyed`: only the department API's (by API key), which the session matrix leaves out."""
     try:
         from fastapi.routing import iter_route_contexts
 
@@ -40,7 +43,7 @@ def app_routes(app: Any) -> list[tuple[str, str]]:
     for route in found:
         path, methods = getattr(route, "path", None), getattr(route, "methods", None)
         assert path is not None, f"a route without a path: {route!r}"
-        if path.startswith(SKIP_PREFIXES):
+        if path.startswith(SKIP_PREFIXES) != keyed or (keyed and not path.startswith(KEYED)):
             continue
         assert methods, f"{path}: a route without methods (a mount?) is not covered by this matrix"
         out.extend((m, path) for m in sorted(methods - {"HEAD"}))
@@ -48,6 +51,7 @@ def app_routes(app: Any) -> list[tuple[str, str]]:
 
 
 ROUTES = app_routes(create_app("sqlite://"))
+KEY_ROUTES = app_routes(create_app("sqlite://"), keyed=True)
 
 
 def page_path(path: str) -> str:
@@ -77,6 +81,8 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "correction_id": lambda w: str(w.correction()),
     "objection_id": lambda w: str(w.triaged()),
     "item_id": lambda w: str(w.supervision_item()),
+    "subscription_id": lambda w: str(ix.subscription(w, fx.HRSS)),
+    "key_id": lambda w: ix.key_id(ix.api_key(w, fx.HRSS)),
 }
 OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, parameter) → value
     ("/my/apply/{policy_id}", "policy_id"): lambda w: APPLIED,  # the 暂难数据化类 one
@@ -84,6 +90,7 @@ OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, para
     ("/publicity/{case_id}/objection", "case_id"): lambda w: str(w.spare["public_objection"]),
     ("/console/objections/{objection_id}/{action}", "action"): lambda w: "dismiss",
     ("/console/supervision/{item_id}/{action}", "action"): lambda w: "reply",
+    ("/console/integration/subscriptions/{subscription_id}/{action}", "action"): lambda w: "redeliver",
 }
 QUERIES = {  # ids passed in the query string are scoped too
     "/console/policies/new": {"from": POLICY},
@@ -124,6 +131,12 @@ class Access:
 
 
 RULES: list[tuple[str, Access]] = [
+    (r"^/console/integration$", Access(STAFF_READ, frozenset(), "hr")),
+    (r"^/console/integration/(subscriptions|keys)$", Access(frozenset(), DEPARTMENTS, "hr")),
+    (
+        r"^/console/integration/(subscriptions/\{subscription_id\}/\{action\}|keys/\{key_id\}/revoke)$",
+        Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", OTHER_DEPTS),
+    ),
     (r"^/(policies|guides|publicity|export|login|logout|overdue)?(/|$)", Access(ALL, ALL, "anon", private=False)),
     (
         r"^/my(/|$)",
@@ -260,6 +273,10 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
         return {"data": {"source": source[0]}, "files": [("file", ("补报.csv", source[1].encode(), "text/csv"))]}
     if p.startswith("/console/objections/"):
         return {"data": {"reason": "经核实核定人数无误"}}
+    if p == "/console/integration/subscriptions":
+        return {"data": {"url": "http://127.0.0.1:9/hook", "events": "case.opened", "algorithm": "hmac-sm3"}}
+    if p == "/console/integration/keys":
+        return {"data": {"label": "人社业务系统"}}
     if p.startswith("/console/supervision/"):
         return {"data": {"reply": "已逐件通知企业"}}
     if p.startswith("/console/corrections/"):
@@ -322,7 +339,7 @@ def test_every_route_is_classified() -> None:
 
 def test_enumeration_matches_the_openapi_schema(world: World) -> None:
     documented = world.client("anon").get("/openapi.json").json()["paths"]
-    enumerated = {path for _, path in ROUTES}
+    enumerated = {path for _, path in ROUTES} | {path for _, path in KEY_ROUTES}
     assert set(documented) <= enumerated
 
 
@@ -405,6 +422,10 @@ PROOFS: dict[str, Callable[[World, bool], tuple[TestClient, dict[str, str]]]] = 
         w.client("hr"),
         {"item_id": str(w.supervision_item("api" if api else "page"))},
     ),
+    "/console/integration/keys/{key_id}/revoke": lambda w, api: (
+        w.client("hr"),
+        {"key_id": ix.key_id(ix.api_key(w, fx.HRSS, fresh=True))},
+    ),
     "/login": lambda w, api: (fx.new_client(w.app), {}),
     "/login/enterprise/code": lambda w, api: (fx.new_client(w.app), {}),
     "/logout": lambda w, api: (fx.staff_sign_in(w.app, "aud"), {}),
@@ -452,3 +473,83 @@ def test_lists_show_only_what_is_in_reach(world: World) -> None:
     public = world.client("anon").get("/api/publicity").json()["rows"]
     assert public and not [r for r in public if r["uscc"] in world.usccs]  # codes are masked
     assert world.usccs[12] not in world.client("anon").get("/publicity").text
+
+
+# --- the department API, by API key (docs/integration.md) ----------------------------------------
+# Who calls: a key of HRSS (owns POLICY), of 科技厅 (owns LISTED), a revoked HRSS key, no key, and a
+# signed-in HRSS officer without a key. A key reaches its own department's policies, cases and data
+# fields only; anything else is 404, as in the console. Writes push rows that are all rejected (a bad
+# USCC), so the world is not changed while the route is proved to work.
+BAD_ROW = {"统一社会信用代码": "91410100XXXXXXXXXX"}
+KEY_CASES: dict[tuple[str, str], tuple[str, Callable[[World], dict[str, Any]]]] = {
+    # (method, path) → (owning department key, the request: path params, query, JSON body)
+    ("GET", "/api/dept/cases"): ("hr", lambda w: {"query": {"policy": POLICY}}),
+    ("GET", "/api/dept/cases/{case_id}"): ("hr", lambda w: {"params": {"case_id": str(w.case_a)}}),
+    ("GET", "/api/dept/data-requests"): ("any", lambda w: {}),
+    ("GET", "/api/dept/data-requests/{field}"): ("hr", lambda w: {"params": {"field": PARAMS["field"](w)}}),
+    ("POST", "/api/dept/data-requests/{field}/answer"): (
+        "hr",
+        lambda w: {
+            "params": {"field": PARAMS["field"](w)},
+            "json": {"source": w.source_of(PARAMS["field"](w))[0], "rows": [BAD_ROW]},
+        },
+    ),
+    ("POST", "/api/dept/observations"): (
+        "hr",
+        lambda w: {"json": {"source": w.source_of(PARAMS["field"](w))[0], "rows": [BAD_ROW]}},
+    ),
+    ("POST", "/api/dept/policies/{policy_id}/list"): (
+        "keji",
+        lambda w: {"params": {"policy_id": LISTED}, "json": {"rows": [BAD_ROW | {"金额": "1.00"}]}},
+    ),
+}
+CALLERS = ("hr", "keji", "revoked", "none", "session")
+
+
+def key_for(w: World, caller: str) -> str | None:
+    if caller == "revoked":
+        whole = ix.api_key(w, fx.HRSS, fresh=True)
+        w.client("hr").post(f"/console/integration/keys/{ix.key_id(whole)}/revoke", data={"csrf_token": fx.csrf(w.client("hr"))})
+        return whole
+    return {"hr": ix.api_key(w, fx.HRSS), "keji": ix.api_key(w, fx.KEJI)}.get(caller)
+
+
+def key_call(w: World, method: str, path: str, caller: str) -> Response:
+    owner, make = KEY_CASES[(method, path)]
+    request = make(w)
+    url = path.format(**request.get("params", {}))
+    whole = key_for(w, caller)
+    client = w.client("hr") if caller == "session" else fx.new_client(w.app)
+    headers = {"Authorization": f"Bearer {whole}"} if whole else {}
+    if method == "GET":
+        return client.get(url, params=request.get("query"), headers=headers)
+    return client.post(url, json=request.get("json"), headers=headers)
+
+
+def test_every_keyed_route_is_classified() -> None:
+    assert KEY_ROUTES and set(KEY_ROUTES) == set(KEY_CASES), set(KEY_ROUTES) ^ set(KEY_CASES)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(KEY_CASES), ids=[f"{m} {p}" for m, p in sorted(KEY_CASES)])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_department_key_reaches_only_its_own_department(world: World, method: str, path: str, caller: str) -> None:
+    owner = KEY_CASES[(method, path)][0]
+    got = key_call(world, method, path, caller)
+    if caller in ("revoked", "none"):
+        assert got.status_code == 401 and got.json()["error"]["code"] == "unauthenticated", got.text
+    elif caller == "session":
+        assert got.status_code == 403 and got.json()["error"]["code"] == "forbidden", got.text
+    elif owner in (caller, "any"):
+        assert got.status_code == 200, got.text[:300]
+        if caller == "keji":  # an unscoped listing: nothing of HRSS's
+            assert POLICY not in got.text and world.uscc_a not in got.text and PARAMS["field"](world) not in got.text
+    else:
+        assert got.status_code == 404 and got.json()["error"]["code"] == "not_found", got.text
+
+
+def test_a_department_key_lists_only_its_own_cases(world: World) -> None:
+    mine = key_call(world, "GET", "/api/dept/cases", "hr").json()["cases"]
+    assert mine and {c["policy_id"] for c in mine} == {POLICY} and world.case_a in {c["id"] for c in mine}
+    client = fx.new_client(world.app)
+    theirs = client.get("/api/dept/cases", headers={"Authorization": f"Bearer {ix.api_key(world, fx.KEJI)}"}).json()
+    assert POLICY not in {c["policy_id"] for c in theirs["cases"]}

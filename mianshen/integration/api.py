@@ -173,14 +173,12 @@ def read_field_requests(request: Request, field: str, page: int = 1) -> Any:
 
 
 def _sources_for(request: Request, s: Session, source_id: str, field: str | None = None) -> None:
-    """The source must exist, and every field it brings must be held by the key's department."""
-    held = inbox.fields_of(s.department)
+    """The source must exist (and offer `field`), and be registered to the key's department."""
     with reading(engine(request)) as conn:
         found = next((x for x in list_sources(conn) if x.id == source_id), None)
     if found is None or (field is not None and field not in found.fields):
         raise WebError(400, "bad_request", f"没有提供该数据项的数据源“{source_id[:64]}”", "source")
-    foreign = [f for f in found.fields if f not in held]
-    if foreign:
+    if not inbox.holds(found.department, s.department):
         raise not_found("数据源")
 
 
