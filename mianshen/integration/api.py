@@ -206,11 +206,14 @@ async def answer_requests(request: Request, field: str) -> Any:
     body = await scope.params(request)
     rows, source_id = _rows(body), str(body.get("source") or "")
     await run_in_threadpool(_sources_for, request, s, source_id, field)
-    folder = tempfile.mkdtemp()
-    path = _jsonl(folder, f"接口答复-{field}.jsonl", rows)
-    params = {"source": source_id, "path": str(path), "name": path.name, "field": field}
-    params["as_of"] = _day(body).isoformat()
-    shown = await run_in_threadpool(import_and_rematch, engine(request), actor(s), params)
+    day = _day(body)
+
+    def work() -> dict[str, Any]:  # the file is written off the event loop; the import removes it
+        path = _jsonl(tempfile.mkdtemp(), f"接口答复-{field}.jsonl", rows)
+        params = {"source": source_id, "path": str(path), "name": path.name, "field": field, "as_of": day.isoformat()}
+        return import_and_rematch(engine(request), actor(s), params)
+
+    shown = await run_in_threadpool(work)
     if shown.get("error"):
         raise WebError(400, "bad_request", shown["error"])
     return scope.as_json(shown)
