@@ -5,7 +5,6 @@ audited; and the console page where a department subscribes and makes keys."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 from typing import Any
 
@@ -79,9 +78,13 @@ def test_bad_pushes_are_refused_in_chinese_and_another_departments_source_is_mis
     assert empty.status_code == 400 and "rows" in empty.json()["error"]["message"]
     unknown = call(client, hr, "POST", "/api/dept/observations", {"source": "无此源", "rows": [{"uscc": "x"}]})
     assert unknown.status_code == 400 and "数据源" in unknown.json()["error"]["message"]
-    theirs = call(client, key(site, KEJI), "POST", "/api/dept/observations", {"source": "hrss", "rows": [{"uscc": "x"}]})
+    theirs = call(
+        client, key(site, KEJI), "POST", "/api/dept/observations", {"source": "hrss", "rows": [{"uscc": "x"}]}
+    )
     assert theirs.status_code == 404
-    day = call(client, hr, "POST", "/api/dept/observations", {"source": "hrss", "as_of": "6月", "rows": [{"uscc": "x"}]})
+    day = call(
+        client, hr, "POST", "/api/dept/observations", {"source": "hrss", "as_of": "6月", "rows": [{"uscc": "x"}]}
+    )
     assert day.status_code == 400 and "2025-06-30" in day.json()["error"]["message"]
 
 

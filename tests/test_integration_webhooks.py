@@ -206,3 +206,20 @@ def test_subscriptions_refuse_bad_urls_and_unknown_events(store: Engine) -> None
             subscriptions.create(conn, ADMIN, KEJI, "ftp://x", ["case.opened"])
         with pytest.raises(InputError, match="未知的事件类型：case.bogus"):
             subscriptions.create(conn, ADMIN, KEJI, "http://127.0.0.1:9/x", ["case.bogus"])
+
+
+def test_the_worker_publishes_and_delivers_and_a_subscription_starts_from_now(
+    store: Engine, receiver: Receiver
+) -> None:
+    from mianshen.jobs.runner import run_once
+
+    with store.begin() as conn:
+        publish_policy(conn, LISTED)
+    before = to_publicity(store, 2, "100000")  # history before anyone subscribed: not replayed
+    receiver.start()
+    subscribe(store, receiver, KEJI, "hmac-sm3")
+    with store.begin() as conn:
+        assert review.decide(conn, before, KJ, AFTER_PUBLICITY)["state"] == "approved"
+    results = {r.name: r for r in run_once(store, names=["publish_events", "deliver_webhooks"])}
+    assert results["publish_events"].status == "ok" and results["deliver_webhooks"].changed == 1
+    assert receiver.kinds() == [("case.transition", "approve")]

@@ -509,7 +509,9 @@ CALLERS = ("hr", "keji", "revoked", "none", "session")
 def key_for(w: World, caller: str) -> str | None:
     if caller == "revoked":
         whole = ix.api_key(w, fx.HRSS, fresh=True)
-        w.client("hr").post(f"/console/integration/keys/{ix.key_id(whole)}/revoke", data={"csrf_token": fx.csrf(w.client("hr"))})
+        w.client("hr").post(
+            f"/console/integration/keys/{ix.key_id(whole)}/revoke", data={"csrf_token": fx.csrf(w.client("hr"))}
+        )
         return whole
     return {"hr": ix.api_key(w, fx.HRSS), "keji": ix.api_key(w, fx.KEJI)}.get(caller)
 

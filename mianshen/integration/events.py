@@ -165,8 +165,8 @@ def _opened_requests(conn: Connection, base: str, run_id: int) -> Iterator[Event
         yield Event(f"{base}f{field}"[:96], "data_request.opened", data, source=spec.source if spec else None)
 
 
-def wants(subscription: dict[str, Any], event: Event) -> bool:
-    if event.kind not in json.loads(subscription["events"]):
+def wants(subscription: dict[str, Any], event: Event, audit_id: int) -> bool:
+    if audit_id <= subscription["from_audit_id"] or event.kind not in json.loads(subscription["events"]):
         return False
     if event.department is not None:
         return bool(subscription["department"] == event.department)
@@ -179,10 +179,10 @@ def publish(engine: Engine, limit: int = 2000) -> int:
 
     with engine.begin() as conn:
         position = _lock_cursor(conn)
-        rows = conn.execute(
-            select(audit_log).where(audit_log.c.id > position).order_by(audit_log.c.id).limit(limit)
-        ).mappings()
-        rows = [dict(r) for r in rows]
+        if position is None:
+            return 0
+        query = select(audit_log).where(audit_log.c.id > position).order_by(audit_log.c.id).limit(limit)
+        rows = [dict(r) for r in conn.execute(query).mappings()]
         if not rows:
             return 0
         subscriptions = active_subscriptions(conn)
@@ -196,18 +196,23 @@ def publish(engine: Engine, limit: int = 2000) -> int:
         return made
 
 
-def _lock_cursor(conn: Connection) -> int:
-    """The cursor's position, its row locked until commit (a second publisher waits, then re-reads)."""
-    done = conn.execute(
-        update(integration_cursor)
-        .where(integration_cursor.c.name == CURSOR)
-        .values(position=integration_cursor.c.position)
-    ).rowcount
-    if not done:
-        conn.execute(integration_cursor.insert().values(name=CURSOR, position=0))
-    return int(
-        conn.execute(select(integration_cursor.c.position).where(integration_cursor.c.name == CURSOR)).scalar_one()
-    )
+def _lock_cursor(conn: Connection) -> int | None:
+    """The cursor's position, its row locked until commit (a second publisher waits, then re-reads);
+    None before the first subscription (nothing to publish for)."""
+    where = integration_cursor.c.name == CURSOR
+    done = conn.execute(update(integration_cursor).where(where).values(position=integration_cursor.c.position))
+    if not done.rowcount:
+        return None
+    return int(conn.execute(select(integration_cursor.c.position).where(where)).scalar_one())
+
+
+def start_cursor(conn: Connection) -> int:
+    """The audit log's head; the cursor starts there if it has not started. Events begin with the
+    first subscription: a platform that has run for years does not replay its history to it."""
+    head = int(conn.execute(select(func.coalesce(func.max(audit_log.c.id), 0))).scalar_one())
+    if _lock_cursor(conn) is None:
+        conn.execute(integration_cursor.insert().values(name=CURSOR, position=head))
+    return head
 
 
 def envelope(event: Event, audit_id: int, at: dt.datetime) -> dict[str, Any]:
@@ -225,7 +230,7 @@ def _store(conn: Connection, row: dict[str, Any], event: Event, subscriptions: l
     values = {"kind": event.kind, "audit_id": row["id"], "department": event.department, "source": event.source}
     values |= {"region": event.region, "policy_id": event.policy_id, "payload": body, "created_at": now}
     event_id = conn.execute(integration_events.insert().values(event_key=event.key, **values)).inserted_primary_key[0]  # type: ignore[index]
-    chosen = [s["id"] for s in subscriptions if wants(s, event)]
+    chosen = [s["id"] for s in subscriptions if wants(s, event, row["id"])]
     if chosen:
         conn.execute(
             webhook_deliveries.insert(),

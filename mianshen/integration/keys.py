@@ -37,10 +37,23 @@ def create(conn: Connection, actor: Actor, department: str, region: str | None, 
     if not 2 <= len(name) <= 60:
         raise InputError("请填写密钥用途（2–60 字，如“人社厅业务系统”）", field="label")
     key_id, secret = PREFIX + secrets.token_hex(6), secrets.token_urlsafe(32)
-    values = {"key_id": key_id, "secret_hash": digest(secret.encode()), "department": department, "region": region}
+    values: dict[str, Any] = {
+        "key_id": key_id,
+        "secret_hash": digest(secret.encode()),
+        "department": department,
+        "region": region,
+    }
     values |= {"label": name, "created_by": actor.name, "created_at": real_now()}
     conn.execute(api_keys.insert().values(**values))
-    record(conn, actor, "api_key.create", "api_key", key_id, None, {"department": department, "region": region, "label": name})
+    record(
+        conn,
+        actor,
+        "api_key.create",
+        "api_key",
+        key_id,
+        None,
+        {"department": department, "region": region, "label": name},
+    )
     return f"{key_id}.{secret}"
 
 

@@ -18,7 +18,7 @@ from mianshen.audit.log import Actor, record
 from mianshen.clock import real_now
 from mianshen.errors import InputError
 from mianshen.integration import settings
-from mianshen.integration.events import EVENT_TYPES
+from mianshen.integration.events import EVENT_TYPES, start_cursor
 from mianshen.integration.signing import ALGORITHMS, new_secret, seal
 from mianshen.integration.tables import integration_events, webhook_deliveries, webhook_subscriptions
 
@@ -51,10 +51,16 @@ def check_algorithm(algorithm: str) -> str:
 def create(
     conn: Connection, actor: Actor, department: str, url: str, kinds: list[str], algorithm: str = "hmac-sm3"
 ) -> tuple[int, str]:
-    """A new subscription; returns its id and the secret (shown once)."""
+    """A new subscription; returns its id and the secret (shown once). It gets the events of what
+    happens from now on (not the platform's history); the first subscription starts the publisher."""
     secret, now = new_secret(), real_now()
-    values = {"department": department, "url": check_url(url), "events": json.dumps(check_events(kinds))}
-    values |= {"algorithm": check_algorithm(algorithm), "secret": seal(secret), "active": 1}
+    head = start_cursor(conn)
+    values: dict[str, Any] = {
+        "department": department,
+        "url": check_url(url),
+        "events": json.dumps(check_events(kinds)),
+    }
+    values |= {"algorithm": check_algorithm(algorithm), "secret": seal(secret), "active": 1, "from_audit_id": head}
     values |= {"created_by": actor.name, "created_at": now, "updated_at": now}
     sid = int(conn.execute(webhook_subscriptions.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
     shown = {k: values[k] for k in ("department", "url", "events", "algorithm")}

@@ -23,6 +23,7 @@ webhook_subscriptions = Table(
     Column("previous_secret", Text),  # still accepted by receivers until previous_until (rotation)
     Column("previous_until", DateTime(timezone=True)),
     Column("active", Integer, nullable=False),
+    Column("from_audit_id", Integer, nullable=False),  # gets the events of audit rows after this one
     Column("created_by", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

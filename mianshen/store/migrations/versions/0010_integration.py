@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("previous_secret", sa.Text(), nullable=True),
         sa.Column("previous_until", WHEN, nullable=True),
         sa.Column("active", sa.Integer(), nullable=False),
+        sa.Column("from_audit_id", sa.Integer(), nullable=False),
         sa.Column("created_by", sa.Text(), nullable=False),
         sa.Column("created_at", WHEN, nullable=False),
         sa.Column("updated_at", WHEN, nullable=False),
