@@ -66,7 +66,7 @@ def test_pushed_observations_get_the_same_reject_report_as_a_file(site: Engine, 
 
     def shown(rejects: list[dict[str, Any]], first_row: int) -> list[tuple[Any, ...]]:
         # a file's rows are numbered from its header line; a push's from the first row it sends
-        return [(int(r["row_number"]) - first_row, r["reasons"] if "reasons" in r else r["reason"]) for r in rejects]
+        return [(int(r["row_number"]) - first_row, r["severity"], r["uscc"], r["reason"]) for r in rejects]
 
     assert shown(report["rejects"], 1) == shown(from_file.rejects, 2)
     assert any("统一社会信用代码" in str(r) for r in report["rejects"])
@@ -147,3 +147,42 @@ def test_a_department_subscribes_and_makes_a_key_on_its_console_page(site: Engin
     assert login(site, "kj").get("/console/integration").text.count("rs.example") == 0
     theirs = post(login(site, "kj"), f"/console/integration/subscriptions/{sub['id']}/rotate")
     assert theirs.status_code == 404
+
+
+def test_the_python_client_example_in_the_docs_works(site: Engine, demo: Any, capsys: Any) -> None:
+    from .conftest import ROOT
+
+    text = (ROOT / "docs" / "integration.md").read_text(encoding="utf-8")
+    example = text.split("Python 调用示例")[1].split("```python")[1].split("```")[0]
+    names: dict[str, Any] = {}
+    exec(compile(example, "docs/integration.md", "exec"), names)  # noqa: S102 (the docs' own code)
+    client = make_client(site)
+    client.headers["Authorization"] = f"Bearer {key(site, HRSS)}"
+    rows = demo_rows(demo, 2)
+    rows[1]["uscc"] = "bad"
+    report = names["push_observations"](client, "hrss", rows, "2025-06-30")
+    assert report["accepted"] == 1 and "第 2 行未接收" in capsys.readouterr().out
+    listed = list(names["my_cases"](client, POLICY))
+    assert listed and all(c["policy_id"] == POLICY for c in listed)
+    with pytest.raises(RuntimeError, match="数据源"):
+        names["push_observations"](client, "无此源", rows)
+
+
+def test_the_receiver_check_in_the_docs_accepts_a_signed_post_and_refuses_a_changed_one() -> None:
+    import datetime as dt
+
+    from mianshen.integration.signing import sign
+
+    from .conftest import ROOT
+
+    text = (ROOT / "docs" / "integration.md").read_text(encoding="utf-8")
+    example = text.split("不依赖本平台代码的写法")[1].split("```python")[1].split("```")[0]
+    names: dict[str, Any] = {}
+    exec(compile(example, "docs/integration.md", "exec"), names)  # noqa: S102
+    body = b'{"id":"a1"}'
+    for algorithm in ("hmac-sm3", "hmac-sha256"):
+        headers = sign(algorithm, ["new", "old"], "a1", body, dt.datetime.now(dt.UTC))
+        assert names["verify"]("old", headers, body) and names["verify"]("new", headers, body)
+        assert not names["verify"]("new", headers, body + b" ")
+    stale = sign("hmac-sm3", ["s"], "a1", body, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10))
+    assert not names["verify"]("s", stale, body)
