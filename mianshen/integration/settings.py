@@ -8,6 +8,8 @@ test or a restarted worker sees the current value).
 - MIANSHEN_WEBHOOK_TIMEOUT_SECONDS how long one post may take (10)
 - MIANSHEN_WEBHOOK_ROTATION_HOURS  how long the previous secret stays valid after a rotation (24)
 - MIANSHEN_API_RATE_PER_MINUTE     inbound API calls per key per minute (120)
+- MIANSHEN_PUBLIC_URL              the platform's address as enterprises reach it, for SMS links
+- MIANSHEN_LINK_DAYS               how many days an SMS link stays valid (30)
 """
 
 from __future__ import annotations
@@ -67,3 +69,12 @@ def rotation_grace() -> dt.timedelta:
 
 def api_rate_per_minute() -> int:
     return int(_number("MIANSHEN_API_RATE_PER_MINUTE", 120, 1))
+
+
+def public_url() -> str:
+    """Where SMS links point; without it a link is a path, which the portal still understands."""
+    return os.environ.get("MIANSHEN_PUBLIC_URL", "").strip().rstrip("/")
+
+
+def link_days() -> int:
+    return int(_number("MIANSHEN_LINK_DAYS", 30, 1))

@@ -73,11 +73,11 @@ def create_app(url: str | None = None) -> FastAPI:
 
     for module in (public, objections, login, enterprise, console, dashboard, supervision, audit):
         app.include_router(module.router)
-    from mianshen.integration import api
+    from mianshen.integration import api, portal
     from mianshen.integration import console as integration_console
 
-    app.include_router(integration_console.router)
-    app.include_router(api.router)
+    for extra in (integration_console, api, portal):
+        app.include_router(extra.router)
     return app
 
 

@@ -1,0 +1,118 @@
+"""`/s/<token>`: an SMS link opened on a phone — sign in and land on the case.
+
+Signed in as the case's enterprise: straight to the case. Otherwise a one-screen sign-in for the
+enterprise the link was sent to: its 统一社会信用代码 is known from the link and shown masked (a
+forwarded SMS must not reveal it — notify/templates.py), the code goes to its registered phone, and
+after the code the case opens, where it is confirmed. The sign-in itself is the portal's
+(web/signin.py: same limits, same audit). Signed in as another enterprise, expired, altered or
+unknown: a page saying so, never which enterprise or case the link was for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from mianshen.clock import today as clock_today
+from mianshen.integration.links import genuine, read_token
+from mianshen.notify.templates import mask_uscc
+from mianshen.store.db import reading
+from mianshen.store.schema import cases, policy_versions
+from mianshen.web.deps import engine, page, require_csrf, session
+from mianshen.web.errors import WebError
+from mianshen.web.sessions import start_session
+from mianshen.web.signin import enterprise_sign_in, request_code
+from mianshen.web.throttle import client_address
+
+router = APIRouter()
+INVALID = ("链接无效", "这个链接不完整或已失效。请直接登录平台，在“我的待遇”中查看。", 404)
+EXPIRED = ("链接已过期", "这个链接已过有效期。请直接登录平台，在“我的待遇”中查看。", 410)
+OTHER = ("链接属于另一家单位", "您当前登录的单位不是短信的收件单位。请退出后，以收到短信的单位登录。", 403)
+
+
+def _target(request: Request, token: str) -> dict[str, Any] | tuple[str, str, int]:
+    """The link's case (id, enterprise, policy title), or the refusal to show."""
+    read = read_token(token[:40])
+    if read is None:
+        return INVALID
+    with reading(engine(request)) as conn:
+        row = conn.execute(
+            select(cases.c.id, cases.c.uscc, policy_versions.c.title)
+            .join(
+                policy_versions,
+                (policy_versions.c.policy_id == cases.c.policy_id)
+                & (policy_versions.c.version == cases.c.policy_version),
+            )
+            .where(cases.c.id == read[0])
+        ).first()
+    if row is None or not genuine(token, row.uscc):
+        return INVALID
+    if read[1] < clock_today():
+        return EXPIRED
+    signed_in = session(request)
+    if signed_in is not None and signed_in.role == "enterprise" and signed_in.uscc != row.uscc:
+        return OTHER
+    return {"case_id": row.id, "uscc": row.uscc, "title": row.title, "token": token}
+
+
+def _refused(request: Request, refusal: tuple[str, str, int]) -> Response:
+    title, message, status = refusal
+    return page(request, "message.html", {"title": title, "message": message}, status)
+
+
+def _shown(found: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {"title": found["title"], "masked": mask_uscc(found["uscc"]), "token": found["token"]} | more
+
+
+@router.get("/s/{token}", include_in_schema=False)
+def open_link(request: Request, token: str) -> Response:
+    found = _target(request, token)
+    if isinstance(found, tuple):
+        return _refused(request, found)
+    signed_in = session(request)
+    if signed_in is not None and signed_in.role == "enterprise":
+        return RedirectResponse(f"/my/cases/{found['case_id']}", status_code=303)
+    return page(request, "sms_link.html", _shown(found))
+
+
+@router.post("/s/{token}/code", include_in_schema=False)
+async def send_code(request: Request, token: str) -> Response:
+    await require_csrf(request)
+    found = await run_in_threadpool(_target, request, token)
+    if isinstance(found, tuple):
+        return _refused(request, found)
+
+    def work() -> Any:
+        with engine(request).begin() as conn:
+            return request_code(conn, found["uscc"], client_address(request))
+
+    sent = await run_in_threadpool(work)
+    if isinstance(sent, WebError):
+        return page(request, "sms_link.html", _shown(found, error=sent.message), sent.status)
+    return page(request, "sms_link.html", _shown(found, code_sent=sent))
+
+
+@router.post("/s/{token}/login", include_in_schema=False)
+async def sign_in(request: Request, token: str) -> Response:
+    await require_csrf(request)
+    found = await run_in_threadpool(_target, request, token)
+    if isinstance(found, tuple):
+        return _refused(request, found)
+    form = await request.form()
+    code = str(form.get("code") or "")[:16]
+
+    def work() -> Any:
+        with engine(request).begin() as conn:  # a wrong guess is counted and audited in its own commit
+            return enterprise_sign_in(conn, found["uscc"], code, client_address(request))
+
+    signed = await run_in_threadpool(work)
+    if isinstance(signed, WebError):
+        shown = _shown(found, error=signed.message, code_sent=True)
+        return page(request, "sms_link.html", shown, signed.status)
+    response = RedirectResponse(f"/my/cases/{found['case_id']}", status_code=303)
+    await run_in_threadpool(start_session, engine(request), response, request, "enterprise", uscc=signed)
+    return response
