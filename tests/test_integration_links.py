@@ -111,3 +111,23 @@ def test_an_altered_expired_or_foreign_link_reveals_nothing(site: Engine, monkey
     )
     foreign = elsewhere.get(path)
     assert foreign.status_code == 403 and "另一家单位" in foreign.text and uscc[-4:] not in foreign.text
+
+
+def test_a_printable_notice_carries_the_same_link_as_a_qr_code(site: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .language import leaks
+    from .test_web_console_fixtures import login
+
+    case_id, uscc = notified(site)
+    path = sms_link(site, monkeypatch)
+    hr = login(site, "hr")
+    notice = hr.get(f"/console/cases/{case_id}/notice")
+    assert notice.status_code == 200, notice.text[:300]
+    assert (
+        f"https://mianshen.example.cn{path}" in notice.text and "<svg" in notice.text and "扫码登录办理" in notice.text
+    )
+    assert uscc in notice.text and leaks(notice.text) == []
+    import segno  # the drawn code is the link's (the same modules as encoding the link itself)
+
+    drawn = segno.make(f"https://mianshen.example.cn{path}", error="m").svg_inline(scale=4)
+    assert re.search(r' d="([^"]+)"', drawn).group(1) in notice.text  # type: ignore[union-attr]
+    assert login(site, "kj").get(f"/console/cases/{case_id}/notice").status_code == 404  # another department

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from mianshen.clock import today as clock_today
-from mianshen.integration.links import genuine, read_token
+from mianshen.integration.links import case_link, genuine, read_token
 from mianshen.notify.templates import mask_uscc
 from mianshen.store.db import reading
-from mianshen.store.schema import cases, policy_versions
+from mianshen.store.schema import cases, enterprises, policy_versions
 from mianshen.web.deps import engine, page, require_csrf, session
 from mianshen.web.errors import WebError
 from mianshen.web.sessions import start_session
@@ -116,3 +116,24 @@ async def sign_in(request: Request, token: str) -> Response:
     response = RedirectResponse(f"/my/cases/{found['case_id']}", status_code=303)
     await run_in_threadpool(start_session, engine(request), response, request, "enterprise", uscc=signed)
     return response
+
+
+@router.get("/console/cases/{case_id}/notice", include_in_schema=False)
+def printable_notice(request: Request, case_id: int) -> Response:
+    """兑现告知书 to print and hand over or post: the case, and the SMS link as a QR code (the same
+    link, the same expiry), for an enterprise that is told on paper."""
+    import segno
+    from markupsafe import Markup
+
+    from mianshen.web.console import scope
+
+    s = scope.staff(request, *scope.STAFF_READ)
+    with reading(engine(request)) as conn:
+        case = scope.own_case(conn, s, case_id)  # another department's or region's case: 404
+        policy = scope.policy_row(conn, case["policy_id"])
+        name = conn.execute(select(enterprises.c.name).where(enterprises.c.uscc == case["uscc"])).scalar()
+    link = case_link(case_id, case["uscc"])
+    shown = link if link.startswith("http") else str(request.base_url).rstrip("/") + link
+    qr = Markup(segno.make(shown, error="m").svg_inline(scale=4, title="扫码登录办理"))  # noqa: S704 (segno's own SVG)
+    context = {"case": case, "policy": policy, "name": name or "", "link": shown, "qr": qr}
+    return page(request, "case_notice.html", context)
