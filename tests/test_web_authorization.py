@@ -28,7 +28,8 @@ from .web_auth_fixtures import APPLIED, LISTED, PDF, POLICY, ROLES, World
 
 OK = 200  # any 2xx/3xx
 KEYED = "/api/dept/"  # department systems' API: by API key, not session — the key matrix at the end
-SKIP_PREFIXES = ("/static", "/docs", "/openapi.json", "/favicon.ico", KEYED)
+OIDC = "/login/oidc"  # sign-in through an identity provider the world has none of: test_integration_oidc.py
+SKIP_PREFIXES = ("/static", "/docs", "/openapi.json", "/favicon.ico", OIDC, KEYED)
 
 
 def app_routes(app: Any, keyed: bool = False) -> list[tuple[str, str]]:

@@ -10,6 +10,10 @@ test or a restarted worker sees the current value).
 - MIANSHEN_API_RATE_PER_MINUTE     inbound API calls per key per minute (120)
 - MIANSHEN_PUBLIC_URL              the platform's address as enterprises reach it, for SMS links
 - MIANSHEN_LINK_DAYS               how many days an SMS link stays valid (30)
+- MIANSHEN_OIDC_ISSUER, MIANSHEN_OIDC_CLIENT_ID, MIANSHEN_OIDC_CLIENT_SECRET: an enterprise identity
+  provider (统一身份认证 / 电子营业执照) beside USCC + SMS code; unset: no such sign-in
+- MIANSHEN_OIDC_USCC_CLAIM         the ID token claim carrying the 统一社会信用代码 ("uscc")
+- MIANSHEN_OIDC_LABEL              what the sign-in button calls the provider ("统一身份认证")
 """
 
 from __future__ import annotations
@@ -78,3 +82,32 @@ def public_url() -> str:
 
 def link_days() -> int:
     return int(_number("MIANSHEN_LINK_DAYS", 30, 1))
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    issuer: str
+    client_id: str
+    client_secret: str
+    uscc_claim: str
+    label: str
+
+
+def oidc() -> OidcProvider | None:
+    env = os.environ
+    issuer, client = env.get("MIANSHEN_OIDC_ISSUER", "").strip().rstrip("/"), env.get("MIANSHEN_OIDC_CLIENT_ID", "")
+    if not issuer or not client:
+        return None
+    return OidcProvider(
+        issuer,
+        client.strip(),
+        env.get("MIANSHEN_OIDC_CLIENT_SECRET", "").strip(),
+        env.get("MIANSHEN_OIDC_USCC_CLAIM", "").strip() or "uscc",
+        env.get("MIANSHEN_OIDC_LABEL", "").strip() or "统一身份认证",
+    )
+
+
+def oidc_label() -> str:
+    """For the sign-in page: the provider's name, or "" when none is configured."""
+    found = oidc()
+    return found.label if found else ""
