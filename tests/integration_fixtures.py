@@ -23,12 +23,12 @@ def subscription(w: Any, department: str) -> int:
     return int(_made[key])
 
 
-def api_key(w: Any, department: str, region: str | None = None, fresh: bool = False) -> str:
+def api_key(w: Any, department: str, region: str | None = None, fresh: bool = False, role: str = "department") -> str:
     """The whole key (`msk_….…`) of `department`; `fresh`: a new one (for a proof that revokes it)."""
-    key = (id(w.engine), f"key:{department}:{region}")
+    key = (id(w.engine), f"key:{department}:{region}:{role}")
     if fresh or key not in _made:
         with w.engine.begin() as conn:
-            made = keys.create(conn, Actor("测试", "department", department), department, region, "测试系统")
+            made = keys.create(conn, Actor("测试", role, department), department, region, "测试系统", role)
         if fresh:
             return made
         _made[key] = made

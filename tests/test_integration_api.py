@@ -147,6 +147,13 @@ def test_a_department_subscribes_and_makes_a_key_on_its_console_page(site: Engin
     assert login(site, "kj").get("/console/integration").text.count("rs.example") == 0
     theirs = post(login(site, "kj"), f"/console/integration/subscriptions/{sub['id']}/rotate")
     assert theirs.status_code == 404
+    fin = login(site, "fin")  # the finance officer: its own system's keys, no subscriptions
+    assert post(fin, "/console/integration/keys", {"label": "国库集中支付系统"}).status_code == 200
+    seen = fin.get("/console/integration").text
+    assert "国库集中支付系统" in seen and "人社业务系统" not in seen and "rs.example" not in seen
+    with site.connect() as conn:
+        hr_key = keys.listing(conn, keys.reach("department", HRSS))[0]["key_id"]
+    assert post(fin, f"/console/integration/keys/{hr_key}/revoke").status_code == 404
 
 
 def test_the_python_client_example_in_the_docs_works(site: Engine, demo: Any, capsys: Any) -> None:

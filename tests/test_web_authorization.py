@@ -27,9 +27,9 @@ from . import web_auth_fixtures as fx
 from .web_auth_fixtures import APPLIED, LISTED, PDF, POLICY, ROLES, World
 
 OK = 200  # any 2xx/3xx
-KEYED = "/api/dept/"  # department systems' API: by API key, not session — the key matrix at the end
+KEYED = ("/api/dept/", "/api/finance/")  # department and finance systems' APIs: by API key — the key matrix at the end
 OIDC = "/login/oidc"  # sign-in through an identity provider the world has none of: test_integration_oidc.py
-SKIP_PREFIXES = ("/static", "/docs", "/openapi.json", "/favicon.ico", OIDC, KEYED)
+SKIP_PREFIXES = ("/static", "/docs", "/openapi.json", "/favicon.ico", OIDC, *KEYED)
 
 
 def app_routes(app: Any, keyed: bool = False) -> list[tuple[str, str]]:
@@ -136,11 +136,16 @@ class Access:
 RULES: list[tuple[str, Access]] = [
     (r"^/s/\{token\}$", Access(ALL, frozenset(), "anon", {"ent_b": 403})),  # an SMS link: A's, masked
     (r"^/s/\{token\}/(code|login)$", Access(frozenset(), ALL, "anon", {"ent_b": 403})),
-    (r"^/console/integration$", Access(STAFF_READ, frozenset(), "hr")),
-    (r"^/console/integration/(subscriptions|keys)$", Access(frozenset(), DEPARTMENTS, "hr")),
+    (r"^/console/integration$", Access(STAFF_READ | {"fin"}, frozenset(), "hr")),
+    (r"^/console/integration/subscriptions$", Access(frozenset(), DEPARTMENTS, "hr")),
+    (r"^/console/integration/keys$", Access(frozenset(), DEPARTMENTS | {"fin"}, "hr")),
     (
-        r"^/console/integration/(subscriptions/\{subscription_id\}/\{action\}|keys/\{key_id\}/revoke)$",
+        r"^/console/integration/subscriptions/\{subscription_id\}/\{action\}$",
         Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", OTHER_DEPTS),
+    ),
+    (
+        r"^/console/integration/keys/\{key_id\}/revoke$",
+        Access(frozenset(), DEPARTMENTS | {"admin", "fin"}, "hr", OTHER_DEPTS | {"fin": 404}),
     ),
     (r"^/(policies|guides|publicity|export|login|logout|overdue)?(/|$)", Access(ALL, ALL, "anon", private=False)),
     (
@@ -513,8 +518,14 @@ KEY_CASES: dict[tuple[str, str], tuple[str, Callable[[World], dict[str, Any]]]] 
         "keji",
         lambda w: {"params": {"policy_id": LISTED}, "json": {"rows": [BAD_ROW | {"金额": "1.00"}]}},
     ),
+    ("GET", "/api/finance/batches"): ("fin", lambda w: {}),
+    ("GET", "/api/finance/batches/{batch_id}/instructions"): ("fin", lambda w: {"params": {"batch_id": str(w.batch)}}),
+    ("POST", "/api/finance/batches/{batch_id}/results"): (  # a case not in the batch: reported, nothing paid
+        "fin",
+        lambda w: {"params": {"batch_id": str(w.batch)}, "json": {"results": [{"case_id": 999999, "amount": "1"}]}},
+    ),
 }
-CALLERS = ("hr", "keji", "revoked", "none", "session")
+CALLERS = ("hr", "keji", "fin", "revoked", "none", "session")
 
 
 def key_for(w: World, caller: str) -> str | None:
@@ -524,6 +535,8 @@ def key_for(w: World, caller: str) -> str | None:
             f"/console/integration/keys/{ix.key_id(whole)}/revoke", data={"csrf_token": fx.csrf(w.client("hr"))}
         )
         return whole
+    if caller == "fin":
+        return ix.api_key(w, "河南省财政厅", role="finance")
     return {"hr": ix.api_key(w, fx.HRSS), "keji": ix.api_key(w, fx.KEJI)}.get(caller)
 
 
@@ -551,6 +564,8 @@ def test_a_department_key_reaches_only_its_own_department(world: World, method: 
     if caller in ("revoked", "none"):
         assert got.status_code == 401 and got.json()["error"]["code"] == "unauthenticated", got.text
     elif caller == "session":
+        assert got.status_code == 403 and got.json()["error"]["code"] == "forbidden", got.text
+    elif (caller == "fin") != path.startswith("/api/finance/"):  # a key of the other kind
         assert got.status_code == 403 and got.json()["error"]["code"] == "forbidden", got.text
     elif owner in (caller, "any"):
         assert got.status_code == 200, got.text[:300]

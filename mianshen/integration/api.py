@@ -47,8 +47,9 @@ MAX_ROWS = 5000  # rows per push (and the 1 MB body limit): larger sets go in se
 PAGE = 200
 
 
-def _caller(request: Request, what: str, detail: dict[str, Any] | None = None) -> Session:
-    """The key's department as a console session; 401 without a valid key, 429 over the allowance."""
+def _caller(request: Request, what: str, detail: dict[str, Any] | None = None, role: str = "department") -> Session:
+    """The key's department as a console session of `role`; 401 without a valid key, 403 for a key of
+    another kind (a finance key on a department route and the reverse), 429 over the allowance."""
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         if session(request) is not None:  # a signed-in person: this API is for systems, not sessions
@@ -59,6 +60,8 @@ def _caller(request: Request, what: str, detail: dict[str, Any] | None = None) -
         holder = keys.authenticate(conn, header[7:])
         if holder is None:
             raise WebError(401, "unauthenticated", "接口密钥无效或已吊销")
+        if holder.role != role:
+            raise WebError(403, "forbidden", "此接口密钥无权调用该接口（部门系统与财政系统的密钥各用其接口）")
         rule = throttle.Rule("api.key", settings.api_rate_per_minute(), dt.timedelta(minutes=1))
         if not throttle.take(conn, rule, holder.key_id, now):
             if throttle.first_refusal(conn, (rule, holder.key_id), now):
@@ -70,7 +73,7 @@ def _caller(request: Request, what: str, detail: dict[str, Any] | None = None) -
             record(conn, holder.actor(), "api.call", "api_key", holder.key_id, None, {"call": what} | (detail or {}))
     if refused is not None:  # raised after the commit: the refusal's audit row is kept
         raise refused
-    return Session("department", holder.actor().name, department=holder.department, region=holder.region)
+    return Session(role, holder.actor().name, department=holder.department, region=holder.region)
 
 
 def _rows(body: Any, key: str = "rows") -> list[dict[str, Any]]:

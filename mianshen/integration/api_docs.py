@@ -39,3 +39,21 @@ LIST = _body(
     ["rows"],
 )
 CASES: dict[str, Any] = {"description": AUTH}
+RESULTS: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "逐笔结果：case_id 案件编号、amount 金额（元，须与拨付金额相同）、result 成功 或 退票、reason 退票原因。"
+        "问题按结果文件的行号报告（第 2 行为第一条）。" + AUTH,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object"}}}},
+                "example": {
+                    "results": [
+                        {"case_id": 17, "amount": "200000.00", "result": "成功"},
+                        {"case_id": 18, "amount": "50000.00", "result": "退票", "reason": "账户已销户"},
+                    ]
+                },
+            }
+        },
+    }
+}

@@ -24,7 +24,7 @@ from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
 
 router = APIRouter()
-READ = ("department", "platform_admin", "auditor")
+READ = ("department", "platform_admin", "auditor", "finance")  # finance: its own system's keys only
 STATUS = {"pending": "待投递", "sending": "投递中", "sent": "已送达", "dead": "失败待处理"}
 ACTIONS = ("update", "rotate", "redeliver")
 
@@ -33,10 +33,10 @@ def _overview(request: Request) -> dict[str, Any]:
     s = scope.staff(request, *READ)
     dept = scope.department_of(s)
     with reading(engine(request)) as conn:
-        subs = subscriptions.listing(conn, dept)
+        subs = [] if s.role == "finance" else subscriptions.listing(conn, dept)
         for sub in subs:
             sub["dead"] = subscriptions.dead_letters(conn, sub["id"], limit=50)
-        return {"subscriptions": subs, "keys": keys.listing(conn, dept)}
+        return {"subscriptions": subs, "keys": keys.listing(conn, keys.reach(s.role, s.department))}
 
 
 @router.get("/console/integration", include_in_schema=False)
@@ -103,14 +103,16 @@ async def subscription_action(request: Request, subscription_id: int, action: st
 
 @router.post("/console/integration/keys", include_in_schema=False)
 async def new_key(request: Request) -> Response:
-    """A new API key of the signed-in department (and its region, when the account has one)."""
+    """A new API key of the signed-in department (and its region, when the account has one), or of
+    the finance system (a finance officer's key reaches payments only)."""
     await require_csrf(request)
-    s = scope.writer(request, "department")
+    s = scope.writer(request, "department", "finance")
     form = await request.form()
 
     def work() -> str:
         with engine(request).begin() as conn:
-            return keys.create(conn, actor(s), str(s.department), s.region, str(form.get("label") or ""))
+            owner = s.department or "财政部门"
+            return keys.create(conn, actor(s), owner, s.region, str(form.get("label") or ""), s.role)
 
     whole = await _domain(run_in_threadpool(work))
     return _shown_once(request, "接口密钥已生成", "接口密钥（只显示这一次，请交给本部门系统保存）：", whole)
@@ -119,11 +121,11 @@ async def new_key(request: Request) -> Response:
 @router.post("/console/integration/keys/{key_id}/revoke", include_in_schema=False)
 async def revoke_key(request: Request, key_id: str) -> Response:
     await require_csrf(request)
-    s = scope.writer(request, "department", "platform_admin")
+    s = scope.writer(request, "department", "platform_admin", "finance")
 
     def work() -> None:
         with engine(request).begin() as conn:
-            keys.revoke(conn, actor(s), key_id, scope.department_of(s))
+            keys.revoke(conn, actor(s), key_id, keys.reach(s.role, s.department))
 
     try:
         await run_in_threadpool(work)

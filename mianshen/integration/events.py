@@ -36,6 +36,7 @@ EVENT_TYPES = {
     "payment.paid": "拨付到账",
     "payment.returned": "退票",
     "payment_batch.changed": "拨付批次变化",
+    "payment.mismatch": "拨付结果与核定不符",
     "objection.changed": "异议",
     "data_request.opened": "新的数据需求",
     "data_request.answered": "数据需求已答复",
@@ -112,6 +113,9 @@ def derive(conn: Connection, row: dict[str, Any]) -> Iterator[Event]:
     elif action.startswith("objection.") and action != "objection.limited" and str(entity).isdigit():
         found = _case_event(conn, base, "objection.changed", int(entity), {"action": action[10:], **_plain(after)})
         yield from [found] if found else []
+    elif action == "payment.mismatch":
+        for event in _batch_event(conn, base, action, int(entity), after):
+            yield Event(event.key, action, event.data | {"problems": after.get("problems", [])}, event.department)
     elif action.startswith("payment_batch."):
         yield from _batch_event(conn, base, action, int(entity), after)
     elif action == "policy.publish":

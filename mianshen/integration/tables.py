@@ -78,6 +78,7 @@ api_keys = Table(
     Column("key_id", String(32), nullable=False, unique=True),  # the public half, e.g. msk_3f9a…
     Column("secret_hash", String(64), nullable=False),  # SM3 of the secret half
     Column("department", Text, nullable=False),
+    Column("role", String(24), nullable=False),  # department (its policies and data) | finance (payments)
     Column("region", String(6)),  # None: the whole province
     Column("label", Text, nullable=False),
     Column("created_by", Text, nullable=False),

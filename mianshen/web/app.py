@@ -73,11 +73,11 @@ def create_app(url: str | None = None) -> FastAPI:
 
     for module in (public, objections, login, enterprise, console, dashboard, supervision, audit):
         app.include_router(module.router)
-    from mianshen.integration import api, oidc, portal
+    from mianshen.integration import api, finance_api, oidc, portal
     from mianshen.integration import console as integration_console
     from mianshen.integration.settings import oidc_label
 
-    for extra in (integration_console, api, portal, oidc):
+    for extra in (integration_console, api, finance_api, portal, oidc):
         app.include_router(extra.router)
     app.state.templates.env.globals["oidc_label"] = oidc_label  # the sign-in page's optional button
     return app

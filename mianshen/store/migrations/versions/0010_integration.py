@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column("key_id", sa.String(length=32), nullable=False, unique=True),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("department", sa.Text(), nullable=False),
+        sa.Column("role", sa.String(length=24), nullable=False),
         sa.Column("region", sa.String(length=6), nullable=True),
         sa.Column("label", sa.Text(), nullable=False),
         sa.Column("created_by", sa.Text(), nullable=False),
