@@ -58,7 +58,7 @@ def test_an_enterprise_signs_in_through_the_provider(populated: Engine, provider
         how = conn.execute(
             select(audit_log.c.after).where(audit_log.c.action == "signin", audit_log.c.entity_id == provider.uscc)
         ).scalar_one()
-    assert '"method":"oidc"' in how
+    assert '"method":"统一身份认证（OIDC）"' in how
 
 
 @pytest.mark.parametrize("tamper", ["nonce", "key", "audience"])

@@ -109,7 +109,7 @@ def _import_summary(report: Any) -> dict[str, Any]:
 @router.get("/cases", openapi_extra=CASES)
 def read_cases(request: Request, policy: str = "", state: str = "", after: int = 0) -> Any:
     """本部门政策的案件（按地区限定），按编号升序分页：每页 200 件，下一页用 after=上页 next_after。"""
-    s = _caller(request, "cases", {"policy": policy[:64], "state": state[:24], "after": after})
+    s = _caller(request, "读取案件列表", {"policy": policy[:64], "state": state[:24], "after": after})
     if scope.own_region(s):
         listing.fill_regions(engine(request))
     with reading(engine(request)) as conn:
@@ -130,7 +130,7 @@ def read_cases(request: Request, policy: str = "", state: str = "", after: int =
 @router.get("/cases/{case_id}")
 def read_case(request: Request, case_id: int) -> Any:
     """一件案件及其全部状态变化（另一部门或本部门地区外的案件：不存在）。"""
-    s = _caller(request, "case", {"case": case_id})
+    s = _caller(request, "读取案件", {"case": case_id})
     with reading(engine(request)) as conn:
         case = scope.own_case(conn, s, case_id)
         moves = conn.execute(
@@ -151,7 +151,7 @@ def _within(request: Request, s: Session) -> list[Any]:
 @router.get("/data-requests")
 def read_requests(request: Request) -> Any:
     """本部门提供的数据项上的数据需求：等待、已答复、已拒绝的数目，最早提出日期与答复期限。"""
-    s = _caller(request, "data_requests")
+    s = _caller(request, "读取数据需求")
     within = _within(request, s)
     with reading(engine(request)) as conn:
         return scope.as_json({"fields": inbox.summary(conn, s.department, within)})
@@ -167,7 +167,7 @@ def _held(s: Session, field: str) -> Any:
 @router.get("/data-requests/{field}")
 def read_field_requests(request: Request, field: str, page: int = 1) -> Any:
     """一个数据项的待处理请求（每页 200 条）。"""
-    s = _caller(request, "data_requests.field", {"field": field[:64]})
+    s = _caller(request, "读取数据项的数据需求", {"field": field[:64]})
     _held(s, field)
     within = _within(request, s)
     with reading(engine(request)) as conn:
@@ -188,7 +188,7 @@ def _sources_for(request: Request, s: Session, source_id: str, field: str | None
 @router.post("/observations", openapi_extra=OBSERVATIONS)
 async def push_observations(request: Request) -> Any:
     """推送数据（与文件导入同一校验与拒收报告）：source 数据源、as_of 数据日期、rows 每行一条（列名与文件相同）。"""
-    s = await run_in_threadpool(_caller, request, "observations")
+    s = await run_in_threadpool(_caller, request, "推送数据")
     body = await scope.params(request)  # read only after the key is checked
     rows, day, source_id = _rows(body), _day(body), str(body.get("source") or "")
     await run_in_threadpool(_sources_for, request, s, source_id)
@@ -204,7 +204,7 @@ async def push_observations(request: Request) -> Any:
 @router.post("/data-requests/{field}/answer", openapi_extra=ANSWER)
 async def answer_requests(request: Request, field: str) -> Any:
     """答复数据需求：推送该数据项的数据（同文件导入），随后重新匹配，返回导入与解决的请求数。"""
-    s = await run_in_threadpool(_caller, request, "data_requests.answer", {"field": field[:64]})
+    s = await run_in_threadpool(_caller, request, "答复数据需求", {"field": field[:64]})
     _held(s, field)
     body = await scope.params(request)
     rows, source_id = _rows(body), str(body.get("source") or "")
@@ -225,7 +225,7 @@ async def answer_requests(request: Request, field: str) -> Any:
 @router.post("/policies/{policy_id}/list", openapi_extra=LIST)
 async def push_list(request: Request, policy_id: str) -> Any:
     """推送名单类政策的名单（与上传名单文件同一校验）：rows 每行 统一社会信用代码、金额、备注。"""
-    s = await run_in_threadpool(_caller, request, "list", {"policy": policy_id[:64]})
+    s = await run_in_threadpool(_caller, request, "推送名单", {"policy": policy_id[:64]})
     rows = _rows(await scope.params(request))
 
     def work() -> Any:

@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from mianshen.errors import InputError
 from mianshen.integration import keys, subscriptions
 from mianshen.integration.events import EVENT_TYPES
-from mianshen.integration.signing import ALGORITHM_LABELS
+from mianshen.integration.signing import ALGORITHMS
 from mianshen.store.db import reading
+from mianshen.web import labels
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine, page, require_csrf
 from mianshen.web.errors import WebError, not_found
@@ -41,7 +42,11 @@ def _overview(request: Request) -> dict[str, Any]:
 
 @router.get("/console/integration", include_in_schema=False)
 def integration_page(request: Request) -> Response:
-    context = _overview(request) | {"event_types": EVENT_TYPES, "algorithms": ALGORITHM_LABELS, "status": STATUS}
+    context = _overview(request) | {
+        "event_types": EVENT_TYPES,
+        "algorithms": {k: labels.ALGORITHMS[k] for k in ALGORITHMS},
+        "status": STATUS,
+    }
     return page(request, "console_integration.html", context)
 
 

@@ -45,7 +45,7 @@ def _batch(conn: Any, batch_id: int) -> dict[str, Any]:
 @router.get("/batches")
 def batches(request: Request, state: str = "") -> Any:
     """拨付批次（state：open 待导出、exported 已导出待结果、paid 已全部到账），含笔数与合计。"""
-    _caller(request, "finance.batches", {"state": state[:16]}, role="finance")
+    _caller(request, "读取拨付批次", {"state": state[:16]}, role="finance")
     counts = select(payments.c.batch_id, func.count().label("count")).group_by(payments.c.batch_id).subquery()
     query = select(payment_batches, func.coalesce(counts.c.count, 0).label("count")).outerjoin(
         counts, counts.c.batch_id == payment_batches.c.id
@@ -60,7 +60,7 @@ def batches(request: Request, state: str = "") -> Any:
 @router.get("/batches/{batch_id}/instructions")
 def instructions(request: Request, batch_id: int) -> Any:
     """拨付指令：批次的逐笔收款人、完整账号、开户行、联行号、金额、用途与备注（备注带回案件编号）。每次读取记入审计。"""
-    s = _caller(request, "finance.instructions", {"batch": batch_id}, role="finance")
+    s = _caller(request, "读取拨付指令", {"batch": batch_id}, role="finance")
     with tempfile.TemporaryDirectory() as folder, engine(request).begin() as conn:
         _batch(conn, batch_id)
         path = Path(folder) / f"批次{batch_id}.json"
@@ -90,7 +90,7 @@ def _rows(body: Any) -> list[dict[str, str]]:
 @router.post("/batches/{batch_id}/results", openapi_extra=RESULTS)
 async def results(request: Request, batch_id: int) -> Any:
     """回传逐笔结果（成功，或 退票 并写原因），随后与核定金额对账；不符之处记入审计并通知政策执行部门。"""
-    s = await run_in_threadpool(_caller, request, "finance.results", {"batch": batch_id}, "finance")
+    s = await run_in_threadpool(_caller, request, "回传拨付结果", {"batch": batch_id}, "finance")
     rows = _rows(await scope.params(request))
 
     def work() -> dict[str, Any]:

@@ -59,7 +59,7 @@ def create(
         "api_key",
         key_id,
         None,
-        {"department": department, "region": region, "label": name},
+        {"department": department, "region": region, "purpose": name},
     )
     return f"{key_id}.{secret}"
 

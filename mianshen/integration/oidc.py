@@ -123,7 +123,7 @@ def oidc_callback(request: Request) -> Response:
     with engine(request).begin() as conn:
         known = bool(uscc) and conn.execute(select(enterprises.c.uscc).where(enterprises.c.uscc == uscc)).scalar()
         who = Actor(f"企业 {uscc}", "enterprise", uscc=uscc if known else None)
-        after = {"client": client_address(request), "method": "oidc", "issuer": provider.issuer}
+        after = {"client": client_address(request), "method": "统一身份认证（OIDC）", "issuer": provider.issuer}
         record(conn, who, "signin" if known else "signin.failed", "enterprise", uscc, after=after)
     if not known:
         return _refused(request, "身份认证服务给出的单位尚未在本平台登记，请用短信验证码登录或联系主管部门", 403)

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from mianshen.cases.banking import _key as sm4_key
 
 ALGORITHMS = {"hmac-sm3": hashes.SM3, "hmac-sha256": hashes.SHA256}
-ALGORITHM_LABELS = {"hmac-sm3": "HMAC-SM3（国密）", "hmac-sha256": "HMAC-SHA256"}
 EVENT_HEADER = "X-Mianshen-Event"
 TIMESTAMP_HEADER = "X-Mianshen-Timestamp"
 SIGNATURE_HEADER = "X-Mianshen-Signature"

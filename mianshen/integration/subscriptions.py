@@ -63,7 +63,8 @@ def create(
     values |= {"algorithm": check_algorithm(algorithm), "secret": seal(secret), "active": 1, "from_audit_id": head}
     values |= {"created_by": actor.name, "created_at": now, "updated_at": now}
     sid = int(conn.execute(webhook_subscriptions.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
-    shown = {k: values[k] for k in ("department", "url", "events", "algorithm")}
+    shown = {"department": department, "url": values["url"], "events": [EVENT_TYPES[k] for k in check_events(kinds)]}
+    shown["algorithm"] = values["algorithm"]
     record(conn, actor, "webhook.subscribe", "webhook_subscription", sid, None, shown)
     return sid, secret
 
@@ -87,8 +88,15 @@ def update(conn: Connection, actor: Actor, sub: dict[str, Any], url: str, kinds:
         .where(webhook_subscriptions.c.id == sub["id"])
         .values(**values, updated_at=real_now())
     )
-    before = {k: sub[k] for k in ("url", "events", "active")}
-    record(conn, actor, "webhook.update", "webhook_subscription", sub["id"], before, values)
+
+    def shown(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": row["url"],
+            "events": [EVENT_TYPES.get(k, k) for k in json.loads(row["events"])],
+            "active": bool(row["active"]),
+        }
+
+    record(conn, actor, "webhook.update", "webhook_subscription", sub["id"], shown(sub), shown(values))
 
 
 def rotate(conn: Connection, actor: Actor, sub: dict[str, Any]) -> str:
@@ -111,7 +119,7 @@ def rotate(conn: Connection, actor: Actor, sub: dict[str, Any]) -> str:
         "webhook_subscription",
         sub["id"],
         None,
-        {"grace": str(settings.rotation_grace())},
+        {"grace_hours": settings.rotation_grace().total_seconds() / 3600},
     )
     return secret
 
