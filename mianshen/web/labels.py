@@ -186,7 +186,6 @@ KEYS = {
     "grace_hours": "旧密钥宽限（小时）",
     "delivery": "投递编号",
     "call": "调用",
-    "purpose": "用途",
     "revoked": "已吊销",
     "problems": "问题",
     "method": "方式",
