@@ -79,18 +79,27 @@ def open_link(request: Request, token: str) -> Response:
     return page(request, "sms_link.html", _shown(found))
 
 
-@router.post("/s/{token}/code", include_in_schema=False)
-async def send_code(request: Request, token: str) -> Response:
-    await require_csrf(request)
+async def _in_transaction(request: Request, token: str, act: Any) -> tuple[dict[str, Any], Any] | Response:
+    """The link's case and `act(conn, uscc, client)` done in one transaction (its counted attempt and
+    audit commit even when it returns an error); or the refusal page. The caller checked CSRF."""
     found = await run_in_threadpool(_target, request, token)
     if isinstance(found, tuple):
         return _refused(request, found)
 
     def work() -> Any:
         with engine(request).begin() as conn:
-            return request_code(conn, found["uscc"], client_address(request))
+            return act(conn, found["uscc"], client_address(request))
 
-    sent = await run_in_threadpool(work)
+    return found, await run_in_threadpool(work)
+
+
+@router.post("/s/{token}/code", include_in_schema=False)
+async def send_code(request: Request, token: str) -> Response:
+    await require_csrf(request)
+    done = await _in_transaction(request, token, request_code)
+    if isinstance(done, Response):
+        return done
+    found, sent = done
     if isinstance(sent, WebError):
         return page(request, "sms_link.html", _shown(found, error=sent.message), sent.status)
     return page(request, "sms_link.html", _shown(found, code_sent=sent))
@@ -99,17 +108,14 @@ async def send_code(request: Request, token: str) -> Response:
 @router.post("/s/{token}/login", include_in_schema=False)
 async def sign_in(request: Request, token: str) -> Response:
     await require_csrf(request)
-    found = await run_in_threadpool(_target, request, token)
-    if isinstance(found, tuple):
-        return _refused(request, found)
-    form = await request.form()
+    form = await request.form()  # parsed once (by the CSRF check), within the 1 MB body limit
     code = str(form.get("code") or "")[:16]
-
-    def work() -> Any:
-        with engine(request).begin() as conn:  # a wrong guess is counted and audited in its own commit
-            return enterprise_sign_in(conn, found["uscc"], code, client_address(request))
-
-    signed = await run_in_threadpool(work)
+    done = await _in_transaction(
+        request, token, lambda conn, uscc, client: enterprise_sign_in(conn, uscc, code, client)
+    )
+    if isinstance(done, Response):
+        return done
+    found, signed = done
     if isinstance(signed, WebError):
         shown = _shown(found, error=signed.message, code_sent=True)
         return page(request, "sms_link.html", shown, signed.status)
