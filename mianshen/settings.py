@@ -92,6 +92,24 @@ class Settings(BaseSettings):
     routing_file: Path | None = _f(
         None, "审核路由规则文件（免审直达、常规、重点审核），默认随软件发布的规则", "电子印章与存档"
     )
+    # 系统对接（mianshen/integration）
+    webhook_replay_seconds: float = _f(
+        300.0, "事件推送的签名时间戳在多少秒内有效（接收方据此拒绝重放）", "系统对接", ge=1
+    )
+    webhook_max_attempts: int = _f(8, "事件推送最多尝试次数，之后进入死信列表", "系统对接", ge=1)
+    webhook_backoff_seconds: float = _f(30.0, "事件推送失败后第一次重试的等待（秒），之后加倍", "系统对接", ge=0)
+    webhook_backoff_cap_seconds: float = _f(3600.0, "事件推送重试等待的上限（秒）", "系统对接", ge=0)
+    webhook_timeout_seconds: float = _f(10.0, "一次事件推送的超时（秒）", "系统对接", ge=0.1)
+    webhook_rotation_hours: float = _f(24.0, "更换推送密钥后旧密钥仍有效的小时数", "系统对接", ge=0)
+    api_rate_per_minute: int = _f(120, "部门接口每个密钥每分钟的调用上限", "系统对接", ge=1)
+    link_days: int = _f(30, "短信链接的有效天数", "系统对接", ge=1)
+    oidc_issuer: str | None = _f(
+        None, "企业统一身份认证（OIDC）的签发方地址；不设时只用信用代码加短信验证码登录", "系统对接"
+    )
+    oidc_client_id: str | None = _f(None, "统一身份认证分配给本平台的客户端标识", "系统对接")
+    oidc_client_secret: SecretStr | None = _f(None, "统一身份认证的客户端密钥", "系统对接", secret=True)
+    oidc_uscc_claim: str = _f("uscc", "身份令牌中携带统一社会信用代码的声明名", "系统对接")
+    oidc_label: str = _f("统一身份认证", "登录页上身份认证按钮的名称", "系统对接")
     # 通知
     sms_url: str | None = _f(None, "短信网关地址；不设时短信写入通知日志", "通知", secret=True)
     sms_template: str | None = _f(None, "短信网关请求体模板", "通知")

@@ -21,17 +21,22 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
+from mianshen.integration.links import token_for
 from mianshen.web.app import create_app
 
+from . import integration_fixtures as ix
 from . import web_auth_fixtures as fx
 from .web_auth_fixtures import APPLIED, LISTED, PDF, POLICY, ROLES, World
 
 OK = 200  # any 2xx/3xx
-SKIP_PREFIXES = ("/static", "/docs", "/openapi.json", "/favicon.ico")
+KEYED = ("/api/dept/", "/api/finance/")  # department and finance systems' APIs: by API key — the key matrix at the end
+OIDC = "/login/oidc"  # sign-in through an identity provider the world has none of: test_integration_oidc.py
+SKIP_PREFIXES = ("/static", "/docs", "/openapi.json", "/favicon.ico", OIDC, *KEYED)
 
 
-def app_routes(app: Any) -> list[tuple[str, str]]:
-    """(method, path) of every route, including those of included routers (FastAPI ≥ 0.165 wraps them)."""
+def app_routes(app: Any, keyed: bool = False) -> list[tuple[str, str]]:
+    """(method, path) of every route, including those of included routers (FastAPI ≥ 0.165 wraps them);
+    `keyed`: only the department API's (by API key), which the session matrix leaves out."""
     try:
         from fastapi.routing import iter_route_contexts
 
@@ -42,7 +47,7 @@ def app_routes(app: Any) -> list[tuple[str, str]]:
     for route in found:
         path, methods = getattr(route, "path", None), getattr(route, "methods", None)
         assert path is not None, f"a route without a path: {route!r}"
-        if path.startswith(SKIP_PREFIXES):
+        if path.startswith(SKIP_PREFIXES) != keyed or (keyed and not path.startswith(KEYED)):
             continue
         assert methods, f"{path}: a route without methods (a mount?) is not covered by this matrix"
         out.extend((m, path) for m in sorted(methods - {"HEAD"}))
@@ -50,6 +55,7 @@ def app_routes(app: Any) -> list[tuple[str, str]]:
 
 
 ROUTES = app_routes(create_app("sqlite://"))
+KEY_ROUTES = app_routes(create_app("sqlite://"), keyed=True)
 
 
 def page_path(path: str) -> str:
@@ -81,6 +87,9 @@ PARAMS: dict[str, Callable[[World], str]] = {
     "item_id": lambda w: str(w.supervision_item()),
     "code": lambda w: document_of_a(w),
     "archive_id": lambda w: str(archive_of(w)[0]),
+    "subscription_id": lambda w: str(ix.subscription(w, fx.HRSS)),
+    "key_id": lambda w: ix.key_id(ix.api_key(w, fx.HRSS)),
+    "token": lambda w: token_for(w.case_a, w.uscc_a),  # the SMS link of A's case
 }
 
 
@@ -124,6 +133,7 @@ OVERRIDES: dict[tuple[str, str], Callable[[World], str]] = {  # (page path, para
     ("/publicity/{case_id}/objection", "case_id"): lambda w: str(w.spare["public_objection"]),
     ("/console/objections/{objection_id}/{action}", "action"): lambda w: "dismiss",
     ("/console/supervision/{item_id}/{action}", "action"): lambda w: "reply",
+    ("/console/integration/subscriptions/{subscription_id}/{action}", "action"): lambda w: "redeliver",
 }
 QUERIES = {  # ids passed in the query string are scoped too
     "/console/policies/new": {"from": POLICY},
@@ -164,6 +174,19 @@ class Access:
 
 
 RULES: list[tuple[str, Access]] = [
+    (r"^/s/\{token\}$", Access(ALL, frozenset(), "anon", {"ent_b": 403})),  # an SMS link: A's, masked
+    (r"^/s/\{token\}/(code|login)$", Access(frozenset(), ALL, "anon", {"ent_b": 403})),
+    (r"^/console/integration$", Access(STAFF_READ | {"fin"}, frozenset(), "hr")),
+    (r"^/console/integration/subscriptions$", Access(frozenset(), DEPARTMENTS, "hr")),
+    (r"^/console/integration/keys$", Access(frozenset(), DEPARTMENTS | {"fin"}, "hr")),
+    (
+        r"^/console/integration/subscriptions/\{subscription_id\}/\{action\}$",
+        Access(frozenset(), DEPARTMENTS | {"admin"}, "hr", OTHER_DEPTS),
+    ),
+    (
+        r"^/console/integration/keys/\{key_id\}/revoke$",
+        Access(frozenset(), DEPARTMENTS | {"admin", "fin"}, "hr", OTHER_DEPTS | {"fin": 404}),
+    ),
     (r"^/(policies|guides|publicity|export|login|logout|overdue)?(/|$)", Access(ALL, ALL, "anon", private=False)),
     (r"^/verify(/|$)", Access(ALL, ALL, "anon", private=False)),  # public by design: the code is the secret
     (r"^/my/documents/", Access(ENTERPRISES, frozenset(), "ent_a", {"ent_b": 404})),
@@ -308,6 +331,16 @@ def body_for(w: World, path: str, params: dict[str, str]) -> Body:
         return {"data": {"reason": "经核实核定人数无误"}}
     if p == "/console/supervision/raise":
         return {"data": {"department": fx.HRSS, "summary": "群众反映到账慢，请核查"}}
+    if p == "/s/{token}/login":  # a code sent to A's phone (from another address: the matrix's own is busy)
+        from mianshen.web.signin import request_code
+
+        with w.engine.begin() as conn:
+            request_code(conn, w.uscc_a, "proof")
+        return {"data": {"code": fx.last_code(w.engine, w.uscc_a)}}
+    if p == "/console/integration/subscriptions":
+        return {"data": {"url": "http://127.0.0.1:9/hook", "events": "case.opened", "algorithm": "hmac-sm3"}}
+    if p == "/console/integration/keys":
+        return {"data": {"label": "人社业务系统"}}
     if p.startswith("/console/supervision/"):
         return {"data": {"reply": "已逐件通知企业"}}
     if p.startswith("/console/corrections/"):
@@ -372,7 +405,7 @@ def test_every_route_is_classified() -> None:
 
 def test_enumeration_matches_the_openapi_schema(world: World) -> None:
     documented = world.client("anon").get("/openapi.json").json()["paths"]
-    enumerated = {path for _, path in ROUTES}
+    enumerated = {path for _, path in ROUTES} | {path for _, path in KEY_ROUTES}
     assert set(documented) <= enumerated
 
 
@@ -455,6 +488,10 @@ PROOFS: dict[str, Callable[[World, bool], tuple[TestClient, dict[str, str]]]] = 
         w.client("hr"),
         {"item_id": str(w.supervision_item("api" if api else "page"))},
     ),
+    "/console/integration/keys/{key_id}/revoke": lambda w, api: (
+        w.client("hr"),
+        {"key_id": ix.key_id(ix.api_key(w, fx.HRSS, fresh=True))},
+    ),
     "/login": lambda w, api: (fx.new_client(w.app), {}),
     "/login/enterprise/code": lambda w, api: (fx.new_client(w.app), {}),
     "/logout": lambda w, api: (fx.staff_sign_in(w.app, "aud"), {}),
@@ -535,3 +572,93 @@ def test_no_route_changes_a_signed_document_or_an_archive(world: World) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "a.zip").write_bytes(folder.content)
         assert check_package(read_package(Path(tmp) / "a.zip")).ok
+
+
+# --- the department API, by API key (docs/integration.md) ----------------------------------------
+# Who calls: a key of HRSS (owns POLICY), of 科技厅 (owns LISTED), a revoked HRSS key, no key, and a
+# signed-in HRSS officer without a key. A key reaches its own department's policies, cases and data
+# fields only; anything else is 404, as in the console. Writes push rows that are all rejected (a bad
+# USCC), so the world is not changed while the route is proved to work.
+BAD_ROW = {"统一社会信用代码": "91410100XXXXXXXXXX"}
+KEY_CASES: dict[tuple[str, str], tuple[str, Callable[[World], dict[str, Any]]]] = {
+    # (method, path) → (owning department key, the request: path params, query, JSON body)
+    ("GET", "/api/dept/cases"): ("hr", lambda w: {"query": {"policy": POLICY}}),
+    ("GET", "/api/dept/cases/{case_id}"): ("hr", lambda w: {"params": {"case_id": str(w.case_a)}}),
+    ("GET", "/api/dept/data-requests"): ("any", lambda w: {}),
+    ("GET", "/api/dept/data-requests/{field}"): ("hr", lambda w: {"params": {"field": PARAMS["field"](w)}}),
+    ("POST", "/api/dept/data-requests/{field}/answer"): (
+        "hr",
+        lambda w: {
+            "params": {"field": PARAMS["field"](w)},
+            "json": {"source": w.source_of(PARAMS["field"](w))[0], "rows": [BAD_ROW]},
+        },
+    ),
+    ("POST", "/api/dept/observations"): (
+        "hr",
+        lambda w: {"json": {"source": w.source_of(PARAMS["field"](w))[0], "rows": [BAD_ROW]}},
+    ),
+    ("POST", "/api/dept/policies/{policy_id}/list"): (
+        "keji",
+        lambda w: {"params": {"policy_id": LISTED}, "json": {"rows": [BAD_ROW | {"金额": "1.00"}]}},
+    ),
+    ("GET", "/api/finance/batches"): ("fin", lambda w: {}),
+    ("GET", "/api/finance/batches/{batch_id}/instructions"): ("fin", lambda w: {"params": {"batch_id": str(w.batch)}}),
+    ("POST", "/api/finance/batches/{batch_id}/results"): (  # a case not in the batch: reported, nothing paid
+        "fin",
+        lambda w: {"params": {"batch_id": str(w.batch)}, "json": {"results": [{"case_id": 999999, "amount": "1"}]}},
+    ),
+}
+CALLERS = ("hr", "keji", "fin", "revoked", "none", "session")
+
+
+def key_for(w: World, caller: str) -> str | None:
+    if caller == "revoked":
+        whole = ix.api_key(w, fx.HRSS, fresh=True)
+        w.client("hr").post(
+            f"/console/integration/keys/{ix.key_id(whole)}/revoke", data={"csrf_token": fx.csrf(w.client("hr"))}
+        )
+        return whole
+    if caller == "fin":
+        return ix.api_key(w, "河南省财政厅", role="finance")
+    return {"hr": ix.api_key(w, fx.HRSS), "keji": ix.api_key(w, fx.KEJI)}.get(caller)
+
+
+def key_call(w: World, method: str, path: str, caller: str) -> Response:
+    owner, make = KEY_CASES[(method, path)]
+    request = make(w)
+    url = path.format(**request.get("params", {}))
+    whole = key_for(w, caller)
+    client = w.client("hr") if caller == "session" else fx.new_client(w.app)
+    headers = {"Authorization": f"Bearer {whole}"} if whole else {}
+    if method == "GET":
+        return client.get(url, params=request.get("query"), headers=headers)
+    return client.post(url, json=request.get("json"), headers=headers)
+
+
+def test_every_keyed_route_is_classified() -> None:
+    assert KEY_ROUTES and set(KEY_ROUTES) == set(KEY_CASES), set(KEY_ROUTES) ^ set(KEY_CASES)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(KEY_CASES), ids=[f"{m} {p}" for m, p in sorted(KEY_CASES)])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_department_key_reaches_only_its_own_department(world: World, method: str, path: str, caller: str) -> None:
+    owner = KEY_CASES[(method, path)][0]
+    got = key_call(world, method, path, caller)
+    if caller in ("revoked", "none"):
+        assert got.status_code == 401 and got.json()["error"]["code"] == "unauthenticated", got.text
+    elif caller == "session" or (caller == "fin") != path.startswith("/api/finance/"):
+        assert got.status_code == 403 and got.json()["error"]["code"] == "forbidden", got.text
+    elif owner in (caller, "any"):
+        assert got.status_code == 200, got.text[:300]
+        if caller == "keji":  # an unscoped listing: nothing of HRSS's
+            assert POLICY not in got.text and world.uscc_a not in got.text and PARAMS["field"](world) not in got.text
+    else:
+        assert got.status_code == 404 and got.json()["error"]["code"] == "not_found", got.text
+
+
+def test_a_department_key_lists_only_its_own_cases(world: World) -> None:
+    mine = key_call(world, "GET", "/api/dept/cases", "hr").json()["cases"]
+    assert mine and {c["policy_id"] for c in mine} == {POLICY} and world.case_a in {c["id"] for c in mine}
+    client = fx.new_client(world.app)
+    theirs = client.get("/api/dept/cases", headers={"Authorization": f"Bearer {ix.api_key(world, fx.KEJI)}"}).json()
+    assert POLICY not in {c["policy_id"] for c in theirs["cases"]}

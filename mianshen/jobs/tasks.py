@@ -114,6 +114,22 @@ def send_outbox(engine: Engine, today: dt.date) -> Outcome:
     return Outcome(report.summary(), report.sent, errors=tuple(report.errors))
 
 
+def publish_events(engine: Engine, today: dt.date) -> Outcome:
+    """Events for department systems from what the audit log recorded since the last pass."""
+    from mianshen.integration.events import publish
+
+    made = publish(engine)
+    return Outcome(f"生成对接事件 {made} 个", made)
+
+
+def deliver_webhooks(engine: Engine, today: dt.date) -> Outcome:
+    """Signed posts to the subscribed department systems (retries by elapsed time, not `today`)."""
+    from mianshen.integration.delivery import deliver_due
+
+    report = deliver_due(engine)
+    return Outcome(report.summary(), report.sent, errors=tuple(report.errors))
+
+
 RUN_FUNCTIONS = ("run_match", "run_incremental", "incremental_match")  # run_match(engine, as_of) plans the scope itself
 
 
@@ -217,5 +233,7 @@ JOBS: dict[str, Callable[[Engine, dt.date], Outcome]] = {
     "supervise": supervise,
     "archive_cases": archive_cases,
     "send_outbox": send_outbox,
+    "publish_events": publish_events,
+    "deliver_webhooks": deliver_webhooks,
     "anchor_audit": anchor_audit,  # last: anchors what this pass recorded
 }

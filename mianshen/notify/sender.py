@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select
 
+from mianshen.integration.links import case_link
 from mianshen.notify.channels import Channel, ChannelError, Delivery, channels_from_env
 from mianshen.notify.templates import SECRETS, TemplateError, redact, render
 from mianshen.settings import current as settings
@@ -89,6 +90,8 @@ def _due(conn: Connection, now: dt.datetime, limit: int) -> list[_Row]:
     rows = []
     for r in conn.execute(query).mappings():
         payload = {**_case_context(conn, r["case_id"]), **json.loads(r["payload"] or "{}")}
+        if r["channel"] == "sms" and r["case_id"] is not None:  # the way from the SMS to the case
+            payload.setdefault("link", case_link(r["case_id"], r["uscc"]))
         item = Delivery(r["id"], r["uscc"], r["case_id"], r["step"], r["channel"], r["template"], payload)
         rows.append(_Row(r["id"], r["status"], r["attempts"], item))
     return rows

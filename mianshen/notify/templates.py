@@ -138,4 +138,5 @@ def render(template: str, payload: Mapping[str, Any], uscc: str) -> Rendered:
     missing = [name for name in _fields(spec.body) if name not in values]
     if missing:
         raise TemplateError(f"模板“{template}”缺少字段：{'、'.join(missing)}")
-    return Rendered(spec.title, PREFIX + spec.body.format_map(values))
+    link = f" 办理：{values['link']}" if values.get("link") else ""  # an SMS about a case: its short link
+    return Rendered(spec.title, PREFIX + spec.body.format_map(values) + link)

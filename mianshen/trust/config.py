@@ -17,7 +17,7 @@ PLATFORM = "免申即享平台"
 
 
 def verify_base() -> str:
-    return settings().public_url.rstrip("/")
+    return (settings().public_url or "http://127.0.0.1:8000").rstrip("/")
 
 
 def seal_years() -> int:

@@ -79,6 +79,13 @@ def create_app(url: str | None = None, settings: Settings | None = None) -> Fast
     from mianshen.web.routes import trust as trust_web
 
     app.include_router(trust_web.router)
+    from mianshen.integration import api, finance_api, oidc, portal
+    from mianshen.integration import console as integration_console
+    from mianshen.integration.settings import oidc_label
+
+    for extra in (integration_console, api, finance_api, portal, oidc):
+        app.include_router(extra.router)
+    app.state.templates.env.globals["oidc_label"] = oidc_label  # the sign-in page's optional button
     return app
 
 

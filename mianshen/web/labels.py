@@ -30,6 +30,15 @@ ROLES = {
     "operator": "命令行操作员",
 }
 ACTIONS = {
+    "api.call": "系统接口调用",
+    "api.limited": "系统接口调用过于频繁，已拒绝",
+    "api_key.create": "生成接口密钥",
+    "api_key.revoke": "吊销接口密钥",
+    "payment.mismatch": "拨付结果与核定不符",
+    "webhook.subscribe": "建立事件订阅",
+    "webhook.update": "修改事件订阅",
+    "webhook.rotate": "更换事件订阅签名密钥",
+    "webhook.redeliver": "重新投递事件",
     "application.submit": "在线申请",
     "bank_account.read": "查看完整银行账号",
     "case.open": "立案",
@@ -91,6 +100,8 @@ OBJECTS = {
     "policy_draft": "政策草稿",
     "user": "账号",
     "supervision_item": "督办事项",
+    "api_key": "接口密钥",
+    "webhook_subscription": "事件订阅",
 }
 KEYS = {
     "state": "状态",
@@ -179,9 +190,20 @@ KEYS = {
     "status": "督办状态",
     "summary": "事项",
     "reply": "办理情况",
+    "url": "接收地址",
+    "events": "事件",
+    "active": "启用",
+    "grace_hours": "旧密钥宽限（小时）",
+    "delivery": "投递编号",
+    "call": "调用",
+    "revoked": "已吊销",
+    "problems": "问题",
+    "method": "方式",
+    "issuer": "身份认证服务",
+    "after": "起始编号",
 }
 VERBATIM = ("file", "sha256", "columns", "as_of_column")  # shown as written (a file's own names), marked as code
-ALGORITHMS = {"sm3-tree": "SM3 哈希树"}
+ALGORITHMS = {"sm3-tree": "SM3 哈希树", "hmac-sm3": "HMAC-SM3（国密）", "hmac-sha256": "HMAC-SHA256"}
 FIELD_LISTS = ("fields", "stale", "missing")  # values that are lists of catalogue field names
 
 

@@ -1,0 +1,1 @@
+"""Integration with department and finance systems: outbound signed webhooks, inbound department APIs."""
