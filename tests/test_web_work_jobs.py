@@ -70,3 +70,24 @@ def test_a_stopped_job_is_taken_over_once_and_a_live_one_is_left_alone(
     jobs.take_over(store, found)
     time.sleep(0.1)
     assert len(ran) == 2
+
+
+def test_a_bulk_jobs_progress_reads_while_the_job_holds_the_write_lock(store: Engine) -> None:
+    """The progress page reads its job while the job writes a chunk: on SQLite a reader that asked for
+    the write lock waited for it and failed after 30 s ("database is locked"), so the page showed an
+    error instead of the progress."""
+    from mianshen.cases import bulk
+    from mianshen.store.schema import bulk_jobs
+
+    values = {"action": "notify", "policy_id": "p", "actor": "王科长", "department": "人社厅", "total": 3000}
+    values |= {"state": "running", "done": 1234, "failed": 0, "report": "{}", "created_at": now()}
+    with store.begin() as conn:
+        job = int(conn.execute(bulk_jobs.insert().values(**values)).inserted_primary_key[0])  # type: ignore[index]
+    seen: list[dict[str, Any]] = []
+    with store.begin() as conn:  # the job's chunk transaction, holding the write lock
+        conn.execute(update(bulk_jobs).where(bulk_jobs.c.id == job).values(done=1400))
+        reader = threading.Thread(target=lambda: seen.append(bulk.load(store, job)), daemon=True)
+        reader.start()
+        reader.join(timeout=5)
+        assert seen, "进度读取等待写锁"
+    assert seen[0]["done"] == 1234 and seen[0]["total"] == 3000  # what was committed before the chunk
