@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import json
 import random
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from mianshen.cli.main import cli
 from mianshen.profiles.current import read_profile
 from mianshen.profiles.demo_data import DemoSummary, generate
 from mianshen.profiles.demo_population import generate as generate_entities
+from mianshen.profiles.demo_sources import SOURCES
 from mianshen.profiles.demo_tables import classify, size_row_for
 from mianshen.reference.codes import normalize_industry
 from mianshen.reference.uscc import check_uscc
@@ -168,3 +170,28 @@ def test_same_seed_same_data(tmp_path: Path) -> None:
     assert first.manifest() == second.manifest()
     for name in ("market.csv", "hrss.jsonl", "credit.csv", "loans.csv", "sources.yaml"):
         assert (first.out / name).read_bytes() == (second.out / name).read_bytes(), name
+
+
+def test_the_import_script_defaults_to_the_store_in_effect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sh import.sh` without an address imports into the var directory's store the files were made
+    for (by its absolute path, from any folder), or into MIANSHEN_DATABASE_URL when that is set."""
+    from mianshen.profiles.demo_sources import write_import_script
+
+    monkeypatch.setenv("MIANSHEN_VAR_DIR", str(tmp_path / "运行目录"))
+    script = write_import_script(tmp_path, AS_OF)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mianshen").write_text('#!/bin/sh\necho "$@" >> "$CALLS"\n', "utf-8")
+    (bin_dir / "mianshen").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(tmp_path / "calls.txt")}
+    elsewhere = tmp_path / "另一个目录"
+    elsewhere.mkdir()
+    subprocess.run(["sh", str(script)], cwd=elsewhere, env=env, check=True)
+    calls = (tmp_path / "calls.txt").read_text("utf-8").splitlines()
+    assert len(calls) == 1 + len(SOURCES)
+    assert all(c.endswith(f"--db sqlite:///{tmp_path / '运行目录' / 'mianshen.sqlite'}") for c in calls), calls
+    (tmp_path / "calls.txt").unlink()
+    subprocess.run(
+        ["sh", str(script)], cwd=elsewhere, env=env | {"MIANSHEN_DATABASE_URL": "postgresql://h/db"}, check=True
+    )
+    assert all(c.endswith("--db postgresql://h/db") for c in (tmp_path / "calls.txt").read_text("utf-8").splitlines())

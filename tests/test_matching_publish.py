@@ -15,7 +15,7 @@ from mianshen.errors import InputError
 from mianshen.matching.publish import active_versions, publish_policy
 from mianshen.matching.runs import run_match
 from mianshen.rules.loader import SHIPPED
-from mianshen.store.schema import audit_log, cases, policy_versions
+from mianshen.store.schema import audit_log, cases, match_runs, policy_versions
 
 from . import matching_fixtures as fx
 from .matching_fixtures import ACTIVE, ADMIN, AS_OF, N, copy_policy, count
@@ -78,3 +78,14 @@ def test_cli_publish_versions_and_match(populated: Engine, tmp_path: Path) -> No
     assert one.exit_code == 0 and f"评估 {N} 对" in one.output and "变化 0 对" in one.output
     bad = runner.invoke(cli, ["match", "--as-of", "2025/06/30", "--db", url])
     assert bad.exit_code == 2 and "不是有效日期" in bad.output
+
+
+def test_match_without_a_published_policy_says_so(store: Engine) -> None:
+    """Before any policy is published there is nothing to match: a Chinese message and exit code 2,
+    and no match run is left behind."""
+    url = store.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(cli, ["match", "--as-of", AS_OF.isoformat(), "--db", url])
+    assert result.exit_code == 2, result.output
+    assert "没有生效的已发布政策" in result.output and "Traceback" not in result.output
+    with store.connect() as conn:
+        assert conn.execute(select(match_runs)).first() is None

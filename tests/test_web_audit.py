@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select, text
 
 from mianshen.store.schema import audit_log
+from tests.language import leaks
 
 from . import matching_fixtures as fx
 from . import test_web_console_fixtures as wf
@@ -46,3 +47,16 @@ def test_only_auditors_and_admins_reach_the_log(site: Engine) -> None:
         for who in ("hr", "fin"):
             assert login(site, who).get(url).status_code == 403
         assert enterprise_client(site, "91410102000000001X").get(url).status_code == 403
+
+
+def test_a_bad_page_address_is_explained_in_chinese(site: Engine) -> None:
+    """A mistyped start position or date in the audit log's address: the page says what is wrong in
+    Chinese, naming neither the query parameter nor a format pattern."""
+    aud = login(site, "aud")
+    for address, said in (
+        ("/audit?offset=第二页", "起始位置（从第几条记录起显示）应为非负整数，实际为“第二页”"),
+        ("/audit?from=2025/06/30", "起始日期：“2025/06/30”不是有效日期（应写成 2025-06-30 这样的格式"),
+    ):
+        page = aud.get(address)
+        assert page.status_code == 400 and said in page.text, page.text
+        assert not leaks(page.text) and "offset" not in page.text and "YYYY" not in page.text

@@ -6,11 +6,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select, text
 
 from mianshen.matching.read import pairs
 from mianshen.rules.loader import SHIPPED
 from mianshen.store.schema import policy_versions
+from mianshen.web.console.simulate import check_text
 
 from . import matching_fixtures as fx
 from . import test_web_console_fixtures as wf
@@ -62,6 +64,23 @@ def test_simulation_counts_budget_and_difference_from_the_published_version(site
     assert page.status_code == 200
     assert "与现行第 1 版比较" in page.text and "按地区（市）" in page.text and "按企业规模" in page.text
     assert "超出预算" in page.text
+
+
+def test_a_simulation_checks_and_tests_the_policy_once(site: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking runs every policy test (seconds on a large policy): one request does it once."""
+    from mianshen.web.console import policy_routes
+
+    calls: list[str] = []
+
+    def counted(text: str, filename: str = "policy.yaml") -> dict[str, Any]:
+        calls.append(filename)
+        return check_text(text, filename)
+
+    monkeypatch.setattr(policy_routes, "check_text", counted)
+    client = login(site, "hr")
+    sim = api(client, "/api/console/policies/simulate", {"source": SOURCE, "as_of": str(AS_OF)})
+    assert sim.status_code == 200 and sim.json()["simulation"]["eligible"] > 0
+    assert len(calls) == 1
 
 
 def finished(client: Any, started: Any) -> Any:

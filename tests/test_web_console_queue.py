@@ -271,3 +271,21 @@ def test_bulk_without_a_policy_asks_to_choose_one(site: Engine) -> None:
         assert page.status_code == 200 and "批量办理：请选择政策" in page.text, url
         assert f"/console/bulk/new?policy={POLICY}&amp;action=notify" in page.text
         assert f"{matched:,} 件" in page.text and f"policy={wf.LISTED}" not in page.text  # its own policies only
+
+
+def test_a_region_prefix_is_read_as_a_range_of_codes() -> None:
+    """郑州 (4101 and the districts 410171–3 inside it), a prefix ending in 9, the last prefix of all
+    and a code with a letter: the same rows as "starts with", on any store's ordering of digits."""
+    from sqlalchemy import Column, MetaData, String, Table, create_engine
+
+    from mianshen.web.console.scope import code_starts
+
+    table = Table("t", MetaData(), Column("region", String(12)))
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    codes = ["410100", "410171", "410200", "4101", "410", "410900", "411000", "990000", "99", "41X1", ""]
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"region": c} for c in codes] + [{"region": None}])
+        for prefixes in (["4101", "410171", "410172"], ["4109"], ["99"], ["41X"], ["4101", "4102"]):
+            found = {r.region for r in conn.execute(table.select().where(code_starts(table.c.region, prefixes)))}
+            assert found == {c for c in codes if any(c.startswith(p) for p in prefixes)}, prefixes

@@ -92,6 +92,26 @@ def test_staff_password_sign_in(client: TestClient, store: Engine) -> None:
     assert out.status_code == 303
 
 
+def test_every_cookie_is_http_only_same_site_and_secure_over_https(store: Engine, client: TestClient) -> None:
+    """The CSRF cookie of a first visit, both cookies of a sign-in and the removal at sign-out carry
+    the same attributes (one helper): no script reads them, other sites' forms do not send them,
+    and over HTTPS they are never sent in clear."""
+    app = create_app(str(store.url.render_as_string(hide_password=False)))
+    with TestClient(app, base_url="https://testserver") as fresh:
+        first = fresh.get("/login").headers.get_list("set-cookie")
+    signed = client.post(
+        "/login", data=form(client, username="hrss", password="正确的密码-123"), follow_redirects=False
+    )
+    out = client.post("/logout", data=form(client), follow_redirects=False)
+    cookies = first + signed.headers.get_list("set-cookie") + out.headers.get_list("set-cookie")
+    names = [c.split("=", 1)[0] for c in cookies]
+    assert names == ["ms_csrf", "ms_csrf", "ms_session", "ms_session"], cookies
+    for cookie in cookies:
+        flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+        assert {"httponly", "secure", "samesite=lax"} <= flags, cookie
+    assert "max-age=0" in out.headers["set-cookie"].lower()
+
+
 def test_unknown_enterprise_gets_the_same_answer(client: TestClient) -> None:
     page = client.post("/login/enterprise/code", data=form(client, uscc="91370000728611939A"))
     assert page.status_code == 200 and "如该统一社会信用代码已登记联系人手机号" in page.text

@@ -146,6 +146,15 @@ def test_rematch_runs_only_after_a_newer_import(store: Engine, monkeypatch: pyte
     assert tasks.rematch_after_imports(store, TODAY).changed == 0 and len(calls) == 1
 
 
+def test_rematch_before_any_policy_is_published_is_skipped_clearly(store: Engine) -> None:
+    """Data imported before any policy is published: the worker's re-match says why it did nothing
+    (the real matcher, which used to fail with an index error)."""
+    _batch(store, seen=None)
+    outcome = tasks.rematch_after_imports(store, TODAY)
+    assert outcome.skipped and "没有生效的已发布政策" in outcome.message
+    assert [r.status for r in run_once(store, TODAY, ["rematch_after_imports"])] == ["skipped"]
+
+
 def test_rematch_is_skipped_clearly_without_the_matcher(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tasks, "_optional", lambda name: None)
     _batch(store, seen=None)

@@ -11,6 +11,7 @@ import itertools
 from sqlalchemy import Engine, delete, func, select
 
 from mianshen.clock import today
+from mianshen.store.db import refresh_statistics
 from mianshen.store.schema import cases, policy_versions, users
 from mianshen.web.accounts import add_user
 from mianshen.web.console.listing import QUEUE_STATES
@@ -45,8 +46,7 @@ def fill(engine: Engine, wanted: int) -> int:
         with engine.begin() as conn:
             conn.execute(cases.insert(), batch)
         made += len(batch)
-    with engine.begin() as conn:  # as a match run that opens this many cases leaves the statistics
-        conn.exec_driver_sql("ANALYZE cases")
+    refresh_statistics(engine, "cases")  # as a match run that opens this many cases leaves them
     return have + made
 
 

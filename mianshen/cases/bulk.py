@@ -26,6 +26,7 @@ from mianshen.clock import now as platform_now
 from mianshen.clock import real_now
 from mianshen.clock import today as clock_today
 from mianshen.reference.workdays import add_working_days
+from mianshen.store.db import reading
 from mianshen.store.schema import bulk_jobs, cases
 
 ACTIONS = {"notify": "批量通知企业", "publicity": "批量进入公示", "decide": "公示期满批量批准"}
@@ -168,7 +169,9 @@ def run(engine: Engine, job_id: int) -> dict[str, Any]:
 
 
 def load(engine: Engine, job_id: int) -> dict[str, Any]:
-    with engine.connect() as conn:
+    # a read-only connection: on SQLite a plain one begins IMMEDIATE and waits for the running job's
+    # write lock, so the progress page failed ("database is locked") while the job it shows ran
+    with reading(engine) as conn:
         row = conn.execute(select(bulk_jobs).where(bulk_jobs.c.id == job_id)).mappings().first()
     if row is None:
         raise tr.CaseError(f"批量任务 {job_id} 不存在")

@@ -151,7 +151,10 @@ def rematch_after_imports(engine: Engine, today: dt.date) -> Outcome:
         return Outcome(
             f"有新的导入批次（至 {newest}），但匹配模块未提供 mianshen.matching.runs 的增量匹配函数，跳过", skipped=True
         )
-    result = _call_run(run, engine, today)
+    try:
+        result = _call_run(run, engine, today)
+    except getattr(runs, "NoPolicyInForce", ()) as exc:  # data came in before any policy was published
+        return Outcome(f"有新的导入批次（至 {newest}），但{exc}", skipped=True)
     changed = int(getattr(result, "changed", 0) or 0)
     reason = getattr(result, "reason", "") or "已重新匹配"
     return Outcome(f"导入批次 {seen or 0} → {newest}：{reason}，结果变化 {changed} 项", changed)

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from mianshen.store.paths import var_dir
+
 # (id, file, format, department, name, refresh, freshness_days, priority, as_of_column, columns)
 # Priority: smaller wins when two sources report the same field for the same date.
 SOURCES: list[dict[str, Any]] = [
@@ -191,12 +193,18 @@ def write_definitions(out: Path) -> Path:
 
 
 def write_import_script(out: Path, as_of: dt.date) -> Path:
-    """A script that replays the real import path: register the sources, then import every file."""
+    """A script that replays the real import path: register the sources, then import every file.
+    Without an argument it imports into the store the commands use by default: MIANSHEN_DATABASE_URL
+    when set where the script runs (a password stays out of the file), else the SQLite store in the
+    var directory in effect when the files were generated (MIANSHEN_VAR_DIR / --var-dir), by its
+    absolute path so that the script works from any folder."""
+    embedded = f"sqlite:///{(var_dir() / 'mianshen.sqlite').resolve()}"
     lines = [
         "#!/bin/sh",
         "# 用法：sh import.sh [数据库地址]；把演示文件按真实导入流程导入企业画像库。",
+        f"# 不给地址时：环境变量 MIANSHEN_DATABASE_URL，否则 {embedded}",
         "set -e",
-        'DB="${1:-sqlite:///var/mianshen.sqlite}"',
+        f'DB="${{1:-${{MIANSHEN_DATABASE_URL:-{embedded}}}}}"',
         'HERE="$(dirname "$0")"',
         'mianshen data sources "$HERE/sources.yaml" --db "$DB"',
     ]

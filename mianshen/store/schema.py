@@ -253,7 +253,7 @@ cases = Table(
     UniqueConstraint("policy_id", "uscc", "period", name="uq_case_once"),  # never the same case twice
     Index("ix_cases_queue", "policy_id", "state", "deadline", "region"),
     Index("ix_cases_deadline", "deadline", "id", "policy_id", "state", "region"),
-    Index("ix_cases_region", "region"),
+    Index("ix_cases_region", "region", "policy_id", "state", "deadline"),  # a region's counts from the index
     Index("ix_cases_stage", "state", "updated_at", "policy_id", "region"),  # the overdue ledger
 )
 
@@ -342,7 +342,7 @@ bulk_jobs = Table(
 
 # The queue sorted by amount: the same expression listing.py orders by, so a page is read in order.
 CASE_AMOUNT = cast(func.coalesce(cases.c.confirmed_amount, cases.c.amount), Numeric(18, 2))
-Index("ix_cases_amount", CASE_AMOUNT.desc(), cases.c.id)
+Index("ix_cases_amount", CASE_AMOUNT.desc(), cases.c.id, cases.c.policy_id, cases.c.state, cases.c.region)
 
 case_events = Table(
     "case_events",

@@ -20,7 +20,7 @@ from mianshen.store.db import open_store
 from mianshen.store.files import keep_private
 from mianshen.web import bodylimit, errors, headers, labels
 from mianshen.web.catalog import KIND_LABELS
-from mianshen.web.sessions import CSRF_COOKIE, secure_cookies
+from mianshen.web.sessions import CSRF_COOKIE, put_cookie
 
 HERE = Path(__file__).resolve().parent
 
@@ -68,7 +68,7 @@ def create_app(url: str | None = None, settings: Settings | None = None) -> Fast
         headers.new_nonce(request)
         response = await call_next(request)
         if CSRF_COOKIE not in request.cookies and CSRF_COOKIE + "=" not in str(response.headers.getlist("set-cookie")):
-            response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure_cookies(request))
+            put_cookie(response, request, CSRF_COOKIE, token)
         headers.protect(request, response)
         return response
 

@@ -83,15 +83,15 @@ def start_session(
     with engine.begin() as conn:
         token = create_session(conn, role, user_id, uscc, csrf=csrf)
     # a new CSRF token with every sign-in: one planted or seen before sign-in is worth nothing after
-    response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="lax", secure=secure_cookies(request))
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(session_lifetime().total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-    )
+    put_cookie(response, request, CSRF_COOKIE, csrf)
+    put_cookie(response, request, SESSION_COOKIE, token, max_age=int(session_lifetime().total_seconds()))
+
+
+def put_cookie(response: Response, request: Request, name: str, value: str, max_age: int | None = None) -> None:
+    """Every cookie of the site: out of reach of scripts, not sent by other sites' forms, HTTPS-only
+    in production. An empty value with max_age 0 removes it (with the same attributes, as browsers
+    match a removal to the cookie it replaces)."""
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure_cookies(request))
 
 
 def end_session(engine: Engine, request: Request, response: Response) -> None:
@@ -99,7 +99,7 @@ def end_session(engine: Engine, request: Request, response: Response) -> None:
     if token:
         with engine.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.token_hash == _hash(token)))
-    response.delete_cookie(SESSION_COOKIE)
+    put_cookie(response, request, SESSION_COOKIE, "", max_age=0)
 
 
 def current_session(engine: Engine, request: Request) -> Session | None:

@@ -268,7 +268,7 @@ def _edited(c: Candidate, data: dict[str, Any], key: str) -> tuple[Candidate, st
     except ValueError as exc:
         return c, str(exc)
     if c.role == "window" and not isinstance(value, dt.date):
-        return c, "有效期须为日期（YYYY-MM-DD）"
+        return c, "有效期须为日期（应写成 2025-06-30 这样的格式）"
     if c.role in ("condition", "tier"):
         label = f"{field_label(name)}{OP_LABELS.get(op, op)}{shown_value(value)}（人工修改）"
     else:

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, and_, false, func, or_, select
+from sqlalchemy import Connection, Engine, Select, Table, and_, false, func, select
 
 from mianshen.clock import today as clock_today
 from mianshen.errors import InputError
@@ -174,6 +174,10 @@ def needs_regions(s: Session, q: QueueQuery) -> bool:
 def where(conn: Connection, s: Session, q: QueueQuery) -> tuple[list[Any], dict[str, str]]:
     """The conditions of a query in the session's reach, and the policies it covers."""
     policies = chosen_policies(conn, s, q.policy)
+    return _conditions(conn, s, q, policies, cases.c.region), policies
+
+
+def _conditions(conn: Connection, s: Session, q: QueueQuery, policies: dict[str, str], region: Any) -> list[Any]:
     conditions: list[Any] = [cases.c.policy_id.in_(sorted(policies)) if policies else false()]
     if q.state == "all":
         pass
@@ -183,10 +187,10 @@ def where(conn: Connection, s: Session, q: QueueQuery) -> tuple[list[Any], dict[
         conditions.append(cases.c.state.in_(QUEUE_STATES))
     if q.overdue:
         conditions.append(ledger.overdue_where(conn, clock_today(), set(policies)))  # the ledger's 逾期
-    conditions += scope.region_rows(cases.c.region, s)
+    conditions += scope.region_rows(region, s)
     if q.region:
-        conditions.append(or_(*(cases.c.region.startswith(p, autoescape=True) for p in region_prefixes(q.region))))
-    return conditions, policies
+        conditions.append(scope.code_starts(region, region_prefixes(q.region)))
+    return conditions
 
 
 def _ordered(query: Select[Any], sort: str) -> Select[Any]:
@@ -205,8 +209,12 @@ def list_page(conn: Connection, s: Session, q: QueueQuery) -> Listing:
     conditions, policies = where(conn, s, q)
     total = int(conn.execute(select(func.count()).select_from(cases).where(*conditions)).scalar_one())
     q.page = min(q.page, max(1, -(-total // q.size)))
-    # the page's ids first, from the queue index alone (sorting ids, not whole rows), then their rows
-    ids = select(cases.c.id).where(*conditions)
+    # the page's ids first, from the sort's index alone (sorting ids, not whole rows), then their rows.
+    # The region is compared as `region || ''`, which no index serves: otherwise the planners read a
+    # whole region from its index and sort it (郑州: 28,000 of 100,000 cases, 30 ms on SQLite) where
+    # walking the sort's covering index stops after one page (and costs at most one pass of it).
+    walk = _conditions(conn, s, q, policies, cases.c.region.concat(""))
+    ids = select(cases.c.id).where(*walk)
     ordered = _ordered(ids, q.sort).offset((q.page - 1) * q.size).limit(q.size)
     chosen = list(conn.execute(ordered).scalars())
     query = select(cases, enterprises.c.name).outerjoin(enterprises, enterprises.c.uscc == cases.c.uscc)

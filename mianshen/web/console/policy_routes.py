@@ -19,6 +19,7 @@ from mianshen.cases.lists import upload_list
 from mianshen.clock import today as clock_today
 from mianshen.matching import cosign
 from mianshen.matching.publish import list_versions, publish_policy
+from mianshen.rules.values import parse_date
 from mianshen.rules.versions import expiring, renews
 from mianshen.store.db import reading
 from mianshen.store.schema import cases, list_rejects, list_uploads
@@ -117,9 +118,9 @@ async def _source(request: Request) -> tuple[dict[str, Any], str, str]:
 def _as_of(data: dict[str, Any]) -> dt.date:
     raw = str(data.get("as_of") or "").strip()
     try:
-        return dt.date.fromisoformat(raw) if raw else clock_today()
+        return parse_date(raw) if raw else clock_today()
     except ValueError as exc:
-        raise WebError(400, "bad_request", f"评估日“{raw}”不是有效日期（YYYY-MM-DD）", "as_of") from exc
+        raise WebError(400, "bad_request", f"评估日：{exc}", "as_of") from exc
 
 
 def _own(s: Session, checked: dict[str, Any], request: Request) -> None:
@@ -164,7 +165,7 @@ async def _step(request: Request, step: str) -> Response | dict[str, Any]:
         params = {"step": step, "source": text, "filename": filename, "as_of": day.isoformat()}
         job = await run_in_threadpool(work_jobs.start, engine(request), step, params, actor(s))
         return RedirectResponse(f"/console/jobs/{job}", status_code=303)
-    result = await run_in_threadpool(run_step, engine(request), actor(s), step, text, filename, day)
+    result = await run_in_threadpool(run_step, engine(request), actor(s), step, text, filename, day, checked)
     status = 422 if not checked["ok"] or result.get("error") else 200
     if scope.is_api(request):
         return _jsonable(result, status)
@@ -192,9 +193,12 @@ def publish_or_cosign(eng: Engine, who: Actor, text: str, policy: Any, simulatio
     return {"published": shown}
 
 
-def run_step(eng: Engine, who: Actor, step: str, text: str, filename: str, day: dt.date) -> dict[str, Any]:
-    """Check, then simulate, then (for publish) publish or file for 会签: what the page shows."""
-    checked = check_text(text, filename)
+def run_step(
+    eng: Engine, who: Actor, step: str, text: str, filename: str, day: dt.date, checked: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Check (unless the request already did: `checked`), then simulate, then (for publish) publish
+    or file for 会签: what the page shows. A background job checks again: it has only the text."""
+    checked = checked if checked is not None else check_text(text, filename)
     result: dict[str, Any] = {"check": _shown(checked), "simulation": None, "published": None, "pending": None}
     if step == "publish" and not (checked["ok"] and checked["tests_passed"]):
         # refused before the (long) simulation: nothing it could show changes the answer

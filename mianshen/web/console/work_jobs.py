@@ -70,6 +70,8 @@ def start(engine: Engine, kind: str, params: dict[str, Any], who: Actor) -> int:
 
 
 def _claim(engine: Engine, job: int) -> bool:
+    """Take a job that is queued, or running without a sign of life for a while (its server
+    stopped): one atomic update, so of two servers or two page views only one gets it."""
     now = real_now()
     stale = (work_jobs.c.state == "running") & (work_jobs.c.heartbeat_at < now - STALE)
     with engine.begin() as conn:
@@ -83,8 +85,11 @@ def _claim(engine: Engine, job: int) -> bool:
 
 def run(engine: Engine, job: int) -> None:
     """Do the job if nobody else is (the page's server, or the worker after a restart)."""
-    if not _claim(engine, job):
-        return
+    if _claim(engine, job):
+        _work(engine, job)
+
+
+def _work(engine: Engine, job: int) -> None:
     with reading(engine) as conn:
         row = conn.execute(select(work_jobs).where(work_jobs.c.id == job)).mappings().one()
     params = json.loads(row["params"])
@@ -116,8 +121,5 @@ def load(engine: Engine, job: int) -> dict[str, Any] | None:
 
 def take_over(engine: Engine, found: dict[str, Any]) -> None:
     """A job its server stopped working on (no sign of life for a while) is run again here."""
-    beat = found["heartbeat_at"]
-    if beat is not None and beat.tzinfo is None:
-        beat = beat.replace(tzinfo=dt.UTC)
-    if found["state"] == "queued" or (found["state"] == "running" and beat is not None and beat < real_now() - STALE):
-        threading.Thread(target=run, args=(engine, found["id"]), name=f"work-{found['id']}", daemon=True).start()
+    if found["state"] in ("queued", "running") and _claim(engine, found["id"]):
+        threading.Thread(target=_work, args=(engine, found["id"]), name=f"work-{found['id']}", daemon=True).start()

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from mianshen.audit.anchors import checkpoint
 from mianshen.audit.log import verify
+from mianshen.rules.values import parse_date
 from mianshen.store.db import reading
 from mianshen.store.schema import audit_log
 from mianshen.web import labels
@@ -26,9 +27,9 @@ FILTERS = ("actor", "role", "action", "entity_type", "entity_id", "from", "to")
 
 def _day(raw: str, name: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(raw) if raw else None
+        return parse_date(raw) if raw else None
     except ValueError as exc:
-        raise WebError(400, "bad_request", f"{name}“{raw}”不是有效日期（YYYY-MM-DD）") from exc
+        raise WebError(400, "bad_request", f"{name}：{exc}") from exc
 
 
 def _rows(conn: Connection, f: dict[str, str], offset: int) -> tuple[list[dict[str, Any]], int]:
@@ -54,10 +55,11 @@ def _rows(conn: Connection, f: dict[str, str], offset: int) -> tuple[list[dict[s
 def _data(request: Request) -> dict[str, Any]:
     scope.staff(request, *scope.AUDIT)
     f = {k: request.query_params.get(k, "").strip() for k in FILTERS}
+    raw = request.query_params.get("offset", "0") or "0"
     try:
-        offset = max(0, int(request.query_params.get("offset", "0") or 0))
+        offset = max(0, int(raw))
     except ValueError as exc:
-        raise WebError(400, "bad_request", "offset 应为非负整数") from exc
+        raise WebError(400, "bad_request", f"起始位置（从第几条记录起显示）应为非负整数，实际为“{raw}”") from exc
     with reading(engine(request)) as conn:
         rows, total = _rows(conn, f, offset)
         check = verify(conn)

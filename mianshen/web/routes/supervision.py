@@ -115,7 +115,7 @@ def performance_api(request: Request) -> Any:
     """政策绩效评价（参数 policy、period）：各环节件数、享受率、预算与金额、兑现时长、异议、分地区。"""
     _, _, found = _report(request)
     if found is None:
-        raise WebError(400, "bad_request", "请指定政策（policy）", field="policy")
+        raise WebError(400, "bad_request", "请指定政策", field="policy")
     return scope.as_json(found)
 
 
