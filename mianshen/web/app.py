@@ -79,9 +79,9 @@ def create_app(url: str | None = None, settings: Settings | None = None) -> Fast
     from mianshen.web.routes import trust as trust_web
 
     app.include_router(trust_web.router)
-    from mianshen.integration import api, finance_api, oidc, portal
-    from mianshen.integration import console as integration_console
     from mianshen.integration.settings import oidc_label
+    from mianshen.web.integration import api, finance_api, oidc, portal
+    from mianshen.web.integration import console as integration_console
 
     for extra in (integration_console, api, finance_api, portal, oidc):
         app.include_router(extra.router)

@@ -23,13 +23,13 @@ from starlette.concurrency import run_in_threadpool
 from mianshen.audit.log import record
 from mianshen.cases.payment_results import apply_results
 from mianshen.cases.payments import export_batch, reconcile
-from mianshen.integration.api import _caller, _domain
-from mianshen.integration.api_docs import RESULTS
 from mianshen.store.db import reading
 from mianshen.store.schema import payment_batches, payments
 from mianshen.web.console import scope
 from mianshen.web.deps import actor, engine
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.integration.api import _caller, _domain
+from mianshen.web.integration.api_docs import RESULTS
 
 router = APIRouter(prefix="/api/finance", tags=["财政系统接口"])
 MAX_RESULTS = 5000

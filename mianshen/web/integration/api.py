@@ -29,7 +29,6 @@ from mianshen.clock import real_now
 from mianshen.clock import today as clock_today
 from mianshen.errors import MianshenError
 from mianshen.integration import keys, settings
-from mianshen.integration.api_docs import ANSWER, CASES, LIST, OBSERVATIONS
 from mianshen.profiles import inbox
 from mianshen.profiles.imports import import_file
 from mianshen.profiles.sources import list_sources
@@ -40,6 +39,7 @@ from mianshen.web.console import listing, scope
 from mianshen.web.console.inbox_routes import import_and_rematch
 from mianshen.web.deps import actor, engine, session
 from mianshen.web.errors import WebError, not_found
+from mianshen.web.integration.api_docs import ANSWER, CASES, LIST, OBSERVATIONS
 from mianshen.web.sessions import Session
 
 router = APIRouter(prefix="/api/dept", tags=["部门系统接口"])
