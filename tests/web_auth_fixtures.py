@@ -173,7 +173,6 @@ class World:
         request for the same policy withdraws the older)."""
         from mianshen.matching import cosign
         from mianshen.rules.loader import load_policy_text
-
         from mianshen.store.schema import publish_requests
 
         held = self.corrections.get(f"cosign-{key}")
