@@ -37,7 +37,8 @@ class BankingError(MianshenError):
         self.field = field
 
 
-def _key() -> bytes:
+def platform_key() -> bytes:
+    """The platform's SM4 key for data at rest (bank accounts, webhook secrets; SMS links derive from it)."""
     found = settings()
     return load_key(found.sm4_key, KEY_ENV, found.sm4_key_file, "sm4.key", "已保存的银行账号")
 
@@ -110,12 +111,12 @@ def open_bytes(stored: str, key: bytes, what: str) -> bytes:
 
 
 def encrypt_account(raw: str) -> str:
-    return seal_bytes(normalise_account(raw).encode("ascii"), _key())
+    return seal_bytes(normalise_account(raw).encode("ascii"), platform_key())
 
 
 def decrypt_account(stored: str) -> str:
     """The account number. Callers must record an audit event for every read (design §4)."""
-    return open_bytes(stored, _key(), "银行账号").decode("ascii")
+    return open_bytes(stored, platform_key(), "银行账号").decode("ascii")
 
 
 def mask_account(account: str) -> str:

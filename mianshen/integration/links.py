@@ -16,7 +16,7 @@ import struct
 
 from cryptography.hazmat.primitives import hashes, hmac
 
-from mianshen.cases.banking import _key as sm4_key
+from mianshen.cases.banking import platform_key as sm4_key
 from mianshen.clock import today as clock_today
 from mianshen.integration import settings
 

@@ -12,22 +12,18 @@ Secrets are kept SM4-sealed under the platform's key (the one bank accounts use)
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import os
 import secrets
 from collections.abc import Mapping
 
 from cryptography.hazmat.primitives import hashes, hmac
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from mianshen.cases.banking import _key as sm4_key
+from mianshen.cases.banking import open_bytes, platform_key, seal_bytes
 
 ALGORITHMS = {"hmac-sm3": hashes.SM3, "hmac-sha256": hashes.SHA256}
 EVENT_HEADER = "X-Mianshen-Event"
 TIMESTAMP_HEADER = "X-Mianshen-Timestamp"
 SIGNATURE_HEADER = "X-Mianshen-Signature"
-SEALED = "sm4gcm:"
 
 
 def new_secret() -> str:
@@ -35,16 +31,12 @@ def new_secret() -> str:
 
 
 def seal(secret: str) -> str:
-    nonce = os.urandom(12)
-    enc = Cipher(algorithms.SM4(sm4_key()), modes.GCM(nonce)).encryptor()
-    body = enc.update(secret.encode()) + enc.finalize()
-    return SEALED + base64.b64encode(nonce + body + enc.tag).decode("ascii")
+    """A subscription's secret at rest: SM4-GCM under the platform key, as bank accounts are kept."""
+    return seal_bytes(secret.encode(), platform_key())
 
 
 def unseal(stored: str) -> str:
-    blob = base64.b64decode(stored.removeprefix(SEALED))
-    dec = Cipher(algorithms.SM4(sm4_key()), modes.GCM(blob[:12], blob[-16:])).decryptor()
-    return (dec.update(blob[12:-16]) + dec.finalize()).decode()
+    return open_bytes(stored, platform_key(), "推送密钥").decode()
 
 
 def mac(algorithm: str, secret: str, timestamp: int, key: str, body: bytes) -> str:
