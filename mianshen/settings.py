@@ -83,8 +83,11 @@ class Settings(BaseSettings):
     )
     seal_key_file: Path | None = _f(None, "印章私钥的 SM4 密钥文件，默认运行目录下的 seal.key", "电子印章与存档")
     seal_years: int = _f(2, "印章密钥的有效年数，到期前由定时任务轮换", "电子印章与存档", ge=1, le=10)
-    public_url: str = _f(
-        "http://127.0.0.1:8000", "平台的公开地址，印在核验二维码中（核验页为 地址/verify/核验码）", "电子印章与存档"
+    public_url: str | None = _f(
+        None,
+        "平台的公开地址（如 https://mianshen.example.gov.cn）：短信链接与核验二维码指向它；不设时短信链接为站内路径、"
+        "二维码指向 http://127.0.0.1:8000",
+        "系统对接",
     )
     pdf_font: Path | None = _f(
         None, "生成文书 PDF 所用的 TrueType 字体（默认随软件发布的 GB 2312 字体子集）", "电子印章与存档"
