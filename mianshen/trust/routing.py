@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Integer, func, select
 from sqlalchemy import case as sql_case
 
 from mianshen.audit.log import SYSTEM, Actor, record
+from mianshen.catalogue import load_catalogue
 from mianshen.clock import now as platform_now
 from mianshen.errors import InputError, MianshenError
 from mianshen.profiles.current import read_profile
@@ -106,7 +107,7 @@ def decide_route(conn: Connection, case: dict[str, Any], on: dt.date) -> Route:
     if "max_clawbacks" in green and clawbacks > int(green["max_clawbacks"]):
         missed.append(f"有 {clawbacks} 次承诺不实被追回")
     if green.get("fresh_data") and facts["stale"]:
-        missed.append(f"数据缺失或超过时效：{'、'.join(facts['stale'])}")
+        missed.append(f"数据缺失或超过时效：{'、'.join(_label(f) for f in facts['stale'])}")
     if not green or missed:
         return Route("routine", missed or ["本政策未设免审直达"])
     reasons = [f"纳税信用等级 {shown_grade}", f"金额 {amount} 元", "无承诺不实记录", "数据均在时效内"]
@@ -245,3 +246,9 @@ def summary(conn: Connection) -> list[dict[str, Any]]:
         {**dict(r), "label": ROUTES[r["route"]], "sampled": int(r["sampled"] or 0), "failed": int(r["failed"] or 0)}
         for r in conn.execute(query).mappings()
     ]
+
+
+def _label(field: str) -> str:
+    """A catalogue field as people read it (the reason is shown on the case and in the audit log)."""
+    spec = load_catalogue().get(field)
+    return spec.label if spec else field

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from mianshen import settings
 from mianshen.audit.log import SYSTEM
 from mianshen.cases import transitions as tr
 from mianshen.reference.workdays import add_working_days
@@ -100,6 +101,7 @@ def test_signed_documents_download_and_verify(site: dict[str, Any], browser: Any
     with site["engine"].connect() as conn:
         ends = conn.execute(select(cases.c.publicity_to).where(cases.c.id == mine["case_id"])).scalar_one()
     os.environ["MIANSHEN_TODAY"] = (ends + dt.timedelta(days=1)).isoformat()
+    settings.reset()  # the live site reads the platform date from the settings object
     try:
         staff.reload()
         staff.click("button:has-text('批准')")
@@ -115,6 +117,7 @@ def test_signed_documents_download_and_verify(site: dict[str, Any], browser: Any
         assert state(mine) == "paid"
     finally:
         os.environ["MIANSHEN_TODAY"] = AS_OF.isoformat()
+        settings.reset()
 
     firm.goto(mine["base"] + f"/my/cases/{mine['case_id']}")
     listed = firm.inner_text("#documents")
