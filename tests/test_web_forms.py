@@ -113,7 +113,7 @@ def test_draft_and_policy_editor_keep_the_text(site: Engine) -> None:
     kept(draft, "article", "三")
     source = "id: 新政策\ntitle: 草稿\n"
     editor = post(hr, "/console/policies/check", {"source": source, "as_of": "2025-13-45"})
-    beside(editor, "as_of", "评估日“2025-13-45”不是有效日期")
+    beside(editor, "as_of", "评估日：“2025-13-45”不是有效日期")
     kept(editor, "as_of", "2025-13-45")
     assert "id: 新政策\ntitle: 草稿\n</textarea>" in editor.text
 
