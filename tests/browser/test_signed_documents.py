@@ -30,13 +30,19 @@ def second_case(site: dict[str, Any]) -> dict[str, Any]:
     """Another 稳岗返还 case, notified, whose enterprise can sign in (the flow test uses the first)."""
     with site["engine"].begin() as conn:
         settings = tr.policy_settings(conn, "wengang-fanhuan")
+        # matched, or notified already by the bulk tests (test_roles notifies thousands at both widths)
         row = conn.execute(
-            select(cases.c.id, cases.c.uscc, cases.c.amount)
-            .where(cases.c.policy_id == "wengang-fanhuan", cases.c.state == "matched", cases.c.id != site["case_id"])
+            select(cases.c.id, cases.c.uscc, cases.c.amount, cases.c.state)
+            .where(
+                cases.c.policy_id == "wengang-fanhuan",
+                cases.c.state.in_(("matched", "notified")),
+                cases.c.id != site["case_id"],
+            )
             .order_by(cases.c.id.desc())
             .limit(1)
         ).one()
-        tr.notify(conn, row.id, SYSTEM, add_working_days(AS_OF, settings.confirm_days).date)
+        if row.state == "matched":
+            tr.notify(conn, row.id, SYSTEM, add_working_days(AS_OF, settings.confirm_days).date)
         set_contact(conn, row.uscc, "文件联系人", "13800138001")
     return {**site, "case_id": row.id, "uscc": row.uscc, "amount": row.amount}
 

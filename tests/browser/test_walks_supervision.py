@@ -77,14 +77,16 @@ def _pay_three(engine: Any, department: str) -> None:
 def advanced(site: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The platform clock moved to DAY1, three cases paid, and the worker's supervise job run."""
     engine = site["engine"]
-    # test_roles copies 稳岗返还 cases with periods named "copy-N" (its own filter); the evaluation page
-    # lists every period, so for this walk they read as Chinese, and are named back afterwards
+    # test_roles copies 稳岗返还 cases with periods named "copy-N" and "copy-phone-N" (its own filters); the
+    # evaluation page lists every period, so for this walk they read as Chinese, and are named back afterwards
+    names = (("copy-phone-", "副本手机-"), ("copy-", "副本-"))
     with engine.begin() as conn:
-        conn.execute(
-            update(cases)
-            .where(cases.c.period.startswith("copy-"))
-            .values(period="副本-" + func.substr(cases.c.period, 6))
-        )
+        for code, shown in names:
+            conn.execute(
+                update(cases)
+                .where(cases.c.period.startswith(code))
+                .values(period=shown + func.substr(cases.c.period, len(code) + 1))
+            )
     with pytest.MonkeyPatch.context() as mp:
         _pay_three(engine, site["department"])
         mp.setenv("MIANSHEN_TODAY", DAY1.isoformat())
@@ -93,11 +95,12 @@ def advanced(site: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {"raised": results[0].changed}
     # leaving the block restores the demo date for the tests that follow
     with engine.begin() as conn:
-        conn.execute(
-            update(cases)
-            .where(cases.c.period.startswith("副本-"))
-            .values(period="copy-" + func.substr(cases.c.period, 4))
-        )
+        for code, shown in names:
+            conn.execute(
+                update(cases)
+                .where(cases.c.period.startswith(shown))
+                .values(period=code + func.substr(cases.c.period, len(shown) + 1))
+            )
 
 
 def item_rows(engine: Any) -> list[dict[str, Any]]:
