@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import Connection
@@ -16,8 +16,9 @@ from mianshen.cli.data import DB_OPTION
 from mianshen.cli.main import cli
 from mianshen.errors import InputError
 from mianshen.store.db import open_store
-from mianshen.trust.keys import PublicKey
-from mianshen.trust.verify import Outcome
+
+if TYPE_CHECKING:  # the signing stack (GmSSL, fpdf) loads with the command that needs it, not with --help
+    from mianshen.trust.verify import Outcome
 
 
 def _echo(out: Outcome, as_json: bool) -> None:
@@ -67,7 +68,7 @@ def verify_cmd(path: Path, keys_file: Path | None, as_json: bool, db: str | None
     published = None
     if keys_file is not None:
         try:
-            published = [PublicKey.from_json(k) for k in json.loads(keys_file.read_text(encoding="utf-8"))]
+            published = [keys.PublicKey.from_json(k) for k in json.loads(keys_file.read_text(encoding="utf-8"))]
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{keys_file}：不是验证密钥清单（应为 /verify/keys 返回的 JSON 数组）") from exc
     found = offline.check_path(path, published)
