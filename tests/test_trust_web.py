@@ -38,3 +38,15 @@ def test_enterprise_downloads_its_documents_and_anyone_verifies(world: World) ->
     assert signed["signature"]["key_id"] in {k["key_id"] for k in keys}
     redirected = world.client("anon").get(f"/verify?code={code.lower()}", follow_redirects=False)
     assert redirected.status_code == 303 and redirected.headers["location"] == f"/verify/{code}"
+
+
+def test_a_hostile_upload_to_the_verify_page_is_refused_with_a_reason(world: World) -> None:
+    """A JSON nested deeper than Python's parser goes, random bytes called a PDF: a Chinese answer, never a 500."""
+    anon = world.client("anon")
+    cases = (
+        ("深.json", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "文件不是有效的 JSON"),
+        ("乱.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 2000, "不是本平台签发的 PDF"),
+    )
+    for name, data, reason in cases:
+        got = anon.post("/verify", data={"csrf_token": fx.csrf(anon)}, files={"file": (name, data)})
+        assert got.status_code == 200 and "核验未通过" in got.text and reason in got.text, (name, got.status_code)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
 
 from mianshen.audit.log import canonical, digest
 from mianshen.trust import archive, sm2
 from mianshen.trust.keys import PublicKey
-from mianshen.trust.verify import Outcome, check_envelope
+from mianshen.trust.verify import Outcome, check_envelope, parse_json
 
 MAX_PACKAGE = 200 * 1024 * 1024  # uncompressed: a case's package is a few hundred KB
 
@@ -43,8 +42,10 @@ def check_package(files: dict[str, bytes], published: list[PublicKey] | None = N
         manifest = json.loads(files["manifest.json"].decode("utf-8"))
         seal = json.loads(files["manifest.sig.json"].decode("utf-8"))
         key_list = load_keys(files["keys.json"])
-    except (KeyError, ValueError, TypeError) as exc:
-        return out.fail(f"档案包不完整或格式不对（缺少或无法读取 {exc}）")
+    except KeyError as exc:
+        return out.fail(f"档案包不完整：缺少 {exc.args[0]}")
+    except (ValueError, TypeError, RecursionError):
+        return out.fail("档案包格式不对：清单、签名或密钥文件不是本平台写出的 JSON")
     if manifest.get("format") != archive.FORMAT:
         return out.fail("不是本平台的案件档案包格式")
     out.code = f"案件 {manifest.get('case_id')}"
@@ -85,7 +86,8 @@ def check_path(path: Path, published: list[PublicKey] | None = None) -> Outcome 
         try:
             return check_package(read_package(path), published)
         except (zipfile.BadZipFile, ValueError, OSError) as exc:
-            return Outcome(title="案件电子档案").fail(f"档案包无法读取：{type(exc).__name__}")
+            shown = str(exc) if type(exc) is ValueError else ""  # ours, in Chinese; the others' are English
+            return Outcome(title="案件电子档案").fail(f"档案包无法读取：{shown or '不是完好的 ZIP 档案包'}")
     keys_file = path.parent / "keys.json"
     key_list = published or (load_keys(keys_file.read_bytes()) if keys_file.is_file() else None)
     if key_list is None:
@@ -100,12 +102,5 @@ def check_document(path: Path, key_list: list[PublicKey]) -> Outcome:
         beside = path.with_suffix(".json")
         if not beside.is_file():
             return Outcome().fail(f"离线核验 PDF 需要同名的签名文件 {beside.name}")
-        return check_envelope(_parse(beside.read_bytes()), key_list, data)
-    return check_envelope(_parse(data), key_list)
-
-
-def _parse(data: bytes) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
+        return check_envelope(parse_json(beside.read_bytes()), key_list, data)
+    return check_envelope(parse_json(data), key_list)

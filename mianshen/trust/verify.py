@@ -156,10 +156,18 @@ def pdf_in_store(conn: Connection, key_list: list[PublicKey], pdf: bytes) -> Out
     return check_record(conn, out) if out.ok else out
 
 
-def json_in_store(conn: Connection | None, key_list: list[PublicKey], data: bytes) -> Outcome:
+def parse_json(data: bytes) -> Any:
+    """An uploaded or archived JSON file, or None when it is not JSON (RecursionError: a hostile file
+    nested deeper than Python's parser goes — no document of ours is)."""
     try:
-        env = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+
+
+def json_in_store(conn: Connection | None, key_list: list[PublicKey], data: bytes) -> Outcome:
+    env = parse_json(data)
+    if env is None:
         return Outcome().fail("文件不是有效的 JSON（UTF-8）")
     out = check_envelope(env, key_list)
     return check_record(conn, out) if out.ok and conn is not None else out
